@@ -1,0 +1,21 @@
+// Entry points of kachi's subcommands, dispatched by launcher/main.cc. Each receives the positional arguments that
+// follow the subcommand name (absl flags are already parsed) and returns the process exit code. Commands that need
+// MPI or a communicator start them through launcher/bootstrap.h.
+#ifndef KACHI_LAUNCHER_COMMANDS_H_
+#define KACHI_LAUNCHER_COMMANDS_H_
+
+#include <string>
+#include <vector>
+
+namespace kachi {
+
+// `kachi version`: version, build type, CUDA/NCCL/MPI/protobuf versions compiled in.
+int VersionCommand(const std::vector<std::string>& args);
+// `kachi env`: one line per rank (rank, world, local rank, node, device, backend), gathered to rank 0.
+int EnvCommand(const std::vector<std::string>& args);
+// `kachi bench comm|...`: benchmarks printed beside their peer (bench/).
+int BenchCommand(const std::vector<std::string>& args);
+
+}  // namespace kachi
+
+#endif  // KACHI_LAUNCHER_COMMANDS_H_
