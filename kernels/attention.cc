@@ -14,8 +14,8 @@ namespace {
 
 // Offsets of one head's query, key and value vectors inside a qkv row, and the qkv row stride.
 struct QkvLayout {
-  int64_t row_stride;  // 3 * NH * HS
-  int64_t key_offset;  // NH * HS
+  int64_t row_stride;    // 3 * NH * HS
+  int64_t key_offset;    // NH * HS
   int64_t value_offset;  // 2 * NH * HS
 
   QkvLayout(int64_t num_heads, int64_t head_size)
@@ -103,7 +103,7 @@ template void AttentionForward<float>(float*, float*, const float*, int64_t, int
 template void AttentionForward<double>(double*, double*, const double*, int64_t, int64_t, int64_t, int64_t);
 template void AttentionBackward<float>(float*, const float*, const float*, const float*, int64_t, int64_t, int64_t,
                                        int64_t);
-template void AttentionBackward<double>(double*, const double*, const double*, const double*, int64_t, int64_t,
-                                        int64_t, int64_t);
+template void AttentionBackward<double>(double*, const double*, const double*, const double*, int64_t, int64_t, int64_t,
+                                        int64_t);
 
 }  // namespace kachi::cpu

@@ -87,13 +87,13 @@ void CrossEntropyForward(T* loss, T* row_max, T* row_sum, const T* logits, const
   CrossEntropyLoss(loss, row_max, row_sum, target_logit.data(), rows);
 }
 
-#define KACHI_INSTANTIATE_CROSS_ENTROPY(T)                                                                        \
-  template void CrossEntropyRowMax<T>(T*, const T*, int64_t, int64_t, int64_t);                                   \
-  template void CrossEntropyRowSumExp<T>(T*, const T*, const T*, int64_t, int64_t, int64_t);                      \
-  template void CrossEntropyTargetLogit<T>(T*, const T*, const int32_t*, int64_t, int64_t, int64_t, int64_t);     \
-  template void CrossEntropyLoss<T>(T*, const T*, const T*, const T*, int64_t);                                   \
-  template void CrossEntropyBackward<T>(T*, const T*, const T*, const T*, const int32_t*, const T*, int64_t,      \
-                                        int64_t, int64_t, int64_t);                                               \
+#define KACHI_INSTANTIATE_CROSS_ENTROPY(T)                                                                            \
+  template void CrossEntropyRowMax<T>(T*, const T*, int64_t, int64_t, int64_t);                                       \
+  template void CrossEntropyRowSumExp<T>(T*, const T*, const T*, int64_t, int64_t, int64_t);                          \
+  template void CrossEntropyTargetLogit<T>(T*, const T*, const int32_t*, int64_t, int64_t, int64_t, int64_t);         \
+  template void CrossEntropyLoss<T>(T*, const T*, const T*, const T*, int64_t);                                       \
+  template void CrossEntropyBackward<T>(T*, const T*, const T*, const T*, const int32_t*, const T*, int64_t, int64_t, \
+                                        int64_t, int64_t);                                                            \
   template void CrossEntropyForward<T>(T*, T*, T*, const T*, const int32_t*, int64_t, int64_t, int64_t);
 
 KACHI_INSTANTIATE_CROSS_ENTROPY(float)

@@ -38,8 +38,7 @@ void LayerNormBackward(T* din, T* dweight, T* dbias, const T* dout, const T* in,
     // dnorm = weight * dy; the input gradient needs mean(dnorm) and mean(dnorm * norm).
     const T dnorm_mean = internal::Dot(weight, dy, channels) * inv_channels;
     const T dnorm_norm_mean =
-        internal::LaneSum<T>(channels,
-                             [=](int64_t c) { return weight[c] * dy[c] * ((x[c] - row_mean) * row_rstd); }) *
+        internal::LaneSum<T>(channels, [=](int64_t c) { return weight[c] * dy[c] * ((x[c] - row_mean) * row_rstd); }) *
         inv_channels;
     for (int64_t c = 0; c < channels; ++c) {
       const T norm = (x[c] - row_mean) * row_rstd;
@@ -53,10 +52,10 @@ void LayerNormBackward(T* din, T* dweight, T* dbias, const T* dout, const T* in,
 
 template void LayerNormForward<float>(float*, float*, float*, const float*, const float*, const float*, int64_t,
                                       int64_t);
-template void LayerNormForward<double>(double*, double*, double*, const double*, const double*, const double*,
-                                       int64_t, int64_t);
-template void LayerNormBackward<float>(float*, float*, float*, const float*, const float*, const float*,
-                                       const float*, const float*, int64_t, int64_t);
+template void LayerNormForward<double>(double*, double*, double*, const double*, const double*, const double*, int64_t,
+                                       int64_t);
+template void LayerNormBackward<float>(float*, float*, float*, const float*, const float*, const float*, const float*,
+                                       const float*, int64_t, int64_t);
 template void LayerNormBackward<double>(double*, double*, double*, const double*, const double*, const double*,
                                         const double*, const double*, int64_t, int64_t);
 

@@ -119,11 +119,10 @@ void MatmulBackward(T* din, T* dweight, T* dbias, const T* dout, const T* in, co
 }
 
 template void MatmulForward<float>(float*, const float*, const float*, const float*, int64_t, int64_t, int64_t);
-template void MatmulForward<double>(double*, const double*, const double*, const double*, int64_t, int64_t,
+template void MatmulForward<double>(double*, const double*, const double*, const double*, int64_t, int64_t, int64_t);
+template void MatmulBackward<float>(float*, float*, float*, const float*, const float*, const float*, int64_t, int64_t,
                                     int64_t);
-template void MatmulBackward<float>(float*, float*, float*, const float*, const float*, const float*, int64_t,
-                                    int64_t, int64_t);
-template void MatmulBackward<double>(double*, double*, double*, const double*, const double*, const double*,
-                                     int64_t, int64_t, int64_t);
+template void MatmulBackward<double>(double*, double*, double*, const double*, const double*, const double*, int64_t,
+                                     int64_t, int64_t);
 
 }  // namespace kachi::cpu

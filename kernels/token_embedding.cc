@@ -40,10 +40,8 @@ void TokenEmbeddingBackward(T* dtable, const T* dout, const int32_t* tokens, int
 }
 
 template void TokenEmbeddingForward<float>(float*, const int32_t*, const float*, int64_t, int64_t, int64_t, int64_t);
-template void TokenEmbeddingForward<double>(double*, const int32_t*, const double*, int64_t, int64_t, int64_t,
-                                            int64_t);
-template void TokenEmbeddingBackward<float>(float*, const float*, const int32_t*, int64_t, int64_t, int64_t,
-                                            int64_t);
+template void TokenEmbeddingForward<double>(double*, const int32_t*, const double*, int64_t, int64_t, int64_t, int64_t);
+template void TokenEmbeddingBackward<float>(float*, const float*, const int32_t*, int64_t, int64_t, int64_t, int64_t);
 template void TokenEmbeddingBackward<double>(double*, const double*, const int32_t*, int64_t, int64_t, int64_t,
                                              int64_t);
 

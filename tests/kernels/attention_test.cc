@@ -41,7 +41,9 @@ std::vector<double> NaiveAttention(const std::vector<double>& qkv, int64_t heads
         double total = 0;
         for (int64_t t2 = 0; t2 <= t; ++t2) {
           double score = 0;
-          for (int64_t d = 0; d < kHeadSize; ++d) score += QkvAt(qkv, heads, b, t, 0, h, d) * QkvAt(qkv, heads, b, t2, 1, h, d);
+          for (int64_t d = 0; d < kHeadSize; ++d) {
+            score += QkvAt(qkv, heads, b, t, 0, h, d) * QkvAt(qkv, heads, b, t2, 1, h, d);
+          }
           weights[t2] = std::exp(score / std::sqrt(static_cast<double>(kHeadSize)));
           total += weights[t2];
         }
@@ -145,8 +147,8 @@ TEST(AttentionTest, TwoHeadGroupsMatchFullAttention) {
         joined_out[row * kOutWidth + group * group_width + j] = group_out[row * group_width + j];
       }
     }
-    cpu::AttentionBackward(group_dqkv.data(), group_dout.data(), group_qkv.data(), group_att.data(), kBatch,
-                           kSeqLen, group_heads, kHeadSize);
+    cpu::AttentionBackward(group_dqkv.data(), group_dout.data(), group_qkv.data(), group_att.data(), kBatch, kSeqLen,
+                           group_heads, kHeadSize);
     for (int64_t row = 0; row < kBatch * kSeqLen; ++row) {
       for (int part = 0; part < 3; ++part) {
         for (int64_t j = 0; j < group_width; ++j) {

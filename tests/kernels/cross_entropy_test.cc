@@ -21,8 +21,8 @@ using testing::RandomTokens;
 using testing::RandomValues;
 
 constexpr int64_t kRows = 6;
-constexpr int64_t kVocab = 37;  // real vocabulary entries
-constexpr int64_t kCols = 40;   // padded width of the unsharded logits
+constexpr int64_t kVocab = 37;          // real vocabulary entries
+constexpr int64_t kCols = 40;           // padded width of the unsharded logits
 constexpr double kPaddingLogit = 50.0;  // would dominate the softmax if padding were not ignored
 
 // Random logits in [-3, 3) with the padding columns set to kPaddingLogit.
@@ -64,8 +64,8 @@ TEST(CrossEntropyTest, ChainedPiecesEqualConvenienceForward) {
   cpu::CrossEntropyTargetLogit(target_logit.data(), logits.data(), targets.data(), kRows, kCols, kVocab, 0);
   cpu::CrossEntropyLoss(loss.data(), row_max.data(), row_sum.data(), target_logit.data(), kRows);
   std::vector<double> chained_loss(kRows), chained_max(kRows), chained_sum(kRows);
-  cpu::CrossEntropyForward(chained_loss.data(), chained_max.data(), chained_sum.data(), logits.data(),
-                           targets.data(), kRows, kCols, kVocab);
+  cpu::CrossEntropyForward(chained_loss.data(), chained_max.data(), chained_sum.data(), logits.data(), targets.data(),
+                           kRows, kCols, kVocab);
   EXPECT_EQ(loss, chained_loss);
   EXPECT_EQ(row_max, chained_max);
   EXPECT_EQ(row_sum, chained_sum);
@@ -80,8 +80,8 @@ TEST(CrossEntropyTest, BackwardMatchesFiniteDifferencesAndZeroesPadding) {
   cpu::CrossEntropyForward(loss.data(), row_max.data(), row_sum.data(), logits.data(), targets.data(), kRows, kCols,
                            kVocab);
   auto dlogits = RandomValues(logits.size(), 24);  // garbage: the backward writes every element
-  cpu::CrossEntropyBackward(dlogits.data(), logits.data(), row_max.data(), row_sum.data(), targets.data(),
-                            dloss.data(), kRows, kCols, kVocab, 0);
+  cpu::CrossEntropyBackward(dlogits.data(), logits.data(), row_max.data(), row_sum.data(), targets.data(), dloss.data(),
+                            kRows, kCols, kVocab, 0);
   EXPECT_LE(MaxRelativeError(dlogits, FiniteDifferenceGradient(&logits, total_loss)), testing::kGradientTolerance);
   for (int64_t n = 0; n < kRows; ++n) {
     for (int64_t c = kVocab; c < kCols; ++c) EXPECT_EQ(dlogits[n * kCols + c], 0.0) << "padding column " << c;
@@ -95,8 +95,8 @@ TEST(CrossEntropyTest, BackwardInPlaceEqualsOutOfPlace) {
   std::vector<double> loss(kRows), row_max(kRows), row_sum(kRows), dlogits(logits.size());
   cpu::CrossEntropyForward(loss.data(), row_max.data(), row_sum.data(), logits.data(), targets.data(), kRows, kCols,
                            kVocab);
-  cpu::CrossEntropyBackward(dlogits.data(), logits.data(), row_max.data(), row_sum.data(), targets.data(),
-                            dloss.data(), kRows, kCols, kVocab, 0);
+  cpu::CrossEntropyBackward(dlogits.data(), logits.data(), row_max.data(), row_sum.data(), targets.data(), dloss.data(),
+                            kRows, kCols, kVocab, 0);
   auto in_place = logits;
   cpu::CrossEntropyBackward(in_place.data(), in_place.data(), row_max.data(), row_sum.data(), targets.data(),
                             dloss.data(), kRows, kCols, kVocab, 0);
@@ -124,8 +124,8 @@ void ExpectShardsMatchUnsharded(int shards, uint64_t seed) {
   std::vector<double> loss(kRows), row_max(kRows), row_sum(kRows), dlogits(logits.size());
   cpu::CrossEntropyForward(loss.data(), row_max.data(), row_sum.data(), logits.data(), targets.data(), kRows, kCols,
                            kVocab);
-  cpu::CrossEntropyBackward(dlogits.data(), logits.data(), row_max.data(), row_sum.data(), targets.data(),
-                            dloss.data(), kRows, kCols, kVocab, 0);
+  cpu::CrossEntropyBackward(dlogits.data(), logits.data(), row_max.data(), row_sum.data(), targets.data(), dloss.data(),
+                            kRows, kCols, kVocab, 0);
 
   const int64_t shard_cols = kCols / shards;
   std::vector<std::vector<double>> shard_logits(shards, std::vector<double>(kRows * shard_cols));
@@ -159,7 +159,8 @@ void ExpectShardsMatchUnsharded(int shards, uint64_t seed) {
     cpu::CrossEntropyBackward(shard_dlogits.data(), shard_logits[s].data(), global_max.data(), global_sum.data(),
                               targets.data(), dloss.data(), kRows, shard_cols, valid[s], s * shard_cols);
     for (int64_t n = 0; n < kRows; ++n) {
-      std::copy_n(shard_dlogits.begin() + n * shard_cols, shard_cols, joined_dlogits.begin() + n * kCols + s * shard_cols);
+      std::copy_n(shard_dlogits.begin() + n * shard_cols, shard_cols,
+                  joined_dlogits.begin() + n * kCols + s * shard_cols);
     }
   }
   EXPECT_LE(MaxRelativeError(joined_dlogits, dlogits), 1e-14);

@@ -39,8 +39,7 @@ TEST(GeluTest, BackwardMatchesFiniteDifferences) {
   const auto din0 = RandomValues(kSize, 3);
   auto din = din0;
   cpu::GeluBackward(din.data(), in.data(), projection.data(), kSize);
-  EXPECT_LE(MaxRelativeError(Accumulated(din, din0), FiniteDifferenceGradient(&in, loss)),
-            testing::kGradientTolerance);
+  EXPECT_LE(MaxRelativeError(Accumulated(din, din0), FiniteDifferenceGradient(&in, loss)), testing::kGradientTolerance);
 }
 
 TEST(GeluTest, FloatForwardMatchesDouble) {

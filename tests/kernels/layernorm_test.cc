@@ -25,8 +25,7 @@ TEST(LayerNormTest, ForwardMatchesDefinition) {
   const auto weight = RandomValues(kChannels, 2);
   const auto bias = RandomValues(kChannels, 3);
   std::vector<double> out(in.size()), mean(kRows), rstd(kRows);
-  cpu::LayerNormForward(out.data(), mean.data(), rstd.data(), in.data(), weight.data(), bias.data(), kRows,
-                        kChannels);
+  cpu::LayerNormForward(out.data(), mean.data(), rstd.data(), in.data(), weight.data(), bias.data(), kRows, kChannels);
   std::vector<double> expected(in.size()), expected_mean(kRows), expected_rstd(kRows);
   for (int64_t r = 0; r < kRows; ++r) {
     double sum = 0, sum_squares = 0;
@@ -37,8 +36,7 @@ TEST(LayerNormTest, ForwardMatchesDefinition) {
     }
     expected_rstd[r] = 1.0 / std::sqrt(sum_squares / kChannels + 1e-5);
     for (int64_t c = 0; c < kChannels; ++c) {
-      expected[r * kChannels + c] =
-          (in[r * kChannels + c] - expected_mean[r]) * expected_rstd[r] * weight[c] + bias[c];
+      expected[r * kChannels + c] = (in[r * kChannels + c] - expected_mean[r]) * expected_rstd[r] * weight[c] + bias[c];
     }
   }
   EXPECT_LE(MaxRelativeError(out, expected), 1e-13);
@@ -66,8 +64,7 @@ TEST(LayerNormTest, BackwardMatchesFiniteDifferences) {
   auto din = din0, dweight = dweight0, dbias = dbias0;
   cpu::LayerNormBackward(din.data(), dweight.data(), dbias.data(), projection.data(), in.data(), weight.data(),
                          saved_mean.data(), saved_rstd.data(), kRows, kChannels);
-  EXPECT_LE(MaxRelativeError(Accumulated(din, din0), FiniteDifferenceGradient(&in, loss)),
-            testing::kGradientTolerance);
+  EXPECT_LE(MaxRelativeError(Accumulated(din, din0), FiniteDifferenceGradient(&in, loss)), testing::kGradientTolerance);
   EXPECT_LE(MaxRelativeError(Accumulated(dweight, dweight0), FiniteDifferenceGradient(&weight, loss)),
             testing::kGradientTolerance);
   EXPECT_LE(MaxRelativeError(Accumulated(dbias, dbias0), FiniteDifferenceGradient(&bias, loss)),
@@ -79,13 +76,12 @@ TEST(LayerNormTest, FloatForwardMatchesDouble) {
   const auto weight = RandomValues(kChannels, 22);
   const auto bias = RandomValues(kChannels, 23);
   std::vector<double> out(in.size()), mean(kRows), rstd(kRows);
-  cpu::LayerNormForward(out.data(), mean.data(), rstd.data(), in.data(), weight.data(), bias.data(), kRows,
-                        kChannels);
+  cpu::LayerNormForward(out.data(), mean.data(), rstd.data(), in.data(), weight.data(), bias.data(), kRows, kChannels);
   const auto in_f = testing::Cast<float>(in), weight_f = testing::Cast<float>(weight);
   const auto bias_f = testing::Cast<float>(bias);
   std::vector<float> out_f(in.size()), mean_f(kRows), rstd_f(kRows);
-  cpu::LayerNormForward(out_f.data(), mean_f.data(), rstd_f.data(), in_f.data(), weight_f.data(), bias_f.data(),
-                        kRows, kChannels);
+  cpu::LayerNormForward(out_f.data(), mean_f.data(), rstd_f.data(), in_f.data(), weight_f.data(), bias_f.data(), kRows,
+                        kChannels);
   EXPECT_LE(MaxRelativeError(out_f, out), testing::kFloatForwardTolerance);
   EXPECT_LE(MaxRelativeError(rstd_f, rstd), testing::kFloatForwardTolerance);
 }

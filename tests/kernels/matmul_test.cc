@@ -63,10 +63,9 @@ TEST(MatmulTest, BackwardMatchesFiniteDifferences) {
   const auto dweight0 = RandomValues(weight.size(), 6);
   const auto dbias0 = RandomValues(bias.size(), 7);
   auto din = din0, dweight = dweight0, dbias = dbias0;
-  cpu::MatmulBackward(din.data(), dweight.data(), dbias.data(), projection.data(), in.data(), weight.data(), kRows,
-                      kIn, kOut);
-  EXPECT_LE(MaxRelativeError(Accumulated(din, din0), FiniteDifferenceGradient(&in, loss)),
-            testing::kGradientTolerance);
+  cpu::MatmulBackward(din.data(), dweight.data(), dbias.data(), projection.data(), in.data(), weight.data(), kRows, kIn,
+                      kOut);
+  EXPECT_LE(MaxRelativeError(Accumulated(din, din0), FiniteDifferenceGradient(&in, loss)), testing::kGradientTolerance);
   EXPECT_LE(MaxRelativeError(Accumulated(dweight, dweight0), FiniteDifferenceGradient(&weight, loss)),
             testing::kGradientTolerance);
   EXPECT_LE(MaxRelativeError(Accumulated(dbias, dbias0), FiniteDifferenceGradient(&bias, loss)),
@@ -136,8 +135,8 @@ TEST(MatmulTest, RowParallelPartialSumsAddUpToFullOutput) {
     for (int64_t o = 0; o < kOut; ++o) {
       for (int64_t i = 0; i < count; ++i) weight_shard[o * count + i] = weight[o * kIn + begin + i];
     }
-    cpu::MatmulForward(partial.data(), in_shard.data(), weight_shard.data(), rank == 0 ? bias.data() : nullptr,
-                       kRows, count, kOut);
+    cpu::MatmulForward(partial.data(), in_shard.data(), weight_shard.data(), rank == 0 ? bias.data() : nullptr, kRows,
+                       count, kOut);
     for (size_t j = 0; j < summed.size(); ++j) summed[j] += partial[j];
   }
   EXPECT_LE(MaxRelativeError(summed, full), 1e-14);

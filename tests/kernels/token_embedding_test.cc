@@ -47,8 +47,8 @@ TEST(TokenEmbeddingTest, VocabShardsSumToFullEmbedding) {
   for (int shard_count : {2, 4}) {
     std::vector<double> summed(full.size(), 0.0), shard_out(full.size(), 7.0);  // 7: must be overwritten
     for (const auto& [start, rows] : Shards(shard_count)) {
-      cpu::TokenEmbeddingForward(shard_out.data(), tokens.data(), table.data() + start * kChannels, kTokens,
-                                 kChannels, start, rows);
+      cpu::TokenEmbeddingForward(shard_out.data(), tokens.data(), table.data() + start * kChannels, kTokens, kChannels,
+                                 start, rows);
       for (size_t i = 0; i < summed.size(); ++i) summed[i] += shard_out[i];
     }
     EXPECT_EQ(summed, full) << shard_count << " shards";
