@@ -21,11 +21,11 @@ void Zero(std::vector<float>& v) { std::fill(v.begin(), v.end(), 0.0f); }
 
 }  // namespace
 
-GptModel::GptModel(const GptShape& shape, Communicator* tp)
+GptModel::GptModel(const GptShape& shape, Communicator* tp, int64_t pad_to_multiple)
     : tp_(tp),
       layout_(shape, tp ? tp->rank() : 0, tp ? tp->size() : 1),
-      params_(layout_.total_size(), 0.0f),
-      grads_(layout_.total_size(), 0.0f) {}
+      params_((layout_.total_size() + pad_to_multiple - 1) / pad_to_multiple * pad_to_multiple, 0.0f),
+      grads_(params_.size(), 0.0f) {}
 
 void GptModel::ZeroGrads() { std::fill(grads_.begin(), grads_.end(), 0.0f); }
 

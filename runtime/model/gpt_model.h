@@ -21,12 +21,15 @@ namespace kachi {
 class GptModel {
  public:
   // A model of `shape` on rank tp->rank() of tp->size(); `tp` may be null for tp = 1 and must outlive the model.
-  // The shape must pass ValidateShape for that width.
-  GptModel(const GptShape& shape, Communicator* tp);
+  // The shape must pass ValidateShape for that width. The flat buffers are zero-padded to a multiple of
+  // `pad_to_multiple` elements (ZeRO-1 splits them evenly across data-parallel ranks).
+  GptModel(const GptShape& shape, Communicator* tp, int64_t pad_to_multiple = 1);
 
   const ParameterLayout& layout() const { return layout_; }
   const GptShape& shape() const { return layout_.shape(); }
-  // Flat parameter and gradient buffers (layout().total_size() elements each).
+  // Elements of the flat buffers: layout().total_size() rounded up to the padding multiple (padding stays zero).
+  int64_t buffer_size() const { return static_cast<int64_t>(params_.size()); }
+  // Flat parameter and gradient buffers (buffer_size() elements each).
   float* params() { return params_.data(); }
   const float* params() const { return params_.data(); }
   float* grads() { return grads_.data(); }

@@ -1,0 +1,68 @@
+// ShardedAdamW: AdamW over a range of the flat parameter buffer (the whole buffer, or this rank's ZeRO-1 shard),
+// with weight decay only on tensors marked decay in the ParameterLayout, fp32 moments for that range only, and
+// global-norm gradient clipping whose norm is computed across tensor- and data-parallel ranks.
+#ifndef KACHI_RUNTIME_TRAIN_OPTIMIZER_H_
+#define KACHI_RUNTIME_TRAIN_OPTIMIZER_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "comm/communicator.h"
+#include "runtime/model/parameter_layout.h"
+#include "runtime/train/gradient_sync.h"
+
+namespace kachi {
+
+// AdamW hyperparameters (the learning rate comes per step from the schedule).
+struct AdamWOptions {
+  double beta1 = 0.9;
+  double beta2 = 0.95;
+  double eps = 1e-8;
+  double weight_decay = 0.1;
+  double grad_clip = 1.0;  // max global L2 norm; <= 0 disables clipping
+};
+
+class ShardedAdamW {
+ public:
+  // Updates flat elements `range` (grads for exactly that range are passed to Step). `tp` and `dp` may be null.
+  // `range_is_shard` says whether dp ranks hold different ranges (ZeRO-1), so the norm must sum across dp.
+  ShardedAdamW(const ParameterLayout& layout, FlatRange range, bool range_is_shard, Communicator* tp,
+               Communicator* dp, AdamWOptions options);
+
+  // Global L2 norm of the gradients of the whole model: tensor-parallel-replicated tensors counted once, summed
+  // across tp (and dp when sharded). `range_grads` holds the grads of range() (range().begin is element 0).
+  absl::StatusOr<double> GlobalGradNorm(const float* range_grads);
+  // Clips (scales range_grads so the global norm is at most grad_clip), then one AdamW step at `learning_rate` on
+  // params[range]. Returns the global norm before clipping.
+  absl::StatusOr<double> Step(float* params, float* range_grads, double learning_rate);
+
+  FlatRange range() const { return range_; }
+  int64_t steps_taken() const { return step_; }
+  // First and second moments of range() (checkpoints save them).
+  std::vector<float>& first_moment() { return m_; }
+  std::vector<float>& second_moment() { return v_; }
+  void set_steps_taken(int64_t step) { step_ = step; }
+
+ private:
+  // A piece of range() inside one tensor.
+  struct Piece {
+    int64_t begin = 0, end = 0;  // flat offsets
+    bool decay = false;
+    bool counted_in_norm = true;  // false for tp-replicated tensors on tp ranks other than 0
+  };
+
+  std::vector<Piece> pieces_;
+  FlatRange range_;
+  bool range_is_shard_;
+  Communicator* tp_;
+  Communicator* dp_;
+  AdamWOptions options_;
+  std::vector<float> m_, v_;
+  int64_t step_ = 0;
+};
+
+}  // namespace kachi
+
+#endif  // KACHI_RUNTIME_TRAIN_OPTIMIZER_H_

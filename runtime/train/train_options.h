@@ -1,0 +1,43 @@
+// TrainOptions: everything a training run needs, independent of how it was configured (the CLI fills it from the
+// protobuf config; tests fill it directly).
+#ifndef KACHI_RUNTIME_TRAIN_TRAIN_OPTIONS_H_
+#define KACHI_RUNTIME_TRAIN_TRAIN_OPTIONS_H_
+
+#include <cstdint>
+#include <string>
+
+#include "runtime/model/gpt_shape.h"
+#include "runtime/train/lr_schedule.h"
+#include "runtime/train/optimizer.h"
+
+namespace kachi {
+
+struct TrainOptions {
+  GptShape shape;
+  uint64_t init_seed = 1337;  // parameter initialization
+  // Data: token-shard globs, tokens per sequence, seed of the epoch permutations.
+  std::string train_pattern;
+  std::string val_pattern;  // empty: no evaluation
+  int64_t seq_len = 64;
+  uint64_t data_seed = 1;
+  // Batch: global batch in sequences = micro_batch * accumulation * dp (accumulation is derived).
+  int64_t global_batch = 8;
+  int64_t micro_batch = 8;
+  // Steps, schedule and optimizer.
+  int64_t steps = 10;
+  LrSchedule schedule;
+  AdamWOptions adamw;
+  // Data parallelism: bucket size of the gradient all-reduce; ZeRO-1 optimizer-state sharding.
+  int64_t bucket_bytes = 25 << 20;
+  bool zero1 = false;
+  // Evaluation every eval_every steps (0: only at the end) on eval_windows validation windows.
+  int64_t eval_every = 0;
+  int64_t eval_windows = 0;
+  // Rank 0's progress line every log_every steps (0: never); JSON-lines metrics file (empty: none).
+  int64_t log_every = 1;
+  std::string metrics_path;
+};
+
+}  // namespace kachi
+
+#endif  // KACHI_RUNTIME_TRAIN_TRAIN_OPTIONS_H_

@@ -1,0 +1,189 @@
+// The training loop (see trainer.h).
+#include "runtime/train/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "runtime/model/parameter_layout.h"
+
+namespace kachi {
+namespace {
+
+double NowSeconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+std::string FormatDuration(double seconds) {
+  const int64_t s = static_cast<int64_t>(seconds + 0.5);
+  if (s >= 3600) return absl::StrFormat("%dh%02dm", s / 3600, (s / 60) % 60);
+  if (s >= 60) return absl::StrFormat("%dm%02ds", s / 60, s % 60);
+  return absl::StrFormat("%ds", s);
+}
+
+}  // namespace
+
+Trainer::Trainer(const TrainOptions& options, ProcessGrid* grid) : options_(options), grid_(grid) {}
+
+absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainOptions& options, ProcessGrid* grid) {
+  const int dp = grid->dp_size(), tp = grid->tp_size();
+  if (auto st = ValidateShape(options.shape, tp); !st.ok()) return st;
+  if (options.seq_len <= 0 || options.seq_len > options.shape.context) {
+    return absl::InvalidArgumentError(absl::StrCat("train.seq_len ", options.seq_len,
+                                                   " must be in [1, model context ", options.shape.context, "]"));
+  }
+  if (options.micro_batch <= 0 || options.global_batch <= 0 ||
+      options.global_batch % (options.micro_batch * dp) != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "global batch ", options.global_batch, " must be a positive multiple of micro_batch (", options.micro_batch,
+        ") x dp (", dp, "): global batch = micro_batch x accumulation x dp"));
+  }
+  if (options.steps <= 0) return absl::InvalidArgumentError("train.steps must be positive");
+  if (options.train_pattern.empty()) return absl::InvalidArgumentError("data.train is empty: no training shards");
+
+  std::unique_ptr<Trainer> trainer(new Trainer(options, grid));
+  trainer->model_ = std::make_unique<GptModel>(options.shape, &grid->tp(), options.zero1 ? dp : 1);
+  GptModel& model = *trainer->model_;
+  InitializeParameters(model.layout(), options.init_seed, model.params());
+
+  TrainLoaderOptions train;
+  train.pattern = options.train_pattern;
+  train.seq_len = options.seq_len;
+  train.global_batch = options.global_batch;
+  train.micro_batch = options.micro_batch;
+  train.dp_size = dp;
+  train.dp_rank = grid->dp_rank();
+  train.seed = options.data_seed;
+  train.vocab_size = static_cast<int>(options.shape.vocab_size);
+  absl::StatusOr<TrainLoader> train_loader = TrainLoader::Open(train);
+  if (!train_loader.ok()) return train_loader.status();
+  trainer->train_loader_.emplace(std::move(*train_loader));
+
+  if (!options.val_pattern.empty() && options.eval_windows > 0) {
+    EvalLoaderOptions eval;
+    eval.pattern = options.val_pattern;
+    eval.seq_len = options.seq_len;
+    eval.num_windows = options.eval_windows;
+    eval.micro_batch = options.micro_batch;
+    eval.dp_size = dp;
+    eval.dp_rank = grid->dp_rank();
+    eval.vocab_size = train.vocab_size;
+    absl::StatusOr<EvalLoader> eval_loader = EvalLoader::Open(eval);
+    if (!eval_loader.ok()) return eval_loader.status();
+    trainer->eval_loader_.emplace(std::move(*eval_loader));
+  }
+
+  trainer->sync_ = std::make_unique<GradientSync>(model.layout(), model.buffer_size(), &grid->dp(),
+                                                  options.bucket_bytes, options.zero1);
+  const FlatRange range = trainer->sync_->shard();
+  trainer->optimizer_ = std::make_unique<ShardedAdamW>(model.layout(), range, trainer->sync_->zero1(), &grid->tp(),
+                                                       &grid->dp(), options.adamw);
+  if (trainer->sync_->zero1()) trainer->shard_grads_.assign(range.end - range.begin, 0.0f);
+  return trainer;
+}
+
+absl::StatusOr<StepResult> Trainer::Step() {
+  const double start = NowSeconds();
+  StepResult result;
+  result.step = train_loader_->step();
+  const int accumulation = train_loader_->accumulation_steps();
+  model_->ZeroGrads();
+  double loss_sum = 0;
+  for (int micro = 0; micro < accumulation; ++micro) {
+    absl::StatusOr<TokenBatch> batch = train_loader_->MicroBatch(micro);
+    if (!batch.ok()) return batch.status();
+    absl::StatusOr<float> loss = model_->ForwardBackward(batch->inputs.data(), batch->targets.data(),
+                                                         batch->batch_size, batch->seq_len,
+                                                         1.0f / static_cast<float>(accumulation));
+    if (!loss.ok()) return loss.status();
+    loss_sum += *loss;
+  }
+  // Gradients are reduced once, after the last micro-step.
+  float* range_grads = sync_->zero1() ? shard_grads_.data() : model_->grads();
+  if (auto st = sync_->Reduce(model_->grads(), shard_grads_.data()); !st.ok()) return st;
+  result.lr = options_.schedule.At(result.step);
+  absl::StatusOr<double> norm = optimizer_->Step(model_->params(), range_grads, result.lr);
+  if (!norm.ok()) return norm.status();
+  result.grad_norm = *norm;
+  if (auto st = sync_->GatherParameters(model_->params()); !st.ok()) return st;
+
+  float loss = static_cast<float>(loss_sum / accumulation);
+  if (grid_->dp_size() > 1) {
+    if (auto st = grid_->dp().AllReduce(&loss, &loss, 1, DType::kFloat32, ReduceOp::kAvg); !st.ok()) return st;
+  }
+  if (!std::isfinite(loss)) {
+    return absl::DataLossError(absl::StrCat("loss is ", loss, " at step ", result.step, ": the run diverged"));
+  }
+  result.loss = loss;
+  result.tokens = options_.global_batch * options_.seq_len;
+  train_loader_->Advance();
+  result.seconds = NowSeconds() - start;
+  return result;
+}
+
+absl::StatusOr<float> Trainer::Evaluate() {
+  if (!eval_loader_.has_value()) return absl::FailedPreconditionError("no validation data configured");
+  double total = 0;
+  for (int64_t i = 0; i < eval_loader_->num_batches(); ++i) {
+    absl::StatusOr<TokenBatch> batch = eval_loader_->Batch(i);
+    if (!batch.ok()) return batch.status();
+    absl::StatusOr<float> loss =
+        model_->Loss(batch->inputs.data(), batch->targets.data(), batch->batch_size, batch->seq_len);
+    if (!loss.ok()) return loss.status();
+    total += *loss;
+  }
+  float mean = static_cast<float>(total / static_cast<double>(eval_loader_->num_batches()));
+  if (grid_->dp_size() > 1) {
+    if (auto st = grid_->dp().AllReduce(&mean, &mean, 1, DType::kFloat32, ReduceOp::kAvg); !st.ok()) return st;
+  }
+  return mean;
+}
+
+absl::Status Trainer::Run(std::ostream* log) {
+  const bool leader = grid_->world().rank() == 0;
+  std::ofstream metrics;
+  if (leader && !options_.metrics_path.empty()) {
+    metrics.open(options_.metrics_path, std::ios::app);
+    if (!metrics) return absl::PermissionDeniedError(absl::StrCat("cannot write metrics to ", options_.metrics_path));
+  }
+  double elapsed = 0;
+  int64_t timed_steps = 0;
+  while (step() < options_.steps) {
+    absl::StatusOr<StepResult> result = Step();
+    if (!result.ok()) return result.status();
+    // The first step warms caches and allocates: leave it out of the ETA.
+    if (result->step > 0) {
+      elapsed += result->seconds;
+      ++timed_steps;
+    }
+    const double per_step = timed_steps > 0 ? elapsed / timed_steps : result->seconds;
+    const double tokens_per_s = result->tokens / result->seconds;
+    if (leader && log != nullptr && options_.log_every > 0 &&
+        (result->step % options_.log_every == 0 || result->step + 1 == options_.steps)) {
+      *log << absl::StrFormat("step %5d/%d | loss %.4f | lr %.2e | norm %.3f | %7.1f ms | %8.0f tok/s | ETA %s\n",
+                              result->step + 1, options_.steps, result->loss, result->lr, result->grad_norm,
+                              result->seconds * 1e3, tokens_per_s,
+                              FormatDuration(per_step * (options_.steps - result->step - 1)));
+      log->flush();
+    }
+    if (metrics.is_open()) {
+      metrics << absl::StrFormat(
+          "{\"step\": %d, \"loss\": %.6f, \"lr\": %.6e, \"grad_norm\": %.6f, \"ms\": %.3f, \"tokens_per_s\": %.1f}\n",
+          result->step + 1, result->loss, result->lr, result->grad_norm, result->seconds * 1e3, tokens_per_s);
+      metrics.flush();
+    }
+    const bool last = step() == options_.steps;
+    if (eval_loader_.has_value() && (last || (options_.eval_every > 0 && step() % options_.eval_every == 0))) {
+      absl::StatusOr<float> val = Evaluate();
+      if (!val.ok()) return val.status();
+      if (leader && log != nullptr) *log << absl::StrFormat("step %5d/%d | val loss %.4f\n", step(), options_.steps, *val);
+      if (metrics.is_open()) metrics << absl::StrFormat("{\"step\": %d, \"val_loss\": %.6f}\n", step(), *val);
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace kachi

@@ -1,0 +1,72 @@
+// Trainer: the training loop of one run over a dp x tp ProcessGrid — micro-batches with gradient accumulation,
+// data-parallel gradient averaging (buckets or ZeRO-1), global-norm clipping, AdamW with the LR schedule, periodic
+// evaluation, rank-0 progress lines and JSON-lines metrics. The same code serves every (dp, tp); the global batch
+// and its windows are independent of the layout, so losses match the single-rank run.
+#ifndef KACHI_RUNTIME_TRAIN_TRAINER_H_
+#define KACHI_RUNTIME_TRAIN_TRAINER_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <ostream>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "comm/process_grid.h"
+#include "runtime/data/eval_loader.h"
+#include "runtime/data/train_loader.h"
+#include "runtime/model/gpt_model.h"
+#include "runtime/train/gradient_sync.h"
+#include "runtime/train/optimizer.h"
+#include "runtime/train/train_options.h"
+
+namespace kachi {
+
+// What one optimizer step did (identical on every rank of the grid).
+struct StepResult {
+  int64_t step = 0;         // 0-based index of the step just taken
+  float loss = 0;           // mean token loss over the global batch
+  double lr = 0;
+  double grad_norm = 0;     // before clipping
+  double seconds = 0;       // wall time of the step on this rank
+  int64_t tokens = 0;       // tokens in the global batch
+};
+
+class Trainer {
+ public:
+  // Checks the options against the grid (shape vs tp, batch divisibility, data present) and builds model, loaders
+  // and optimizer; parameters are initialized from options.init_seed. Collective over grid.world().
+  static absl::StatusOr<std::unique_ptr<Trainer>> Create(const TrainOptions& options, ProcessGrid* grid);
+
+  // One optimizer step.
+  absl::StatusOr<StepResult> Step();
+  // Mean token loss over the validation windows (collective).
+  absl::StatusOr<float> Evaluate();
+  // Steps until options.steps, printing progress on rank 0 to `log` (may be null), evaluating every eval_every
+  // steps and at the end, writing metrics.
+  absl::Status Run(std::ostream* log);
+
+  GptModel& model() { return *model_; }
+  const TrainOptions& options() const { return options_; }
+  TrainLoader& train_loader() { return *train_loader_; }
+  ShardedAdamW& optimizer() { return *optimizer_; }
+  int64_t step() const { return train_loader_->step(); }
+  // Micro-steps per optimizer step on each rank.
+  int accumulation_steps() const { return train_loader_->accumulation_steps(); }
+
+ private:
+  Trainer(const TrainOptions& options, ProcessGrid* grid);
+
+  TrainOptions options_;
+  ProcessGrid* grid_;
+  std::unique_ptr<GptModel> model_;
+  std::optional<TrainLoader> train_loader_;
+  std::optional<EvalLoader> eval_loader_;
+  std::unique_ptr<GradientSync> sync_;
+  std::unique_ptr<ShardedAdamW> optimizer_;
+  std::vector<float> shard_grads_;  // ZeRO-1: this rank's averaged gradient shard
+};
+
+}  // namespace kachi
+
+#endif  // KACHI_RUNTIME_TRAIN_TRAINER_H_

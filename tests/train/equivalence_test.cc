@@ -1,0 +1,185 @@
+// Equivalence of every parallel layout with the single-rank run (run under mpirun -np 4): a tiny GPT trained 10
+// steps with the same seeds and global batch at (dp, tp) in {(1,1), (2,1), (4,1), (1,2), (2,2), (1,4)}, ZeRO-1 on
+// and off, and gradient accumulation 1x4 vs 4x1, must give per-step losses within 1e-5 relative of the (1,1) run and
+// final parameters within 1e-5 (per-tensor relative L2 error; see kKeyBiasTolerance for the one exception).
+#include <mpi.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "comm/mpi_communicator.h"
+#include "comm/process_grid.h"
+#include "gtest/gtest.h"
+#include "runtime/data/token_shard.h"
+#include "runtime/train/trainer.h"
+
+namespace kachi {
+namespace {
+
+constexpr double kLossTolerance = 1e-5;   // relative, per step
+constexpr double kParamTolerance = 1e-5;  // ||a - b||_2 / ||b||_2, per tensor
+// The key bias has an exactly zero gradient (softmax is invariant to adding q.b_k to every score of a row), so its
+// values are rounding noise (|b_k| ~ 1e-6 after 10 steps) that AdamW's normalization amplifies differently in each
+// layout; it cannot affect the loss. It is checked with an absolute bound instead of a relative one.
+constexpr double kKeyBiasTolerance = 1e-5;
+
+// What a run produced: per-step losses and the full (global) tensors at the end.
+struct RunResult {
+  std::vector<float> losses;
+  std::vector<std::vector<float>> tensors;  // by layout tensor index, global row-major
+};
+
+class EquivalenceTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto world = CreateMpiCommunicator(MPI_COMM_WORLD, CommOptions{absl::Seconds(120), "world"});
+    ASSERT_TRUE(world.ok()) << world.status();
+    world_ = world->release();
+    // Rank 0 writes a shard of random tokens (fresh per run) into a directory every rank can read.
+    char dir[256] = {0};
+    if (world_->rank() == 0) {
+      std::snprintf(dir, sizeof(dir), "/tmp/kachi_equivalence_%d", static_cast<int>(getpid()));
+      std::filesystem::create_directories(dir);
+      std::mt19937 gen(std::random_device{}());
+      std::vector<uint16_t> tokens(20000);
+      // Skewed unigram distribution (p ~ u^3) so the model has something to learn in 10 steps.
+      std::uniform_real_distribution<double> uniform(0.0, 1.0);
+      for (auto& t : tokens) t = static_cast<uint16_t>(kShape.vocab_size * std::pow(uniform(gen), 3.0));
+      ASSERT_TRUE(WriteTokenShard(std::string(dir) + "/train_000000.bin", tokens).ok());
+    }
+    // 256 bytes = 64 int32 elements.
+    ASSERT_TRUE(world_->Broadcast(dir, sizeof(dir) / 4, DType::kInt32, 0).ok());
+    data_dir_ = dir;
+    reference_ = new RunResult(Train(1, 1, 8, false, /*every_rank_alone=*/true));
+  }
+
+  static void TearDownTestSuite() {
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (world_->rank() == 0) std::filesystem::remove_all(data_dir_);
+    delete reference_;
+    delete world_;
+  }
+
+  // Trains 10 steps at (dp, tp) with the given micro-batch (global batch 8) on the first dp*tp ranks; other ranks
+  // return an empty result. With every_rank_alone (dp = tp = 1), every rank trains its own single-rank copy.
+  static RunResult Train(int dp, int tp, int micro_batch, bool zero1, bool every_rank_alone = false) {
+    RunResult result;
+    const int members = dp * tp;
+    const int color = every_rank_alone ? world_->rank() : (world_->rank() < members ? 0 : -1);
+    auto grid = ProcessGrid::Carve(*world_, color, tp, world_->size());
+    EXPECT_TRUE(grid.ok()) << grid.status();
+    if (!grid.ok() || *grid == nullptr) return result;
+    TrainOptions options;
+    options.shape = kShape;
+    options.init_seed = 7;
+    options.train_pattern = data_dir_ + "/train_*.bin";
+    options.seq_len = 16;
+    options.data_seed = 11;
+    options.global_batch = 8;
+    options.micro_batch = micro_batch;
+    options.steps = 10;
+    options.schedule = LrSchedule{3e-3, 2, 10, 0.1};
+    options.adamw.grad_clip = 1.0;
+    options.bucket_bytes = 2048;
+    options.zero1 = zero1;
+    options.log_every = 0;
+    auto trainer = Trainer::Create(options, grid->get());
+    EXPECT_TRUE(trainer.ok()) << trainer.status();
+    if (!trainer.ok()) return result;
+    for (int i = 0; i < options.steps; ++i) {
+      auto step = (*trainer)->Step();
+      EXPECT_TRUE(step.ok()) << step.status();
+      if (!step.ok()) return result;
+      result.losses.push_back(step->loss);
+    }
+    // Assemble global tensors over the tensor-parallel group (replicated tensors from tp rank 0 only).
+    const ParameterLayout& layout = (*trainer)->model().layout();
+    for (const ParameterSpec& spec : layout.tensors()) {
+      std::vector<float> global(spec.global_rows * spec.global_cols, 0.0f);
+      if (!(spec.tp_replicated && layout.tp_rank() != 0)) {
+        for (int64_t i = 0; i < spec.size; ++i) global[spec.GlobalIndex(i)] = (*trainer)->model().params()[spec.offset + i];
+      }
+      EXPECT_TRUE((*grid)->tp().AllReduce(global.data(), global.data(), global.size(), DType::kFloat32,
+                                          ReduceOp::kSum).ok());
+      result.tensors.push_back(std::move(global));
+    }
+    return result;
+  }
+
+  // Checks a run against the single-rank reference.
+  static void ExpectMatchesReference(const RunResult& run, const std::string& label) {
+    ASSERT_EQ(reference_->losses.size(), 10u) << "the single-rank reference run failed";
+    if (run.losses.empty()) return;  // not a member of this layout
+    ASSERT_EQ(run.losses.size(), reference_->losses.size()) << label;
+    for (size_t i = 0; i < run.losses.size(); ++i) {
+      const double ref = reference_->losses[i];
+      EXPECT_LE(std::fabs(run.losses[i] - ref) / std::fabs(ref), kLossTolerance)
+          << label << " step " << i << ": " << run.losses[i] << " vs " << ref;
+    }
+    ASSERT_EQ(run.tensors.size(), reference_->tensors.size());
+    const ParameterLayout names(kShape, 0, 1);
+    const int64_t c = kShape.width;
+    for (size_t t = 0; t < run.tensors.size(); ++t) {
+      const std::string& name = names.tensors()[t].name;
+      const bool qkv_bias = name.find("attn.c_attn.bias") != std::string::npos;
+      double l2_diff = 0, l2_ref = 0, key_bias_diff = 0;
+      for (size_t i = 0; i < run.tensors[t].size(); ++i) {
+        const double ref = reference_->tensors[t][i];
+        const double diff = double(run.tensors[t][i]) - ref;
+        if (qkv_bias && static_cast<int64_t>(i) >= c && static_cast<int64_t>(i) < 2 * c) {
+          key_bias_diff = std::max(key_bias_diff, std::fabs(diff));
+          continue;
+        }
+        l2_diff += diff * diff;
+        l2_ref += ref * ref;
+      }
+      EXPECT_LE(std::sqrt(l2_diff / l2_ref), kParamTolerance) << label << " tensor " << name;
+      EXPECT_LE(key_bias_diff, kKeyBiasTolerance) << label << " key bias of " << name;
+    }
+  }
+
+  static inline const GptShape kShape{2, 4, 32, 64, 64, 16};
+  static inline Communicator* world_ = nullptr;
+  static inline std::string data_dir_;
+  static inline RunResult* reference_ = nullptr;
+};
+
+TEST_F(EquivalenceTest, LossFallsOnTheReference) {
+  ASSERT_EQ(reference_->losses.size(), 10u) << "the single-rank reference run failed";
+  // Random tokens: the model can still learn the unigram distribution, so the loss must fall from ~log(64).
+  EXPECT_NEAR(reference_->losses.front(), std::log(64.0), 0.3);
+  EXPECT_LT(reference_->losses.back(), reference_->losses.front());
+}
+
+struct Layout {
+  int dp, tp, micro_batch;
+  bool zero1;
+};
+
+TEST_F(EquivalenceTest, EveryLayoutMatchesSingleRank) {
+  const Layout layouts[] = {
+      {2, 1, 4, false}, {4, 1, 2, false}, {1, 2, 8, false}, {2, 2, 4, false}, {1, 4, 8, false},
+      {2, 1, 4, true},  {4, 1, 2, true},  {2, 2, 4, true},  {2, 2, 1, true},  // zero1, accumulation 4 at dp 2
+  };
+  for (const Layout& l : layouts) {
+    const std::string label = "dp=" + std::to_string(l.dp) + " tp=" + std::to_string(l.tp) +
+                              " micro=" + std::to_string(l.micro_batch) + (l.zero1 ? " zero1" : "");
+    ExpectMatchesReference(Train(l.dp, l.tp, l.micro_batch, l.zero1), label);
+  }
+}
+
+TEST_F(EquivalenceTest, AccumulationFourByOneEqualsOneByFour) {
+  // (1,1): micro-batch 2 with accumulation 4 vs micro-batch 8 once (the reference).
+  ExpectMatchesReference(Train(1, 1, 2, false), "dp=1 tp=1 micro=2 (accumulation 4)");
+  ExpectMatchesReference(Train(1, 2, 2, false), "dp=1 tp=2 micro=2 (accumulation 4)");
+}
+
+}  // namespace
+}  // namespace kachi
