@@ -73,6 +73,9 @@ class Communicator {
   // Collective over this group: ranks with the same `color` (>= 0) form a new communicator, ordered by (key,
   // rank). A rank passing a negative color takes part but receives nullptr.
   absl::StatusOr<std::unique_ptr<Communicator>> Split(int color, int key);
+  // Same as Split(color, key), naming the new communicator `name` instead of "<this name>/split<color>" (for
+  // messages: ProcessGrid names its groups ".../dp" and ".../tp").
+  absl::StatusOr<std::unique_ptr<Communicator>> Split(int color, int key, std::string name);
   // Waits for all work enqueued by this communicator (no-op for synchronous backends).
   virtual absl::Status Synchronize() { return absl::OkStatus(); }
 

@@ -1,5 +1,6 @@
 // MPI backend of Communicator: host buffers directly; device buffers (CUDA builds) staged through pinned host
 // memory. bf16/fp16 reductions use kachi's own MPI reduction ops that accumulate in fp32 per element pair.
+// (bf16/fp16 averages are summed in fp32 and rounded once; the exact guarantees are in mpi_host_collectives.h.)
 // Also owns MPI start-up (MPI_THREAD_MULTIPLE, so the watchdog thread may query peers and abort).
 #ifndef KACHI_COMM_MPI_COMMUNICATOR_H_
 #define KACHI_COMM_MPI_COMMUNICATOR_H_

@@ -1,6 +1,7 @@
 // GptShape presets and validation (see gpt_shape.h).
 #include "runtime/model/gpt_shape.h"
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
 namespace kachi {
@@ -56,6 +57,39 @@ absl::Status ValidateShape(const GptShape& s, int tp) {
 std::string DescribeShape(const GptShape& s) {
   return absl::StrCat(s.layers, "L ", s.heads, "H ", s.width, "C vocab ", s.vocab_size, "(", s.padded_vocab,
                       ") ctx ", s.context);
+}
+
+namespace {
+
+// The shape's fields with their metadata keys.
+struct ShapeField {
+  const char* key;
+  int64_t GptShape::*field;
+};
+constexpr ShapeField kShapeFields[] = {
+    {"kachi.layers", &GptShape::layers},         {"kachi.heads", &GptShape::heads},
+    {"kachi.width", &GptShape::width},           {"kachi.vocab_size", &GptShape::vocab_size},
+    {"kachi.padded_vocab", &GptShape::padded_vocab}, {"kachi.context", &GptShape::context},
+};
+
+}  // namespace
+
+std::map<std::string, std::string> ShapeMetadata(const GptShape& shape) {
+  std::map<std::string, std::string> out;
+  for (const ShapeField& f : kShapeFields) out[f.key] = absl::StrCat(shape.*f.field);
+  return out;
+}
+
+absl::StatusOr<GptShape> ShapeFromMetadata(const std::map<std::string, std::string>& metadata) {
+  GptShape shape;
+  for (const ShapeField& f : kShapeFields) {
+    auto it = metadata.find(f.key);
+    if (it == metadata.end()) return absl::NotFoundError(absl::StrCat("metadata has no '", f.key, "'"));
+    if (!absl::SimpleAtoi(it->second, &(shape.*f.field))) {
+      return absl::InvalidArgumentError(absl::StrCat("metadata '", f.key, "' = '", it->second, "' is not an integer"));
+    }
+  }
+  return shape;
 }
 
 }  // namespace kachi

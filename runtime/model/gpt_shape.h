@@ -4,6 +4,7 @@
 #define KACHI_RUNTIME_MODEL_GPT_SHAPE_H_
 
 #include <cstdint>
+#include <map>
 #include <string>
 
 #include "absl/status/status.h"
@@ -41,6 +42,12 @@ absl::Status ValidateShape(const GptShape& shape, int tp);
 
 // "12L 12H 768C vocab 50257(50304) ctx 1024".
 std::string DescribeShape(const GptShape& shape);
+
+// The shape as string metadata ("kachi.layers", "kachi.heads", "kachi.width", "kachi.vocab_size",
+// "kachi.padded_vocab", "kachi.context"), stored in exported weight files so they can be loaded without a config.
+std::map<std::string, std::string> ShapeMetadata(const GptShape& shape);
+// Inverse of ShapeMetadata; NotFound / InvalidArgument naming the missing or malformed key.
+absl::StatusOr<GptShape> ShapeFromMetadata(const std::map<std::string, std::string>& metadata);
 
 }  // namespace kachi
 

@@ -1,0 +1,58 @@
+// reduce_scatter benchmark: size = bytes of the input (n blocks); each rank receives one block; busbw factor
+// (n-1)/n.
+#include "absl/status/statusor.h"
+#include "bench/comm/collective_bench.h"
+#include "bench/comm/input_pattern.h"
+#include "bench/comm/raw_calls.h"
+
+#ifdef KACHI_WITH_CUDA
+#include "comm/nccl_types.h"
+#endif
+
+namespace kachi {
+namespace {
+
+class ReduceScatterBench final : public CollectiveBench {
+ public:
+  CollectiveKind kind() const override { return CollectiveKind::kReduceScatter; }
+  bool reduces() const override { return true; }
+  double BusFactor(int ranks) const override { return static_cast<double>(ranks - 1) / ranks; }
+  const char* BusFactorFormula() const override { return "(n-1)/n"; }
+
+  BenchShape Shape(size_t bytes, DType dtype, int ranks) const override {
+    const size_t block = bytes / DTypeSize(dtype) / ranks;
+    return BenchShape{block, block * ranks, block, block * ranks};
+  }
+
+  double Expected(const BenchCall& call, uint64_t seed, size_t index) const override {
+    return ReducedPattern(call.dtype, call.op, seed, call.ranks, call.rank * call.count + index);
+  }
+
+  absl::Status RunKachi(Communicator& comm, const BenchCall& call) const override {
+    return comm.ReduceScatter(call.send, call.recv, call.count, call.dtype, call.op);
+  }
+
+  absl::Status RunRawMpi(MPI_Comm comm, const BenchCall& call) const override {
+    absl::StatusOr<MPI_Datatype> type = RawMpiReduceType(call.dtype);
+    if (!type.ok()) return type.status();
+    absl::StatusOr<MPI_Op> op = RawMpiOp(call.op);
+    if (!op.ok()) return op.status();
+    return MpiResult(
+        MPI_Reduce_scatter_block(call.send, call.recv, static_cast<int>(call.count), *type, *op, comm),
+        "MPI_Reduce_scatter_block");
+  }
+
+#ifdef KACHI_WITH_CUDA
+  absl::Status RunRawNccl(const NcclHandles& nccl, const BenchCall& call) const override {
+    return NcclResult(ncclReduceScatter(call.send, call.recv, call.count, ToNcclDataType(call.dtype),
+                                        ToNcclRedOp(call.op), nccl.comm, nccl.stream),
+                      nccl.comm, "ncclReduceScatter");
+  }
+#endif
+};
+
+}  // namespace
+
+std::unique_ptr<CollectiveBench> NewReduceScatterBench() { return std::make_unique<ReduceScatterBench>(); }
+
+}  // namespace kachi

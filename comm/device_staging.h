@@ -1,0 +1,43 @@
+// Device-buffer support for the MPI backend: tells CUDA device memory from host memory and stages it through
+// reusable pinned host buffers. In CPU-only builds every pointer is host memory and no CUDA call is made.
+#ifndef KACHI_COMM_DEVICE_STAGING_H_
+#define KACHI_COMM_DEVICE_STAGING_H_
+
+#include <cstddef>
+
+#include "absl/status/status.h"
+
+namespace kachi {
+
+// True when `ptr` points to CUDA device memory (not pageable, pinned or managed host-accessible memory). False in
+// CPU-only builds, when no CUDA device exists, or for null. The first call on a machine with a GPU initializes the
+// CUDA runtime.
+bool IsDeviceMemory(const void* ptr);
+
+// A host buffer that grows to the largest size asked for and is reused: pinned (cudaMallocHost) in CUDA builds so
+// device copies run at full speed, plain heap memory otherwise. Not thread-safe.
+class PinnedBuffer {
+ public:
+  PinnedBuffer() = default;
+  ~PinnedBuffer();
+  PinnedBuffer(const PinnedBuffer&) = delete;
+  PinnedBuffer& operator=(const PinnedBuffer&) = delete;
+
+  // Returns a buffer of at least `bytes` bytes (contents unspecified), or an error if allocation fails.
+  absl::Status Reserve(size_t bytes);
+  // The buffer (valid after a successful Reserve until the next one).
+  void* data() const { return data_; }
+
+ private:
+  void* data_ = nullptr;
+  size_t capacity_ = 0;
+};
+
+// Synchronous copies between device memory and host memory (errors name the CUDA error). Unavailable in CPU-only
+// builds.
+absl::Status CopyDeviceToHost(void* host, const void* device, size_t bytes);
+absl::Status CopyHostToDevice(void* device, const void* host, size_t bytes);
+
+}  // namespace kachi
+
+#endif  // KACHI_COMM_DEVICE_STAGING_H_

@@ -1,0 +1,458 @@
+// NCCL backend of Communicator (CUDA builds): device buffers only, one non-blocking CUDA stream per communicator, a
+// non-blocking NCCL communicator (ncclInProgress is awaited with a deadline), completion of every collective
+// tracked by a CUDA event that the watchdog polls, asynchronous NCCL errors polled by the watchdog, and
+// ncclCommAbort run when the watchdog ends the job.
+#include "comm/nccl_communicator.h"
+
+#include <cuda_runtime.h>
+#include <nccl.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <utility>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
+#include "comm/cuda_event_pool.h"
+#include "comm/nccl_raw.h"
+#include "comm/nccl_status.h"
+#include "comm/nccl_types.h"
+#include "comm/watchdog.h"
+
+namespace kachi {
+namespace {
+
+// State shared between a communicator and the watchdog callbacks (poller, abort hook, completion checks), which
+// run on the watchdog thread and may outlive the communicator.
+struct SharedNcclState {
+  explicit SharedNcclState(ncclComm_t nccl_comm, std::string description)
+      : comm(nccl_comm), label(std::move(description)) {}
+
+  absl::Mutex mu;
+  ncclComm_t comm ABSL_GUARDED_BY(mu);  // null once destroyed or aborted
+  const std::string label;             // "comm 'world' rank 1 of 4 (nccl, device 0)"
+  std::string event_error ABSL_GUARDED_BY(mu);  // first CUDA error seen while polling a completion event
+};
+
+// A non-blocking NCCL configuration named `name` (the string must outlive the NCCL call that reads it).
+ncclConfig_t NonBlockingConfig(const std::string& name) {
+  ncclConfig_t config = NCCL_CONFIG_INITIALIZER;
+  config.blocking = 0;
+  config.commName = name.c_str();
+  return config;
+}
+
+// Reports the local outcome of a set-up step to every rank of `bootstrap` and returns a non-OK status on every rank
+// when any rank failed (the local error where this rank failed), so no rank is left waiting in a later collective.
+absl::Status AgreeOnSetup(MPI_Comm bootstrap, const absl::Status& local, absl::string_view step) {
+  int local_failed = local.ok() ? 0 : 1;
+  int failed_ranks = 0;
+  if (MPI_Allreduce(&local_failed, &failed_ranks, 1, MPI_INT, MPI_SUM, bootstrap) != MPI_SUCCESS) {
+    return absl::InternalError(absl::StrCat("MPI_Allreduce on the bootstrap communicator failed during ", step));
+  }
+  if (!local.ok()) return local;
+  if (failed_ranks > 0) {
+    return absl::UnavailableError(absl::StrCat(failed_ranks, " other rank(s) failed during ", step,
+                                               " (see their messages); NCCL communicator not created"));
+  }
+  return absl::OkStatus();
+}
+
+class NcclCommunicator final : public Communicator {
+ public:
+  // Wraps a ready NCCL communicator; takes ownership of `comm` and `stream`.
+  static absl::StatusOr<std::unique_ptr<Communicator>> Wrap(ncclComm_t comm, cudaStream_t stream, int device,
+                                                            CommOptions options) {
+    int rank = 0;
+    int size = 0;
+    absl::Status status = NcclStatus(ncclCommUserRank(comm, &rank), "ncclCommUserRank", comm);
+    if (status.ok()) status = NcclStatus(ncclCommCount(comm, &size), "ncclCommCount", comm);
+    void* scratch = nullptr;
+    if (status.ok()) status = CudaStatus(cudaMalloc(&scratch, sizeof(int64_t)), "cudaMalloc of the barrier word");
+    if (status.ok()) status = CudaStatus(cudaMemset(scratch, 0, sizeof(int64_t)), "cudaMemset of the barrier word");
+    if (!status.ok()) {
+      if (scratch != nullptr) cudaFree(scratch);
+      ncclCommAbort(comm);
+      cudaStreamDestroy(stream);
+      return status;
+    }
+    return std::unique_ptr<Communicator>(
+        new NcclCommunicator(comm, stream, device, rank, size, scratch, std::move(options)));
+  }
+
+  ~NcclCommunicator() override;
+
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  absl::string_view backend() const override { return "nccl"; }
+  bool wants_device_buffers() const override { return true; }
+  absl::Status Synchronize() override { return WaitForStream(absl::InfiniteFuture(), "Synchronize"); }
+
+  // The handles a raw NCCL call needs.
+  NcclHandles handles() const { return NcclHandles{comm_, stream_, device_}; }
+
+ protected:
+  absl::Status DoAllReduce(const void* send, void* recv, size_t count, DType dtype, ReduceOp op) override {
+    pending_ = false;
+    if (count == 0) return absl::OkStatus();
+    absl::Status status = CheckBuffers(CollectiveKind::kAllReduce, send, recv);
+    if (!status.ok()) return status;
+    return Enqueue(ncclAllReduce(send, recv, count, ToNcclDataType(dtype), RedOp(op), comm_, stream_),
+                   "ncclAllReduce");
+  }
+
+  absl::Status DoReduceScatter(const void* send, void* recv, size_t recv_count, DType dtype,
+                               ReduceOp op) override {
+    pending_ = false;
+    if (recv_count == 0) return absl::OkStatus();
+    absl::Status status = CheckBuffers(CollectiveKind::kReduceScatter, send, recv);
+    if (!status.ok()) return status;
+    return Enqueue(
+        ncclReduceScatter(send, recv, recv_count, ToNcclDataType(dtype), RedOp(op), comm_, stream_),
+        "ncclReduceScatter");
+  }
+
+  absl::Status DoAllGather(const void* send, void* recv, size_t send_count, DType dtype) override {
+    pending_ = false;
+    if (send_count == 0) return absl::OkStatus();
+    absl::Status status = CheckBuffers(CollectiveKind::kAllGather, send, recv);
+    if (!status.ok()) return status;
+    return Enqueue(ncclAllGather(send, recv, send_count, ToNcclDataType(dtype), comm_, stream_), "ncclAllGather");
+  }
+
+  absl::Status DoBroadcast(void* buffer, size_t count, DType dtype, int root) override {
+    pending_ = false;
+    if (count == 0) return absl::OkStatus();
+    absl::Status status = CheckBuffers(CollectiveKind::kBroadcast, buffer, buffer);
+    if (!status.ok()) return status;
+    return Enqueue(ncclBroadcast(buffer, buffer, count, ToNcclDataType(dtype), root, comm_, stream_),
+                   "ncclBroadcast");
+  }
+
+  // A one-element all-reduce on a scratch word, then a wait for this communicator's stream: every rank has
+  // arrived and all earlier work of this communicator is complete.
+  absl::Status DoBarrier() override {
+    pending_ = false;
+    cudaSetDevice(device_);
+    absl::Status status =
+        Enqueue(ncclAllReduce(barrier_word_, barrier_word_, 1, ncclInt32, ncclSum, comm_, stream_), "barrier");
+    pending_ = false;
+    if (!status.ok()) return status;
+    return WaitForStream(absl::InfiniteFuture(), "barrier");
+  }
+
+  absl::StatusOr<std::unique_ptr<Communicator>> DoSplit(int color, int key, CommOptions options) override;
+
+  bool TrackAsync(uint64_t token) override;
+
+ private:
+  NcclCommunicator(ncclComm_t comm, cudaStream_t stream, int device, int rank, int size, void* barrier_word,
+                   CommOptions options);
+
+  // The NCCL reduction for `op` on this communicator. On a single rank, avg is the identity, which ncclSum
+  // computes too; NCCL before 2.29.7 leaves the tail of a one-rank ncclAvg unwritten when the count is not a
+  // multiple of its block count (NVIDIA/nccl#1950, seen here with 2.28 at 262157 fp32 elements), so sum is used.
+  ncclRedOp_t RedOp(ReduceOp op) const {
+    return (size_ == 1 && op == ReduceOp::kAvg) ? ncclSum : ToNcclRedOp(op);
+  }
+  // InvalidArgument unless `send` and `recv` are device memory on this communicator's device.
+  absl::Status CheckBuffers(CollectiveKind kind, const void* send, const void* recv) const;
+  absl::Status CheckBuffer(CollectiveKind kind, const void* pointer, absl::string_view role) const;
+  // Finishes an enqueue: awaits ncclInProgress, converts errors, marks work pending for TrackAsync.
+  absl::Status Enqueue(ncclResult_t result, absl::string_view what);
+  // Waits until the stream is idle, failing early on an asynchronous NCCL error or when `deadline` passes.
+  absl::Status WaitForStream(absl::Time deadline, absl::string_view what);
+  // "comm 'world' rank 1 of 4 (nccl, device 0)".
+  std::string Label() const;
+
+  ncclComm_t comm_;
+  cudaStream_t stream_;
+  const int device_;
+  const int rank_;
+  const int size_;
+  int32_t* barrier_word_;  // device scratch for Barrier
+  bool pending_ = false;   // the last Do* call enqueued work that TrackAsync must tie to its watchdog entry
+  std::shared_ptr<CudaEventPool> events_;
+  std::shared_ptr<SharedNcclState> shared_;
+  int poller_id_ = -1;
+  int abort_hook_id_ = -1;
+};
+
+NcclCommunicator::NcclCommunicator(ncclComm_t comm, cudaStream_t stream, int device, int rank, int size,
+                                   void* barrier_word, CommOptions options)
+    : Communicator(std::move(options)),
+      comm_(comm),
+      stream_(stream),
+      device_(device),
+      rank_(rank),
+      size_(size),
+      barrier_word_(static_cast<int32_t*>(barrier_word)),
+      events_(std::make_shared<CudaEventPool>(device)),
+      shared_(std::make_shared<SharedNcclState>(comm, Label())) {
+  std::shared_ptr<SharedNcclState> shared = shared_;
+  poller_id_ = Watchdog::Get().AddPoller([shared]() -> absl::Status {
+    absl::MutexLock lock(&shared->mu);
+    if (!shared->event_error.empty()) return absl::InternalError(shared->event_error);
+    if (shared->comm == nullptr) return absl::OkStatus();
+    ncclResult_t state = ncclSuccess;
+    ncclResult_t query = ncclCommGetAsyncError(shared->comm, &state);
+    if (query != ncclSuccess) state = query;
+    if (state == ncclSuccess || state == ncclInProgress) return absl::OkStatus();
+    return NcclStatus(state, absl::StrCat(shared->label, ": asynchronous NCCL operation"), shared->comm);
+  });
+  abort_hook_id_ = Watchdog::Get().AddAbortHook([shared]() {
+    absl::MutexLock lock(&shared->mu);
+    if (shared->comm == nullptr) return;
+    std::fprintf(stderr, "kachi: aborting NCCL %s\n", shared->label.c_str());
+    ncclCommAbort(shared->comm);
+    shared->comm = nullptr;
+  });
+}
+
+NcclCommunicator::~NcclCommunicator() {
+  Watchdog::Get().RemovePoller(poller_id_);
+  Watchdog::Get().RemoveAbortHook(abort_hook_id_);
+  cudaSetDevice(device_);
+  ncclComm_t comm = nullptr;
+  {
+    absl::MutexLock lock(&shared_->mu);
+    comm = shared_->comm;
+    shared_->comm = nullptr;
+  }
+  if (comm != nullptr) {
+    // Let enqueued work finish and flush NCCL (both bounded by the deadline); abort instead of hanging.
+    const absl::Time deadline = absl::Now() + options_.deadline;
+    absl::Status status = WaitForStream(deadline, "destruction");
+    if (status.ok()) {
+      const ncclResult_t result = ncclCommFinalize(comm);
+      status = result == ncclInProgress ? AwaitNcclComm(comm, deadline, "ncclCommFinalize")
+                                        : NcclStatus(result, "ncclCommFinalize", comm);
+    }
+    if (status.ok()) {
+      status = NcclStatus(ncclCommDestroy(comm), "ncclCommDestroy");
+    } else {
+      std::fprintf(stderr, "kachi: NCCL %s: %s; aborting the NCCL communicator\n", Label().c_str(),
+                   std::string(status.message()).c_str());
+      ncclCommAbort(comm);
+    }
+  }
+  cudaFree(barrier_word_);
+  cudaStreamDestroy(stream_);
+}
+
+std::string NcclCommunicator::Label() const {
+  return absl::StrCat("comm '", options_.name, "' rank ", rank_, " of ", size_, " (nccl, device ", device_, ")");
+}
+
+absl::Status NcclCommunicator::CheckBuffer(CollectiveKind kind, const void* pointer,
+                                           absl::string_view role) const {
+  cudaPointerAttributes attributes;
+  std::memset(&attributes, 0, sizeof(attributes));
+  absl::Status status = CudaStatus(cudaPointerGetAttributes(&attributes, pointer),
+                                   absl::StrCat(CollectiveName(kind), ": cudaPointerGetAttributes"));
+  if (!status.ok()) return status;
+  const bool on_device =
+      attributes.type == cudaMemoryTypeDevice || attributes.type == cudaMemoryTypeManaged;
+  if (!on_device) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s on %s: %s buffer %p is host memory (%s); the NCCL backend needs device memory on device %d "
+        "(e.g. from cudaMalloc)",
+        CollectiveName(kind), Label(), role, pointer,
+        attributes.type == cudaMemoryTypeHost ? "pinned" : "pageable/unregistered", device_));
+  }
+  if (attributes.device != device_) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s on %s: %s buffer %p is on device %d, expected device %d", CollectiveName(kind),
+                        Label(), role, pointer, attributes.device, device_));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status NcclCommunicator::CheckBuffers(CollectiveKind kind, const void* send, const void* recv) const {
+  absl::Status status = CheckBuffer(kind, send, "send");
+  if (status.ok() && recv != send) status = CheckBuffer(kind, recv, "receive");
+  return status;
+}
+
+absl::Status NcclCommunicator::Enqueue(ncclResult_t result, absl::string_view what) {
+  absl::Status status =
+      result == ncclInProgress
+          ? AwaitNcclComm(comm_, absl::Now() + options_.deadline, absl::StrCat(what, " on ", Label()))
+          : NcclStatus(result, absl::StrCat(what, " on ", Label()), comm_);
+  pending_ = status.ok();
+  return status;
+}
+
+absl::Status NcclCommunicator::WaitForStream(absl::Time deadline, absl::string_view what) {
+  cudaSetDevice(device_);
+  while (true) {
+    const cudaError_t query = cudaStreamQuery(stream_);
+    if (query == cudaSuccess) break;
+    if (query != cudaErrorNotReady) {
+      return CudaStatus(query, absl::StrCat(what, " on ", Label(), ": cudaStreamQuery"));
+    }
+    ncclResult_t state = ncclSuccess;
+    ncclCommGetAsyncError(comm_, &state);
+    if (state != ncclSuccess && state != ncclInProgress) {
+      return NcclStatus(state, absl::StrCat(what, " on ", Label(), ": asynchronous NCCL error"), comm_);
+    }
+    if (absl::Now() >= deadline) {
+      return absl::DeadlineExceededError(
+          absl::StrCat(what, " on ", Label(), ": the stream still had work at the deadline"));
+    }
+    std::this_thread::yield();
+  }
+  ncclResult_t state = ncclSuccess;
+  ncclCommGetAsyncError(comm_, &state);
+  if (state != ncclSuccess && state != ncclInProgress) {
+    return NcclStatus(state, absl::StrCat(what, " on ", Label(), ": asynchronous NCCL error"), comm_);
+  }
+  return absl::OkStatus();
+}
+
+bool NcclCommunicator::TrackAsync(uint64_t token) {
+  if (!pending_) return false;
+  pending_ = false;
+  absl::StatusOr<cudaEvent_t> event = events_->Acquire();
+  absl::Status status = event.status();
+  if (status.ok()) status = CudaStatus(cudaEventRecord(*event, stream_), "cudaEventRecord");
+  if (!status.ok()) {
+    // Without an event the entry cannot be tied to the GPU work: let the poller end the job with the reason.
+    if (event.ok()) events_->Release(*event);
+    absl::MutexLock lock(&shared_->mu);
+    if (shared_->event_error.empty()) shared_->event_error = absl::StrCat(Label(), ": ", status.message());
+    return false;
+  }
+  Watchdog::Get().EndWhen(token, [events = events_, shared = shared_, done = *event]() {
+    const cudaError_t query = cudaEventQuery(done);
+    if (query == cudaErrorNotReady) return false;
+    if (query != cudaSuccess) {
+      absl::MutexLock lock(&shared->mu);
+      if (shared->event_error.empty()) {
+        shared->event_error = absl::StrCat(shared->label, ": collective completion event failed: ",
+                                           cudaGetErrorName(query), " (", cudaGetErrorString(query), ")");
+      }
+    }
+    events->Release(done);
+    return true;
+  });
+  return true;
+}
+
+absl::StatusOr<std::unique_ptr<Communicator>> NcclCommunicator::DoSplit(int color, int key, CommOptions options) {
+  pending_ = false;
+  cudaSetDevice(device_);
+  ncclConfig_t config = NonBlockingConfig(options.name);
+  ncclComm_t child = nullptr;
+  const ncclResult_t result = ncclCommSplit(comm_, color < 0 ? NCCL_SPLIT_NOCOLOR : color, key, &child, &config);
+  const std::string what = absl::StrCat("ncclCommSplit(color ", color, ", key ", key, ") on ", Label());
+  if (result != ncclSuccess && result != ncclInProgress) return NcclStatus(result, what, comm_);
+  const absl::Time deadline = absl::Now() + options_.deadline;
+  absl::Status status = AwaitNcclComm(comm_, deadline, what);
+  if (status.ok() && child != nullptr) status = AwaitNcclComm(child, deadline, what);
+  if (!status.ok()) {
+    if (child != nullptr) ncclCommAbort(child);
+    return status;
+  }
+  if (child == nullptr) return std::unique_ptr<Communicator>();
+  cudaStream_t stream = nullptr;
+  status = CudaStatus(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
+  if (!status.ok()) {
+    ncclCommAbort(child);
+    return status;
+  }
+  return Wrap(child, stream, device_, std::move(options));
+}
+
+}  // namespace
+
+bool NcclAvailable() { return true; }
+
+absl::StatusOr<std::unique_ptr<Communicator>> CreateNcclCommunicator(MPI_Comm bootstrap, int device,
+                                                                     CommOptions options) {
+  int mpi_initialized = 0;
+  MPI_Initialized(&mpi_initialized);
+  if (!mpi_initialized) {
+    return absl::FailedPreconditionError("CreateNcclCommunicator needs MPI to be initialized (call InitMpi first)");
+  }
+  if (bootstrap == MPI_COMM_NULL) {
+    return absl::InvalidArgumentError("CreateNcclCommunicator: the bootstrap MPI communicator is MPI_COMM_NULL");
+  }
+  int rank = 0;
+  int size = 0;
+  MPI_Comm_rank(bootstrap, &rank);
+  MPI_Comm_size(bootstrap, &size);
+
+  // Step 1: a usable device on every rank.
+  int device_count = 0;
+  absl::Status local = CudaStatus(cudaGetDeviceCount(&device_count), "cudaGetDeviceCount");
+  if (local.ok() && device_count == 0) local = absl::UnavailableError("no CUDA device is visible");
+  if (local.ok() && (device < 0 || device >= device_count)) {
+    local = absl::InvalidArgumentError(absl::StrCat("CUDA device ", device, " requested but ", device_count,
+                                                    " device(s) are visible (expected 0..", device_count - 1, ")"));
+  }
+  if (local.ok()) local = CudaStatus(cudaSetDevice(device), absl::StrCat("cudaSetDevice(", device, ")"));
+  cudaStream_t stream = nullptr;
+  if (local.ok()) {
+    local = CudaStatus(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
+  }
+  if (!local.ok()) {
+    local = absl::Status(local.code(), absl::StrCat("NCCL communicator '", options.name, "' rank ", rank, " of ",
+                                                    size, ": ", local.message()));
+  }
+  absl::Status agreed = AgreeOnSetup(bootstrap, local, "CUDA device setup");
+  if (!agreed.ok()) {
+    if (stream != nullptr) cudaStreamDestroy(stream);
+    return agreed;
+  }
+
+  // Step 2: rank 0's unique id (with its success flag) to every rank.
+  struct {
+    int ok;
+    ncclUniqueId id;
+  } unique{};
+  if (rank == 0) {
+    local = NcclStatus(ncclGetUniqueId(&unique.id), "ncclGetUniqueId");
+    unique.ok = local.ok() ? 1 : 0;
+  }
+  if (MPI_Bcast(&unique, sizeof(unique), MPI_BYTE, 0, bootstrap) != MPI_SUCCESS || !unique.ok) {
+    cudaStreamDestroy(stream);
+    if (rank == 0 && !local.ok()) return local;
+    return absl::UnavailableError(
+        absl::StrCat("NCCL communicator '", options.name, "': rank 0 could not create or send the NCCL unique id"));
+  }
+
+  // Step 3: the non-blocking NCCL communicator, awaited under the deadline.
+  ncclConfig_t config = NonBlockingConfig(options.name);
+  ncclComm_t comm = nullptr;
+  const std::string what =
+      absl::StrCat("ncclCommInitRankConfig for '", options.name, "' (rank ", rank, " of ", size, ", device ",
+                   device, ")");
+  const ncclResult_t result = ncclCommInitRankConfig(&comm, size, unique.id, rank, &config);
+  absl::Status status = (result == ncclSuccess || result == ncclInProgress)
+                            ? AwaitNcclComm(comm, absl::Now() + options.deadline, what)
+                            : NcclStatus(result, what, comm);
+  if (!status.ok()) {
+    if (comm != nullptr) ncclCommAbort(comm);
+    cudaStreamDestroy(stream);
+    return status;
+  }
+  return NcclCommunicator::Wrap(comm, stream, device, std::move(options));
+}
+
+absl::StatusOr<NcclHandles> NcclHandlesOf(const Communicator& communicator) {
+  const auto* nccl = dynamic_cast<const NcclCommunicator*>(&communicator);
+  if (nccl == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("NcclHandlesOf: communicator '", communicator.options().name,
+                                                   "' uses backend '", communicator.backend(),
+                                                   "', expected 'nccl'"));
+  }
+  return nccl->handles();
+}
+
+}  // namespace kachi

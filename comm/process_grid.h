@@ -1,0 +1,64 @@
+// ProcessGrid: a communicator of dp * tp ranks seen as dp data-parallel replicas of tp tensor-parallel ranks.
+// Tensor-parallel ranks are contiguous: rank = dp_rank * tp + tp_rank, so with tp dividing the ranks per node a TP
+// group never leaves its node. The grid owns three communicators: world (all its ranks), dp (the ranks with this
+// rank's tp_rank) and tp (the ranks with this rank's dp_rank). Carve builds a grid over a subset of ranks (a lane).
+#ifndef KACHI_COMM_PROCESS_GRID_H_
+#define KACHI_COMM_PROCESS_GRID_H_
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "comm/communicator.h"
+
+namespace kachi {
+
+class ProcessGrid {
+ public:
+  // Collective over `parent`: a dp x tp grid over all of its ranks. Errors (the same on every rank) when dp * tp is
+  // not parent.size(), tp or ranks_per_node is not positive, tp does not divide ranks_per_node, or a TP group would
+  // span two nodes (node of a rank = parent rank / ranks_per_node). Communicators are named "<parent>/dp",
+  // "<parent>/tp" and the grid's world takes the parent's name.
+  static absl::StatusOr<std::unique_ptr<ProcessGrid>> Create(Communicator& parent, int dp, int tp,
+                                                             int ranks_per_node);
+
+  // Collective over `parent`: the ranks passing the same color >= 0 form a grid with the given tp (dp = members /
+  // tp), ordered by parent rank; a rank passing a negative color takes part and gets nullptr. Nodes are counted as
+  // parent rank / ranks_per_node, so `parent` should number ranks node by node (as the job's world does). Errors as
+  // Create, plus when the member count is not a multiple of tp. The world is named "<parent>/carve<color>".
+  static absl::StatusOr<std::unique_ptr<ProcessGrid>> Carve(Communicator& parent, int color, int tp,
+                                                            int ranks_per_node);
+
+  // All ranks of the grid, in grid order.
+  Communicator& world() { return *world_; }
+  // The data-parallel group of this rank (size dp_size(), rank dp_rank()).
+  Communicator& dp() { return *dp_; }
+  // The tensor-parallel group of this rank (size tp_size(), rank tp_rank()).
+  Communicator& tp() { return *tp_; }
+
+  // This rank's index in its data-parallel group, in [0, dp_size()).
+  int dp_rank() const { return dp_rank_; }
+  // This rank's index in its tensor-parallel group, in [0, tp_size()).
+  int tp_rank() const { return tp_rank_; }
+  // Number of data-parallel replicas.
+  int dp_size() const { return dp_size_; }
+  // Ranks per tensor-parallel group.
+  int tp_size() const { return tp_size_; }
+
+ private:
+  ProcessGrid() = default;
+
+  // Splits `world` (a grid's worth of ranks, owned from now on) into dp and tp groups; `node` is this rank's node.
+  static absl::StatusOr<std::unique_ptr<ProcessGrid>> Build(std::unique_ptr<Communicator> world, int tp, int node);
+
+  std::unique_ptr<Communicator> world_;
+  std::unique_ptr<Communicator> dp_;
+  std::unique_ptr<Communicator> tp_;
+  int dp_rank_ = 0;
+  int tp_rank_ = 0;
+  int dp_size_ = 1;
+  int tp_size_ = 1;
+};
+
+}  // namespace kachi
+
+#endif  // KACHI_COMM_PROCESS_GRID_H_

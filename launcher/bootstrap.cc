@@ -1,0 +1,103 @@
+// Session start-up and shutdown (see bootstrap.h).
+#include "launcher/bootstrap.h"
+
+#include <mpi.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "comm/mpi_communicator.h"
+#include "comm/nccl_communicator.h"
+#include "launcher/device_binding.h"
+#include "launcher/flags.h"
+#include "launcher/world_check.h"
+
+#ifdef KACHI_WITH_CUDA
+#include <cuda_runtime.h>
+#endif
+
+namespace kachi {
+namespace {
+
+// Everything bootstrap decides after MPI starts, before any backend is created (pure apart from MeasureMpiWorld).
+absl::Status PlaceRank(const config::KachiConfig& config, const BootstrapInputs& inputs, const WorldInfo& discovered,
+                       Session* session) {
+  auto mpi = MeasureMpiWorld();
+  if (!mpi.ok()) return mpi.status();
+  auto world = ReconcileWithMpi(discovered, *mpi);
+  if (!world.ok()) return world.status();
+  session->world = *world;
+  auto device = ChooseDevice(world->local_rank, world->local_size, inputs.device_count,
+                             config.launcher().allow_device_sharing());
+  if (!device.ok()) return device.status();
+  session->device = *device;
+  auto backend = ChooseBackend(config.comm().backend(), *device, NcclAvailable(),
+                               DevicesShared(world->local_size, inputs.device_count));
+  if (!backend.ok()) return backend.status();
+  session->backend = *backend;
+#ifdef KACHI_WITH_CUDA
+  if (*device >= 0) {
+    if (cudaError_t err = cudaSetDevice(*device); err != cudaSuccess) {
+      return absl::InternalError(absl::StrCat("cudaSetDevice(", *device, ") failed: ", cudaGetErrorString(err)));
+    }
+  }
+#endif
+  return absl::OkStatus();
+}
+
+// Collective: OK only if `local` is OK on every rank. A rank that was fine learns the lowest failing rank.
+absl::Status AgreeOnStatus(const absl::Status& local) {
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  int failed_rank = local.ok() ? INT32_MAX : rank;
+  int first_failed = INT32_MAX;
+  MPI_Allreduce(&failed_rank, &first_failed, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+  if (!local.ok()) return absl::Status(local.code(), absl::StrCat("rank ", rank, ": ", local.message()));
+  if (first_failed == INT32_MAX) return absl::OkStatus();
+  return absl::AbortedError(absl::StrCat("rank ", rank, ": start-up stopped because rank ", first_failed,
+                                         " failed (see its message)"));
+}
+
+}  // namespace
+
+Session::~Session() {
+  world_comm.reset();
+  FinalizeMpi();
+}
+
+BootstrapInputs ProcessInputs() { return {ProcessEnvironment(), HostName(), VisibleDeviceCount()}; }
+
+absl::StatusOr<std::unique_ptr<Session>> Bootstrap(const config::KachiConfig& config,
+                                                   const BootstrapInputs& inputs) {
+  // Read the launcher's variables before MPI_Init, which may add its own.
+  auto discovered = DiscoverWorld(inputs.env, inputs.host_name);
+  if (!discovered.ok()) return discovered.status();
+  if (absl::Status status = InitMpi(nullptr, nullptr); !status.ok()) return status;
+
+  auto session = std::make_unique<Session>();  // from here on, its destructor finalizes MPI on error paths too
+  session->config = config;
+  if (absl::Status status = AgreeOnStatus(PlaceRank(config, inputs, *discovered, session.get())); !status.ok()) {
+    return status;
+  }
+
+  CommOptions options;
+  options.deadline = absl::Seconds(config.comm().deadline_s());
+  options.name = "world";
+  absl::StatusOr<std::unique_ptr<Communicator>> comm =
+      session->backend == "nccl" ? CreateNcclCommunicator(MPI_COMM_WORLD, session->device, options)
+                                 : CreateMpiCommunicator(MPI_COMM_WORLD, options);
+  if (!comm.ok()) {
+    return absl::Status(comm.status().code(), absl::StrCat("rank ", session->world.rank, ": creating the ",
+                                                           session->backend, " world communicator failed: ",
+                                                           comm.status().message()));
+  }
+  session->world_comm = *std::move(comm);
+  return session;
+}
+
+absl::StatusOr<std::unique_ptr<Session>> BootstrapFromFlags() {
+  auto config = ConfigFromFlags();
+  if (!config.ok()) return config.status();
+  return Bootstrap(*config);
+}
+
+}  // namespace kachi

@@ -1,0 +1,57 @@
+// Start-up shared by every subcommand that runs collectives: configuration, MPI, rank discovery checked against
+// MPI, device binding, and the world communicator of the chosen backend with the configured deadline.
+//
+//   auto session = kachi::BootstrapFromFlags();       // or Bootstrap(config)
+//   if (!session.ok()) { ...print session.status(), return 1... }
+//   Communicator& world = *(*session)->world;         // MPI or NCCL, deadline comm.deadline_s
+//   ...                                               // ~Session() frees the communicator and finalizes MPI
+#ifndef KACHI_LAUNCHER_BOOTSTRAP_H_
+#define KACHI_LAUNCHER_BOOTSTRAP_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "comm/communicator.h"
+#include "launcher/discovery.h"
+#include "runtime/proto/config.pb.h"
+
+namespace kachi {
+
+// What a command gets from start-up. Destroying it frees the communicator, then finalizes MPI (when bootstrap
+// initialized it).
+struct Session {
+  config::KachiConfig config;              // the validated run configuration
+  WorldInfo world;                         // this rank's place, checked against MPI (no unknown fields)
+  int device = -1;                         // bound CUDA device, -1 on CPU
+  std::string backend;                     // "mpi" or "nccl": the world communicator's backend
+  std::unique_ptr<Communicator> world_comm;  // every rank of the job, deadline comm.deadline_s, name "world"
+
+  Session() = default;
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+  ~Session();
+};
+
+// Options for tests: the environment and device count bootstrap would otherwise read from the process.
+struct BootstrapInputs {
+  EnvMap env;            // launcher variables (ProcessEnvironment() in production)
+  std::string host_name; // HostName() in production
+  int device_count = 0;  // VisibleDeviceCount() in production
+};
+
+// The production inputs: this process's environment, host name and visible CUDA devices.
+BootstrapInputs ProcessInputs();
+
+// Starts MPI and builds the session for `config`. Errors from discovery happen before MPI starts; later errors
+// (disagreement with MPI, device binding, backend choice) are agreed on by all ranks so every rank returns an
+// error instead of leaving peers waiting; ranks that were fine report which rank failed.
+absl::StatusOr<std::unique_ptr<Session>> Bootstrap(const config::KachiConfig& config,
+                                                   const BootstrapInputs& inputs = ProcessInputs());
+
+// Bootstrap with the configuration named by the common flags (launcher/flags.h: --config, --set, --backend).
+absl::StatusOr<std::unique_ptr<Session>> BootstrapFromFlags();
+
+}  // namespace kachi
+
+#endif  // KACHI_LAUNCHER_BOOTSTRAP_H_

@@ -1,0 +1,108 @@
+// kachi: the one binary. `kachi [flags] <subcommand> [args]` dispatches to the entry points of
+// launcher/commands.h after the common flags (launcher/flags.h) are parsed. `kachi --help` lists subcommands and
+// common flags; an unknown or missing subcommand prints that list and exits 2.
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
+#include "launcher/commands.h"
+#include "launcher/flags.h"
+
+namespace kachi {
+namespace {
+
+// Exit code for command-line mistakes (unknown subcommand, missing subcommand).
+constexpr int kUsageExitCode = 2;
+
+// One subcommand: its name, a one-line summary for --help, its entry point, and whether it parses its own
+// arguments (raw_args: everything after its name reaches it unparsed, e.g. `kachi data --out DIR FILE...`).
+struct Subcommand {
+  const char* name;
+  const char* summary;
+  int (*run)(const std::vector<std::string>& args);
+  bool raw_args = false;
+};
+
+constexpr Subcommand kSubcommands[] = {
+    {"version", "print kachi's version and the CUDA/NCCL/MPI/protobuf/abseil versions it was built with",
+     VersionCommand},
+    {"env", "start every rank and print rank, world, local rank, node, device, backend and source per rank",
+     EnvCommand},
+    {"train", "train a GPT over the job's ranks (dp x tp): `kachi train CONFIG.pbtxt`", TrainCommand},
+    {"sample", "generate text from weights saved by train: `kachi sample WEIGHTS.safetensors`", SampleCommand},
+    {"data", "turn text files into byte-level token shards: `kachi data --out DIR FILE...`", DataCommand,
+     /*raw_args=*/true},
+#ifdef KACHI_HAVE_BENCH_COMMAND
+    {"bench", "benchmarks beside their peer: `kachi bench comm` (collective bandwidth, nccl-tests style)",
+     BenchCommand},
+#endif
+};
+
+// The --help text: synopsis, subcommands, common flags (help strings and defaults from the flags themselves).
+std::string UsageText() {
+  std::string text =
+      "usage: kachi [flags] <subcommand> [args]\n"
+      "       mpirun -np N kachi [flags] <subcommand> [args]   (or srun --mpi=pmix -n N kachi ...)\n\n"
+      "subcommands:\n";
+  for (const auto& sub : kSubcommands) absl::StrAppend(&text, absl::StrFormat("  %-9s %s\n", sub.name, sub.summary));
+  absl::StrAppend(&text, "\ncommon flags:\n");
+  for (const char* name : kCommonFlagNames) {
+    const absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+    if (flag == nullptr) continue;
+    const std::string default_value = flag->DefaultValue();
+    absl::StrAppend(&text, absl::StrFormat("  --%-9s %s%s\n", name, flag->Help(),
+                                           default_value.empty() ? "" : " (default: " + default_value + ")"));
+  }
+  absl::StrAppend(&text, "\n--helpfull lists every flag, including abseil's.\n");
+  return text;
+}
+
+// True when the command line asks for help (before any "--"): --help, -help, -h, or the subcommand "help".
+bool WantsHelp(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    absl::string_view arg(argv[i]);
+    if (arg == "--") return false;
+    if (arg == "--help" || arg == "-help" || arg == "-h" || arg == "help") return true;
+  }
+  return false;
+}
+
+int Main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("kachi [flags] <subcommand> [args]; run `kachi --help` for subcommands");
+  if (WantsHelp(argc, argv)) {
+    std::fputs(UsageText().c_str(), stdout);
+    return 0;
+  }
+  CollectSetFlags(&argc, argv);
+  // A subcommand that parses its own arguments: absl parses only what precedes its name.
+  for (int i = 1; i < argc; ++i) {
+    for (const auto& sub : kSubcommands) {
+      if (!sub.raw_args || absl::string_view(argv[i]) != sub.name) continue;
+      absl::ParseCommandLine(i, argv);
+      return sub.run(std::vector<std::string>(argv + i + 1, argv + argc));
+    }
+  }
+  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  if (positional.size() < 2) {
+    std::fprintf(stderr, "kachi: no subcommand given\n\n%s", UsageText().c_str());
+    return kUsageExitCode;
+  }
+  const absl::string_view name = positional[1];
+  for (const auto& sub : kSubcommands) {
+    if (name == sub.name) return sub.run(std::vector<std::string>(positional.begin() + 2, positional.end()));
+  }
+  std::fprintf(stderr, "kachi: unknown subcommand '%s'\n\n%s", positional[1], UsageText().c_str());
+  return kUsageExitCode;
+}
+
+}  // namespace
+}  // namespace kachi
+
+int main(int argc, char** argv) { return kachi::Main(argc, argv); }

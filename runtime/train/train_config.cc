@@ -1,0 +1,100 @@
+// KachiConfig -> TrainOptions (see train_config.h).
+#include "runtime/train/train_config.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "absl/strings/str_cat.h"
+
+namespace kachi {
+
+absl::StatusOr<GptShape> ShapeFromConfig(const config::ModelConfig& model, int tp) {
+  GptShape shape;
+  if (!model.preset().empty()) {
+    absl::StatusOr<GptShape> preset = GptPreset(model.preset());
+    if (!preset.ok()) return absl::InvalidArgumentError(absl::StrCat("model.preset: ", preset.status().message()));
+    shape = *preset;
+  }
+  if (model.layers() > 0) shape.layers = model.layers();
+  if (model.heads() > 0) shape.heads = model.heads();
+  if (model.width() > 0) shape.width = model.width();
+  if (model.context() > 0) shape.context = model.context();
+  if (model.vocab_size() > 0) shape.vocab_size = model.vocab_size();
+  // Pad the vocabulary to the requested multiple (preset's padding otherwise) and to the tensor-parallel width.
+  int64_t multiple = model.vocab_multiple() > 0 ? model.vocab_multiple() : 1;
+  multiple = std::lcm<int64_t>(multiple, tp);
+  const int64_t base = model.vocab_multiple() > 0 || model.vocab_size() > 0 ? shape.vocab_size
+                                                                            : std::max(shape.padded_vocab, shape.vocab_size);
+  shape.padded_vocab = PadVocab(base, multiple);
+  if (auto st = ValidateShape(shape, tp); !st.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("model: ", st.message()));
+  }
+  return shape;
+}
+
+absl::StatusOr<ParallelLayout> LayoutFromConfig(const config::KachiConfig& config, int world_size) {
+  const config::ParallelConfig& parallel = config.parallel();
+  ParallelLayout layout;
+  layout.tp = parallel.tp();
+  layout.zero1 = parallel.zero1();
+  if (layout.tp <= 0 || world_size % layout.tp != 0) {
+    return absl::InvalidArgumentError(absl::StrCat("parallel.tp = ", parallel.tp(), " must be positive and divide the ",
+                                                   world_size, " ranks of the job"));
+  }
+  layout.dp = world_size / layout.tp;
+  if (parallel.dp() > 0 && parallel.dp() != layout.dp) {
+    return absl::InvalidArgumentError(absl::StrCat("parallel.dp = ", parallel.dp(), " x parallel.tp = ", layout.tp,
+                                                   " does not match the ", world_size, " ranks of the job"));
+  }
+  return layout;
+}
+
+absl::StatusOr<TrainOptions> TrainOptionsFromConfig(const config::KachiConfig& config, const ParallelLayout& layout) {
+  absl::StatusOr<GptShape> shape = ShapeFromConfig(config.model(), layout.tp);
+  if (!shape.ok()) return shape.status();
+  const config::TrainConfig& train = config.train();
+  const config::OptimizerConfig& opt = config.optimizer();
+  TrainOptions options;
+  options.shape = *shape;
+  options.init_seed = config.model().init_seed();
+  options.train_pattern = config.data().train();
+  options.val_pattern = config.data().val();
+  options.data_seed = config.data().seed();
+  options.seq_len = train.seq_len();
+  options.global_batch = train.global_batch();
+  options.micro_batch = train.micro_batch();
+  options.steps = train.steps();
+  options.eval_every = train.eval_every();
+  options.eval_windows = train.eval_windows();
+  options.log_every = train.log_every();
+  options.metrics_path = train.metrics();
+  options.schedule = LrSchedule{opt.lr(), opt.warmup_steps(), train.steps(), opt.min_lr_fraction()};
+  options.adamw = AdamWOptions{opt.beta1(), opt.beta2(), opt.eps(), opt.weight_decay(), opt.grad_clip()};
+  options.bucket_bytes = config.parallel().bucket_bytes();
+  options.zero1 = layout.zero1;
+  if (options.train_pattern.empty()) {
+    return absl::InvalidArgumentError("data.train is empty: set it to a glob of token shards (see `kachi data`)");
+  }
+  if (options.seq_len <= 0 || options.seq_len > shape->context) {
+    return absl::InvalidArgumentError(absl::StrCat("train.seq_len = ", options.seq_len,
+                                                   " must be in [1, model context = ", shape->context, "]"));
+  }
+  if (options.micro_batch <= 0 || options.global_batch % (options.micro_batch * layout.dp) != 0) {
+    return absl::InvalidArgumentError(absl::StrCat("train.global_batch = ", options.global_batch,
+                                                   " must be a multiple of train.micro_batch (", options.micro_batch,
+                                                   ") x dp (", layout.dp, ")"));
+  }
+  if (options.eval_windows > 0 && options.eval_windows % (options.micro_batch * layout.dp) != 0) {
+    return absl::InvalidArgumentError(absl::StrCat("train.eval_windows = ", options.eval_windows,
+                                                   " must be a multiple of train.micro_batch (", options.micro_batch,
+                                                   ") x dp (", layout.dp, ")"));
+  }
+  if (opt.lr() <= 0 || opt.warmup_steps() < 0 || opt.beta1() < 0 || opt.beta1() >= 1 || opt.beta2() < 0 ||
+      opt.beta2() >= 1 || opt.eps() <= 0) {
+    return absl::InvalidArgumentError(
+        "optimizer: lr and eps must be > 0, warmup_steps >= 0, betas in [0, 1)");
+  }
+  return options;
+}
+
+}  // namespace kachi

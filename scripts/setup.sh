@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Shared set-up for scripts/main.sh and scripts/test.sh on Debian 12: installs the Debian packages kachi needs
+# (apt is skipped when all are present, so re-runs are fast), then configures and builds everything with CMake +
+# Ninja into build/ (or $KACHI_BUILD_DIR). CUDA is used when /usr/local/cuda (with NCCL) exists; otherwise the
+# build is CPU-only. Needs root (or sudo) only when packages are missing.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build_dir=${KACHI_BUILD_DIR:-$repo/build}
+
+# Build tools and libraries; slurm-wlm and munge let the Slurm test run without network; openssh-client because
+# OpenMPI's mpirun looks for an ssh agent even on one machine.
+packages=(
+  build-essential cmake ninja-build g++ gcc
+  openmpi-bin libopenmpi-dev openssh-client
+  protobuf-compiler libprotobuf-dev libabsl-dev libgtest-dev libgmock-dev
+  slurm-wlm munge
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo=()
+  if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null || { echo "setup: need root or sudo to install ${missing[*]}" >&2; exit 1; }
+    sudo=(sudo)
+  fi
+  "${sudo[@]}" apt-get update
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+else
+  echo "setup: all Debian packages present"
+fi
+
+cmake -S "$repo" -B "$build_dir" -G Ninja
+cmake --build "$build_dir" -j "$(nproc)"
