@@ -9,12 +9,14 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build_dir=${KACHI_BUILD_DIR:-$repo/build}
 
 # Build tools and libraries; slurm-wlm and munge let the Slurm test run without network; openssh-client because
-# OpenMPI's mpirun looks for an ssh agent even on one machine.
+# OpenMPI's mpirun looks for an ssh agent even on one machine; fortunes-min is the main job's training text;
+# python3-venv/numpy host the safetensors interop test's Python side.
 packages=(
   build-essential cmake ninja-build g++ gcc
   openmpi-bin libopenmpi-dev openssh-client
   protobuf-compiler libprotobuf-dev libabsl-dev libgtest-dev libgmock-dev
   slurm-wlm munge
+  fortunes-min python3 python3-venv python3-numpy
 )
 
 missing=()
@@ -32,6 +34,13 @@ if ((${#missing[@]})); then
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
 else
   echo "setup: all Debian packages present"
+fi
+
+# Python with numpy + safetensors (PyPI) for the interop test: a venv inside the build tree, made once.
+if [[ ! -x "$build_dir/pyenv/bin/python" ]] || ! "$build_dir/pyenv/bin/python" -c "import safetensors, numpy" 2>/dev/null; then
+  python3 -m venv --system-site-packages "$build_dir/pyenv"
+  "$build_dir/pyenv/bin/pip" install --quiet --disable-pip-version-check safetensors \
+    || echo "setup: could not install safetensors from PyPI; the Python interop test will skip" >&2
 fi
 
 cmake -S "$repo" -B "$build_dir" -G Ninja

@@ -4,5 +4,7 @@
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bash "$repo/scripts/setup.sh"
-cd "${KACHI_BUILD_DIR:-$repo/build}"
+build_dir=${KACHI_BUILD_DIR:-$repo/build}
+export KACHI_PYTHON=${KACHI_PYTHON:-$build_dir/pyenv/bin/python}
+cd "$build_dir"
 ctest --output-on-failure "$@"

@@ -1,0 +1,96 @@
+// Clear errors for impossible training configurations: heads not divisible by tp, batch not divisible by
+// micro-batch x dp, sequence longer than the context, vocabulary padding, missing data, bad presets (run under
+// mpirun -np 1: Trainer::Create needs a grid).
+#include <mpi.h>
+
+#include <string>
+
+#include "comm/mpi_communicator.h"
+#include "comm/process_grid.h"
+#include "gtest/gtest.h"
+#include "runtime/config/config.h"
+#include "runtime/train/train_config.h"
+#include "runtime/train/trainer.h"
+
+namespace kachi {
+namespace {
+
+config::KachiConfig Parse(const std::string& text) {
+  auto parsed = ParseConfigText(text, "test.pbtxt");
+  EXPECT_TRUE(parsed.ok()) << parsed.status();
+  return parsed.ok() ? *parsed : config::KachiConfig();
+}
+
+// A valid tiny configuration the tests break one field at a time.
+constexpr char kValid[] = R"pb(
+  model { preset: "tiny" layers: 2 heads: 4 width: 32 vocab_size: 256 context: 32 }
+  parallel { tp: 2 }
+  train { seq_len: 32 global_batch: 8 micro_batch: 2 steps: 3 }
+  data { train: "/nonexistent/train_*.bin" }
+)pb";
+
+// The error TrainOptionsFromConfig gives for kValid plus `change` on `world` ranks ("" when it succeeds).
+std::string ErrorFor(const std::string& change, int world = 4) {
+  const config::KachiConfig config = Parse(std::string(kValid) + change);
+  absl::StatusOr<ParallelLayout> layout = LayoutFromConfig(config, world);
+  if (!layout.ok()) return std::string(layout.status().message());
+  absl::StatusOr<TrainOptions> options = TrainOptionsFromConfig(config, *layout);
+  return options.ok() ? "" : std::string(options.status().message());
+}
+
+TEST(TrainConfigTest, ValidConfigResolves) {
+  const config::KachiConfig config = Parse(kValid);
+  auto layout = LayoutFromConfig(config, 4);
+  ASSERT_TRUE(layout.ok()) << layout.status();
+  EXPECT_EQ(layout->dp, 2);
+  EXPECT_EQ(layout->tp, 2);
+  auto options = TrainOptionsFromConfig(config, *layout);
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->shape.layers, 2);
+  EXPECT_EQ(options->shape.width, 32);
+  EXPECT_EQ(options->shape.padded_vocab, 256);
+  EXPECT_EQ(options->schedule.total_steps, 3);
+}
+
+TEST(TrainConfigTest, ImpossibleConfigsNameTheirField) {
+  EXPECT_NE(ErrorFor("model { heads: 3 width: 33 }").find("divisible by the tensor-parallel width tp=2"),
+            std::string::npos) << ErrorFor("model { heads: 3 width: 33 }");
+  EXPECT_NE(ErrorFor("model { heads: 6 }").find("width 32 is not divisible by its 6 heads"), std::string::npos);
+  EXPECT_NE(ErrorFor("train { global_batch: 6 }").find("train.global_batch = 6"), std::string::npos);
+  EXPECT_NE(ErrorFor("train { seq_len: 64 }").find("model context = 32"), std::string::npos);
+  EXPECT_NE(ErrorFor("data { train: \"\" }").find("data.train is empty"), std::string::npos);
+  EXPECT_NE(ErrorFor("model { preset: \"gpt5\" }").find("unknown model preset 'gpt5'"), std::string::npos);
+  EXPECT_NE(ErrorFor("parallel { tp: 3 }").find("parallel.tp = 3"), std::string::npos);
+  EXPECT_NE(ErrorFor("parallel { dp: 4 }").find("parallel.dp = 4"), std::string::npos);
+  EXPECT_NE(ErrorFor("train { eval_windows: 6 }").find("train.eval_windows = 6"), std::string::npos);
+  EXPECT_NE(ErrorFor("optimizer { lr: -1 }").find("optimizer"), std::string::npos);
+}
+
+TEST(TrainConfigTest, VocabularyIsPaddedForTensorParallelism) {
+  // 250 real tokens, padded to a multiple of 64 and of tp = 4: 256.
+  const config::KachiConfig config = Parse(std::string(kValid) + "model { vocab_size: 250 vocab_multiple: 64 }");
+  auto shape = ShapeFromConfig(config.model(), 4);
+  ASSERT_TRUE(shape.ok()) << shape.status();
+  EXPECT_EQ(shape->vocab_size, 250);
+  EXPECT_EQ(shape->padded_vocab, 256);
+  auto odd = ShapeFromConfig(Parse(std::string(kValid) + "model { vocab_size: 250 vocab_multiple: 1 }").model(), 4);
+  ASSERT_TRUE(odd.ok()) << odd.status();
+  EXPECT_EQ(odd->padded_vocab, 252);  // lcm(1, 4) = 4
+}
+
+TEST(TrainConfigTest, MissingDataIsReportedWithItsPath) {
+  auto world = CreateMpiCommunicator(MPI_COMM_WORLD, CommOptions{});
+  ASSERT_TRUE(world.ok()) << world.status();
+  auto grid = ProcessGrid::Create(**world, 1, 1, 1);
+  ASSERT_TRUE(grid.ok()) << grid.status();
+  const config::KachiConfig config = Parse(std::string(kValid) + "parallel { tp: 1 }");
+  auto options = TrainOptionsFromConfig(config, ParallelLayout{1, 1, false});
+  ASSERT_TRUE(options.ok()) << options.status();
+  auto trainer = Trainer::Create(*options, grid->get());
+  ASSERT_FALSE(trainer.ok());
+  EXPECT_NE(std::string(trainer.status().message()).find("/nonexistent/train_*.bin"), std::string::npos)
+      << trainer.status();
+}
+
+}  // namespace
+}  // namespace kachi
