@@ -11,7 +11,7 @@ chmod 777 "$base"  # the job's output is written by slurmd as the submitting use
 
 # Training text: random words (fresh each run), so the test does not depend on any package's files.
 words=(card pool lane rank tensor shard token batch step loss)
-for _ in $(seq 4000); do printf '%s ' "${words[RANDOM % 10]}"; done >"$base/text.txt"
+for _ in $(seq 12000); do printf '%s ' "${words[RANDOM % 10]}"; done >"$base/text.txt"
 "$kachi" data --out "$base/data" "$base/text.txt" >/dev/null || fail "kachi data failed"
 
 (cd "$repo" && timeout 240 sbatch --wait -n 4 -O -o "$base/train.out" --export=ALL,KACHI="$kachi" \

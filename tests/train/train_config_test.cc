@@ -9,6 +9,7 @@
 #include "comm/process_grid.h"
 #include "gtest/gtest.h"
 #include "runtime/config/config.h"
+#include "runtime/config/overrides.h"
 #include "runtime/train/train_config.h"
 #include "runtime/train/trainer.h"
 
@@ -29,9 +30,17 @@ constexpr char kValid[] = R"pb(
   data { train: "/nonexistent/train_*.bin" }
 )pb";
 
-// The error TrainOptionsFromConfig gives for kValid plus `change` on `world` ranks ("" when it succeeds).
-std::string ErrorFor(const std::string& change, int world = 4) {
-  const config::KachiConfig config = Parse(std::string(kValid) + change);
+// kValid with --set style overrides applied.
+config::KachiConfig ValidWith(const std::vector<std::string>& overrides) {
+  config::KachiConfig config = Parse(kValid);
+  const absl::Status status = ApplyOverrides(overrides, &config);
+  EXPECT_TRUE(status.ok()) << status;
+  return config;
+}
+
+// The error TrainOptionsFromConfig gives for kValid with `overrides` on `world` ranks ("" when it succeeds).
+std::string ErrorFor(const std::vector<std::string>& overrides, int world = 4) {
+  const config::KachiConfig config = ValidWith(overrides);
   absl::StatusOr<ParallelLayout> layout = LayoutFromConfig(config, world);
   if (!layout.ok()) return std::string(layout.status().message());
   absl::StatusOr<TrainOptions> options = TrainOptionsFromConfig(config, *layout);
@@ -53,27 +62,33 @@ TEST(TrainConfigTest, ValidConfigResolves) {
 }
 
 TEST(TrainConfigTest, ImpossibleConfigsNameTheirField) {
-  EXPECT_NE(ErrorFor("model { heads: 3 width: 33 }").find("divisible by the tensor-parallel width tp=2"),
-            std::string::npos) << ErrorFor("model { heads: 3 width: 33 }");
-  EXPECT_NE(ErrorFor("model { heads: 6 }").find("width 32 is not divisible by its 6 heads"), std::string::npos);
-  EXPECT_NE(ErrorFor("train { global_batch: 6 }").find("train.global_batch = 6"), std::string::npos);
-  EXPECT_NE(ErrorFor("train { seq_len: 64 }").find("model context = 32"), std::string::npos);
-  EXPECT_NE(ErrorFor("data { train: \"\" }").find("data.train is empty"), std::string::npos);
-  EXPECT_NE(ErrorFor("model { preset: \"gpt5\" }").find("unknown model preset 'gpt5'"), std::string::npos);
-  EXPECT_NE(ErrorFor("parallel { tp: 3 }").find("parallel.tp = 3"), std::string::npos);
-  EXPECT_NE(ErrorFor("parallel { dp: 4 }").find("parallel.dp = 4"), std::string::npos);
-  EXPECT_NE(ErrorFor("train { eval_windows: 6 }").find("train.eval_windows = 6"), std::string::npos);
-  EXPECT_NE(ErrorFor("optimizer { lr: -1 }").find("optimizer"), std::string::npos);
+  // Each case: overrides, and a piece of the message that names the field and the rule.
+  const std::pair<std::vector<std::string>, std::string> cases[] = {
+      {{"model.heads=3", "model.width=33"}, "divisible by the tensor-parallel width tp=2"},
+      {{"model.heads=6"}, "width 32 is not divisible by its 6 heads"},
+      {{"train.global_batch=6"}, "train.global_batch = 6"},
+      {{"train.seq_len=64"}, "model context = 32"},
+      {{"data.train="}, "data.train is empty"},
+      {{"model.preset=gpt5"}, "unknown model preset 'gpt5'"},
+      {{"parallel.tp=3"}, "parallel.tp = 3"},
+      {{"parallel.dp=4"}, "parallel.dp = 4"},
+      {{"train.eval_windows=6"}, "train.eval_windows = 6"},
+      {{"optimizer.lr=-1"}, "optimizer"},
+  };
+  for (const auto& [overrides, expected] : cases) {
+    const std::string error = ErrorFor(overrides);
+    EXPECT_NE(error.find(expected), std::string::npos) << "overrides " << overrides[0] << ": got '" << error << "'";
+  }
 }
 
 TEST(TrainConfigTest, VocabularyIsPaddedForTensorParallelism) {
   // 250 real tokens, padded to a multiple of 64 and of tp = 4: 256.
-  const config::KachiConfig config = Parse(std::string(kValid) + "model { vocab_size: 250 vocab_multiple: 64 }");
+  const config::KachiConfig config = ValidWith({"model.vocab_size=250", "model.vocab_multiple=64"});
   auto shape = ShapeFromConfig(config.model(), 4);
   ASSERT_TRUE(shape.ok()) << shape.status();
   EXPECT_EQ(shape->vocab_size, 250);
   EXPECT_EQ(shape->padded_vocab, 256);
-  auto odd = ShapeFromConfig(Parse(std::string(kValid) + "model { vocab_size: 250 vocab_multiple: 1 }").model(), 4);
+  auto odd = ShapeFromConfig(ValidWith({"model.vocab_size=250", "model.vocab_multiple=1"}).model(), 4);
   ASSERT_TRUE(odd.ok()) << odd.status();
   EXPECT_EQ(odd->padded_vocab, 252);  // lcm(1, 4) = 4
 }
@@ -83,7 +98,7 @@ TEST(TrainConfigTest, MissingDataIsReportedWithItsPath) {
   ASSERT_TRUE(world.ok()) << world.status();
   auto grid = ProcessGrid::Create(**world, 1, 1, 1);
   ASSERT_TRUE(grid.ok()) << grid.status();
-  const config::KachiConfig config = Parse(std::string(kValid) + "parallel { tp: 1 }");
+  const config::KachiConfig config = ValidWith({"parallel.tp=1"});
   auto options = TrainOptionsFromConfig(config, ParallelLayout{1, 1, false});
   ASSERT_TRUE(options.ok()) << options.status();
   auto trainer = Trainer::Create(*options, grid->get());

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The GPU machine's checks in one go (see ../shared/device/README.md): build with CUDA for Hopper, run the whole
+# suite (GPU and NCCL tests run instead of skipping; the Slurm tests are left out: no Slurm there), regenerate the
+# PyTorch reference file with torch on that machine and compare it with the committed one, and run
+# `kachi bench comm` on the NCCL backend. Logs go to $1 (default: ./gpu-logs).
+#   bash scripts/gpu_check.sh "$OUT"       (abseil from ../shared/device/prepare-absl.sh in .deps/absl)
+set -uo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+logs=$(mkdir -p "${1:-$repo/gpu-logs}" && cd "${1:-$repo/gpu-logs}" && pwd)
+build=${KACHI_BUILD_DIR:-/tmp/kachi-gpu-build}
+export LD_LIBRARY_PATH=$repo/.deps/absl/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv >"$logs/gpu.txt" 2>&1
+cmake -S "$repo" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
+  -DCMAKE_PREFIX_PATH="$repo/.deps/absl/usr" >"$logs/cmake.txt" 2>&1 || { tail -30 "$logs/cmake.txt"; exit 1; }
+cmake --build "$build" >"$logs/build.txt" 2>&1 || { grep -B2 -A8 "error" "$logs/build.txt" | head -60; exit 1; }
+echo "build ok"
+
+# The reference file made here by torch, compared with the committed one, then used by the suite.
+ref=$repo/tests/data/torch_reference/gpt2_tiny_reference.safetensors
+cp "$ref" "$logs/committed_reference.safetensors"
+python3 "$repo/tests/data/torch_reference/make_reference.py" --out "$ref" >"$logs/reference.txt" 2>&1
+python3 - "$logs/committed_reference.safetensors" "$ref" >>"$logs/reference.txt" 2>&1 <<'PY'
+import sys
+from safetensors.numpy import load_file
+a, b = load_file(sys.argv[1]), load_file(sys.argv[2])
+assert a.keys() == b.keys(), "different tensor names"
+worst = max(float(abs(a[k].astype("float64") - b[k].astype("float64")).max()) for k in a)
+print(f"committed vs regenerated on this machine: {len(a)} tensors, max |diff| = {worst:g}")
+PY
+cp "$ref" "$logs/gpt2_tiny_reference.safetensors"
+tail -1 "$logs/reference.txt"
+
+(cd "$build" && ctest --output-on-failure -E slurm) >"$logs/ctest.txt" 2>&1
+tail -25 "$logs/ctest.txt"
+grep -E "Skipped|SKIPPED" "$logs/ctest.txt" | head -20
+
+timeout 300 "$build/kachi" bench comm --backend=nccl --set bench.comm.min_bytes=1024 \
+  --set bench.comm.max_bytes=268435456 --set bench.comm.iters=20 >"$logs/bench_comm_nccl.txt" 2>&1
+grep -E "worst|^# kachi" "$logs/bench_comm_nccl.txt"
