@@ -10,27 +10,10 @@
 #include "bench/comm/comm_bench.h"
 #include "comm/mpi_communicator.h"
 #include "comm/nccl_communicator.h"
-
-#ifdef KACHI_WITH_CUDA
-#include <cuda_runtime.h>
-#endif
+#include "launcher/device_binding.h"
 
 namespace kachi {
 namespace {
-
-// CUDA devices this process sees (0 in CPU builds or when the query fails).
-int VisibleDevices() {
-#ifdef KACHI_WITH_CUDA
-  int count = 0;
-  if (cudaGetDeviceCount(&count) != cudaSuccess) {
-    cudaGetLastError();
-    return 0;
-  }
-  return count;
-#else
-  return 0;
-#endif
-}
 
 // This rank's index among the ranks on its node.
 int LocalRank() {
@@ -48,7 +31,7 @@ absl::StatusOr<std::unique_ptr<Communicator>> CreateBenchWorld(absl::string_view
   if (backend != "mpi" && backend != "nccl" && backend != "auto") {
     return absl::InvalidArgumentError(absl::StrCat("backend '", backend, "': expected mpi, nccl or auto"));
   }
-  const int devices = VisibleDevices();
+  const int devices = VisibleDeviceCount();
   int local_nccl_ready = (NcclAvailable() && devices > 0) ? 1 : 0;
   int all_nccl_ready = 0;
   MPI_Allreduce(&local_nccl_ready, &all_nccl_ready, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);

@@ -5,21 +5,16 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "runtime/data/rank_split.h"
 #include "runtime/data/window_order.h"
 
 namespace kachi {
 namespace {
 
 absl::Status ValidateOptions(const TrainLoaderOptions& options) {
-  if (options.seq_len <= 0) {
-    return absl::InvalidArgumentError(absl::StrCat("seq_len is ", options.seq_len, ", expected > 0"));
-  }
-  if (options.micro_batch <= 0) {
-    return absl::InvalidArgumentError(absl::StrCat("micro_batch is ", options.micro_batch, ", expected > 0"));
-  }
-  if (options.dp_size <= 0 || options.dp_rank < 0 || options.dp_rank >= options.dp_size) {
-    return absl::InvalidArgumentError(absl::StrCat("dp_rank ", options.dp_rank, " of dp_size ", options.dp_size,
-                                                   ": expected dp_size > 0 and 0 <= dp_rank < dp_size"));
+  if (absl::Status split = ValidateRankSplit(options.seq_len, options.micro_batch, options.dp_size, options.dp_rank);
+      !split.ok()) {
+    return split;
   }
   const int64_t per_micro_step = options.dp_size * options.micro_batch;
   if (options.global_batch <= 0 || options.global_batch % per_micro_step != 0) {
