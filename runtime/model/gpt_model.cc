@@ -52,12 +52,13 @@ absl::Status GptModel::Forward(const int32_t* inputs, const int32_t* targets, in
                                                    "] does not fit the model (context ", s.context, ")"));
   }
   const int64_t n = batch * seq_len;
+  auto outside = [&](int32_t token) { return token < 0 || token >= s.vocab_size; };
   for (int64_t i = 0; i < n; ++i) {
-    if (inputs[i] < 0 || inputs[i] >= s.vocab_size || (targets && (targets[i] < 0 || targets[i] >= s.vocab_size))) {
-      return absl::InvalidArgumentError(absl::StrCat("token ", targets && inputs[i] >= 0 && inputs[i] < s.vocab_size
-                                                                   ? targets[i] : inputs[i],
-                                                     " at position ", i, " is outside the vocabulary [0, ",
-                                                     s.vocab_size, ")"));
+    const bool bad_input = outside(inputs[i]);
+    if (bad_input || (targets != nullptr && outside(targets[i]))) {
+      return absl::InvalidArgumentError(absl::StrCat(bad_input ? "input" : "target", " token ",
+                                                     bad_input ? inputs[i] : targets[i], " at position ", i,
+                                                     " is outside the vocabulary [0, ", s.vocab_size, ")"));
     }
   }
   acts_.Resize(layout_, batch, seq_len);
