@@ -1,7 +1,10 @@
 # Family cuda_attention (included by kernels/CMakeLists.txt in CUDA builds only): flash attention forward and
 # backward (kachi_cuda_attention), its benchmark library for `kachi bench kernels` (kachi_bench_cuda_attention) and a
 # stand-alone benchmark program that measures its own ceilings and the PyTorch SDPA peer (bench_cuda_attention).
-add_library(kachi_cuda_attention STATIC ${CMAKE_CURRENT_SOURCE_DIR}/attention.cu)
+add_library(kachi_cuda_attention STATIC
+  ${CMAKE_CURRENT_SOURCE_DIR}/attention_forward.cu
+  ${CMAKE_CURRENT_SOURCE_DIR}/attention_backward.cu
+  ${CMAKE_CURRENT_SOURCE_DIR}/attention_fp32.cu)
 target_link_libraries(kachi_cuda_attention PUBLIC kachi_kernels kachi_options CUDA::cudart absl::status
   absl::strings)
 # Line info for profilers; the resource report (registers, spills) with -DKACHI_ATTENTION_PTXAS_VERBOSE=ON.
