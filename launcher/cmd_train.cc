@@ -1,6 +1,7 @@
-// `kachi train [CONFIG.pbtxt]`: trains a GPT on every rank of the job as a dp x tp grid (config sections model,
-// parallel, train, data, optimizer; --set overrides), printing progress on rank 0 and optionally saving the trained
-// weights as Hugging Face GPT-2 safetensors.
+// `kachi train [CONFIG.pbtxt] [--resume]`: trains a GPT on every rank of the job as a dp x tp grid (config sections
+// model, parallel, train, data, optimizer, checkpoint; --set overrides), printing progress on rank 0, saving sharded
+// checkpoints (checkpoint.dir) and optionally the trained weights as Hugging Face GPT-2 safetensors. It starts from
+// the latest sound checkpoint with --resume or checkpoint.resume, else from model.init_from weights if given.
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -14,9 +15,14 @@
 #include "launcher/bootstrap.h"
 #include "launcher/commands.h"
 #include "launcher/flags.h"
+#include "runtime/ckpt/checkpoint_writer.h"
+#include "runtime/ckpt/restore.h"
 #include "runtime/io/hf_gpt2.h"
 #include "runtime/train/train_config.h"
 #include "runtime/train/trainer.h"
+
+ABSL_FLAG(bool, resume, false,
+          "kachi train: continue from the newest sound checkpoint in checkpoint.dir (as checkpoint.resume)");
 
 namespace kachi {
 namespace {
@@ -27,6 +33,33 @@ absl::Status AgreeOnStatus(Communicator& world, const absl::Status& status) {
   if (auto st = world.AllReduce(&failed_rank, &failed_rank, 1, DType::kInt32, ReduceOp::kMax); !st.ok()) return st;
   if (!status.ok()) return status;
   if (failed_rank >= 0) return absl::AbortedError(absl::StrCat("rank ", failed_rank, " failed (see its message)"));
+  return absl::OkStatus();
+}
+
+// Where training starts: the newest sound checkpoint when resuming (a fresh start when the directory holds none
+// yet), else model.init_from weights when given, else the random initialization Trainer::Create made.
+absl::Status StartingPoint(Session& session, Trainer& trainer, ProcessGrid& grid) {
+  Communicator& world = *session.world_comm;
+  const config::CheckpointConfig& checkpoint = session.config.checkpoint();
+  if (absl::GetFlag(FLAGS_resume) || checkpoint.resume()) {
+    if (checkpoint.dir().empty()) {
+      return absl::InvalidArgumentError("--resume (or checkpoint.resume) needs checkpoint.dir: it is empty");
+    }
+    absl::StatusOr<ckpt::RestoreReport> report = ckpt::RestoreTrainer(checkpoint.dir(), trainer, grid, &std::cout);
+    if (report.ok()) {
+      if (world.rank() == 0) std::cout << "kachi train: resumed from " << report->path << " (step " << report->step << ")\n";
+      return absl::OkStatus();
+    }
+    if (!absl::IsNotFound(report.status())) return report.status();
+    if (world.rank() == 0) std::cout << "kachi train: " << report.status().message() << ": starting from step 0\n";
+  }
+  const std::string& init_from = session.config.model().init_from();
+  if (init_from.empty()) return absl::OkStatus();
+  GptModel& model = trainer.model();
+  if (auto st = AgreeOnStatus(world, LoadHfGpt2(init_from, model.layout(), HfGpt2Options{}, model.params())); !st.ok()) {
+    return absl::Status(st.code(), absl::StrCat("model.init_from: ", st.message()));
+  }
+  if (world.rank() == 0) std::cout << "kachi train: initial weights from " << init_from << "\n";
   return absl::OkStatus();
 }
 
@@ -51,7 +84,20 @@ absl::Status Train(Session& session) {
         layout->zero1 ? " (ZeRO-1)" : "", session.backend, options->global_batch, options->seq_len,
         options->micro_batch, t.accumulation_steps(), layout->dp, options->steps);
   }
-  if (auto st = t.Run(&std::cout); !st.ok()) return st;
+  if (auto st = StartingPoint(session, t, **grid); !st.ok()) return st;
+  std::unique_ptr<ckpt::CheckpointWriter> writer;
+  if (!session.config.checkpoint().dir().empty()) {
+    absl::StatusOr<ckpt::CheckpointOptions> ckpt_options =
+        ckpt::CheckpointOptionsFromConfig(session.config.checkpoint());
+    if (!ckpt_options.ok()) return ckpt_options.status();
+    writer = std::make_unique<ckpt::CheckpointWriter>(*ckpt_options, grid->get(), &session.config, &std::cout);
+  }
+  AfterStepHook save_checkpoint;
+  if (writer) save_checkpoint = [&](const StepResult&) { return writer->AfterStep(t); };
+  if (auto st = t.Run(&std::cout, save_checkpoint); !st.ok()) return st;
+  if (writer) {
+    if (auto st = writer->Finish(); !st.ok()) return st;
+  }
   const std::string& save = session.config.train().save_weights();
   if (!save.empty() && (*grid)->dp_rank() == 0) {
     if (auto st = ExportHfGpt2(t.model().layout(), t.model().params(), &(*grid)->tp(), save, HfGpt2Options{},
@@ -68,7 +114,7 @@ absl::Status Train(Session& session) {
 
 int TrainCommand(const std::vector<std::string>& args) {
   if (args.size() > 1) {
-    std::fprintf(stderr, "usage: kachi train [CONFIG.pbtxt] [--set field=value ...]\n");
+    std::fprintf(stderr, "usage: kachi train [CONFIG.pbtxt] [--resume] [--set field=value ...]\n");
     return 2;
   }
   if (!args.empty()) absl::SetFlag(&FLAGS_config, args[0]);

@@ -21,6 +21,8 @@ int TrainCommand(const std::vector<std::string>& args);
 int SampleCommand(const std::vector<std::string>& args);
 // `kachi data --out DIR FILE...`: text files to byte-level token shards (runtime/data/data_command.h).
 int DataCommand(const std::vector<std::string>& args);
+// `kachi ckpt inspect DIR | export DIR --safetensors OUT`: checkpoint tools, one process (launcher/cmd_ckpt.cc).
+int CkptCommand(const std::vector<std::string>& args);
 
 }  // namespace kachi
 

@@ -39,6 +39,8 @@ constexpr Subcommand kSubcommands[] = {
     {"sample", "generate text from weights saved by train: `kachi sample WEIGHTS.safetensors`", SampleCommand},
     {"data", "turn text files into byte-level token shards: `kachi data --out DIR FILE...`", DataCommand,
      /*raw_args=*/true},
+    {"ckpt", "checkpoint tools: `kachi ckpt inspect DIR`, `kachi ckpt export DIR --safetensors OUT`", CkptCommand,
+     /*raw_args=*/true},
 #ifdef KACHI_HAVE_BENCH_COMMAND
     {"bench", "benchmarks beside their peer: `kachi bench comm` (collective bandwidth, nccl-tests style)",
      BenchCommand},

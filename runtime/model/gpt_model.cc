@@ -1,33 +1,38 @@
-// GptModel forward/backward with Megatron tensor parallelism over the CPU kernels (see gpt_model.h).
+// GptModel forward/backward with Megatron tensor parallelism over a ModelOps (see gpt_model.h).
 #include "runtime/model/gpt_model.h"
 
 #include <algorithm>
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
-#include "kernels/attention.h"
-#include "kernels/cross_entropy.h"
-#include "kernels/gelu.h"
-#include "kernels/layernorm.h"
-#include "kernels/matmul.h"
-#include "kernels/position_embedding.h"
-#include "kernels/residual.h"
-#include "kernels/token_embedding.h"
+#include "comm/status_macros.h"
 
 namespace kachi {
-namespace {
 
-void Zero(std::vector<float>& v) { std::fill(v.begin(), v.end(), 0.0f); }
-
-}  // namespace
-
-GptModel::GptModel(const GptShape& shape, Communicator* tp, int64_t pad_to_multiple)
+GptModel::GptModel(const GptShape& shape, Communicator* tp, int64_t pad_to_multiple, ModelOps* ops)
     : tp_(tp),
-      layout_(shape, tp ? tp->rank() : 0, tp ? tp->size() : 1),
-      params_((layout_.total_size() + pad_to_multiple - 1) / pad_to_multiple * pad_to_multiple, 0.0f),
-      grads_(params_.size(), 0.0f) {}
+      ops_(ops != nullptr ? ops : &CpuModelOps()),
+      layout_(shape, tp ? tp->rank() : 0, tp ? tp->size() : 1) {
+  const int64_t size = (layout_.total_size() + pad_to_multiple - 1) / pad_to_multiple * pad_to_multiple;
+  params_.Reset(ops_, size);
+  grads_.Reset(ops_, size);
+}
 
-void GptModel::ZeroGrads() { std::fill(grads_.begin(), grads_.end(), 0.0f); }
+absl::Status GptModel::ZeroGrads() { return ops_->Fill(grads_.data(), 0.0f, grads_.size()); }
+
+absl::Status GptModel::Initialize(uint64_t seed) {
+  std::vector<float> host(params_.size(), 0.0f);
+  InitializeParameters(layout_, seed, host.data());
+  return SetParameters(host.data());
+}
+
+absl::Status GptModel::SetParameters(const float* host) {
+  return ops_->Upload(params_.data(), host, params_.size() * sizeof(float));
+}
+
+absl::Status GptModel::GetParameters(float* host) const {
+  return ops_->Download(host, params_.data(), params_.size() * sizeof(float));
+}
 
 absl::Status GptModel::TpSum(float* data, int64_t count) {
   if (tp_ == nullptr || tp_->size() == 1) return absl::OkStatus();
@@ -39,10 +44,12 @@ absl::Status GptModel::TpMax(float* data, int64_t count) {
   return tp_->AllReduce(data, data, count, DType::kFloat32, ReduceOp::kMax);
 }
 
-float GptModel::MeanLoss() const {
+absl::StatusOr<float> GptModel::MeanLoss() const {
+  std::vector<float> losses(acts_.losses.size());
+  KACHI_RETURN_IF_ERROR(ops_->Download(losses.data(), acts_.losses.data(), losses.size() * sizeof(float)));
   double total = 0;
-  for (float loss : acts_.losses) total += loss;
-  return static_cast<float>(total / static_cast<double>(acts_.losses.size()));
+  for (float loss : losses) total += loss;
+  return static_cast<float>(total / static_cast<double>(losses.size()));
 }
 
 absl::Status GptModel::Forward(const int32_t* inputs, const int32_t* targets, int64_t batch, int64_t seq_len) {
@@ -61,7 +68,10 @@ absl::Status GptModel::Forward(const int32_t* inputs, const int32_t* targets, in
                                                      " is outside the vocabulary [0, ", s.vocab_size, ")"));
     }
   }
-  acts_.Resize(layout_, batch, seq_len);
+  acts_.Resize(layout_, ops_, batch, seq_len);
+  KACHI_RETURN_IF_ERROR(ops_->Upload(acts_.inputs.data(), inputs, n * sizeof(int32_t)));
+  if (targets != nullptr) KACHI_RETURN_IF_ERROR(ops_->Upload(acts_.targets.data(), targets, n * sizeof(int32_t)));
+
   const int tp = layout_.tp_size();
   const int64_t c = s.width, c_local = c / tp, ff_local = 4 * c / tp;
   const int64_t heads_local = s.heads / tp, head_size = s.head_size();
@@ -69,57 +79,60 @@ absl::Status GptModel::Forward(const int32_t* inputs, const int32_t* targets, in
   const int64_t valid_cols = std::clamp<int64_t>(s.vocab_size - vocab_start, 0, vocab_local);
   const bool adds_bias = layout_.tp_rank() == 0;  // replicated row-parallel biases are added once, before the sum
   auto param = [&](int t) { return params_.data() + layout_.tensors()[t].offset; };
+  ModelOps& ops = *ops_;
 
-  cpu::TokenEmbeddingForward(acts_.encoded.data(), inputs, param(layout_.wte()), n, c, vocab_start, vocab_local);
-  if (auto st = TpSum(acts_.encoded.data(), n * c); !st.ok()) return st;
-  cpu::PositionEmbeddingForward(acts_.encoded.data(), param(layout_.wpe()), batch, seq_len, c);
+  KACHI_RETURN_IF_ERROR(ops.TokenEmbeddingForward(acts_.encoded.data(), acts_.inputs.data(), param(layout_.wte()),
+                                                  n, c, vocab_start, vocab_local));
+  KACHI_RETURN_IF_ERROR(TpSum(acts_.encoded.data(), n * c));
+  KACHI_RETURN_IF_ERROR(ops.PositionEmbeddingForward(acts_.encoded.data(), param(layout_.wpe()), batch, seq_len, c));
 
   const float* x = acts_.encoded.data();
   float* partial = acts_.block_out_scratch.data();
   for (int64_t l = 0; l < s.layers; ++l) {
     const BlockTensors& t = layout_.block(l);
     BlockActivations& a = acts_.blocks[l];
-    cpu::LayerNormForward(a.ln_1.data(), a.ln_1_mean.data(), a.ln_1_rstd.data(), x, param(t.ln_1_weight),
-                          param(t.ln_1_bias), n, c);
-    cpu::MatmulForward(a.qkv.data(), a.ln_1.data(), param(t.c_attn_weight), param(t.c_attn_bias), n, c,
-                       3 * c_local);
-    cpu::AttentionForward(a.atty.data(), a.att.data(), a.qkv.data(), batch, seq_len, heads_local, head_size);
-    cpu::MatmulForward(partial, a.atty.data(), param(t.attn_proj_weight),
-                       adds_bias ? param(t.attn_proj_bias) : nullptr, n, c_local, c);
-    if (auto st = TpSum(partial, n * c); !st.ok()) return st;
-    cpu::ResidualForward(a.residual_2.data(), x, partial, n * c);
-    cpu::LayerNormForward(a.ln_2.data(), a.ln_2_mean.data(), a.ln_2_rstd.data(), a.residual_2.data(),
-                          param(t.ln_2_weight), param(t.ln_2_bias), n, c);
-    cpu::MatmulForward(a.fc.data(), a.ln_2.data(), param(t.c_fc_weight), param(t.c_fc_bias), n, c, ff_local);
-    cpu::GeluForward(a.fc_gelu.data(), a.fc.data(), n * ff_local);
-    cpu::MatmulForward(partial, a.fc_gelu.data(), param(t.mlp_proj_weight),
-                       adds_bias ? param(t.mlp_proj_bias) : nullptr, n, ff_local, c);
-    if (auto st = TpSum(partial, n * c); !st.ok()) return st;
-    cpu::ResidualForward(a.residual_3.data(), a.residual_2.data(), partial, n * c);
+    KACHI_RETURN_IF_ERROR(ops.LayerNormForward(a.ln_1.data(), a.ln_1_mean.data(), a.ln_1_rstd.data(), x,
+                                               param(t.ln_1_weight), param(t.ln_1_bias), n, c));
+    KACHI_RETURN_IF_ERROR(ops.MatmulForward(a.qkv.data(), a.ln_1.data(), param(t.c_attn_weight),
+                                            param(t.c_attn_bias), n, c, 3 * c_local));
+    KACHI_RETURN_IF_ERROR(ops.AttentionForward(a.atty.data(), a.att_stats.data(), a.qkv.data(), batch, seq_len,
+                                               heads_local, head_size));
+    KACHI_RETURN_IF_ERROR(ops.MatmulForward(partial, a.atty.data(), param(t.attn_proj_weight),
+                                            adds_bias ? param(t.attn_proj_bias) : nullptr, n, c_local, c));
+    KACHI_RETURN_IF_ERROR(TpSum(partial, n * c));
+    KACHI_RETURN_IF_ERROR(ops.ResidualForward(a.residual_2.data(), x, partial, n * c));
+    KACHI_RETURN_IF_ERROR(ops.LayerNormForward(a.ln_2.data(), a.ln_2_mean.data(), a.ln_2_rstd.data(),
+                                               a.residual_2.data(), param(t.ln_2_weight), param(t.ln_2_bias), n, c));
+    KACHI_RETURN_IF_ERROR(ops.MatmulForward(a.fc.data(), a.ln_2.data(), param(t.c_fc_weight), param(t.c_fc_bias), n,
+                                            c, ff_local));
+    KACHI_RETURN_IF_ERROR(ops.GeluForward(a.fc_gelu.data(), a.fc.data(), n * ff_local));
+    KACHI_RETURN_IF_ERROR(ops.MatmulForward(partial, a.fc_gelu.data(), param(t.mlp_proj_weight),
+                                            adds_bias ? param(t.mlp_proj_bias) : nullptr, n, ff_local, c));
+    KACHI_RETURN_IF_ERROR(TpSum(partial, n * c));
+    KACHI_RETURN_IF_ERROR(ops.ResidualForward(a.residual_3.data(), a.residual_2.data(), partial, n * c));
     x = a.residual_3.data();
   }
-  cpu::LayerNormForward(acts_.ln_f.data(), acts_.ln_f_mean.data(), acts_.ln_f_rstd.data(), x,
-                        param(layout_.ln_f_weight()), param(layout_.ln_f_bias()), n, c);
+  KACHI_RETURN_IF_ERROR(ops.LayerNormForward(acts_.ln_f.data(), acts_.ln_f_mean.data(), acts_.ln_f_rstd.data(), x,
+                                             param(layout_.ln_f_weight()), param(layout_.ln_f_bias()), n, c));
   // Tied LM head: logits over this rank's vocabulary rows.
-  cpu::MatmulForward(acts_.logits.data(), acts_.ln_f.data(), param(layout_.wte()), static_cast<const float*>(nullptr),
-                     n, c, vocab_local);
+  KACHI_RETURN_IF_ERROR(ops.MatmulForward(acts_.logits.data(), acts_.ln_f.data(), param(layout_.wte()), nullptr, n, c,
+                                          vocab_local));
   if (targets == nullptr) return absl::OkStatus();
 
   // Vocab-parallel cross-entropy: global row max, sum of exponentials and target logit.
-  cpu::CrossEntropyRowMax(acts_.row_max.data(), acts_.logits.data(), n, vocab_local, valid_cols);
-  if (auto st = TpMax(acts_.row_max.data(), n); !st.ok()) return st;
-  cpu::CrossEntropyRowSumExp(acts_.row_sum.data(), acts_.logits.data(), acts_.row_max.data(), n, vocab_local,
-                             valid_cols);
-  if (auto st = TpSum(acts_.row_sum.data(), n); !st.ok()) return st;
-  cpu::CrossEntropyTargetLogit(acts_.target_logit.data(), acts_.logits.data(), targets, n, vocab_local, valid_cols,
-                               vocab_start);
-  if (auto st = TpSum(acts_.target_logit.data(), n); !st.ok()) return st;
-  cpu::CrossEntropyLoss(acts_.losses.data(), acts_.row_max.data(), acts_.row_sum.data(), acts_.target_logit.data(),
-                        n);
-  return absl::OkStatus();
+  KACHI_RETURN_IF_ERROR(ops.CrossEntropyRowMax(acts_.row_max.data(), acts_.logits.data(), n, vocab_local, valid_cols));
+  KACHI_RETURN_IF_ERROR(TpMax(acts_.row_max.data(), n));
+  KACHI_RETURN_IF_ERROR(ops.CrossEntropyRowSumExp(acts_.row_sum.data(), acts_.logits.data(), acts_.row_max.data(), n,
+                                                  vocab_local, valid_cols));
+  KACHI_RETURN_IF_ERROR(TpSum(acts_.row_sum.data(), n));
+  KACHI_RETURN_IF_ERROR(ops.CrossEntropyTargetLogit(acts_.target_logit.data(), acts_.logits.data(),
+                                                    acts_.targets.data(), n, vocab_local, valid_cols, vocab_start));
+  KACHI_RETURN_IF_ERROR(TpSum(acts_.target_logit.data(), n));
+  return ops.CrossEntropyLoss(acts_.losses.data(), acts_.row_max.data(), acts_.row_sum.data(),
+                              acts_.target_logit.data(), n);
 }
 
-absl::Status GptModel::Backward(const int32_t* inputs, const int32_t* targets, float grad_scale) {
+absl::Status GptModel::Backward(float grad_scale) {
   const GptShape& s = shape();
   const int64_t batch = acts_.batch, seq_len = acts_.seq_len, n = batch * seq_len;
   const int tp = layout_.tp_size();
@@ -129,81 +142,100 @@ absl::Status GptModel::Backward(const int32_t* inputs, const int32_t* targets, f
   const int64_t valid_cols = std::clamp<int64_t>(s.vocab_size - vocab_start, 0, vocab_local);
   auto param = [&](int t) { return params_.data() + layout_.tensors()[t].offset; };
   auto grad = [&](int t) { return grads_.data() + layout_.tensors()[t].offset; };
+  ModelOps& ops = *ops_;
+  auto zero = [&](OpsBuffer<float>& buffer) { return ops.Fill(buffer.data(), 0.0f, buffer.size()); };
 
-  std::fill(acts_.d_loss.begin(), acts_.d_loss.end(), grad_scale / static_cast<float>(n));
-  cpu::CrossEntropyBackward(acts_.d_logits.data(), acts_.logits.data(), acts_.row_max.data(), acts_.row_sum.data(),
-                            targets, acts_.d_loss.data(), n, vocab_local, valid_cols, vocab_start);
-  Zero(acts_.d_ln);
-  cpu::MatmulBackward(acts_.d_ln.data(), grad(layout_.wte()), static_cast<float*>(nullptr), acts_.d_logits.data(),
-                      acts_.ln_f.data(), param(layout_.wte()), n, c, vocab_local);
-  if (auto st = TpSum(acts_.d_ln.data(), n * c); !st.ok()) return st;
+  KACHI_RETURN_IF_ERROR(ops.Fill(acts_.d_loss.data(), grad_scale / static_cast<float>(n), n));
+  KACHI_RETURN_IF_ERROR(ops.CrossEntropyBackward(acts_.d_logits.data(), acts_.logits.data(), acts_.row_max.data(),
+                                                 acts_.row_sum.data(), acts_.targets.data(), acts_.d_loss.data(), n,
+                                                 vocab_local, valid_cols, vocab_start));
+  KACHI_RETURN_IF_ERROR(zero(acts_.d_ln));
+  KACHI_RETURN_IF_ERROR(ops.MatmulBackward(acts_.d_ln.data(), grad(layout_.wte()), nullptr, acts_.d_logits.data(),
+                                           acts_.ln_f.data(), param(layout_.wte()), n, c, vocab_local));
+  KACHI_RETURN_IF_ERROR(TpSum(acts_.d_ln.data(), n * c));
   const float* last = s.layers > 0 ? acts_.blocks.back().residual_3.data() : acts_.encoded.data();
-  Zero(acts_.d_residual);
-  cpu::LayerNormBackward(acts_.d_residual.data(), grad(layout_.ln_f_weight()), grad(layout_.ln_f_bias()),
-                         acts_.d_ln.data(), last, param(layout_.ln_f_weight()), acts_.ln_f_mean.data(),
-                         acts_.ln_f_rstd.data(), n, c);
+  KACHI_RETURN_IF_ERROR(zero(acts_.d_residual));
+  KACHI_RETURN_IF_ERROR(ops.LayerNormBackward(acts_.d_residual.data(), grad(layout_.ln_f_weight()),
+                                              grad(layout_.ln_f_bias()), acts_.d_ln.data(), last,
+                                              param(layout_.ln_f_weight()), acts_.ln_f_mean.data(),
+                                              acts_.ln_f_rstd.data(), n, c));
 
   for (int64_t l = s.layers - 1; l >= 0; --l) {
     const BlockTensors& t = layout_.block(l);
     BlockActivations& a = acts_.blocks[l];
     const float* x = l == 0 ? acts_.encoded.data() : acts_.blocks[l - 1].residual_3.data();
     // d_residual holds dL/d(block output). MLP: row-parallel projection, GELU, column-parallel fc.
-    Zero(acts_.d_fc_gelu);
-    cpu::MatmulBackward(acts_.d_fc_gelu.data(), grad(t.mlp_proj_weight), grad(t.mlp_proj_bias),
-                        acts_.d_residual.data(), a.fc_gelu.data(), param(t.mlp_proj_weight), n, ff_local, c);
-    Zero(acts_.d_fc);
-    cpu::GeluBackward(acts_.d_fc.data(), a.fc.data(), acts_.d_fc_gelu.data(), n * ff_local);
-    Zero(acts_.d_ln);
-    cpu::MatmulBackward(acts_.d_ln.data(), grad(t.c_fc_weight), grad(t.c_fc_bias), acts_.d_fc.data(), a.ln_2.data(),
-                        param(t.c_fc_weight), n, c, ff_local);
-    if (auto st = TpSum(acts_.d_ln.data(), n * c); !st.ok()) return st;
-    cpu::LayerNormBackward(acts_.d_residual.data(), grad(t.ln_2_weight), grad(t.ln_2_bias), acts_.d_ln.data(),
-                           a.residual_2.data(), param(t.ln_2_weight), a.ln_2_mean.data(), a.ln_2_rstd.data(), n, c);
+    KACHI_RETURN_IF_ERROR(zero(acts_.d_fc_gelu));
+    KACHI_RETURN_IF_ERROR(ops.MatmulBackward(acts_.d_fc_gelu.data(), grad(t.mlp_proj_weight), grad(t.mlp_proj_bias),
+                                             acts_.d_residual.data(), a.fc_gelu.data(), param(t.mlp_proj_weight), n,
+                                             ff_local, c));
+    KACHI_RETURN_IF_ERROR(zero(acts_.d_fc));
+    KACHI_RETURN_IF_ERROR(ops.GeluBackward(acts_.d_fc.data(), a.fc.data(), acts_.d_fc_gelu.data(), n * ff_local));
+    KACHI_RETURN_IF_ERROR(zero(acts_.d_ln));
+    KACHI_RETURN_IF_ERROR(ops.MatmulBackward(acts_.d_ln.data(), grad(t.c_fc_weight), grad(t.c_fc_bias),
+                                             acts_.d_fc.data(), a.ln_2.data(), param(t.c_fc_weight), n, c, ff_local));
+    KACHI_RETURN_IF_ERROR(TpSum(acts_.d_ln.data(), n * c));
+    KACHI_RETURN_IF_ERROR(ops.LayerNormBackward(acts_.d_residual.data(), grad(t.ln_2_weight), grad(t.ln_2_bias),
+                                                acts_.d_ln.data(), a.residual_2.data(), param(t.ln_2_weight),
+                                                a.ln_2_mean.data(), a.ln_2_rstd.data(), n, c));
     // d_residual now holds dL/d(residual_2). Attention: row-parallel projection, attention, column-parallel qkv.
-    Zero(acts_.d_atty);
-    cpu::MatmulBackward(acts_.d_atty.data(), grad(t.attn_proj_weight), grad(t.attn_proj_bias),
-                        acts_.d_residual.data(), a.atty.data(), param(t.attn_proj_weight), n, c_local, c);
-    Zero(acts_.d_qkv);
-    cpu::AttentionBackward(acts_.d_qkv.data(), acts_.d_atty.data(), a.qkv.data(), a.att.data(), batch, seq_len,
-                           heads_local, head_size);
-    Zero(acts_.d_ln);
-    cpu::MatmulBackward(acts_.d_ln.data(), grad(t.c_attn_weight), grad(t.c_attn_bias), acts_.d_qkv.data(),
-                        a.ln_1.data(), param(t.c_attn_weight), n, c, 3 * c_local);
-    if (auto st = TpSum(acts_.d_ln.data(), n * c); !st.ok()) return st;
-    cpu::LayerNormBackward(acts_.d_residual.data(), grad(t.ln_1_weight), grad(t.ln_1_bias), acts_.d_ln.data(), x,
-                           param(t.ln_1_weight), a.ln_1_mean.data(), a.ln_1_rstd.data(), n, c);
+    KACHI_RETURN_IF_ERROR(zero(acts_.d_atty));
+    KACHI_RETURN_IF_ERROR(ops.MatmulBackward(acts_.d_atty.data(), grad(t.attn_proj_weight), grad(t.attn_proj_bias),
+                                             acts_.d_residual.data(), a.atty.data(), param(t.attn_proj_weight), n,
+                                             c_local, c));
+    KACHI_RETURN_IF_ERROR(zero(acts_.d_qkv));
+    KACHI_RETURN_IF_ERROR(ops.AttentionBackward(acts_.d_qkv.data(), acts_.d_atty.data(), a.qkv.data(), a.atty.data(),
+                                                a.att_stats.data(), acts_.att_scratch.data(), batch, seq_len,
+                                                heads_local, head_size));
+    KACHI_RETURN_IF_ERROR(zero(acts_.d_ln));
+    KACHI_RETURN_IF_ERROR(ops.MatmulBackward(acts_.d_ln.data(), grad(t.c_attn_weight), grad(t.c_attn_bias),
+                                             acts_.d_qkv.data(), a.ln_1.data(), param(t.c_attn_weight), n, c,
+                                             3 * c_local));
+    KACHI_RETURN_IF_ERROR(TpSum(acts_.d_ln.data(), n * c));
+    KACHI_RETURN_IF_ERROR(ops.LayerNormBackward(acts_.d_residual.data(), grad(t.ln_1_weight), grad(t.ln_1_bias),
+                                                acts_.d_ln.data(), x, param(t.ln_1_weight), a.ln_1_mean.data(),
+                                                a.ln_1_rstd.data(), n, c));
   }
   // d_residual holds dL/d(embeddings).
-  cpu::PositionEmbeddingBackward(grad(layout_.wpe()), acts_.d_residual.data(), batch, seq_len, c);
-  cpu::TokenEmbeddingBackward(grad(layout_.wte()), acts_.d_residual.data(), inputs, n, c, vocab_start, vocab_local);
-  return absl::OkStatus();
+  KACHI_RETURN_IF_ERROR(ops.PositionEmbeddingBackward(grad(layout_.wpe()), acts_.d_residual.data(), batch, seq_len, c));
+  return ops.TokenEmbeddingBackward(grad(layout_.wte()), acts_.d_residual.data(), acts_.inputs.data(), n, c,
+                                    vocab_start, vocab_local);
 }
 
 absl::StatusOr<float> GptModel::ForwardBackward(const int32_t* inputs, const int32_t* targets, int64_t batch,
                                                 int64_t seq_len, float grad_scale) {
   if (targets == nullptr) return absl::InvalidArgumentError("ForwardBackward needs targets");
-  if (auto st = Forward(inputs, targets, batch, seq_len); !st.ok()) return st;
-  if (auto st = Backward(inputs, targets, grad_scale); !st.ok()) return st;
+  KACHI_RETURN_IF_ERROR(Forward(inputs, targets, batch, seq_len));
+  KACHI_RETURN_IF_ERROR(Backward(grad_scale));
   return MeanLoss();
 }
 
 absl::StatusOr<float> GptModel::Loss(const int32_t* inputs, const int32_t* targets, int64_t batch,
                                      int64_t seq_len) {
   if (targets == nullptr) return absl::InvalidArgumentError("Loss needs targets");
-  if (auto st = Forward(inputs, targets, batch, seq_len); !st.ok()) return st;
+  KACHI_RETURN_IF_ERROR(Forward(inputs, targets, batch, seq_len));
   return MeanLoss();
 }
 
+absl::StatusOr<std::vector<float>> GptModel::LocalLogits() const {
+  std::vector<float> host(acts_.logits.size());
+  KACHI_RETURN_IF_ERROR(ops_->Download(host.data(), acts_.logits.data(), host.size() * sizeof(float)));
+  return host;
+}
+
 absl::StatusOr<std::vector<float>> GptModel::LastLogits(const int32_t* tokens, int64_t length) {
-  if (auto st = Forward(tokens, nullptr, 1, length); !st.ok()) return st;
+  KACHI_RETURN_IF_ERROR(Forward(tokens, nullptr, 1, length));
   const GptShape& s = shape();
   const int64_t vocab_local = s.padded_vocab / layout_.tp_size();
-  std::vector<float> full(s.padded_vocab);
   const float* last_row = acts_.logits.data() + (length - 1) * vocab_local;
+  std::vector<float> full(s.padded_vocab);
   if (tp_ == nullptr || tp_->size() == 1) {
-    std::copy(last_row, last_row + vocab_local, full.begin());
-  } else if (auto st = tp_->AllGather(last_row, full.data(), vocab_local, DType::kFloat32); !st.ok()) {
-    return st;
+    KACHI_RETURN_IF_ERROR(ops_->Download(full.data(), last_row, vocab_local * sizeof(float)));
+  } else {
+    OpsBuffer<float> gathered(ops_, s.padded_vocab);
+    KACHI_RETURN_IF_ERROR(tp_->AllGather(last_row, gathered.data(), vocab_local, DType::kFloat32));
+    KACHI_RETURN_IF_ERROR(tp_->Synchronize());
+    KACHI_RETURN_IF_ERROR(ops_->Download(full.data(), gathered.data(), full.size() * sizeof(float)));
   }
   full.resize(s.vocab_size);
   return full;

@@ -47,7 +47,7 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainOptions& opt
   std::unique_ptr<Trainer> trainer(new Trainer(options, grid));
   trainer->model_ = std::make_unique<GptModel>(options.shape, &grid->tp(), options.zero1 ? dp : 1);
   GptModel& model = *trainer->model_;
-  InitializeParameters(model.layout(), options.init_seed, model.params());
+  if (auto st = model.Initialize(options.init_seed); !st.ok()) return st;
 
   TrainLoaderOptions train;
   train.pattern = options.train_pattern;
@@ -90,7 +90,7 @@ absl::StatusOr<StepResult> Trainer::Step() {
   StepResult result;
   result.step = train_loader_->step();
   const int accumulation = train_loader_->accumulation_steps();
-  model_->ZeroGrads();
+  if (auto st = model_->ZeroGrads(); !st.ok()) return st;
   double loss_sum = 0;
   for (int micro = 0; micro < accumulation; ++micro) {
     absl::StatusOr<TokenBatch> batch = train_loader_->MicroBatch(micro);
@@ -142,7 +142,7 @@ absl::StatusOr<float> Trainer::Evaluate() {
   return mean;
 }
 
-absl::Status Trainer::Run(std::ostream* log) {
+absl::Status Trainer::Run(std::ostream* log, const AfterStepHook& after_step) {
   const bool leader = grid_->world().rank() == 0;
   std::ofstream metrics;
   if (leader && !options_.metrics_path.empty()) {
@@ -159,20 +159,28 @@ absl::Status Trainer::Run(std::ostream* log) {
       elapsed += result->seconds;
       ++timed_steps;
     }
+    double stall = 0;
+    if (after_step) {
+      absl::StatusOr<double> hook = after_step(*result);
+      if (!hook.ok()) return hook.status();
+      stall = *hook;
+    }
+    const std::string stall_text = stall > 0 ? absl::StrFormat(" | ckpt stall %.1f ms", stall * 1e3) : "";
     const double per_step = timed_steps > 0 ? elapsed / timed_steps : result->seconds;
     const double tokens_per_s = result->tokens / result->seconds;
     if (leader && log != nullptr && options_.log_every > 0 &&
         (result->step % options_.log_every == 0 || result->step + 1 == options_.steps)) {
-      *log << absl::StrFormat("step %5d/%d | loss %.4f | lr %.2e | norm %.3f | %7.1f ms | %8.0f tok/s | ETA %s\n",
+      *log << absl::StrFormat("step %5d/%d | loss %.4f | lr %.2e | norm %.3f | %7.1f ms | %8.0f tok/s | ETA %s%s\n",
                               result->step + 1, options_.steps, result->loss, result->lr, result->grad_norm,
                               result->seconds * 1e3, tokens_per_s,
-                              FormatDuration(per_step * (options_.steps - result->step - 1)));
+                              FormatDuration(per_step * (options_.steps - result->step - 1)), stall_text);
       log->flush();
     }
     if (metrics.is_open()) {
       metrics << absl::StrFormat(
-          "{\"step\": %d, \"loss\": %.6f, \"lr\": %.6e, \"grad_norm\": %.6f, \"ms\": %.3f, \"tokens_per_s\": %.1f}\n",
-          result->step + 1, result->loss, result->lr, result->grad_norm, result->seconds * 1e3, tokens_per_s);
+          "{\"step\": %d, \"loss\": %.6f, \"lr\": %.6e, \"grad_norm\": %.6f, \"ms\": %.3f, \"tokens_per_s\": %.1f%s}\n",
+          result->step + 1, result->loss, result->lr, result->grad_norm, result->seconds * 1e3, tokens_per_s,
+          stall > 0 ? absl::StrFormat(", \"ckpt_stall_ms\": %.3f", stall * 1e3) : "");
       metrics.flush();
     }
     const bool last = step() == options_.steps;

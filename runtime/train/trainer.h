@@ -6,6 +6,7 @@
 #define KACHI_RUNTIME_TRAIN_TRAINER_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <ostream>
@@ -32,6 +33,10 @@ struct StepResult {
   int64_t tokens = 0;       // tokens in the global batch
 };
 
+// Called by Run after every step, on every rank (collective work such as a checkpoint save is allowed). Returns the
+// seconds the step stalled on it (logged when > 0), or an error that ends the run.
+using AfterStepHook = std::function<absl::StatusOr<double>(const StepResult&)>;
+
 class Trainer {
  public:
   // Checks the options against the grid (shape vs tp, batch divisibility, data present) and builds model, loaders
@@ -43,8 +48,9 @@ class Trainer {
   // Mean token loss over the validation windows (collective).
   absl::StatusOr<float> Evaluate();
   // Steps until options.steps, printing progress on rank 0 to `log` (may be null), evaluating every eval_every
-  // steps and at the end, writing metrics.
-  absl::Status Run(std::ostream* log);
+  // steps and at the end, writing metrics; `after_step` (may be empty) runs after each step, and the stall it
+  // reports joins the progress line and metrics (ckpt_stall_ms).
+  absl::Status Run(std::ostream* log, const AfterStepHook& after_step = {});
 
   GptModel& model() { return *model_; }
   const TrainOptions& options() const { return options_; }

@@ -68,7 +68,7 @@ class TorchReferenceTest : public ::testing::Test {
 };
 
 TEST_F(TorchReferenceTest, LogitsLossAndEveryGradientMatch) {
-  model_->ZeroGrads();
+  ASSERT_TRUE(model_->ZeroGrads().ok());
   absl::StatusOr<float> loss = model_->ForwardBackward(inputs_.data(), targets_.data(), batch_, seq_len_, 1.0f);
   ASSERT_TRUE(loss.ok()) << loss.status();
   const std::vector<float> torch_loss = Reference("loss");
@@ -78,7 +78,9 @@ TEST_F(TorchReferenceTest, LogitsLossAndEveryGradientMatch) {
 
   // The reference keeps the logits of its first rows (see its metadata); compare those rows.
   const std::vector<float> torch_logits = Reference("logits");
-  const std::vector<float>& logits = model_->local_logits();
+  absl::StatusOr<std::vector<float>> logits_or = model_->LocalLogits();
+  ASSERT_TRUE(logits_or.ok()) << logits_or.status();
+  const std::vector<float>& logits = *logits_or;
   const int64_t vocab = model_->shape().padded_vocab;
   ASSERT_EQ(model_->shape().vocab_size, vocab) << "the tiny model has no vocabulary padding";
   ASSERT_GT(torch_logits.size(), 0u);
@@ -120,7 +122,7 @@ TEST_F(TorchReferenceTest, TenAdamWStepsGiveTheSameLosses) {
   std::vector<float> m(layout.total_size(), 0.0f), v(layout.total_size(), 0.0f);
   std::vector<float> losses;
   for (size_t step = 1; step <= torch_losses.size(); ++step) {
-    model_->ZeroGrads();
+    ASSERT_TRUE(model_->ZeroGrads().ok());
     absl::StatusOr<float> loss = model_->ForwardBackward(inputs_.data(), targets_.data(), batch_, seq_len_, 1.0f);
     ASSERT_TRUE(loss.ok()) << loss.status();
     losses.push_back(*loss);

@@ -37,7 +37,9 @@ TEST(GptModelTest, FreshModelPredictsNearUniformAndLastLogitsMatchForward) {
   auto loss = model.Loss(tokens.data(), targets.data(), 1, 12);
   ASSERT_TRUE(loss.ok()) << loss.status();
   EXPECT_NEAR(*loss, std::log(60.0), 0.1);
-  const std::vector<float> full_row(model.local_logits().end() - 64, model.local_logits().end());
+  auto logits = model.LocalLogits();
+  ASSERT_TRUE(logits.ok()) << logits.status();
+  const std::vector<float> full_row(logits->end() - 64, logits->end());
   auto last = model.LastLogits(tokens.data(), 12);
   ASSERT_TRUE(last.ok()) << last.status();
   ASSERT_EQ(last->size(), 60u);  // real vocabulary only

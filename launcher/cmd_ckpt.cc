@@ -1,0 +1,55 @@
+// `kachi ckpt inspect DIR` and `kachi ckpt export DIR --safetensors OUT`: checkpoint tools that run in one process
+// without MPI (the shards are read and assembled in memory). DIR is a checkpoint directory (its newest sound step
+// is exported) or one step directory.
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "launcher/commands.h"
+#include "runtime/ckpt/export.h"
+#include "runtime/ckpt/inspect.h"
+
+namespace kachi {
+namespace {
+
+constexpr char kUsage[] =
+    "usage: kachi ckpt inspect DIR                      steps, layout, tensors, sizes, checksum status\n"
+    "       kachi ckpt export DIR --safetensors OUT     model weights with Hugging Face GPT-2 names\n";
+
+int Inspect(const std::string& dir) {
+  absl::StatusOr<std::string> text = ckpt::InspectCheckpoints(dir);
+  if (!text.ok()) {
+    std::fprintf(stderr, "kachi ckpt inspect: %s\n", std::string(text.status().message()).c_str());
+    return 1;
+  }
+  std::cout << *text;
+  return 0;
+}
+
+int Export(const std::string& dir, const std::string& out) {
+  std::vector<std::string> skipped;
+  absl::StatusOr<std::string> exported = ckpt::ExportCheckpointSafetensors(dir, out, &skipped);
+  for (const std::string& line : skipped) std::fprintf(stderr, "kachi ckpt export: skipped %s\n", line.c_str());
+  if (!exported.ok()) {
+    std::fprintf(stderr, "kachi ckpt export: %s\n", std::string(exported.status().message()).c_str());
+    return 1;
+  }
+  std::cout << "kachi ckpt export: " << *exported << " -> " << out << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int CkptCommand(const std::vector<std::string>& args) {
+  if (args.size() == 2 && args[0] == "inspect") return Inspect(args[1]);
+  if (args.size() == 4 && args[0] == "export" && args[2] == "--safetensors") return Export(args[1], args[3]);
+  if (args.size() == 3 && args[0] == "export" && args[2].rfind("--safetensors=", 0) == 0) {
+    return Export(args[1], args[2].substr(std::string("--safetensors=").size()));
+  }
+  std::fputs(kUsage, stderr);
+  return 2;
+}
+
+}  // namespace kachi

@@ -1,0 +1,43 @@
+// Checkpoint -> Hugging Face GPT-2 safetensors (see export.h).
+#include "runtime/ckpt/export.h"
+
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "runtime/ckpt/checkpoint_paths.h"
+#include "runtime/ckpt/checkpoint_reader.h"
+#include "runtime/ckpt/manifest.h"
+#include "runtime/ckpt/verify.h"
+#include "runtime/io/hf_gpt2.h"
+
+namespace kachi::ckpt {
+
+absl::StatusOr<std::string> ExportCheckpointSafetensors(const std::string& path, const std::string& out,
+                                                        std::vector<std::string>* skipped) {
+  std::string step_dir = path;
+  std::error_code error;
+  if (std::filesystem::exists(path + "/" + kManifestFile, error)) {
+    absl::StatusOr<Manifest> manifest = ReadManifest(path);
+    if (!manifest.ok()) return manifest.status();
+    if (std::vector<std::string> problems = VerifyShards(path, *manifest); !problems.empty()) {
+      return absl::DataLossError(absl::StrCat("checkpoint '", path, "' is damaged: ", absl::StrJoin(problems, "; ")));
+    }
+  } else {
+    absl::StatusOr<std::string> found = FindLoadableCheckpoint(path, skipped);
+    if (!found.ok()) return found.status();
+    step_dir = *found;
+  }
+  absl::StatusOr<CheckpointReader> reader = CheckpointReader::Open(step_dir);
+  if (!reader.ok()) return reader.status();
+  const GptShape shape = ShapeFromProto(reader->manifest().shape());
+  const ParameterLayout whole(shape, 0, 1);
+  std::vector<float> params(static_cast<size_t>(whole.total_size()));
+  if (auto st = reader->LoadParameters(whole, params.data()); !st.ok()) return st;
+  std::map<std::string, std::string> metadata = ShapeMetadata(shape);
+  metadata["kachi.step"] = absl::StrCat(reader->manifest().step());
+  if (auto st = ExportHfGpt2(whole, params.data(), nullptr, out, HfGpt2Options{}, metadata); !st.ok()) return st;
+  return step_dir;
+}
+
+}  // namespace kachi::ckpt

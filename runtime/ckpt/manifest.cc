@@ -1,0 +1,132 @@
+// Manifest conversions and file I/O (see manifest.h).
+#include "runtime/ckpt/manifest.h"
+
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "runtime/ckpt/checkpoint_paths.h"
+#include "runtime/io/atomic_file.h"
+
+namespace kachi::ckpt {
+
+ModelShape ShapeToProto(const GptShape& shape) {
+  ModelShape out;
+  out.set_layers(shape.layers);
+  out.set_heads(shape.heads);
+  out.set_width(shape.width);
+  out.set_vocab_size(shape.vocab_size);
+  out.set_padded_vocab(shape.padded_vocab);
+  out.set_context(shape.context);
+  return out;
+}
+
+GptShape ShapeFromProto(const ModelShape& shape) {
+  GptShape out;
+  out.layers = shape.layers();
+  out.heads = shape.heads();
+  out.width = shape.width();
+  out.vocab_size = shape.vocab_size();
+  out.padded_vocab = shape.padded_vocab();
+  out.context = shape.context();
+  return out;
+}
+
+LoaderState LoaderStateToProto(const TrainLoaderState& state) {
+  LoaderState out;
+  out.set_step(state.step);
+  out.set_epoch(state.epoch);
+  out.set_seed(state.seed);
+  out.set_global_batch(state.global_batch);
+  out.set_num_windows(state.num_windows);
+  return out;
+}
+
+TrainLoaderState LoaderStateFromProto(const LoaderState& state) {
+  TrainLoaderState out;
+  out.step = state.step();
+  out.epoch = state.epoch();
+  out.seed = state.seed();
+  out.global_batch = state.global_batch();
+  out.num_windows = state.num_windows();
+  return out;
+}
+
+void AddTensorRecords(const GptShape& shape, int tp, Manifest* manifest) {
+  std::vector<ParameterLayout> layouts;
+  for (int rank = 0; rank < tp; ++rank) layouts.emplace_back(shape, rank, tp);
+  for (size_t t = 0; t < layouts[0].tensors().size(); ++t) {
+    const ParameterSpec& first = layouts[0].tensors()[t];
+    TensorRecord* record = manifest->add_tensors();
+    record->set_name(first.name);
+    for (int64_t dim : first.global_shape) record->add_global_shape(dim);
+    record->set_global_rows(first.global_rows);
+    record->set_global_cols(first.global_cols);
+    record->set_tp_replicated(first.tp_replicated);
+    for (int rank = 0; rank < tp; ++rank) {
+      const ParameterSpec& spec = layouts[rank].tensors()[t];
+      TensorPiece* piece = record->add_pieces();
+      piece->set_tp_rank(rank);
+      for (const RowRange& rows : spec.rows) {
+        RowSpan* span = piece->add_rows();
+        span->set_start(rows.start);
+        span->set_count(rows.count);
+      }
+      piece->set_col_start(spec.col_start);
+      piece->set_local_cols(spec.local_cols);
+      piece->set_flat_offset(spec.offset);
+      piece->set_size(spec.size);
+    }
+  }
+}
+
+absl::StatusOr<ParameterSpec> SavedSpec(const TensorRecord& tensor, int tp_rank) {
+  for (const TensorPiece& piece : tensor.pieces()) {
+    if (piece.tp_rank() != tp_rank) continue;
+    ParameterSpec spec;
+    spec.name = tensor.name();
+    spec.global_shape.assign(tensor.global_shape().begin(), tensor.global_shape().end());
+    spec.global_rows = tensor.global_rows();
+    spec.global_cols = tensor.global_cols();
+    for (const RowSpan& span : piece.rows()) spec.rows.push_back(RowRange{span.start(), span.count()});
+    spec.col_start = piece.col_start();
+    spec.local_cols = piece.local_cols();
+    spec.offset = piece.flat_offset();
+    spec.size = piece.size();
+    spec.tp_replicated = tensor.tp_replicated();
+    if (spec.local_rows() * spec.local_cols != spec.size) {
+      return absl::DataLossError(absl::StrCat("manifest piece of ", tensor.name(), " on tp rank ", tp_rank, " has ",
+                                              spec.size, " elements but its rows x columns give ",
+                                              spec.local_rows() * spec.local_cols));
+    }
+    return spec;
+  }
+  return absl::NotFoundError(absl::StrCat("manifest has no piece of ", tensor.name(), " for tp rank ", tp_rank));
+}
+
+absl::Status WriteManifest(const std::string& step_dir, const Manifest& manifest) {
+  return WriteFileAtomically(step_dir + "/" + kManifestFile, manifest.SerializeAsString());
+}
+
+absl::StatusOr<Manifest> ReadManifest(const std::string& step_dir) {
+  const std::string path = step_dir + "/" + kManifestFile;
+  std::error_code error;
+  if (!std::filesystem::exists(path, error)) {
+    return absl::NotFoundError(absl::StrCat("'", path, "' is missing: the step directory holds no complete manifest"));
+  }
+  absl::StatusOr<std::string> bytes = ReadWholeFile(path);
+  if (!bytes.ok()) return bytes.status();
+  Manifest manifest;
+  if (!manifest.ParseFromString(*bytes)) {
+    return absl::DataLossError(absl::StrCat("'", path, "' (", bytes->size(), " bytes) is not a valid manifest"));
+  }
+  if (!manifest.has_layout() || !manifest.has_shape() || manifest.shards_size() == 0 || manifest.tensors_size() == 0) {
+    return absl::DataLossError(absl::StrCat("'", path, "' lacks its layout, shape, tensors or shard list"));
+  }
+  if (manifest.shards_size() != manifest.layout().dp() * manifest.layout().tp()) {
+    return absl::DataLossError(absl::StrCat("'", path, "' lists ", manifest.shards_size(), " shards, expected dp x tp = ",
+                                            manifest.layout().dp() * manifest.layout().tp()));
+  }
+  return manifest;
+}
+
+}  // namespace kachi::ckpt

@@ -1,0 +1,94 @@
+// Collective restore with fallback past damaged checkpoints (see restore.h).
+#include "runtime/ckpt/restore.h"
+
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "runtime/ckpt/checkpoint_paths.h"
+#include "runtime/ckpt/manifest.h"
+#include "runtime/ckpt/verify.h"
+
+namespace kachi::ckpt {
+namespace {
+
+// Every rank learns the lowest rank whose `failed` is true (-1 when none).
+absl::StatusOr<int64_t> FirstFailingRank(Communicator& world, bool failed) {
+  // MAX of (size - rank) picks the lowest failing rank.
+  int64_t value = failed ? world.size() - world.rank() : 0;
+  if (auto st = world.AllReduce(&value, &value, 1, DType::kInt64, ReduceOp::kMax); !st.ok()) return st;
+  return value == 0 ? -1 : world.size() - value;
+}
+
+}  // namespace
+
+absl::Status LoadIntoTrainer(const CheckpointReader& reader, Trainer& trainer) {
+  const Manifest& manifest = reader.manifest();
+  GptModel& model = trainer.model();
+  if (auto st = reader.LoadParameters(model.layout(), model.params()); !st.ok()) return st;
+  ShardedAdamW& optimizer = trainer.optimizer();
+  if (auto st = reader.LoadMoments(model.layout(), optimizer.range(), optimizer.first_moment().data(),
+                                   optimizer.second_moment().data());
+      !st.ok()) {
+    return st;
+  }
+  optimizer.set_steps_taken(manifest.optimizer_steps());
+  if (auto st = trainer.train_loader().Restore(LoaderStateFromProto(manifest.loader())); !st.ok()) {
+    return absl::Status(st.code(), absl::StrCat("checkpoint '", reader.path(), "': ", st.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<RestoreReport> RestoreTrainer(const std::string& dir, Trainer& trainer, ProcessGrid& grid,
+                                             std::ostream* log) {
+  Communicator& world = grid.world();
+  // Rank 0 lists the candidates; everyone tries them in that order.
+  std::vector<int64_t> candidates;
+  if (world.rank() == 0) candidates = LoadCandidates(dir);
+  int64_t count = static_cast<int64_t>(candidates.size());
+  if (auto st = world.Broadcast(&count, 1, DType::kInt64, 0); !st.ok()) return st;
+  candidates.resize(static_cast<size_t>(count));
+  if (count > 0) {
+    if (auto st = world.Broadcast(candidates.data(), candidates.size(), DType::kInt64, 0); !st.ok()) return st;
+  }
+  if (count == 0) return absl::NotFoundError(absl::StrCat("no checkpoint (step_* directory) in '", dir, "'"));
+
+  std::ostream& out = world.rank() == 0 && log != nullptr ? *log : std::cerr;
+  RestoreReport report;
+  for (int64_t step : candidates) {
+    const std::string path = StepDirPath(dir, step);
+    std::string problem;
+    absl::StatusOr<CheckpointReader> reader = CheckpointReader::Open(path);
+    if (!reader.ok()) {
+      problem = std::string(reader.status().message());  // every rank sees it; rank 0 reports it
+      if (world.rank() != 0) problem.clear();
+    } else if (auto problems = VerifyShards(path, reader->manifest(), world.rank(), world.size()); !problems.empty()) {
+      problem = problems.front();
+    }
+    absl::StatusOr<int64_t> failing = FirstFailingRank(world, !reader.ok() || !problem.empty());
+    if (!failing.ok()) return failing.status();
+    if (*failing >= 0) {
+      if (!problem.empty()) {
+        out << "kachi ckpt: rank " << world.rank() << ": skipping " << path << ": " << problem << "\n";
+        out.flush();
+      }
+      report.skipped.push_back(absl::StrCat(
+          path, ": ", problem.empty() ? absl::StrCat("damaged (reported by rank ", *failing, ")") : problem));
+      continue;
+    }
+    absl::Status loaded = LoadIntoTrainer(*reader, trainer);
+    absl::StatusOr<int64_t> load_failing = FirstFailingRank(world, !loaded.ok());
+    if (!load_failing.ok()) return load_failing.status();
+    if (!loaded.ok()) return loaded;
+    if (*load_failing >= 0) {
+      return absl::AbortedError(absl::StrCat("loading '", path, "' failed on rank ", *load_failing,
+                                             " (see its message)"));
+    }
+    report.path = path;
+    report.step = reader->manifest().step();
+    return report;
+  }
+  return absl::DataLossError(absl::StrCat("no loadable checkpoint in '", dir, "': all ", candidates.size(),
+                                          " step directories are damaged or incomplete"));
+}
+
+}  // namespace kachi::ckpt

@@ -1,0 +1,129 @@
+// Shard file writes, digests, positioned reads and directory syncs over POSIX calls (see shard_io.h).
+#include "runtime/ckpt/shard_io.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+
+namespace kachi::ckpt {
+namespace {
+
+// Bytes per write/read/crc call (zlib's crc32 takes a 32-bit length).
+constexpr int64_t kChunkBytes = 64 << 20;
+
+absl::Status SystemError(absl::string_view what, const std::string& path) {
+  return absl::InternalError(absl::StrCat("cannot ", what, " '", path, "': ", std::strerror(errno)));
+}
+
+// Writes all of [data, data + size) to fd, retrying short writes and EINTR.
+bool WriteAll(int fd, const char* data, int64_t size) {
+  int64_t done = 0;
+  while (done < size) {
+    const ssize_t n = ::write(fd, data + done, static_cast<size_t>(std::min(size - done, kChunkBytes)));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += n;
+  }
+  return true;
+}
+
+}  // namespace
+
+uint32_t Crc32(absl::string_view bytes, uint32_t crc) {
+  uLong value = crc;
+  for (size_t done = 0; done < bytes.size();) {
+    const size_t n = std::min<size_t>(bytes.size() - done, kChunkBytes);
+    value = ::crc32(value, reinterpret_cast<const Bytef*>(bytes.data() + done), static_cast<uInt>(n));
+    done += n;
+  }
+  return static_cast<uint32_t>(value);
+}
+
+absl::StatusOr<FileDigest> WriteSyncedFile(const std::string& path, absl::string_view bytes, const WritePause& pause) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return SystemError("create", path);
+  const int64_t size = static_cast<int64_t>(bytes.size());
+  const int64_t split = pause.seconds > 0 ? std::clamp<int64_t>(pause.after_bytes, 0, size) : size;
+  bool ok = WriteAll(fd, bytes.data(), split);
+  if (ok && pause.seconds > 0) {
+    ::fsync(fd);  // the partial file is visible to whoever watches the save
+    std::this_thread::sleep_for(std::chrono::duration<double>(pause.seconds));
+  }
+  ok = ok && WriteAll(fd, bytes.data() + split, size - split);
+  if (!ok || ::fsync(fd) != 0) {
+    absl::Status error = SystemError(ok ? "fsync" : "write", path);
+    ::close(fd);
+    return error;
+  }
+  if (::close(fd) != 0) return SystemError("close", path);
+  return FileDigest{size, Crc32(bytes)};
+}
+
+absl::StatusOr<FileDigest> DigestFile(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return SystemError("open", path);
+  FileDigest digest;
+  std::vector<char> buffer(static_cast<size_t>(std::min<int64_t>(kChunkBytes, 8 << 20)));
+  while (true) {
+    const ssize_t n = ::read(fd, buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      absl::Status error = SystemError("read", path);
+      ::close(fd);
+      return error;
+    }
+    if (n == 0) break;
+    digest.crc32 = Crc32(absl::string_view(buffer.data(), static_cast<size_t>(n)), digest.crc32);
+    digest.bytes += n;
+  }
+  ::close(fd);
+  return digest;
+}
+
+absl::Status ReadFileRange(const std::string& path, int64_t offset, int64_t size, void* out) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return SystemError("open", path);
+  char* dest = static_cast<char*>(out);
+  int64_t done = 0;
+  while (done < size) {
+    const ssize_t n = ::pread(fd, dest + done, static_cast<size_t>(std::min(size - done, kChunkBytes)), offset + done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      absl::Status error = SystemError("read", path);
+      ::close(fd);
+      return error;
+    }
+    if (n == 0) {
+      ::close(fd);
+      return absl::DataLossError(absl::StrCat("'", path, "' ends before byte ", offset + size, " (read ", done,
+                                              " of ", size, " bytes at offset ", offset, ")"));
+    }
+    done += n;
+  }
+  ::close(fd);
+  return absl::OkStatus();
+}
+
+absl::Status SyncDirectory(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return SystemError("open directory", path);
+  if (::fsync(fd) != 0) {
+    absl::Status error = SystemError("fsync directory", path);
+    ::close(fd);
+    return error;
+  }
+  ::close(fd);
+  return absl::OkStatus();
+}
+
+}  // namespace kachi::ckpt

@@ -1,0 +1,58 @@
+// Copying a rank's parameters and moments into its shard bytes (see shard_snapshot.h).
+#include "runtime/ckpt/shard_snapshot.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "runtime/ckpt/checkpoint_paths.h"
+
+namespace kachi::ckpt {
+namespace {
+
+// Appends flat elements [begin, end) of `values` (whose element 0 is flat element `base`) as a segment.
+void AppendSegment(Segment::Kind kind, int tp_rank, int64_t begin, int64_t end, const float* values, int64_t base,
+                   ShardSnapshot* snapshot) {
+  if (begin >= end) return;
+  Segment* segment = snapshot->record.add_segments();
+  segment->set_kind(kind);
+  segment->set_tp_rank(tp_rank);
+  segment->set_flat_begin(begin);
+  segment->set_flat_end(end);
+  segment->set_byte_offset(static_cast<int64_t>(snapshot->bytes.size()));
+  snapshot->bytes.append(reinterpret_cast<const char*>(values + (begin - base)),
+                         static_cast<size_t>(end - begin) * sizeof(float));
+}
+
+}  // namespace
+
+void TakeShardSnapshot(const ShardSource& source, ShardSnapshot* snapshot) {
+  static_assert(sizeof(float) == 4, "shards hold IEEE fp32");
+  snapshot->bytes.clear();  // keeps capacity
+  snapshot->record.Clear();
+  ShardRecord& record = snapshot->record;
+  record.set_rank(source.rank);
+  record.set_dp_rank(source.dp_rank);
+  record.set_tp_rank(source.tp_rank);
+  record.set_file(ShardFileName(source.rank));
+  const FlatRange range = source.optimizer->range();
+  record.set_optimizer_begin(range.begin);
+  record.set_optimizer_end(range.end);
+  const bool writes_params = source.dp_rank == 0;
+  const bool writes_moments = source.zero1 || source.dp_rank == 0;
+  const int64_t moments_end = std::min(range.end, source.model_size);  // ZeRO padding is always zero
+  int64_t total = writes_params ? source.model_size : 0;
+  if (writes_moments) total += 2 * std::max<int64_t>(0, moments_end - range.begin);
+  snapshot->bytes.reserve(static_cast<size_t>(total) * sizeof(float));
+  if (writes_params) {
+    AppendSegment(Segment::PARAMS, source.tp_rank, 0, source.model_size, source.params, 0, snapshot);
+  }
+  if (writes_moments) {
+    ShardedAdamW& optimizer = *source.optimizer;
+    AppendSegment(Segment::ADAM_M, source.tp_rank, range.begin, moments_end, optimizer.first_moment().data(),
+                  range.begin, snapshot);
+    AppendSegment(Segment::ADAM_V, source.tp_rank, range.begin, moments_end, optimizer.second_moment().data(),
+                  range.begin, snapshot);
+  }
+}
+
+}  // namespace kachi::ckpt

@@ -1,0 +1,147 @@
+// ModelOps: the memory and kernels a GptModel and its optimizer run on — the CPU reference kernels (kernels/*.h)
+// on host memory, or CUDA kernels on device memory. The model, tensor- and data-parallel code is written once
+// against this interface. Pointers passed to an op live in this ModelOps' memory (Allocate*), tokens included.
+// Every op has the signature and accumulation convention of its CPU twin (kernels/README.md), in fp32.
+#ifndef KACHI_RUNTIME_MODEL_MODEL_OPS_H_
+#define KACHI_RUNTIME_MODEL_MODEL_OPS_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace kachi {
+
+class ModelOps {
+ public:
+  virtual ~ModelOps() = default;
+
+  // "cpu" or "cuda".
+  virtual absl::string_view name() const = 0;
+  // True when Allocate* returns device memory (collectives then need a device-buffer backend such as NCCL).
+  virtual bool device_memory() const = 0;
+
+  // Zero-filled memory of `count` elements; Release frees what Allocate* returned (nullptr is ignored).
+  virtual float* AllocateFloats(int64_t count) = 0;
+  virtual int32_t* AllocateInts(int64_t count) = 0;
+  virtual void Release(void* data) = 0;
+  // Host memory -> this ModelOps' memory and back (`bytes` bytes).
+  virtual absl::Status Upload(void* dst, const void* host_src, size_t bytes) = 0;
+  virtual absl::Status Download(void* host_dst, const void* src, size_t bytes) = 0;
+  // data[i] = value; data[i] *= scale.
+  virtual absl::Status Fill(float* data, float value, int64_t count) = 0;
+  virtual absl::Status Scale(float* data, float scale, int64_t count) = 0;
+  // Waits for all queued work.
+  virtual absl::Status Synchronize() = 0;
+
+  // Kernels: see the CPU twins in kernels/*.h for the exact math.
+  virtual absl::Status TokenEmbeddingForward(float* out, const int32_t* tokens, const float* table, int64_t count,
+                                             int64_t channels, int64_t vocab_start, int64_t vocab_rows) = 0;
+  virtual absl::Status TokenEmbeddingBackward(float* dtable, const float* dout, const int32_t* tokens, int64_t count,
+                                              int64_t channels, int64_t vocab_start, int64_t vocab_rows) = 0;
+  virtual absl::Status PositionEmbeddingForward(float* out, const float* wpe, int64_t batch, int64_t seq_len,
+                                                int64_t channels) = 0;
+  virtual absl::Status PositionEmbeddingBackward(float* dwpe, const float* dout, int64_t batch, int64_t seq_len,
+                                                 int64_t channels) = 0;
+  virtual absl::Status LayerNormForward(float* out, float* mean, float* rstd, const float* in, const float* weight,
+                                        const float* bias, int64_t rows, int64_t channels) = 0;
+  virtual absl::Status LayerNormBackward(float* din, float* dweight, float* dbias, const float* dout, const float* in,
+                                         const float* weight, const float* mean, const float* rstd, int64_t rows,
+                                         int64_t channels) = 0;
+  virtual absl::Status MatmulForward(float* out, const float* in, const float* weight, const float* bias,
+                                     int64_t rows, int64_t in_channels, int64_t out_channels) = 0;
+  virtual absl::Status MatmulBackward(float* din, float* dweight, float* dbias, const float* dout, const float* in,
+                                      const float* weight, int64_t rows, int64_t in_channels,
+                                      int64_t out_channels) = 0;
+  virtual absl::Status GeluForward(float* out, const float* in, int64_t count) = 0;
+  virtual absl::Status GeluBackward(float* din, const float* in, const float* dout, int64_t count) = 0;
+  virtual absl::Status ResidualForward(float* out, const float* a, const float* b, int64_t count) = 0;
+
+  // Attention keeps backend-specific statistics between forward and backward (the CPU keeps the probabilities,
+  // [B, NH, T, T]; flash attention keeps a logsumexp per row) and may need scratch in backward.
+  virtual int64_t AttentionStatsSize(int64_t batch, int64_t heads, int64_t seq_len) const = 0;
+  virtual int64_t AttentionScratchSize(int64_t batch, int64_t heads, int64_t seq_len) const = 0;
+  virtual absl::Status AttentionForward(float* out, float* stats, const float* qkv, int64_t batch, int64_t seq_len,
+                                        int64_t heads, int64_t head_size) = 0;
+  // Accumulates into dqkv; `out` is the forward's output.
+  virtual absl::Status AttentionBackward(float* dqkv, const float* dout, const float* qkv, const float* out,
+                                         const float* stats, float* scratch, int64_t batch, int64_t seq_len,
+                                         int64_t heads, int64_t head_size) = 0;
+
+  // Vocab-parallel cross-entropy pieces (kernels/cross_entropy.h).
+  virtual absl::Status CrossEntropyRowMax(float* row_max, const float* logits, int64_t rows, int64_t cols,
+                                          int64_t valid_cols) = 0;
+  virtual absl::Status CrossEntropyRowSumExp(float* row_sum, const float* logits, const float* row_max, int64_t rows,
+                                             int64_t cols, int64_t valid_cols) = 0;
+  virtual absl::Status CrossEntropyTargetLogit(float* target_logit, const float* logits, const int32_t* targets,
+                                               int64_t rows, int64_t cols, int64_t valid_cols,
+                                               int64_t vocab_start) = 0;
+  virtual absl::Status CrossEntropyLoss(float* loss, const float* row_max, const float* row_sum,
+                                        const float* target_logit, int64_t rows) = 0;
+  virtual absl::Status CrossEntropyBackward(float* dlogits, const float* logits, const float* row_max,
+                                            const float* row_sum, const int32_t* targets, const float* dloss,
+                                            int64_t rows, int64_t cols, int64_t valid_cols, int64_t vocab_start) = 0;
+
+  // Optimizer pieces (kernels/adamw.h, kernels/sum_of_squares.h).
+  virtual absl::Status AdamWStep(float* param, const float* grad, float* m, float* v, int64_t count,
+                                 double learning_rate, double beta1, double beta2, double eps, double weight_decay,
+                                 int64_t step) = 0;
+  virtual absl::StatusOr<double> SumOfSquares(const float* data, int64_t count) = 0;
+};
+
+// The CPU reference kernels on host memory.
+std::unique_ptr<ModelOps> MakeCpuModelOps();
+
+// A process-wide CPU ModelOps (for code that needs one without owning it).
+ModelOps& CpuModelOps();
+
+// An owned array in a ModelOps' memory.
+template <typename T>
+class OpsBuffer {
+ public:
+  OpsBuffer() = default;
+  OpsBuffer(ModelOps* ops, int64_t count) { Reset(ops, count); }
+  OpsBuffer(const OpsBuffer&) = delete;
+  OpsBuffer& operator=(const OpsBuffer&) = delete;
+  OpsBuffer(OpsBuffer&& other) noexcept { *this = std::move(other); }
+  OpsBuffer& operator=(OpsBuffer&& other) noexcept {
+    std::swap(ops_, other.ops_);
+    std::swap(data_, other.data_);
+    std::swap(size_, other.size_);
+    return *this;
+  }
+  ~OpsBuffer() { Reset(nullptr, 0); }
+
+  // Frees the old array and allocates `count` zeroed elements (none when ops is null or count is 0).
+  void Reset(ModelOps* ops, int64_t count) {
+    if (ops_ != nullptr) ops_->Release(data_);
+    ops_ = ops;
+    size_ = count;
+    data_ = nullptr;
+    if (ops != nullptr && count > 0) {
+      if constexpr (std::is_same_v<T, int32_t>) {
+        data_ = ops->AllocateInts(count);
+      } else {
+        data_ = ops->AllocateFloats(count);
+      }
+    }
+  }
+  T* data() { return data_; }
+  const T* data() const { return data_; }
+  int64_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+
+ private:
+  ModelOps* ops_ = nullptr;
+  T* data_ = nullptr;
+  int64_t size_ = 0;
+};
+
+}  // namespace kachi
+
+#endif  // KACHI_RUNTIME_MODEL_MODEL_OPS_H_

@@ -1,0 +1,132 @@
+// Helpers for the cuda_matmul GPU tests: device buffers filled from host vectors (float or bf16 elements), NaN
+// poisoning of outputs, bf16 rounding on the host, and the norm-relative / max-abs error against a double reference.
+#ifndef KACHI_TESTS_CUDA_MATMUL_CUDA_TEST_BUFFERS_H_
+#define KACHI_TESTS_CUDA_MATMUL_CUDA_TEST_BUFFERS_H_
+
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace kachi::testing {
+
+// Asserts inside a void helper/test that a CUDA call succeeded.
+#define KACHI_ASSERT_CUDA(call)                                                              \
+  do {                                                                                       \
+    const cudaError_t kachi_cuda_error_ = (call);                                            \
+    ASSERT_EQ(kachi_cuda_error_, cudaSuccess) << #call << ": " << cudaGetErrorString(kachi_cuda_error_); \
+  } while (0)
+
+// Host value of element type T as double, and a double rounded to T.
+inline double ToDouble(float x) { return x; }
+inline double ToDouble(__nv_bfloat16 x) { return static_cast<double>(__bfloat162float(x)); }
+template <typename T>
+T FromDouble(double x) {
+  if constexpr (std::is_same_v<T, float>) {
+    return static_cast<float>(x);
+  } else {
+    return __float2bfloat16_rn(static_cast<float>(x));
+  }
+}
+
+// `values` rounded to T and back: the exact inputs the GPU sees, for the double reference.
+template <typename T>
+std::vector<double> RoundedTo(const std::vector<double>& values) {
+  std::vector<double> rounded(values.size());
+  for (size_t i = 0; i < values.size(); ++i) rounded[i] = ToDouble(FromDouble<T>(values[i]));
+  return rounded;
+}
+
+// A device array of T that frees itself; filled from doubles (rounded to T) or poisoned with NaN.
+template <typename T>
+class DeviceArray {
+ public:
+  explicit DeviceArray(size_t size) : size_(size) {
+    if (cudaMalloc(&data_, std::max<size_t>(size, 1) * sizeof(T)) != cudaSuccess) data_ = nullptr;
+  }
+  DeviceArray(const DeviceArray&) = delete;
+  DeviceArray& operator=(const DeviceArray&) = delete;
+  ~DeviceArray() {
+    if (data_ != nullptr) cudaFree(data_);
+  }
+
+  T* get() const { return data_; }
+  size_t size() const { return size_; }
+
+  // Copies `values` (rounded to T) to the device.
+  cudaError_t Upload(const std::vector<double>& values) {
+    std::vector<T> host(values.size());
+    for (size_t i = 0; i < values.size(); ++i) host[i] = FromDouble<T>(values[i]);
+    return cudaMemcpy(data_, host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice);
+  }
+  // Copies raw T values to the device.
+  cudaError_t UploadRaw(const std::vector<T>& host) {
+    return cudaMemcpy(data_, host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice);
+  }
+  // Fills every byte with 0xFF: NaN for float and bf16, -1 for int32.
+  cudaError_t Poison() { return cudaMemset(data_, 0xFF, size_ * sizeof(T)); }
+  // The device contents as doubles (after a device synchronization).
+  std::vector<double> Download() const {
+    std::vector<T> host(size_);
+    EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+    EXPECT_EQ(cudaMemcpy(host.data(), data_, size_ * sizeof(T), cudaMemcpyDeviceToHost), cudaSuccess);
+    std::vector<double> out(size_);
+    for (size_t i = 0; i < size_; ++i) out[i] = ToDouble(host[i]);
+    return out;
+  }
+
+ private:
+  T* data_ = nullptr;
+  size_t size_;
+};
+
+// Comparison of a GPU result with its double reference.
+struct Comparison {
+  double norm_relative = 0;      // ||out - ref|| / ||ref||
+  double max_abs_relative = 0;   // max |out - ref| / max |ref|
+  int64_t non_finite = 0;        // NaN/inf entries (unwritten poison shows up here)
+};
+
+inline Comparison Compare(const std::vector<double>& out, const std::vector<double>& ref) {
+  Comparison result;
+  EXPECT_EQ(out.size(), ref.size());
+  double diff_squared = 0, ref_squared = 0, max_diff = 0, max_ref = 0;
+  for (size_t i = 0; i < out.size() && i < ref.size(); ++i) {
+    if (!std::isfinite(out[i])) {
+      ++result.non_finite;
+      continue;
+    }
+    const double diff = out[i] - ref[i];
+    diff_squared += diff * diff;
+    ref_squared += ref[i] * ref[i];
+    max_diff = std::max(max_diff, std::abs(diff));
+    max_ref = std::max(max_ref, std::abs(ref[i]));
+  }
+  EXPECT_GT(max_ref, 0.0) << "reference is all zeros: the comparison would prove nothing";
+  result.norm_relative = ref_squared > 0 ? std::sqrt(diff_squared / ref_squared) : 0;
+  result.max_abs_relative = max_ref > 0 ? max_diff / max_ref : 0;
+  return result;
+}
+
+// Checks `out` against `ref`: every entry finite, both errors within `tolerance`; prints the errors.
+inline void ExpectClose(const std::vector<double>& out, const std::vector<double>& ref, double tolerance,
+                        const std::string& what) {
+  const Comparison c = Compare(out, ref);
+  std::printf("  %-40s norm-rel %.3e  max-abs-rel %.3e  (tolerance %.0e)\n", what.c_str(), c.norm_relative,
+              c.max_abs_relative, tolerance);
+  EXPECT_EQ(c.non_finite, 0) << what << ": entries left unwritten (poison) or not finite";
+  EXPECT_LE(c.norm_relative, tolerance) << what << ": ||out - ref|| / ||ref||";
+  EXPECT_LE(c.max_abs_relative, tolerance) << what << ": max |out - ref| / max |ref|";
+}
+
+}  // namespace kachi::testing
+
+#endif  // KACHI_TESTS_CUDA_MATMUL_CUDA_TEST_BUFFERS_H_
