@@ -3,6 +3,7 @@
 # squared norm), their benchmark library and a small benchmark executable (bench_cuda_memory).
 add_library(kachi_cuda_memory STATIC
   ${CMAKE_CURRENT_LIST_DIR}/adamw.cu
+  ${CMAKE_CURRENT_LIST_DIR}/elementwise.cu
   ${CMAKE_CURRENT_LIST_DIR}/gelu.cu
   ${CMAKE_CURRENT_LIST_DIR}/layernorm.cu
   ${CMAKE_CURRENT_LIST_DIR}/position_embedding.cu

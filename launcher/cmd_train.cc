@@ -69,6 +69,12 @@ absl::Status Train(Session& session) {
   if (!layout.ok()) return layout.status();
   absl::StatusOr<TrainOptions> options = TrainOptionsFromConfig(session.config, *layout);
   if (!options.ok()) return options.status();
+  if (options->kernels == "cuda") {
+    if (session.device < 0) {
+      return absl::FailedPreconditionError("train.kernels = \"cuda\" but this rank has no GPU bound (kachi env)");
+    }
+    options->device = session.device;
+  }
   const int ranks_per_node = session.world.local_size > 0 ? session.world.local_size : world.size();
   absl::StatusOr<std::unique_ptr<ProcessGrid>> grid = ProcessGrid::Create(world, layout->dp, layout->tp,
                                                                           ranks_per_node);

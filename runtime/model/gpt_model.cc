@@ -34,15 +34,17 @@ absl::Status GptModel::GetParameters(float* host) const {
   return ops_->Download(host, params_.data(), params_.size() * sizeof(float));
 }
 
-absl::Status GptModel::TpSum(float* data, int64_t count) {
+absl::Status GptModel::TpAllReduce(float* data, int64_t count, ReduceOp op) {
   if (tp_ == nullptr || tp_->size() == 1) return absl::OkStatus();
-  return tp_->AllReduce(data, data, count, DType::kFloat32, ReduceOp::kSum);
+  // Device work runs on the ops' stream, collectives on the communicator's: order them explicitly.
+  if (ops_->device_memory()) KACHI_RETURN_IF_ERROR(ops_->Synchronize());
+  KACHI_RETURN_IF_ERROR(tp_->AllReduce(data, data, count, DType::kFloat32, op));
+  return ops_->device_memory() ? tp_->Synchronize() : absl::OkStatus();
 }
 
-absl::Status GptModel::TpMax(float* data, int64_t count) {
-  if (tp_ == nullptr || tp_->size() == 1) return absl::OkStatus();
-  return tp_->AllReduce(data, data, count, DType::kFloat32, ReduceOp::kMax);
-}
+absl::Status GptModel::TpSum(float* data, int64_t count) { return TpAllReduce(data, count, ReduceOp::kSum); }
+
+absl::Status GptModel::TpMax(float* data, int64_t count) { return TpAllReduce(data, count, ReduceOp::kMax); }
 
 absl::StatusOr<float> GptModel::MeanLoss() const {
   std::vector<float> losses(acts_.losses.size());
@@ -233,6 +235,7 @@ absl::StatusOr<std::vector<float>> GptModel::LastLogits(const int32_t* tokens, i
     KACHI_RETURN_IF_ERROR(ops_->Download(full.data(), last_row, vocab_local * sizeof(float)));
   } else {
     OpsBuffer<float> gathered(ops_, s.padded_vocab);
+    KACHI_RETURN_IF_ERROR(ops_->Synchronize());
     KACHI_RETURN_IF_ERROR(tp_->AllGather(last_row, gathered.data(), vocab_local, DType::kFloat32));
     KACHI_RETURN_IF_ERROR(tp_->Synchronize());
     KACHI_RETURN_IF_ERROR(ops_->Download(full.data(), gathered.data(), full.size() * sizeof(float)));

@@ -63,7 +63,8 @@ class GptModel {
   // Runs the forward pass into acts_ (loss per row into acts_.losses when targets is non-null).
   absl::Status Forward(const int32_t* inputs, const int32_t* targets, int64_t batch, int64_t seq_len);
   absl::Status Backward(float grad_scale);
-  // Sum over the tensor-parallel group, in place (no-op at tp = 1).
+  // Reduction over the tensor-parallel group, in place (no-op at tp = 1).
+  absl::Status TpAllReduce(float* data, int64_t count, ReduceOp op);
   absl::Status TpSum(float* data, int64_t count);
   absl::Status TpMax(float* data, int64_t count);
   absl::StatusOr<float> MeanLoss() const;

@@ -133,6 +133,9 @@ class OpsBuffer {
   }
   T* data() { return data_; }
   const T* data() const { return data_; }
+  // Element access: only for host memory (a ModelOps whose device_memory() is false).
+  T& operator[](int64_t i) { return data_[i]; }
+  const T& operator[](int64_t i) const { return data_[i]; }
   int64_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
 

@@ -4,20 +4,20 @@
 #include <algorithm>
 #include <cmath>
 
-#include "kernels/adamw.h"
-#include "kernels/sum_of_squares.h"
+#include "comm/status_macros.h"
 
 namespace kachi {
 
 ShardedAdamW::ShardedAdamW(const ParameterLayout& layout, FlatRange range, bool range_is_shard, Communicator* tp,
-                           Communicator* dp, AdamWOptions options)
+                           Communicator* dp, AdamWOptions options, ModelOps* ops)
     : range_(range),
       range_is_shard_(range_is_shard),
       tp_(tp != nullptr && tp->size() > 1 ? tp : nullptr),
       dp_(dp != nullptr && dp->size() > 1 ? dp : nullptr),
       options_(options),
-      m_(range.end - range.begin, 0.0f),
-      v_(range.end - range.begin, 0.0f) {
+      ops_(ops != nullptr ? ops : &CpuModelOps()),
+      m_(ops_, range.end - range.begin),
+      v_(ops_, range.end - range.begin) {
   for (const ParameterSpec& spec : layout.tensors()) {
     const int64_t begin = std::max(range.begin, spec.offset);
     const int64_t end = std::min(range.end, spec.offset + spec.size);
@@ -30,7 +30,10 @@ absl::StatusOr<double> ShardedAdamW::GlobalGradNorm(const float* range_grads) {
   double local = 0;
   for (const Piece& piece : pieces_) {
     if (!piece.counted_in_norm) continue;
-    local += cpu::SumOfSquares(range_grads + (piece.begin - range_.begin), piece.end - piece.begin);
+    absl::StatusOr<double> sum = ops_->SumOfSquares(range_grads + (piece.begin - range_.begin),
+                                                    piece.end - piece.begin);
+    if (!sum.ok()) return sum.status();
+    local += *sum;
   }
   // Partial sums are exact in double per rank; the cross-rank sum runs in fp32 (relative error ~1e-7, far below
   // what clipping needs).
@@ -52,14 +55,15 @@ absl::StatusOr<double> ShardedAdamW::Step(float* params, float* range_grads, dou
   }
   if (options_.grad_clip > 0 && *norm > options_.grad_clip) {
     const float scale = static_cast<float>(options_.grad_clip / (*norm + 1e-6));
-    for (int64_t i = 0, n = range_.end - range_.begin; i < n; ++i) range_grads[i] *= scale;
+    KACHI_RETURN_IF_ERROR(ops_->Scale(range_grads, scale, range_.end - range_.begin));
   }
   ++step_;
   for (const Piece& piece : pieces_) {
     const int64_t local = piece.begin - range_.begin;
-    cpu::AdamWStep(params + piece.begin, range_grads + local, m_.data() + local, v_.data() + local,
-                   piece.end - piece.begin, learning_rate, options_.beta1, options_.beta2, options_.eps,
-                   piece.decay ? options_.weight_decay : 0.0, step_);
+    KACHI_RETURN_IF_ERROR(ops_->AdamWStep(params + piece.begin, range_grads + local, m_.data() + local,
+                                          v_.data() + local, piece.end - piece.begin, learning_rate, options_.beta1,
+                                          options_.beta2, options_.eps, piece.decay ? options_.weight_decay : 0.0,
+                                          step_));
   }
   return *norm;
 }

@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "comm/communicator.h"
+#include "runtime/model/model_ops.h"
 #include "runtime/model/parameter_layout.h"
 #include "runtime/train/gradient_sync.h"
 
@@ -28,8 +29,9 @@ class ShardedAdamW {
  public:
   // Updates flat elements `range` (grads for exactly that range are passed to Step). `tp` and `dp` may be null.
   // `range_is_shard` says whether dp ranks hold different ranges (ZeRO-1), so the norm must sum across dp.
+  // Parameters, gradients and moments live in `ops`' memory (default: the CPU ops).
   ShardedAdamW(const ParameterLayout& layout, FlatRange range, bool range_is_shard, Communicator* tp,
-               Communicator* dp, AdamWOptions options);
+               Communicator* dp, AdamWOptions options, ModelOps* ops = nullptr);
 
   // Global L2 norm of the gradients of the whole model: tensor-parallel-replicated tensors counted once, summed
   // across tp (and dp when sharded). `range_grads` holds the grads of range() (range().begin is element 0).
@@ -41,8 +43,8 @@ class ShardedAdamW {
   FlatRange range() const { return range_; }
   int64_t steps_taken() const { return step_; }
   // First and second moments of range() (checkpoints save them).
-  std::vector<float>& first_moment() { return m_; }
-  std::vector<float>& second_moment() { return v_; }
+  OpsBuffer<float>& first_moment() { return m_; }
+  OpsBuffer<float>& second_moment() { return v_; }
   void set_steps_taken(int64_t step) { step_ = step; }
 
  private:
@@ -59,7 +61,8 @@ class ShardedAdamW {
   Communicator* tp_;
   Communicator* dp_;
   AdamWOptions options_;
-  std::vector<float> m_, v_;
+  ModelOps* ops_;
+  OpsBuffer<float> m_, v_;
   int64_t step_ = 0;
 };
 

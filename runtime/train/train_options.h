@@ -15,6 +15,9 @@ namespace kachi {
 struct TrainOptions {
   GptShape shape;
   uint64_t init_seed = 1337;  // parameter initialization
+  // Kernels: "cpu" (the reference kernels) or "cuda" (CUDA kernels in fp32 on CUDA device `device`).
+  std::string kernels = "cpu";
+  int device = 0;
   // Data: token-shard globs, tokens per sequence, seed of the epoch permutations.
   std::string train_pattern;
   std::string val_pattern;  // empty: no evaluation

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "runtime/model/cuda_model_ops.h"
 #include "runtime/model/parameter_layout.h"
 
 namespace kachi {
@@ -45,7 +46,16 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainOptions& opt
   if (options.train_pattern.empty()) return absl::InvalidArgumentError("data.train is empty: no training shards");
 
   std::unique_ptr<Trainer> trainer(new Trainer(options, grid));
-  trainer->model_ = std::make_unique<GptModel>(options.shape, &grid->tp(), options.zero1 ? dp : 1);
+  if (options.kernels == "cuda") {
+    absl::StatusOr<std::unique_ptr<ModelOps>> ops = MakeCudaModelOps(options.device);
+    if (!ops.ok()) return ops.status();
+    trainer->owned_ops_ = std::move(*ops);
+  } else if (options.kernels != "cpu") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("train.kernels = '", options.kernels, "': expected \"cpu\" or \"cuda\""));
+  }
+  trainer->model_ = std::make_unique<GptModel>(options.shape, &grid->tp(), options.zero1 ? dp : 1,
+                                               trainer->owned_ops_.get());
   GptModel& model = *trainer->model_;
   if (auto st = model.Initialize(options.init_seed); !st.ok()) return st;
 
@@ -80,9 +90,17 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainOptions& opt
                                                   options.bucket_bytes, options.zero1);
   const FlatRange range = trainer->sync_->shard();
   trainer->optimizer_ = std::make_unique<ShardedAdamW>(model.layout(), range, trainer->sync_->zero1(), &grid->tp(),
-                                                       &grid->dp(), options.adamw);
-  if (trainer->sync_->zero1()) trainer->shard_grads_.assign(range.end - range.begin, 0.0f);
+                                                       &grid->dp(), options.adamw, &model.ops());
+  if (trainer->sync_->zero1()) trainer->shard_grads_.Reset(&model.ops(), range.end - range.begin);
   return trainer;
+}
+
+absl::Status Trainer::BeforeCollective() {
+  return model_->ops().device_memory() ? model_->ops().Synchronize() : absl::OkStatus();
+}
+
+absl::Status Trainer::AfterCollective(Communicator& comm) {
+  return model_->ops().device_memory() ? comm.Synchronize() : absl::OkStatus();
 }
 
 absl::StatusOr<StepResult> Trainer::Step() {
@@ -103,12 +121,16 @@ absl::StatusOr<StepResult> Trainer::Step() {
   }
   // Gradients are reduced once, after the last micro-step.
   float* range_grads = sync_->zero1() ? shard_grads_.data() : model_->grads();
+  if (auto st = BeforeCollective(); !st.ok()) return st;
   if (auto st = sync_->Reduce(model_->grads(), shard_grads_.data()); !st.ok()) return st;
+  if (auto st = AfterCollective(grid_->dp()); !st.ok()) return st;
   result.lr = options_.schedule.At(result.step);
   absl::StatusOr<double> norm = optimizer_->Step(model_->params(), range_grads, result.lr);
   if (!norm.ok()) return norm.status();
   result.grad_norm = *norm;
+  if (auto st = BeforeCollective(); !st.ok()) return st;
   if (auto st = sync_->GatherParameters(model_->params()); !st.ok()) return st;
+  if (auto st = AfterCollective(grid_->dp()); !st.ok()) return st;
 
   float loss = static_cast<float>(loss_sum / accumulation);
   if (grid_->dp_size() > 1) {

@@ -63,14 +63,21 @@ class Trainer {
  private:
   Trainer(const TrainOptions& options, ProcessGrid* grid);
 
+  // Makes device work visible to a collective (before) and the collective's result to device work (after).
+  absl::Status BeforeCollective();
+  absl::Status AfterCollective(Communicator& comm);
+
   TrainOptions options_;
   ProcessGrid* grid_;
+  // The CUDA ops when options.kernels == "cuda" (null: the CPU ops). Declared first: everything below allocates
+  // from it and must be destroyed before it.
+  std::unique_ptr<ModelOps> owned_ops_;
   std::unique_ptr<GptModel> model_;
   std::optional<TrainLoader> train_loader_;
   std::optional<EvalLoader> eval_loader_;
   std::unique_ptr<GradientSync> sync_;
   std::unique_ptr<ShardedAdamW> optimizer_;
-  std::vector<float> shard_grads_;  // ZeRO-1: this rank's averaged gradient shard
+  OpsBuffer<float> shard_grads_;  // ZeRO-1: this rank's averaged gradient shard
 };
 
 }  // namespace kachi

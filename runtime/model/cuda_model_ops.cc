@@ -1,0 +1,203 @@
+// The CUDA ModelOps (see cuda_model_ops.h): every op forwards to its kachi::cuda twin on the ops' stream.
+#include "runtime/model/cuda_model_ops.h"
+
+#ifdef KACHI_WITH_CUDA
+
+#include <cuda_runtime.h>
+
+#include "absl/strings/str_cat.h"
+#include "comm/status_macros.h"
+#include "kernels/adamw_cuda.h"
+#include "kernels/attention_cuda.h"
+#include "kernels/cross_entropy_cuda.h"
+#include "kernels/elementwise_cuda.h"
+#include "kernels/gelu_cuda.h"
+#include "kernels/layernorm_cuda.h"
+#include "kernels/matmul_cuda.h"
+#include "kernels/position_embedding_cuda.h"
+#include "kernels/sum_of_squares_cuda.h"
+#include "kernels/token_embedding_cuda.h"
+
+namespace kachi {
+namespace {
+
+absl::Status Check(cudaError_t error, const char* what) {
+  if (error == cudaSuccess) return absl::OkStatus();
+  return absl::InternalError(absl::StrCat(what, ": ", cudaGetErrorString(error)));
+}
+
+class CudaOps : public ModelOps {
+ public:
+  explicit CudaOps(cudaStream_t stream) : stream_(stream) {}
+  ~CudaOps() override {
+    cudaStreamSynchronize(stream_);
+    cudaFree(norm_result_);
+    cudaStreamDestroy(stream_);
+  }
+
+  absl::string_view name() const override { return "cuda"; }
+  bool device_memory() const override { return true; }
+
+  float* AllocateFloats(int64_t count) override { return static_cast<float*>(Allocate(count * sizeof(float))); }
+  int32_t* AllocateInts(int64_t count) override { return static_cast<int32_t*>(Allocate(count * sizeof(int32_t))); }
+  void Release(void* data) override {
+    if (data == nullptr) return;
+    cudaStreamSynchronize(stream_);
+    cudaFree(data);
+  }
+  absl::Status Upload(void* dst, const void* src, size_t bytes) override {
+    KACHI_RETURN_IF_ERROR(Check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream_), "upload"));
+    return Synchronize();  // the host buffer may be reused as soon as we return
+  }
+  absl::Status Download(void* dst, const void* src, size_t bytes) override {
+    KACHI_RETURN_IF_ERROR(Check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream_), "download"));
+    return Synchronize();
+  }
+  absl::Status Fill(float* data, float value, int64_t count) override {
+    return cuda::Fill(data, value, count, stream_);
+  }
+  absl::Status Scale(float* data, float scale, int64_t count) override {
+    return cuda::Scale(data, scale, count, stream_);
+  }
+  absl::Status Synchronize() override { return Check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize"); }
+
+  absl::Status TokenEmbeddingForward(float* out, const int32_t* tokens, const float* table, int64_t count,
+                                     int64_t channels, int64_t vocab_start, int64_t vocab_rows) override {
+    return cuda::TokenEmbeddingForward(out, tokens, table, count, channels, vocab_start, vocab_rows, stream_);
+  }
+  absl::Status TokenEmbeddingBackward(float* dtable, const float* dout, const int32_t* tokens, int64_t count,
+                                      int64_t channels, int64_t vocab_start, int64_t vocab_rows) override {
+    return cuda::TokenEmbeddingBackward(dtable, dout, tokens, count, channels, vocab_start, vocab_rows, stream_);
+  }
+  absl::Status PositionEmbeddingForward(float* out, const float* wpe, int64_t batch, int64_t seq_len,
+                                        int64_t channels) override {
+    return cuda::PositionEmbeddingForward(out, wpe, batch, seq_len, channels, stream_);
+  }
+  absl::Status PositionEmbeddingBackward(float* dwpe, const float* dout, int64_t batch, int64_t seq_len,
+                                         int64_t channels) override {
+    return cuda::PositionEmbeddingBackward(dwpe, dout, batch, seq_len, channels, stream_);
+  }
+  absl::Status LayerNormForward(float* out, float* mean, float* rstd, const float* in, const float* weight,
+                                const float* bias, int64_t rows, int64_t channels) override {
+    return cuda::LayerNormForward(out, mean, rstd, in, weight, bias, rows, channels, stream_);
+  }
+  absl::Status LayerNormBackward(float* din, float* dweight, float* dbias, const float* dout, const float* in,
+                                 const float* weight, const float* mean, const float* rstd, int64_t rows,
+                                 int64_t channels) override {
+    return cuda::LayerNormBackward(din, dweight, dbias, dout, in, weight, mean, rstd, rows, channels, stream_);
+  }
+  absl::Status MatmulForward(float* out, const float* in, const float* weight, const float* bias, int64_t rows,
+                             int64_t in_channels, int64_t out_channels) override {
+    return cuda::MatmulForward(out, in, weight, bias, rows, in_channels, out_channels, stream_);
+  }
+  absl::Status MatmulBackward(float* din, float* dweight, float* dbias, const float* dout, const float* in,
+                              const float* weight, int64_t rows, int64_t in_channels,
+                              int64_t out_channels) override {
+    return cuda::MatmulBackward(din, dweight, dbias, dout, in, weight, rows, in_channels, out_channels, stream_);
+  }
+  absl::Status GeluForward(float* out, const float* in, int64_t count) override {
+    return cuda::GeluForward(out, in, count, stream_);
+  }
+  absl::Status GeluBackward(float* din, const float* in, const float* dout, int64_t count) override {
+    return cuda::GeluBackward(din, in, dout, count, stream_);
+  }
+  absl::Status ResidualForward(float* out, const float* a, const float* b, int64_t count) override {
+    return cuda::ResidualForward(out, a, b, count, stream_);
+  }
+
+  int64_t AttentionStatsSize(int64_t batch, int64_t heads, int64_t seq_len) const override {
+    return batch * heads * seq_len;  // logsumexp per row
+  }
+  int64_t AttentionScratchSize(int64_t batch, int64_t heads, int64_t seq_len) const override {
+    return cuda::AttentionBackwardScratchFloats(batch, seq_len, heads);
+  }
+  absl::Status AttentionForward(float* out, float* stats, const float* qkv, int64_t batch, int64_t seq_len,
+                                int64_t heads, int64_t head_size) override {
+    return cuda::AttentionForward(out, stats, qkv, batch, seq_len, heads, head_size, stream_);
+  }
+  absl::Status AttentionBackward(float* dqkv, const float* dout, const float* qkv, const float* out,
+                                 const float* stats, float* scratch, int64_t batch, int64_t seq_len, int64_t heads,
+                                 int64_t head_size) override {
+    return cuda::AttentionBackward(dqkv, dout, qkv, out, stats, scratch, batch, seq_len, heads, head_size, stream_);
+  }
+
+  absl::Status CrossEntropyRowMax(float* row_max, const float* logits, int64_t rows, int64_t cols,
+                                  int64_t valid_cols) override {
+    return cuda::CrossEntropyRowMax(row_max, logits, rows, cols, valid_cols, stream_);
+  }
+  absl::Status CrossEntropyRowSumExp(float* row_sum, const float* logits, const float* row_max, int64_t rows,
+                                     int64_t cols, int64_t valid_cols) override {
+    return cuda::CrossEntropyRowSumExp(row_sum, logits, row_max, rows, cols, valid_cols, stream_);
+  }
+  absl::Status CrossEntropyTargetLogit(float* target_logit, const float* logits, const int32_t* targets,
+                                       int64_t rows, int64_t cols, int64_t valid_cols,
+                                       int64_t vocab_start) override {
+    return cuda::CrossEntropyTargetLogit(target_logit, logits, targets, rows, cols, valid_cols, vocab_start,
+                                         stream_);
+  }
+  absl::Status CrossEntropyLoss(float* loss, const float* row_max, const float* row_sum, const float* target_logit,
+                                int64_t rows) override {
+    return cuda::CrossEntropyLoss(loss, row_max, row_sum, target_logit, rows, stream_);
+  }
+  absl::Status CrossEntropyBackward(float* dlogits, const float* logits, const float* row_max, const float* row_sum,
+                                    const int32_t* targets, const float* dloss, int64_t rows, int64_t cols,
+                                    int64_t valid_cols, int64_t vocab_start) override {
+    return cuda::CrossEntropyBackward(dlogits, logits, row_max, row_sum, targets, dloss, rows, cols, valid_cols,
+                                      vocab_start, stream_);
+  }
+
+  absl::Status AdamWStep(float* param, const float* grad, float* m, float* v, int64_t count, double learning_rate,
+                         double beta1, double beta2, double eps, double weight_decay, int64_t step) override {
+    cpu::AdamWHyperparameters hyper;
+    hyper.learning_rate = learning_rate;
+    hyper.beta1 = beta1;
+    hyper.beta2 = beta2;
+    hyper.eps = eps;
+    hyper.weight_decay = weight_decay;
+    // fp32 mode: the parameters are the master weights; no separate working copy.
+    return cuda::AdamWStep<float>(param, nullptr, grad, m, v, count, hyper, step, 1.0f, stream_);
+  }
+  absl::StatusOr<double> SumOfSquares(const float* data, int64_t count) override {
+    if (norm_result_ == nullptr) KACHI_RETURN_IF_ERROR(Check(cudaMalloc(&norm_result_, sizeof(double)), "cudaMalloc"));
+    KACHI_RETURN_IF_ERROR(cuda::SumOfSquares(norm_result_, data, count, stream_));
+    double result = 0;
+    KACHI_RETURN_IF_ERROR(Download(&result, norm_result_, sizeof(double)));
+    return result;
+  }
+
+ private:
+  void* Allocate(size_t bytes) {
+    void* data = nullptr;
+    if (bytes == 0) return nullptr;
+    if (cudaMalloc(&data, bytes) != cudaSuccess) return nullptr;
+    cudaMemsetAsync(data, 0, bytes, stream_);
+    cudaStreamSynchronize(stream_);
+    return data;
+  }
+
+  cudaStream_t stream_;
+  double* norm_result_ = nullptr;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ModelOps>> MakeCudaModelOps(int device) {
+  KACHI_RETURN_IF_ERROR(Check(cudaSetDevice(device), "cudaSetDevice"));
+  cudaStream_t stream = nullptr;
+  KACHI_RETURN_IF_ERROR(Check(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreate"));
+  return std::unique_ptr<ModelOps>(new CudaOps(stream));
+}
+
+}  // namespace kachi
+
+#else  // !KACHI_WITH_CUDA
+
+namespace kachi {
+
+absl::StatusOr<std::unique_ptr<ModelOps>> MakeCudaModelOps(int device) {
+  return absl::UnavailableError("this kachi build has no CUDA: the CUDA kernels are not available");
+}
+
+}  // namespace kachi
+
+#endif  // KACHI_WITH_CUDA
