@@ -42,7 +42,7 @@ constexpr Subcommand kSubcommands[] = {
     {"ckpt", "checkpoint tools: `kachi ckpt inspect DIR`, `kachi ckpt export DIR --safetensors OUT`", CkptCommand,
      /*raw_args=*/true},
 #ifdef KACHI_HAVE_BENCH_COMMAND
-    {"bench", "benchmarks beside their peer: `kachi bench comm` (collective bandwidth, nccl-tests style)",
+    {"bench", "benchmarks beside their peer: `kachi bench comm` (collectives), `kachi bench kernels` (CUDA kernels)",
      BenchCommand},
 #endif
 };

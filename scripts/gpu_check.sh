@@ -2,7 +2,7 @@
 # The GPU machine's checks in one go (see ../shared/device/README.md): build with CUDA for Hopper, run the whole
 # suite (GPU and NCCL tests run instead of skipping; the Slurm tests are left out: no Slurm there), regenerate the
 # PyTorch reference file with torch on that machine and compare it with the committed one, and run
-# `kachi bench comm` on the NCCL backend. Logs go to $1 (default: ./gpu-logs).
+# `kachi bench comm` on the NCCL backend and `kachi bench kernels`. Logs go to $1 (default: ./gpu-logs).
 #   bash scripts/gpu_check.sh "$OUT"       (abseil from ../shared/device/prepare-absl.sh in .deps/absl)
 set -uo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -36,6 +36,8 @@ tail -1 "$logs/reference.txt"
 tail -25 "$logs/ctest.txt"
 grep -E "Skipped|SKIPPED" "$logs/ctest.txt" | head -20
 
-timeout 300 "$build/kachi" bench comm --backend=nccl --set bench.comm.min_bytes=1024 \
-  --set bench.comm.max_bytes=268435456 --set bench.comm.iters=20 >"$logs/bench_comm_nccl.txt" 2>&1
+timeout 120 "$build/kachi" bench comm --backend=nccl --set bench.comm.min_bytes=1024 \
+  --set bench.comm.max_bytes=67108864 --set bench.comm.iters=10 >"$logs/bench_comm_nccl.txt" 2>&1
 grep -E "worst|^# kachi" "$logs/bench_comm_nccl.txt"
+timeout 240 "$build/kachi" bench kernels >"$logs/bench_kernels.txt" 2>&1
+echo "bench kernels exit $?"; grep -iE "ceiling|sdpa|fwd\+bwd|forward\+backward" "$logs/bench_kernels.txt" | head -12
