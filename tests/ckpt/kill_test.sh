@@ -8,6 +8,8 @@
 set -uo pipefail
 kachi=$(readlink -f "$1")
 mpirun=$2
+# A CPU test: hide GPUs so ranks never bind (or refuse to share) a device on a GPU machine.
+export CUDA_VISIBLE_DEVICES=
 base=$(mktemp -d /tmp/kachi_ckpt_kill_XXXXXX)
 trap 'rm -rf "$base"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
