@@ -56,7 +56,10 @@ absl::Status StartingPoint(Session& session, Trainer& trainer, ProcessGrid& grid
   const std::string& init_from = session.config.model().init_from();
   if (init_from.empty()) return absl::OkStatus();
   GptModel& model = trainer.model();
-  if (auto st = AgreeOnStatus(world, LoadHfGpt2(init_from, model.layout(), HfGpt2Options{}, model.params())); !st.ok()) {
+  std::vector<float> weights(model.buffer_size(), 0.0f);  // host copy: the model may live on a GPU
+  absl::Status loaded = LoadHfGpt2(init_from, model.layout(), HfGpt2Options{}, weights.data());
+  if (loaded.ok()) loaded = model.SetParameters(weights.data());
+  if (auto st = AgreeOnStatus(world, loaded); !st.ok()) {
     return absl::Status(st.code(), absl::StrCat("model.init_from: ", st.message()));
   }
   if (world.rank() == 0) std::cout << "kachi train: initial weights from " << init_from << "\n";
@@ -106,7 +109,9 @@ absl::Status Train(Session& session) {
   }
   const std::string& save = session.config.train().save_weights();
   if (!save.empty() && (*grid)->dp_rank() == 0) {
-    if (auto st = ExportHfGpt2(t.model().layout(), t.model().params(), &(*grid)->tp(), save, HfGpt2Options{},
+    std::vector<float> weights(t.model().buffer_size(), 0.0f);  // host copy: the model may live on a GPU
+    if (auto st = t.model().GetParameters(weights.data()); !st.ok()) return st;
+    if (auto st = ExportHfGpt2(t.model().layout(), weights.data(), &(*grid)->tp(), save, HfGpt2Options{},
                                ShapeMetadata(options->shape));
         !st.ok()) {
       return st;

@@ -4,6 +4,7 @@
 # PyTorch reference file with torch on that machine and compare it with the committed one, and run
 # `kachi bench comm` on the NCCL backend and `kachi bench kernels`. Logs go to $1 (default: ./gpu-logs).
 #   bash scripts/gpu_check.sh "$OUT"       (abseil from ../shared/device/prepare-absl.sh in .deps/absl)
+# KACHI_GPU_BENCHES picks the benchmarks (default "comm kernels ckpt"); KACHI_GPU_REFERENCE=0 skips the reference.
 set -uo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 logs=$(mkdir -p "${1:-$repo/gpu-logs}" && cd "${1:-$repo/gpu-logs}" && pwd)
@@ -17,8 +18,10 @@ cmake -S "$repo" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_AR
 cmake --build "$build" >"$logs/build.txt" 2>&1 || { grep -B2 -A8 "error" "$logs/build.txt" | head -60; exit 1; }
 echo "build ok"
 
+benches=${KACHI_GPU_BENCHES:-comm kernels ckpt}
 # The reference file made here by torch, compared with the committed one, then used by the suite.
 ref=$repo/tests/data/torch_reference/gpt2_tiny_reference.safetensors
+if [[ ${KACHI_GPU_REFERENCE:-1} == 1 ]]; then
 cp "$ref" "$logs/committed_reference.safetensors"
 python3 "$repo/tests/data/torch_reference/make_reference.py" --out "$ref" >"$logs/reference.txt" 2>&1
 python3 - "$logs/committed_reference.safetensors" "$ref" >>"$logs/reference.txt" 2>&1 <<'PY'
@@ -31,13 +34,22 @@ print(f"committed vs regenerated on this machine: {len(a)} tensors, max |diff| =
 PY
 cp "$ref" "$logs/gpt2_tiny_reference.safetensors"
 tail -1 "$logs/reference.txt"
+fi
 
 (cd "$build" && ctest --output-on-failure -E slurm) >"$logs/ctest.txt" 2>&1
 tail -25 "$logs/ctest.txt"
 grep -E "Skipped|SKIPPED" "$logs/ctest.txt" | head -20
 
+if [[ " $benches " == *" comm "* ]]; then
 timeout 120 "$build/kachi" bench comm --backend=nccl --set bench.comm.min_bytes=1024 \
   --set bench.comm.max_bytes=67108864 --set bench.comm.iters=10 >"$logs/bench_comm_nccl.txt" 2>&1
 grep -E "worst|^# kachi" "$logs/bench_comm_nccl.txt"
+fi
+if [[ " $benches " == *" kernels "* ]]; then
 timeout 240 "$build/kachi" bench kernels >"$logs/bench_kernels.txt" 2>&1
 echo "bench kernels exit $?"; grep -iE "ceiling|sdpa|fwd\+bwd|forward\+backward" "$logs/bench_kernels.txt" | head -12
+fi
+if [[ " $benches " == *" ckpt "* ]]; then
+  timeout 300 "$build/bench/ckpt/bench_ckpt" /tmp/kachi_ckpt_bench >"$logs/bench_ckpt.txt" 2>&1
+  echo "bench_ckpt exit $?"; tail -8 "$logs/bench_ckpt.txt"
+fi

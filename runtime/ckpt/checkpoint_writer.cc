@@ -160,7 +160,8 @@ absl::StatusOr<double> CheckpointWriter::Save(Trainer& trainer) {
   source.model_size = trainer.model().layout().total_size();
   source.params = trainer.model().params();
   source.optimizer = &trainer.optimizer();
-  TakeShardSnapshot(source, &snapshot_);
+  source.ops = &trainer.model().ops();
+  if (auto st = TakeShardSnapshot(source, &snapshot_); !st.ok()) return st;
   Manifest header = world.rank() == 0 ? ManifestHeader(trainer) : Manifest();
   const int64_t step = trainer.step();
   const std::string temp_dir = TempStepDirPath(options_.dir, step, agreed[1]);

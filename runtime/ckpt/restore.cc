@@ -2,6 +2,7 @@
 #include "runtime/ckpt/restore.h"
 
 #include <iostream>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "runtime/ckpt/checkpoint_paths.h"
@@ -24,12 +25,27 @@ absl::StatusOr<int64_t> FirstFailingRank(Communicator& world, bool failed) {
 absl::Status LoadIntoTrainer(const CheckpointReader& reader, Trainer& trainer) {
   const Manifest& manifest = reader.manifest();
   GptModel& model = trainer.model();
-  if (auto st = reader.LoadParameters(model.layout(), model.params()); !st.ok()) return st;
+  ModelOps& ops = model.ops();
   ShardedAdamW& optimizer = trainer.optimizer();
-  if (auto st = reader.LoadMoments(model.layout(), optimizer.range(), optimizer.first_moment().data(),
-                                   optimizer.second_moment().data());
-      !st.ok()) {
-    return st;
+  if (!ops.device_memory()) {
+    if (auto st = reader.LoadParameters(model.layout(), model.params()); !st.ok()) return st;
+    if (auto st = reader.LoadMoments(model.layout(), optimizer.range(), optimizer.first_moment().data(),
+                                     optimizer.second_moment().data());
+        !st.ok()) {
+      return st;
+    }
+  } else {
+    // Device state: assemble on the host, then one upload per buffer.
+    std::vector<float> params(model.buffer_size(), 0.0f);
+    if (auto st = reader.LoadParameters(model.layout(), params.data()); !st.ok()) return st;
+    if (auto st = model.SetParameters(params.data()); !st.ok()) return st;
+    const size_t moments = static_cast<size_t>(optimizer.first_moment().size());
+    std::vector<float> m(moments, 0.0f), v(moments, 0.0f);
+    if (auto st = reader.LoadMoments(model.layout(), optimizer.range(), m.data(), v.data()); !st.ok()) return st;
+    if (auto st = ops.Upload(optimizer.first_moment().data(), m.data(), moments * sizeof(float)); !st.ok()) return st;
+    if (auto st = ops.Upload(optimizer.second_moment().data(), v.data(), moments * sizeof(float)); !st.ok()) {
+      return st;
+    }
   }
   optimizer.set_steps_taken(manifest.optimizer_steps());
   if (auto st = trainer.train_loader().Restore(LoaderStateFromProto(manifest.loader())); !st.ok()) {

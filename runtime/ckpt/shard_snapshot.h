@@ -9,6 +9,7 @@
 #include <string>
 
 #include "runtime/proto/checkpoint.pb.h"
+#include "runtime/model/model_ops.h"
 #include "runtime/train/optimizer.h"
 
 namespace kachi::ckpt {
@@ -22,6 +23,7 @@ struct ShardSource {
   int64_t model_size = 0;    // elements of the layout (flat buffer without ZeRO padding)
   const float* params = nullptr;
   ShardedAdamW* optimizer = nullptr;  // read only (its moment accessors are non-const)
+  ModelOps* ops = nullptr;   // whose memory params and moments live in (null: host memory)
 };
 
 // A rank's shard: the bytes to write and their description (bytes and crc32 are filled in by the writer).
@@ -32,7 +34,7 @@ struct ShardSnapshot {
 
 // Copies `source`'s state into `snapshot`, reusing its buffer's capacity (one host copy, no allocation after the
 // first save of a run).
-void TakeShardSnapshot(const ShardSource& source, ShardSnapshot* snapshot);
+absl::Status TakeShardSnapshot(const ShardSource& source, ShardSnapshot* snapshot);
 
 }  // namespace kachi::ckpt
 
