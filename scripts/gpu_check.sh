@@ -36,7 +36,7 @@ cp "$ref" "$logs/gpt2_tiny_reference.safetensors"
 tail -1 "$logs/reference.txt"
 fi
 
-(cd "$build" && ctest --output-on-failure -E slurm) >"$logs/ctest.txt" 2>&1
+(cd "$build" && ctest --output-on-failure -E slurm ${KACHI_GPU_CTEST_ARGS:-}) >"$logs/ctest.txt" 2>&1
 tail -25 "$logs/ctest.txt"
 grep -E "Skipped|SKIPPED" "$logs/ctest.txt" | head -20
 
