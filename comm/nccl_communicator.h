@@ -1,6 +1,9 @@
 // NCCL backend of Communicator (CUDA builds only): device buffers, its own CUDA stream, a non-blocking NCCL
 // communicator whose asynchronous errors the watchdog polls, and ncclCommAbort when the job is ended. The NCCL
 // unique id is exchanged over MPI.
+// Ordering: collectives run on the communicator's own non-blocking stream, which is not ordered after the caller's
+// streams. Inputs must be complete when a collective is called (synchronize the stream or device that wrote them);
+// outputs are ready after Synchronize().
 #ifndef KACHI_COMM_NCCL_COMMUNICATOR_H_
 #define KACHI_COMM_NCCL_COMMUNICATOR_H_
 

@@ -69,6 +69,10 @@ class DeviceBuffer {
   void Upload(const std::vector<uint8_t>& host, size_t offset = 0) {
     ASSERT_LE(offset + host.size(), bytes_);
     ASSERT_EQ(cudaMemcpy(data() + offset, host.data(), host.size(), cudaMemcpyHostToDevice), cudaSuccess);
+    // A pageable-memory cudaMemcpy may return before its DMA lands, and the communicator's non-blocking stream is
+    // not ordered after the legacy stream: without this, a collective could read stale input (seen once on the
+    // H100 as garbage past element ~100K of 1 MiB buffers).
+    ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
   }
   std::vector<uint8_t> Download(size_t bytes, size_t offset = 0) const {
     std::vector<uint8_t> host(bytes);
