@@ -23,6 +23,9 @@ int SampleCommand(const std::vector<std::string>& args);
 int DataCommand(const std::vector<std::string>& args);
 // `kachi ckpt inspect DIR | export DIR --safetensors OUT`: checkpoint tools, one process (launcher/cmd_ckpt.cc).
 int CkptCommand(const std::vector<std::string>& args);
+// `kachi lanes --simulate [LANES.pbtxt]`: the lane policy on simulated lanes beside its baselines
+// (launcher/cmd_lanes.cc).
+int LanesCommand(const std::vector<std::string>& args);
 
 }  // namespace kachi
 

@@ -41,6 +41,8 @@ constexpr Subcommand kSubcommands[] = {
      /*raw_args=*/true},
     {"ckpt", "checkpoint tools: `kachi ckpt inspect DIR`, `kachi ckpt export DIR --safetensors OUT`", CkptCommand,
      /*raw_args=*/true},
+    {"lanes", "lanes competing for the card pool: `kachi lanes --simulate [LANES.pbtxt] [--set field=value]`",
+     LanesCommand, /*raw_args=*/true},
 #ifdef KACHI_HAVE_BENCH_COMMAND
     {"bench", "benchmarks beside their peer: `kachi bench comm` (collectives), `kachi bench kernels` (CUDA kernels)",
      BenchCommand},

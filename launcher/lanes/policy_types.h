@@ -1,0 +1,75 @@
+// Inputs of the lane policy (launcher/lanes/policy.h): the pool's shape, the policy's options and each lane's
+// scheduling needs, with their validation and the rung schedule they imply. Plain C++, no protobuf, so the real
+// executor and the simulator hand the policy the very same values.
+#ifndef KACHI_LAUNCHER_LANES_POLICY_TYPES_H_
+#define KACHI_LAUNCHER_LANES_POLICY_TYPES_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+
+namespace kachi::lanes {
+
+// The card pool: cards 0..cards-1 (one card = one worker rank), grouped into nodes of cards_per_node consecutive
+// cards (cards_per_node == 0 or >= cards: a single node).
+struct PoolShape {
+  int cards = 0;
+  int cards_per_node = 0;
+
+  // Cards per node after resolving 0 to the whole pool.
+  int CardsPerNode() const { return cards_per_node <= 0 || cards_per_node > cards ? cards : cards_per_node; }
+  // Number of nodes (the last one may be partial).
+  int Nodes() const { return CardsPerNode() == 0 ? 0 : (cards + CardsPerNode() - 1) / CardsPerNode(); }
+  // The node holding `card`.
+  int NodeOf(int card) const { return card / CardsPerNode(); }
+};
+
+// Promotion-based successive halving with elastic widening.
+struct PolicyOptions {
+  // Steps every lane trains at most; reaching it finishes the lane.
+  int64_t max_steps = 0;
+  // The first rung (r0); rungs are min_steps * eta^k for every k with a rung below max_steps.
+  int64_t min_steps = 0;
+  // Reduction factor: rungs grow by eta, and the best 1/eta of a rung's reports are promoted.
+  int eta = 3;
+  // false: no rungs, every lane trains to max_steps (the equal-split policy).
+  bool successive_halving = true;
+  // Give cards no runnable lane needs to the best running lanes as extra data-parallel width.
+  bool widen = true;
+  // Widen a lane only while at least this many steps remain before its next rung (by its last progress report).
+  int64_t widen_min_remaining_steps = 0;
+};
+
+// What the policy needs to know about one lane.
+struct LaneSpec {
+  // For logs and reports.
+  std::string name;
+  // Runnable lanes with a higher priority get cards first.
+  int priority = 0;
+  // Cards per data-parallel replica (the tensor-parallel gang), always placed inside one node.
+  int tp = 1;
+  // Minimum and maximum cards (multiples of tp); 0 = tp and the whole pool.
+  int min_cards = 0;
+  int max_cards = 0;
+  // Micro-batches per optimizer step (global_batch / micro_batch): the data-parallel width must divide it so the
+  // global batch stays constant at every width. 0 = any width.
+  int batch_units = 0;
+};
+
+// The rung steps below max_steps (min_steps * eta^k), empty when successive_halving is off.
+std::vector<int64_t> RungSteps(const PolicyOptions& options);
+
+// Data-parallel widths (replica counts) a lane may run at in `pool`, ascending: between its min and max cards,
+// dividing batch_units when set. Empty when none.
+std::vector<int> AllowedWidths(const LaneSpec& lane, const PoolShape& pool);
+
+// Checks the pool, the options and every lane (its tp fits a node, min <= max, multiples of tp, some allowed
+// width, and its minimum width fits an empty pool). Errors name the lane and the value found and expected.
+absl::Status ValidatePolicyInputs(const PoolShape& pool, const PolicyOptions& options,
+                                  const std::vector<LaneSpec>& lanes);
+
+}  // namespace kachi::lanes
+
+#endif  // KACHI_LAUNCHER_LANES_POLICY_TYPES_H_

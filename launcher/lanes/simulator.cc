@@ -1,0 +1,220 @@
+// Discrete-event simulation of lanes under LanePolicy.
+#include "launcher/lanes/simulator.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <queue>
+#include <tuple>
+
+#include "absl/strings/str_cat.h"
+#include "launcher/lanes/policy.h"
+
+namespace kachi::lanes {
+namespace {
+
+// A simulated lane's execution state.
+struct SimLane {
+  bool running = false;
+  int cards = 0;
+  // Progress is linear from (segment_start_s, segment_start_step) at step_s seconds per step.
+  double segment_start_s = 0;
+  double segment_start_step = 0;
+  double step_s = 0;
+  // Bumped whenever the lane's schedule changes, so older queued events are ignored.
+  uint64_t version = 0;
+  double finished_s = 0;
+};
+
+// A lane reaching its next target (after its checkpoint) or its divergence step.
+struct Event {
+  double time_s;
+  int lane;
+  uint64_t version;
+  bool diverges;
+  bool operator>(const Event& other) const {
+    return std::tie(time_s, lane, version) > std::tie(other.time_s, other.lane, other.version);
+  }
+};
+
+class Simulation {
+ public:
+  Simulation(const SimulationInput& input, LanePolicy policy)
+      : input_(input), policy_(std::move(policy)), lanes_(input.lanes.size()) {
+    result_.cards = input.pool.cards;
+  }
+
+  absl::StatusOr<SimulationResult> Run() {
+    Apply(policy_.Decide(), 0);
+    double now = 0;
+    while (!events_.empty()) {
+      now = events_.top().time_s;
+      held_card_s_ += held_cards_ * (now - clock_s_);
+      clock_s_ = now;
+      std::vector<Event> batch;
+      while (!events_.empty() && events_.top().time_s == now) {
+        const Event event = events_.top();
+        events_.pop();
+        const SimLane& lane = lanes_[event.lane];
+        if (lane.running && lane.version == event.version) batch.push_back(event);
+      }
+      for (const Event& event : batch) {
+        if (absl::Status status = Report(event, now); !status.ok()) return status;
+      }
+      if (absl::Status status = policy_.OnTick(now, Progress(now)); !status.ok()) return status;
+      Apply(policy_.Decide(), now);
+    }
+    if (!policy_.Done()) {
+      return absl::InternalError(absl::StrCat("simulation stalled at t=", now,
+                                              "s: the policy left lanes runnable with no lane running"));
+    }
+    Finish(now);
+    return std::move(result_);
+  }
+
+ private:
+  int64_t TargetStep(int lane) const { return policy_.Targets()[policy_.status(lane).target]; }
+
+  // The lane's (fractional) step at `now_s`.
+  double CurrentStep(int lane, double now_s) const {
+    const SimLane& s = lanes_[lane];
+    if (now_s <= s.segment_start_s) return s.segment_start_step;
+    return std::min<double>(TargetStep(lane), s.segment_start_step + (now_s - s.segment_start_s) / s.step_s);
+  }
+
+  void Schedule(int lane) {
+    SimLane& s = lanes_[lane];
+    ++s.version;
+    const int64_t target = TargetStep(lane);
+    const int64_t diverge = input_.curves[lane]->DivergeStep();
+    if (diverge >= 0 && diverge < target) {
+      const double steps = std::max(0.0, diverge - s.segment_start_step);
+      events_.push(Event{s.segment_start_s + steps * s.step_s, lane, s.version, true});
+    } else {
+      const double steps = std::max(0.0, target - s.segment_start_step);
+      events_.push(Event{s.segment_start_s + steps * s.step_s + input_.timing.checkpoint_s, lane, s.version, false});
+    }
+  }
+
+  absl::Status Report(const Event& event, double now_s) {
+    SimLane& s = lanes_[event.lane];
+    s.running = false;
+    held_cards_ -= s.cards;
+    s.cards = 0;
+    const LearningCurve& curve = *input_.curves[event.lane];
+    if (event.diverges) {
+      const int64_t step = curve.DivergeStep();
+      return policy_.OnTick(now_s, {LaneProgress{event.lane, step, curve.LossAt(step)}});
+    }
+    const int64_t target = TargetStep(event.lane);
+    return policy_.OnRungReached(event.lane, target, curve.LossAt(target), now_s);
+  }
+
+  // Progress of every running lane, for the policy's widening decisions.
+  std::vector<LaneProgress> Progress(double now_s) const {
+    std::vector<LaneProgress> progress;
+    for (int lane = 0; lane < static_cast<int>(lanes_.size()); ++lane) {
+      if (!lanes_[lane].running || policy_.status(lane).state != LaneState::kRunning) continue;
+      const int64_t step = static_cast<int64_t>(std::floor(CurrentStep(lane, now_s)));
+      const double loss = input_.curves[lane]->LossAt(step);
+      if (std::isfinite(loss)) progress.push_back(LaneProgress{lane, step, loss});
+    }
+    return progress;
+  }
+
+  void Apply(std::vector<Decision> decisions, double now_s) {
+    for (Decision& decision : decisions) {
+      const int lane = decision.lane;
+      SimLane& s = lanes_[lane];
+      const int tp = input_.lanes[lane].tp;
+      const int cards = static_cast<int>(decision.cards.size());
+      switch (decision.kind) {
+        case DecisionKind::kStart:
+          ++result_.starts;
+          s.running = true;
+          held_cards_ += cards;
+          s.cards = cards;
+          s.segment_start_step = static_cast<double>(decision.step);
+          s.segment_start_s = now_s + (decision.step > 0 ? input_.timing.restore_s : 0);
+          s.step_s = StepSeconds(input_.timing, cards / tp);
+          Schedule(lane);
+          break;
+        case DecisionKind::kWiden:
+        case DecisionKind::kShrink:
+          ++(decision.kind == DecisionKind::kWiden ? result_.widens : result_.shrinks);
+          s.segment_start_step = CurrentStep(lane, now_s);
+          s.segment_start_s = now_s + input_.timing.checkpoint_s + input_.timing.restore_s;
+          held_cards_ += cards - s.cards;
+          s.cards = cards;
+          s.step_s = StepSeconds(input_.timing, cards / tp);
+          Schedule(lane);
+          break;
+        case DecisionKind::kPromote: ++result_.promotions; break;
+        case DecisionKind::kPause: ++result_.pauses; break;
+        case DecisionKind::kStop: ++result_.stops; break;
+        case DecisionKind::kFinish:
+          ++result_.finishes;
+          s.finished_s = now_s;
+          break;
+      }
+      if (input_.keep_decisions) result_.decisions.push_back(std::move(decision));
+    }
+  }
+
+  void Finish(double now_s) {
+    result_.makespan_s = now_s;
+    result_.held_card_s = held_card_s_;
+    result_.best_lane = policy_.BestLane();
+    if (result_.best_lane) {
+      result_.best_loss = policy_.status(*result_.best_lane).final_loss;
+      result_.best_finished_s = lanes_[*result_.best_lane].finished_s;
+    }
+    double total_queue = 0;
+    for (int lane = 0; lane < policy_.lane_count(); ++lane) {
+      const LaneStatus& status = policy_.status(lane);
+      total_queue += status.queued_s;
+      result_.max_queue_s = std::max(result_.max_queue_s, status.queued_s);
+      result_.paused_at_end += status.state == LaneState::kPaused ? 1 : 0;
+    }
+    result_.mean_queue_s = total_queue / policy_.lane_count();
+  }
+
+  const SimulationInput& input_;
+  LanePolicy policy_;
+  std::vector<SimLane> lanes_;
+  std::priority_queue<Event, std::vector<Event>, std::greater<Event>> events_;
+  SimulationResult result_;
+  int held_cards_ = 0;
+  double held_card_s_ = 0;
+  double clock_s_ = 0;
+};
+
+}  // namespace
+
+double StepSeconds(const SimTiming& timing, int width) {
+  return timing.step_time_s * (timing.serial_fraction + (1.0 - timing.serial_fraction) / std::max(1, width));
+}
+
+absl::StatusOr<SimulationResult> Simulate(const SimulationInput& input) {
+  if (input.curves.size() != input.lanes.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("simulation has ", input.lanes.size(), " lanes but ",
+                                                   input.curves.size(), " curves; expected one curve per lane"));
+  }
+  for (size_t i = 0; i < input.curves.size(); ++i) {
+    if (input.curves[i] == nullptr) return absl::InvalidArgumentError(absl::StrCat("lane ", i, " has no curve"));
+  }
+  const SimTiming& t = input.timing;
+  if (!(t.step_time_s > 0) || !(t.serial_fraction >= 0 && t.serial_fraction <= 1) || !(t.checkpoint_s >= 0) ||
+      !(t.restore_s >= 0)) {
+    return absl::InvalidArgumentError(absl::StrCat("simulator timing: step_time_s ", t.step_time_s,
+                                                   ", serial_fraction ", t.serial_fraction, ", checkpoint_s ",
+                                                   t.checkpoint_s, ", restore_s ", t.restore_s,
+                                                   "; expected step_time_s > 0, serial_fraction in [0, 1], "
+                                                   "costs >= 0"));
+  }
+  absl::StatusOr<LanePolicy> policy = LanePolicy::Create(input.pool, input.options, input.lanes);
+  if (!policy.ok()) return policy.status();
+  return Simulation(input, *std::move(policy)).Run();
+}
+
+}  // namespace kachi::lanes

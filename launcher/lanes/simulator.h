@@ -1,0 +1,82 @@
+// The lane simulator: drives LanePolicy (the same code the real executor drives) with simulated lanes whose
+// losses come from LearningCurve, whose steps take longer or shorter with their data-parallel width (sub-linear,
+// Amdahl), and whose checkpoints and restores cost time on their cards. Event-driven, so 1000 lanes on 256 cards
+// take well under a second.
+#ifndef KACHI_LAUNCHER_LANES_SIMULATOR_H_
+#define KACHI_LAUNCHER_LANES_SIMULATOR_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "launcher/lanes/curves.h"
+#include "launcher/lanes/decision.h"
+#include "launcher/lanes/policy_types.h"
+
+namespace kachi::lanes {
+
+// Simulated time costs.
+struct SimTiming {
+  // Seconds per optimizer step on one data-parallel replica.
+  double step_time_s = 1.0;
+  // Amdahl serial fraction: at width w a step takes step_time_s * (f + (1 - f) / w).
+  double serial_fraction = 0.05;
+  // Seconds to write a checkpoint (at every rung, at the end, before a resize), cards held.
+  double checkpoint_s = 10;
+  // Seconds to restore a checkpoint (on resume, after a resize), cards held.
+  double restore_s = 10;
+};
+
+// Seconds per step at data-parallel width `width`.
+double StepSeconds(const SimTiming& timing, int width);
+
+// What to simulate. `curves[i]` is lane i's curve (not owned; must outlive the call).
+struct SimulationInput {
+  PoolShape pool;
+  PolicyOptions options;
+  std::vector<LaneSpec> lanes;
+  std::vector<const LearningCurve*> curves;
+  SimTiming timing;
+  // Keep every decision in the result.
+  bool keep_decisions = false;
+};
+
+// What happened.
+struct SimulationResult {
+  // The finished lane with the lowest final loss (nullopt when none finished) and that loss.
+  std::optional<int> best_lane;
+  double best_loss = 0;
+  // When the best lane finished.
+  double best_finished_s = 0;
+  // When the last lane finished, stopped or was paused for good.
+  double makespan_s = 0;
+  // Card-seconds the lanes held cards (training, checkpointing, restoring).
+  double held_card_s = 0;
+  // Cards of the pool.
+  int cards = 0;
+  // Seconds lanes waited for cards while runnable: mean over lanes, and the longest single lane's total.
+  double mean_queue_s = 0;
+  double max_queue_s = 0;
+  // Decision counts.
+  int starts = 0, promotions = 0, pauses = 0, widens = 0, shrinks = 0, stops = 0, finishes = 0;
+  // Lanes left paused at the end.
+  int paused_at_end = 0;
+  // Every decision, when asked for.
+  std::vector<Decision> decisions;
+
+  // GPU-hours of the pool over the whole run (cards x makespan): what the job costs.
+  double PoolGpuHours() const { return cards * makespan_s / 3600.0; }
+  // GPU-hours of the pool until the best lane finished.
+  double GpuHoursToBest() const { return cards * best_finished_s / 3600.0; }
+  // Held card-time over pool card-time.
+  double Utilization() const { return makespan_s > 0 ? held_card_s / (cards * makespan_s) : 0; }
+};
+
+// Runs the policy on the simulated lanes until it is done. Errors: invalid inputs, a curve missing, a policy that
+// leaves runnable lanes with nothing running (a stall).
+absl::StatusOr<SimulationResult> Simulate(const SimulationInput& input);
+
+}  // namespace kachi::lanes
+
+#endif  // KACHI_LAUNCHER_LANES_SIMULATOR_H_
