@@ -1,4 +1,4 @@
-// `kachi bench comm|kernels`. `comm [COLLECTIVE...]`: the collective bandwidth sweep of bench/comm/ on the world
+// `kachi bench comm|kernels|train`. `comm [COLLECTIVE...]`: the collective bandwidth sweep of bench/comm/ on the world
 // communicator that the bootstrap starts (MPI or NCCL per --backend / comm.backend), printed by rank 0 beside the raw
 // MPI or NCCL call. Sweep settings come from the config section bench.comm (--set bench.comm.max_bytes=67108864 ...);
 // the reduction and the repeat count, which that section does not hold, from --bench_op and --bench_repeats.
@@ -6,6 +6,11 @@
 // `kernels [memory|matmul|attention ...]`: one process, no MPI; measures the GPU's ceilings (copy bandwidth, cuBLAS
 // bf16 GEMM rate) once, prints them, then each selected CUDA kernel family's table against them (all by default).
 // A CPU-only build or a process with no visible GPU prints why and exits 1.
+// `train`: one process trains a GPT (model.preset, default gpt2_124m on a GPU, tiny on CPU; --set model.* and
+// train.seq_len / train.micro_batch apply) on random tokens for --bench_warmup + --bench_steps steps with kachi's
+// Trainer (CUDA kernels in fp32 when a GPU is bound, else the CPU kernels), then runs bench/train/gpt2_torch.py at
+// the same shape and batch (eager and torch.compile, bf16 autocast; skipped with a message when python, torch or a
+// GPU is missing, or with --bench_torch=false) and prints ms/step, tokens/s, MFU, peak memory and kachi / torch.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -16,11 +21,25 @@
 
 #include "absl/flags/flag.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/time.h"
 #include "bench/comm/comm_bench.h"
 #include "bench/comm/comm_bench_options.h"
 #include "launcher/bootstrap.h"
+#include "comm/mpi_communicator.h"
+#include "comm/process_grid.h"
 #include "launcher/commands.h"
+#include "runtime/train/train_config.h"
+
+#ifdef KACHI_HAVE_TRAIN_BENCH
+#include "bench/train/torch_peer.h"
+#include "bench/train/train_bench.h"
+#include "bench/train/train_bench_report.h"
+#include "bench/train/train_flops.h"
+#endif
 
 #ifdef KACHI_WITH_CUDA
 #include <cuda_runtime.h>
@@ -34,6 +53,23 @@ ABSL_FLAG(std::string, bench_op, "sum", "`kachi bench comm`: reduction of all_re
 ABSL_FLAG(int32_t, bench_repeats, 15,
           "`kachi bench comm`: timed samples per size of kachi and of the raw call (interleaved; the median is shown)");
 
+ABSL_FLAG(int32_t, bench_steps, 5, "`kachi bench train`: timed steps (kachi and each torch mode; the median is shown)");
+ABSL_FLAG(int32_t, bench_warmup, 2, "`kachi bench train`: untimed steps before the timed ones (torch.compile compiles here)");
+ABSL_FLAG(int32_t, bench_micro_batch, 0,
+          "`kachi bench train`: sequences per step for kachi and torch (0: train.micro_batch if set, else 8 on a GPU, "
+          "4 on CPU)");
+ABSL_FLAG(bool, bench_torch, true, "`kachi bench train`: also run the PyTorch peer (bench/train/gpt2_torch.py)");
+ABSL_FLAG(std::string, bench_torch_modes, "eager,compile", "`kachi bench train`: the peer's modes (eager, compile)");
+ABSL_FLAG(std::string, bench_torch_script, "",
+          "`kachi bench train`: the peer script (empty: bench/train/gpt2_torch.py of the source tree); the interpreter "
+          "is $KACHI_PYTHON, else python3");
+ABSL_FLAG(int32_t, bench_torch_timeout_s, 900, "`kachi bench train`: seconds the peer may run (all modes) before it is stopped");
+ABSL_FLAG(double, bench_peak_tflops, 989.0, "`kachi bench train`: dense bf16 peak for MFU (H100 SXM: 989 TFLOP/s)");
+ABSL_FLAG(double, bench_matmul_tflops, 0,
+          "`kachi bench train`: matmul ceiling for the second MFU column (0: measured with cuBLAS when a GPU is bound "
+          "and this build has the kernel benchmarks, else not shown)");
+ABSL_FLAG(uint64_t, bench_seed, 1234, "`kachi bench train`: seed of the random tokens and of the initialization");
+
 namespace kachi {
 namespace {
 
@@ -45,7 +81,10 @@ int BenchUsage(const std::string& problem) {
                "       [--bench_op=sum|avg|max] [--bench_repeats=N] [--set bench.comm.FIELD=VALUE ...]\n"
                "       fields: collectives, dtypes, min_bytes, max_bytes, step_factor, warmup_iters, iters, check\n"
                "       kachi bench kernels [memory|matmul|attention ...]   (one process, CUDA build and a GPU;\n"
-               "       all families by default, each printed against the ceilings measured first)\n",
+               "       all families by default, each printed against the ceilings measured first)\n"
+               "       kachi bench train [--set model.preset=gpt2_124m] [--bench_steps=N] [--bench_warmup=N]\n"
+               "       [--bench_micro_batch=B] [--bench_torch=true|false] [--bench_torch_modes=eager,compile]\n"
+               "       [--bench_matmul_tflops=X] [--bench_peak_tflops=989]   (one process; PyTorch peer from $KACHI_PYTHON)\n",
                problem.c_str());
   return 2;
 }
@@ -168,14 +207,149 @@ int KernelBench(const std::vector<std::string>& names) {
 #endif
 }
 
+#ifdef KACHI_HAVE_TRAIN_BENCH
+// The bf16 matmul ceiling for the second MFU column: --bench_matmul_tflops, else measured on the bound GPU when the
+// kernel benchmarks are linked, else 0 (not shown).
+double MatmulCeilingTflops(bool on_gpu) {
+  const double given = absl::GetFlag(FLAGS_bench_matmul_tflops);
+  if (given > 0 || !on_gpu) return given;
+#if defined(KACHI_WITH_CUDA) && defined(KACHI_HAVE_KERNEL_BENCH_MEMORY)
+  absl::StatusOr<KernelBenchCeilings> ceilings = MeasureKernelCeilings();
+  if (ceilings.ok()) return ceilings->bf16_matmul_tflops;
+  std::fprintf(stderr, "kachi bench train: measuring the matmul ceiling failed (%s); MFU/ceil not shown\n",
+               ceilings.status().ToString().c_str());
+#endif
+  return 0;
+}
+
+// The benchmark's options from the session: model preset (default by device), seq_len, micro-batch, kernels.
+absl::StatusOr<TrainBenchOptions> TrainBenchOptionsFor(const Session& session) {
+  const bool on_gpu = session.device >= 0;
+  config::ModelConfig model = session.config.model();
+  if (!model.has_preset()) model.set_preset(on_gpu ? "gpt2_124m" : "tiny");
+  absl::StatusOr<GptShape> shape = ShapeFromConfig(model, 1);
+  if (!shape.ok()) return shape.status();
+  const config::TrainConfig& train = session.config.train();
+  TrainBenchOptions options;
+  options.shape = *shape;
+  options.seq_len = train.has_seq_len() ? train.seq_len() : shape->context;
+  const int32_t micro_batch = absl::GetFlag(FLAGS_bench_micro_batch);
+  options.micro_batch = micro_batch > 0 ? micro_batch : train.has_micro_batch() ? train.micro_batch() : on_gpu ? 8 : 4;
+  options.warmup_steps = absl::GetFlag(FLAGS_bench_warmup);
+  options.timed_steps = absl::GetFlag(FLAGS_bench_steps);
+  options.kernels = train.has_kernels() ? train.kernels() : on_gpu ? "cuda" : "cpu";
+  if (options.kernels == "cuda" && !on_gpu) {
+    return absl::FailedPreconditionError("train.kernels = \"cuda\" but this process has no GPU bound (kachi env)");
+  }
+  options.device = session.device;
+  options.seed = absl::GetFlag(FLAGS_bench_seed);
+  options.peak_tflops = absl::GetFlag(FLAGS_bench_peak_tflops);
+  options.matmul_tflops = MatmulCeilingTflops(options.kernels == "cuda");
+  return options;
+}
+
+// kachi's run, then the peer's, then the table.
+absl::Status RunTrainBench(Session& session) {
+  Communicator& world = *session.world_comm;
+  if (world.size() != 1) {
+    return absl::InvalidArgumentError(absl::StrCat("kachi bench train runs on one process; this job has ", world.size(),
+                                                   " ranks (run it without mpirun, or with -np 1)"));
+  }
+  absl::StatusOr<TrainBenchOptions> options = TrainBenchOptionsFor(session);
+  if (!options.ok()) return options.status();
+  // The grid runs on MPI whatever the session's backend: the trainer's small host-side collectives (loss, norms)
+  // pass host buffers, which the NCCL backend rejects, and one process needs no device collective.
+  absl::StatusOr<std::unique_ptr<Communicator>> mpi_world =
+      CreateMpiCommunicator(MPI_COMM_WORLD, CommOptions{absl::Seconds(300), "bench_train"});
+  if (!mpi_world.ok()) return mpi_world.status();
+  absl::StatusOr<std::unique_ptr<ProcessGrid>> grid = ProcessGrid::Create(**mpi_world, 1, 1, 1);
+  if (!grid.ok()) return grid.status();
+  std::string device_name = "CPU";
+#ifdef KACHI_WITH_CUDA
+  cudaDeviceProp properties{};
+  if (options->device >= 0 && cudaGetDeviceProperties(&properties, options->device) == cudaSuccess) {
+    device_name = properties.name;
+  }
+#endif
+  const int64_t flops = TrainFlopsPerToken(options->shape, options->seq_len);
+  std::cout << absl::StrFormat(
+      "# kachi bench train: %s, %.2fM parameters | micro-batch %d x %d tokens, no accumulation | kachi kernels %s "
+      "(%s) on %s | %d warmup + %d timed steps, random tokens (seed %d)\n"
+      "# FLOPs/token = 6 x (parameters - position embedding) + 12 x layers x width x T = %.4f G; MFU/peak vs %.1f "
+      "TFLOP/s (dense bf16), MFU/ceil vs %s\n",
+      DescribeShape(options->shape), options->shape.num_parameters() / 1e6, options->micro_batch, options->seq_len,
+      options->kernels, options->kernels == "cuda" ? "fp32, the baseline before bf16" : "fp32 reference",
+      device_name, options->warmup_steps, options->timed_steps, options->seed, flops / 1e9, options->peak_tflops,
+      options->matmul_tflops > 0 ? absl::StrFormat("%.1f TFLOP/s (measured bf16 GEMM)", options->matmul_tflops)
+                                 : std::string("(no ceiling given)"));
+  std::cout.flush();
+  absl::StatusOr<TrainBenchResult> kachi = RunKachiTrainBench(*options, grid->get());
+  if (!kachi.ok()) return kachi.status();
+  std::cout << absl::StrFormat("# kachi: %.2f ms/step, %.0f tokens/s, loss %.4f -> %.4f%s\n", kachi->ms_per_step,
+                               kachi->tokens_per_s, kachi->first_loss, kachi->last_loss,
+                               absl::GetFlag(FLAGS_bench_torch) ? " (the torch peer next)" : "");
+  std::cout.flush();
+  TorchPeerReport peer;
+  if (!absl::GetFlag(FLAGS_bench_torch)) {
+    peer.unavailable = "not run (--bench_torch=false)";
+  } else {
+    TorchPeerOptions torch;
+    torch.python = DefaultTorchPython();
+    torch.script = absl::GetFlag(FLAGS_bench_torch_script).empty() ? DefaultTorchScript()
+                                                                  : absl::GetFlag(FLAGS_bench_torch_script);
+    torch.shape = options->shape;
+    torch.seq_len = options->seq_len;
+    torch.batch = options->micro_batch;
+    torch.warmup_steps = options->warmup_steps;
+    torch.timed_steps = options->timed_steps;
+    torch.modes = absl::StrSplit(absl::GetFlag(FLAGS_bench_torch_modes), ',', absl::SkipEmpty());
+    torch.peak_tflops = options->peak_tflops;
+    torch.matmul_tflops = options->matmul_tflops;
+    torch.seed = options->seed;
+    torch.timeout_s = absl::GetFlag(FLAGS_bench_torch_timeout_s);
+    absl::StatusOr<TorchPeerReport> report = RunTorchPeer(torch, &std::cout);
+    if (!report.ok()) return report.status();
+    peer = *std::move(report);
+  }
+  PrintTrainBenchTable(*kachi, peer, std::cout);
+  std::cout.flush();
+  if (peer.results.empty() && !peer.errors.empty()) {
+    return absl::InternalError("every torch mode failed (see '# torch mode failed' above)");
+  }
+  return absl::OkStatus();
+}
+#endif
+
+// `kachi bench train` (no positional arguments).
+int TrainBench(const std::vector<std::string>& args) {
+  if (!args.empty()) return BenchUsage("`kachi bench train` takes no positional arguments, got '" + args.front() + "'");
+#ifndef KACHI_HAVE_TRAIN_BENCH
+  std::fprintf(stderr, "kachi bench train: this build has no kachi_bench_train library (bench/train/)\n");
+  return 1;
+#else
+  absl::StatusOr<std::unique_ptr<Session>> session = BootstrapFromFlags();
+  if (!session.ok()) {
+    std::fprintf(stderr, "kachi bench train: %s\n", std::string(session.status().message()).c_str());
+    return 1;
+  }
+  const absl::Status status = RunTrainBench(**session);
+  if (!status.ok()) {
+    std::fprintf(stderr, "kachi bench train: %s\n", status.ToString().c_str());
+    return 1;
+  }
+  return 0;
+#endif
+}
+
 }  // namespace
 
 int BenchCommand(const std::vector<std::string>& args) {
-  if (args.empty()) return BenchUsage("missing benchmark name (available: comm, kernels)");
+  if (args.empty()) return BenchUsage("missing benchmark name (available: comm, kernels, train)");
   const std::vector<std::string> rest(args.begin() + 1, args.end());
   if (args.front() == "comm") return CommBench(rest);
   if (args.front() == "kernels") return KernelBench(rest);
-  return BenchUsage("unknown benchmark '" + args.front() + "' (available: comm, kernels)");
+  if (args.front() == "train") return TrainBench(rest);
+  return BenchUsage("unknown benchmark '" + args.front() + "' (available: comm, kernels, train)");
 }
 
 }  // namespace kachi

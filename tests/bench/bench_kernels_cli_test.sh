@@ -2,7 +2,7 @@
 # `kachi bench kernels` without a GPU: the GPU is hidden (CUDA_VISIBLE_DEVICES empty, so the check holds on a GPU
 # machine too and never starts a benchmark), and the command must exit 1 with the message of its build (a CUDA
 # build: "no visible GPU"; a CPU-only build: "CPU-only build"), for all families and for one named family. An unknown
-# family is a usage error (exit 2, the known families listed), and `kachi bench` alone lists both benchmarks.
+# family is a usage error (exit 2, the known families listed), and `kachi bench` alone lists every benchmark.
 # Usage: bench_kernels_cli_test.sh KACHI CUDA_BUILD(1|0)
 set -u
 kachi=$1
@@ -31,7 +31,7 @@ expect() {
 expect 1 "$want" bench kernels
 expect 1 "$want" bench kernels attention memory
 expect 2 "unknown kernel family 'softmax' (available: memory, matmul, attention)" bench kernels memory softmax
-expect 2 "missing benchmark name (available: comm, kernels)" bench
+expect 2 "missing benchmark name (available: comm, kernels, train)" bench
 expect 2 "kachi bench kernels [memory|matmul|attention ...]" bench nonsense
 [ "$failed" = 0 ] && echo "PASS"
 exit $failed
