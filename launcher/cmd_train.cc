@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "comm/mpi_communicator.h"
 #include "comm/process_grid.h"
 #include "launcher/bootstrap.h"
 #include "launcher/commands.h"
@@ -39,7 +40,7 @@ absl::Status AgreeOnStatus(Communicator& world, const absl::Status& status) {
 // Where training starts: the newest sound checkpoint when resuming (a fresh start when the directory holds none
 // yet), else model.init_from weights when given, else the random initialization Trainer::Create made.
 absl::Status StartingPoint(Session& session, Trainer& trainer, ProcessGrid& grid) {
-  Communicator& world = *session.world_comm;
+  Communicator& world = grid.world();  // the training world (MPI; see Train)
   const config::CheckpointConfig& checkpoint = session.config.checkpoint();
   if (absl::GetFlag(FLAGS_resume) || checkpoint.resume()) {
     if (checkpoint.dir().empty()) {
@@ -67,7 +68,21 @@ absl::Status StartingPoint(Session& session, Trainer& trainer, ProcessGrid& grid
 }
 
 absl::Status Train(Session& session) {
-  Communicator& world = *session.world_comm;
+  // The trainer's collectives include host-memory scalars and the grid's set-up exchange, which the NCCL backend
+  // cannot take: training runs them over MPI (device buffers are staged through pinned memory) until the GPU
+  // trainer keeps its scalars on the device.
+  std::unique_ptr<Communicator> mpi_world;
+  if (session.world_comm->backend() != "mpi") {
+    absl::StatusOr<std::unique_ptr<Communicator>> created =
+        CreateMpiCommunicator(MPI_COMM_WORLD, session.world_comm->options());
+    if (!created.ok()) return created.status();
+    mpi_world = std::move(*created);
+    if (mpi_world->rank() == 0) {
+      std::cout << "kachi train: collectives over MPI (the " << session.world_comm->backend()
+                << " backend needs device-resident scalars, not there yet)\n";
+    }
+  }
+  Communicator& world = mpi_world ? *mpi_world : *session.world_comm;
   absl::StatusOr<ParallelLayout> layout = LayoutFromConfig(session.config, world.size());
   if (!layout.ok()) return layout.status();
   absl::StatusOr<TrainOptions> options = TrainOptionsFromConfig(session.config, *layout);
