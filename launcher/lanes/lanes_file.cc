@@ -5,40 +5,14 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/io/tokenizer.h"
-#include "google/protobuf/text_format.h"
 #include "runtime/config/config.h"
 #include "runtime/config/overrides.h"
 
 namespace kachi::lanes {
-namespace {
-
-// Keeps the parser's first error as "<source>:<line>:<column>: <message>" (1-based).
-class FirstErrorCollector : public google::protobuf::io::ErrorCollector {
- public:
-  explicit FirstErrorCollector(absl::string_view source) : source_(source) {}
-  void AddError(int line, google::protobuf::io::ColumnNumber column, const std::string& message) override {
-    if (first_error_.empty()) first_error_ = absl::StrCat(source_, ":", line + 1, ":", column + 1, ": ", message);
-  }
-  void AddWarning(int line, google::protobuf::io::ColumnNumber column, const std::string& message) override {}
-  const std::string& first_error() const { return first_error_; }
-
- private:
-  std::string source_;
-  std::string first_error_;
-};
-
-}  // namespace
 
 absl::StatusOr<config::LanesFile> ParseLanesText(absl::string_view text, absl::string_view source) {
-  FirstErrorCollector errors(source);
-  google::protobuf::TextFormat::Parser parser;
-  parser.RecordErrorsTo(&errors);
   config::LanesFile file;
-  if (!parser.ParseFromString(std::string(text), &file)) {
-    return absl::InvalidArgumentError(errors.first_error().empty() ? absl::StrCat(source, ": not a LanesFile")
-                                                                   : errors.first_error());
-  }
+  if (absl::Status status = ParseTextProto(text, source, &file); !status.ok()) return status;
   return file;
 }
 

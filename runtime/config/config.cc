@@ -88,17 +88,21 @@ absl::Status ValidateCommBench(const config::CommBenchConfig& bench) {
 
 }  // namespace
 
-absl::StatusOr<config::KachiConfig> ParseConfigText(absl::string_view text, absl::string_view source_name) {
+absl::Status ParseTextProto(absl::string_view text, absl::string_view source_name, google::protobuf::Message* message) {
   google::protobuf::TextFormat::Parser parser;
   PositionedErrorCollector errors(source_name);
   parser.RecordErrorsTo(&errors);
-  config::KachiConfig config;
-  if (!parser.ParseFromString(std::string(text), &config)) {
-    if (errors.first_error().empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(source_name, ": not a valid kachi.config.KachiConfig"));
-    }
-    return absl::InvalidArgumentError(errors.first_error());
+  if (parser.ParseFromString(std::string(text), message)) return absl::OkStatus();
+  if (errors.first_error().empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(source_name, ": not a valid ", message->GetDescriptor()->full_name()));
   }
+  return absl::InvalidArgumentError(errors.first_error());
+}
+
+absl::StatusOr<config::KachiConfig> ParseConfigText(absl::string_view text, absl::string_view source_name) {
+  config::KachiConfig config;
+  if (absl::Status status = ParseTextProto(text, source_name, &config); !status.ok()) return status;
   return config;
 }
 

@@ -9,9 +9,14 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "google/protobuf/message.h"
 #include "runtime/proto/config.pb.h"
 
 namespace kachi {
+
+// Parses protobuf text format into `message` (any generated message). Syntax errors and unknown fields come back as
+// InvalidArgument "<source_name>:<line>:<column>: <problem>" (1-based); unknown fields also list the valid ones.
+absl::Status ParseTextProto(absl::string_view text, absl::string_view source_name, google::protobuf::Message* message);
 
 // Parses protobuf text format into a KachiConfig. Syntax errors and unknown fields come back as InvalidArgument
 // "<source_name>:<line>:<column>: <problem>" (1-based), and unknown fields also list the valid ones.
