@@ -1,6 +1,7 @@
 // `kachi lanes --simulate [LANES.pbtxt] [--set field=value]...`: runs the lane policy on simulated lanes (synthetic
 // or recorded curves) and prints it beside its baselines (equal split, successive halving without widening).
-// Running real lanes on the job's ranks (`mpirun -np N kachi lanes LANES.pbtxt`) comes with the lane executor.
+// `mpirun -np N kachi lanes LANES.pbtxt [--resume] [--dir DIR]` runs the lanes for real on the job's ranks
+// (launcher/lanes/executor.h), journaling into DIR (default base.checkpoint.dir, else "kachi_lanes").
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -8,12 +9,19 @@
 
 #include "absl/flags/flag.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "launcher/commands.h"
 #include "launcher/flags.h"
+#include "comm/mpi_communicator.h"
+#include "launcher/bootstrap.h"
 #include "launcher/lanes/baselines.h"
+#include "launcher/lanes/executor.h"
+#include "launcher/lanes/journal.h"
 #include "launcher/lanes/lanes_file.h"
+#include "launcher/lanes/report.h"
+#include "launcher/lanes/report_from_decisions.h"
 #include "launcher/lanes/sim_setup.h"
 #include "runtime/config/overrides.h"
 
@@ -21,16 +29,27 @@ namespace kachi {
 namespace {
 
 constexpr char kUsage[] =
-    "usage: kachi lanes --simulate [LANES.pbtxt] [--set field=value]...\n"
+    "usage: mpirun -np N kachi lanes LANES.pbtxt [--resume] [--dir DIR] [--chunk STEPS] [--set field=value]...\n"
+    "  runs the lanes on the job's ranks, journaling into DIR (default base.checkpoint.dir, else kachi_lanes);\n"
+    "  --resume continues from DIR's journal; --chunk: steps per round (default policy.min_steps)\n"
+    "       kachi lanes --journal DIR   prints the journal of a run directory as text\n"
+    "       kachi lanes --simulate [LANES.pbtxt] [--set field=value]...\n"
     "  simulates the lanes of LANES.pbtxt (or the default synthetic family: 64 lanes, 16 cards) under the policy\n"
     "  and its baselines; --set edits the lanes file, e.g. --set simulator.synthetic_lanes=1000 --set pool.cards=256\n"
-    "  (schema: runtime/proto/lanes.proto; --set simulator.print_decisions=true prints every decision)\n";
+    "  (schema: runtime/proto/lanes.proto; --set simulator.print_decisions=true prints every decision);\n"
+    "  --lanes_report PATH writes the simulated run's report (HTML/SVG: loss curves, card timeline) to PATH\n";
 
 // The parsed command line.
 struct LanesArgs {
   bool simulate = false;
+  bool resume = false;
+  std::string dir;
+  int64_t chunk_steps = 0;
+  std::string journal_dir;
   std::string file;
   std::vector<std::string> overrides;
+  // --lanes_report PATH (with --simulate): where to write the HTML report of the simulated run; none when empty.
+  std::string report_path;
 };
 
 // Parses `args`, taking the overrides from the common --set flag (main() collects every occurrence, before and
@@ -41,6 +60,22 @@ bool ParseArgs(const std::vector<std::string>& args, LanesArgs* out) {
     const std::string& arg = args[i];
     if (arg == "--simulate") {
       out->simulate = true;
+    } else if (arg == "--lanes_report" && i + 1 < args.size()) {
+      out->report_path = args[++i];
+    } else if (absl::StartsWith(arg, "--lanes_report=")) {
+      out->report_path = arg.substr(std::string("--lanes_report=").size());
+    } else if (arg == "--resume") {
+      out->resume = true;
+    } else if (arg == "--journal" && i + 1 < args.size()) {
+      out->journal_dir = args[++i];
+    } else if ((arg == "--dir" || arg == "--chunk") && i + 1 < args.size()) {
+      const std::string& value = args[++i];
+      if (arg == "--dir") {
+        out->dir = value;
+      } else if (!absl::SimpleAtoi(value, &out->chunk_steps) || out->chunk_steps <= 0) {
+        std::fprintf(stderr, "kachi lanes: --chunk wants a positive step count, got '%s'\n", value.c_str());
+        return false;
+      }
     } else if (!absl::StartsWith(arg, "-") && out->file.empty()) {
       out->file = arg;
     } else {
@@ -71,7 +106,8 @@ int Simulate(const LanesArgs& args) {
     return 1;
   }
   lanes::SimulationInput input = (*setup)->input;
-  input.keep_decisions = file.simulator().print_decisions();
+  const bool print_decisions = file.simulator().print_decisions();
+  input.keep_decisions = print_decisions || !args.report_path.empty();
   absl::StatusOr<std::vector<lanes::PolicyRun>> runs = lanes::CompareWithBaselines(input);
   if (!runs.ok()) {
     std::fprintf(stderr, "kachi lanes: %s\n", std::string(runs.status().message()).c_str());
@@ -87,7 +123,7 @@ int Simulate(const LanesArgs& args) {
       input.pool.CardsPerNode(), options.min_steps, options.eta, options.max_steps, options.widen ? "on" : "off",
       options.widen_min_remaining_steps, timing.step_time_s, timing.serial_fraction, timing.checkpoint_s,
       timing.restore_s);
-  if (input.keep_decisions) {
+  if (print_decisions) {
     for (const lanes::Decision& decision : runs->front().result.decisions) {
       std::cout << lanes::DescribeDecision(decision, (*setup)->lane_names[decision.lane]) << "\n";
     }
@@ -95,6 +131,67 @@ int Simulate(const LanesArgs& args) {
   std::cout << lanes::FormatComparison(*runs, (*setup)->lane_names);
   for (const lanes::PolicyRun& run : *runs) {
     std::cout << absl::StrFormat("# %s: simulated in %.1f ms\n", run.name, 1e3 * run.wall_s);
+  }
+  if (!args.report_path.empty()) {
+    const std::string title = absl::StrCat("kachi lanes --simulate ", args.file.empty() ? "(default)" : args.file,
+                                           ": ", runs->front().name, ", ", (*setup)->source);
+    absl::Status written = lanes::WriteLanesReport(
+        lanes::ReportFromSimulation(title, **setup, runs->front().result), args.report_path);
+    if (!written.ok()) {
+      std::fprintf(stderr, "kachi lanes: %s\n", std::string(written.message()).c_str());
+      return 1;
+    }
+    std::cout << "# report: " << args.report_path << "\n";
+  }
+  return 0;
+}
+
+// Runs the lanes of args.file on the job's ranks.
+int Execute(const LanesArgs& args) {
+  absl::StatusOr<config::LanesFile> file = lanes::LoadLanesFile(args.file);
+  if (!file.ok()) {
+    std::fprintf(stderr, "kachi lanes: %s\n", std::string(file.status().message()).c_str());
+    return 1;
+  }
+  if (absl::Status status = ApplyOverrides(args.overrides, &*file); !status.ok()) {
+    std::fprintf(stderr, "kachi lanes: %s\n", std::string(status.message()).c_str());
+    return 2;
+  }
+  absl::StatusOr<std::unique_ptr<Session>> session = Bootstrap(file->base());
+  if (!session.ok()) {
+    std::fprintf(stderr, "kachi lanes: %s\n", std::string(session.status().message()).c_str());
+    return 1;
+  }
+  // Lanes carve the world and exchange host scalars: their collectives run over MPI (as kachi train's do).
+  std::unique_ptr<Communicator> mpi_world;
+  if ((*session)->world_comm->backend() != "mpi") {
+    absl::StatusOr<std::unique_ptr<Communicator>> created =
+        CreateMpiCommunicator(MPI_COMM_WORLD, (*session)->world_comm->options());
+    if (!created.ok()) {
+      std::fprintf(stderr, "kachi lanes: %s\n", std::string(created.status().message()).c_str());
+      return 1;
+    }
+    mpi_world = std::move(*created);
+  }
+  Communicator& world = mpi_world ? *mpi_world : *(*session)->world_comm;
+  lanes::ExecutorOptions options;
+  options.dir = !args.dir.empty()                           ? args.dir
+                : !file->base().checkpoint().dir().empty() ? file->base().checkpoint().dir()
+                                                           : "kachi_lanes";
+  options.resume = args.resume;
+  options.chunk_steps = args.chunk_steps;
+  options.device = (*session)->device;
+  options.log = &std::cout;
+  absl::StatusOr<lanes::ExecutorSummary> summary = lanes::RunLanes(*file, world, options);
+  if (!summary.ok()) {
+    std::fprintf(stderr, "kachi lanes: rank %d: %s\n", world.rank(), std::string(summary.status().message()).c_str());
+    return 1;
+  }
+  if (world.rank() == 0) {
+    std::cout << absl::StrFormat("kachi lanes: done after %d rounds; chosen lane %s (final loss %.4f); card "
+                                 "utilization %.1f%% (journal %s)\n",
+                                 summary->rounds, summary->best_lane < 0 ? "(none finished)" : summary->best_lane_name,
+                                 summary->best_loss, 100 * summary->utilization, options.dir);
   }
   return 0;
 }
@@ -107,15 +204,28 @@ int LanesCommand(const std::vector<std::string>& args) {
     std::fputs(kUsage, stderr);
     return 2;
   }
-  if (!parsed.simulate) {
-    std::fprintf(stderr,
-                 "kachi lanes: running lanes on the job's ranks is not available yet (the lane executor is the next "
-                 "step of issue 6); `kachi lanes --simulate%s` runs the same policy on simulated lanes\n",
-                 parsed.file.empty() ? "" : (" " + parsed.file).c_str());
+  if (parsed.simulate) return Simulate(parsed);
+  if (!parsed.report_path.empty()) {
+    std::fputs("kachi lanes: --lanes_report goes with --simulate (a real run writes its report beside its journal)\n",
+               stderr);
+    return 2;
+  }
+  if (!parsed.journal_dir.empty()) {
+    absl::StatusOr<config::LanesJournal> journal =
+        lanes::ReadJournal(parsed.journal_dir + "/" + lanes::kJournalFileName);
+    if (!journal.ok()) {
+      std::fprintf(stderr, "kachi lanes: %s\n", std::string(journal.status().message()).c_str());
+      return 1;
+    }
+    std::cout << lanes::FormatJournal(*journal);
+    return 0;
+  }
+  if (parsed.file.empty()) {
+    std::fputs("kachi lanes: a lanes file is needed to run lanes (or --simulate)\n", stderr);
     std::fputs(kUsage, stderr);
     return 2;
   }
-  return Simulate(parsed);
+  return Execute(parsed);
 }
 
 }  // namespace kachi

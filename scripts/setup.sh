@@ -10,13 +10,15 @@ build_dir=${KACHI_BUILD_DIR:-$repo/build}
 
 # Build tools and libraries; slurm-wlm and munge let the Slurm test run without network; openssh-client because
 # OpenMPI's mpirun looks for an ssh agent even on one machine; fortunes-min is the main job's training text;
-# python3-venv/numpy host the safetensors interop test's Python side.
+# python3-venv/numpy host the safetensors interop test's Python side; chromium screenshots the lanes report
+# (tests/lanes/report_screenshot_test.sh).
 packages=(
   build-essential cmake ninja-build g++ gcc
   openmpi-bin libopenmpi-dev openssh-client
   protobuf-compiler libprotobuf-dev libabsl-dev libgtest-dev libgmock-dev
   slurm-wlm munge
   fortunes-min python3 python3-venv python3-numpy
+  chromium
 )
 
 missing=()

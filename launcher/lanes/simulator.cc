@@ -48,7 +48,13 @@ class Simulation {
     Apply(policy_.Decide(), 0);
     double now = 0;
     while (!events_.empty()) {
-      now = events_.top().time_s;
+      // A superseded event (its lane was re-planned since) neither reports nor moves the clock.
+      const Event& top = events_.top();
+      if (!lanes_[top.lane].running || lanes_[top.lane].version != top.version) {
+        events_.pop();
+        continue;
+      }
+      now = top.time_s;
       held_card_s_ += held_cards_ * (now - clock_s_);
       clock_s_ = now;
       std::vector<Event> batch;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `kachi lanes` end to end: the default simulation beside its baselines, an example file with every decision
-# printed, --set edits, and the errors for a run without --simulate and for an unknown field.
+# printed, --set edits, and the errors for a run without a lanes file or --simulate and for an unknown field.
 # Usage: lanes_cli_test.sh KACHI_BINARY SOURCE_DIR
 set -u
 kachi=$1
@@ -31,9 +31,9 @@ out=$("$kachi" --set simulator.synthetic_lanes=12 lanes --simulate --set pool.ca
 [ $rc -eq 0 ] || fail "--set before and after the subcommand exited $rc"
 expect_in "--set" "$out" "12 synthetic lanes, synthetic curves \(seed 1\) on 4 cards"
 
-out=$("$kachi" lanes "$source_dir/configs/lanes_lr_sweep.pbtxt" 2>&1); rc=$?
-[ $rc -eq 2 ] || fail "kachi lanes without --simulate exited $rc; expected 2"
-expect_in "no --simulate" "$out" "not available yet"
+out=$("$kachi" lanes 2>&1); rc=$?
+[ $rc -eq 2 ] || fail "kachi lanes without a file or --simulate exited $rc; expected 2"
+expect_in "no file" "$out" "a lanes file is needed"
 
 out=$("$kachi" lanes --simulate --set pool.cardz=3 2>&1); rc=$?
 [ $rc -eq 2 ] || fail "unknown field exited $rc; expected 2"
