@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "comm/agree.h"
 #include "comm/mpi_communicator.h"
 #include "comm/process_grid.h"
 #include "launcher/bootstrap.h"
@@ -27,15 +28,6 @@ ABSL_FLAG(bool, resume, false,
 
 namespace kachi {
 namespace {
-
-// Makes a status that only some ranks saw into an error on every rank (so no rank waits on a failed peer).
-absl::Status AgreeOnStatus(Communicator& world, const absl::Status& status) {
-  int32_t failed_rank = status.ok() ? -1 : world.rank();
-  if (auto st = world.AllReduce(&failed_rank, &failed_rank, 1, DType::kInt32, ReduceOp::kMax); !st.ok()) return st;
-  if (!status.ok()) return status;
-  if (failed_rank >= 0) return absl::AbortedError(absl::StrCat("rank ", failed_rank, " failed (see its message)"));
-  return absl::OkStatus();
-}
 
 // Where training starts: the newest sound checkpoint when resuming (a fresh start when the directory holds none
 // yet), else model.init_from weights when given, else the random initialization Trainer::Create made.

@@ -10,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "comm/agree.h"
 #include "runtime/ckpt/checkpoint_paths.h"
 #include "runtime/ckpt/commit.h"
 #include "runtime/ckpt/manifest.h"
@@ -55,14 +56,7 @@ absl::Status CheckpointWriter::JoinWorker() {
 }
 
 absl::Status CheckpointWriter::Agree(const absl::Status& status, const char* what) {
-  Communicator& world = grid_->world();
-  int64_t failed_rank = status.ok() ? -1 : world.rank();
-  if (auto st = world.AllReduce(&failed_rank, &failed_rank, 1, DType::kInt64, ReduceOp::kMax); !st.ok()) return st;
-  if (!status.ok()) return absl::Status(status.code(), absl::StrCat(what, ": ", status.message()));
-  if (failed_rank >= 0) {
-    return absl::AbortedError(absl::StrCat(what, " failed on rank ", failed_rank, " (see its message)"));
-  }
-  return absl::OkStatus();
+  return AgreeOnStatus(grid_->world(), status, what);
 }
 
 Manifest CheckpointWriter::ManifestHeader(Trainer& trainer) const {

@@ -157,8 +157,6 @@ class CpuOps : public ModelOps {
 
 }  // namespace
 
-std::unique_ptr<ModelOps> MakeCpuModelOps() { return std::make_unique<CpuOps>(); }
-
 ModelOps& CpuModelOps() {
   static CpuOps* ops = new CpuOps();
   return *ops;

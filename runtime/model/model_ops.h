@@ -94,10 +94,7 @@ class ModelOps {
   virtual absl::StatusOr<double> SumOfSquares(const float* data, int64_t count) = 0;
 };
 
-// The CPU reference kernels on host memory.
-std::unique_ptr<ModelOps> MakeCpuModelOps();
-
-// A process-wide CPU ModelOps (for code that needs one without owning it).
+// The process-wide CPU ModelOps: the reference kernels on host memory.
 ModelOps& CpuModelOps();
 
 // An owned array in a ModelOps' memory.
