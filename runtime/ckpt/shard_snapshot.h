@@ -22,6 +22,9 @@ struct ShardSource {
   bool zero1 = false;        // optimizer ranges differ across data-parallel ranks
   int64_t model_size = 0;    // elements of the layout (flat buffer without ZeRO padding)
   const float* params = nullptr;
+  // fp32 master weights of the optimizer's range (element 0 = range().begin) when training in mixed precision
+  // (params then hold bf16 working copies); null when params are the fp32 master themselves.
+  const float* master = nullptr;
   ShardedAdamW* optimizer = nullptr;  // read only (its moment accessors are non-const)
   ModelOps* ops = nullptr;   // whose memory params and moments live in (null: host memory)
 };

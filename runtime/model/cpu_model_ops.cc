@@ -45,6 +45,14 @@ class CpuOps : public ModelOps {
   }
   absl::Status Synchronize() override { return absl::OkStatus(); }
 
+  void* AllocateBytes(size_t bytes) override { return bytes == 0 ? nullptr : std::calloc(bytes, 1); }
+  absl::Status CopyAsync(void* dst, const void* src, size_t bytes) override { return Upload(dst, src, bytes); }
+  void* AllocateHost(size_t bytes) override { return AllocateBytes(bytes); }
+  void ReleaseHost(void* data) override { std::free(data); }
+  absl::Status DownloadConcurrent(void* dst, const void* src, size_t bytes) override {
+    return Upload(dst, src, bytes);
+  }
+
   absl::Status TokenEmbeddingForward(float* out, const int32_t* tokens, const float* table, int64_t count,
                                      int64_t channels, int64_t vocab_start, int64_t vocab_rows) override {
     cpu::TokenEmbeddingForward(out, tokens, table, count, channels, vocab_start, vocab_rows);

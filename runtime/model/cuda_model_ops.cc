@@ -5,6 +5,9 @@
 
 #include <cuda_runtime.h>
 
+#include <cstring>
+#include <mutex>
+
 #include "absl/strings/str_cat.h"
 #include "comm/status_macros.h"
 #include "kernels/adamw_cuda.h"
@@ -28,11 +31,12 @@ absl::Status Check(cudaError_t error, const char* what) {
 
 class CudaOps : public ModelOps {
  public:
-  explicit CudaOps(cudaStream_t stream) : stream_(stream) {}
+  CudaOps(int device, cudaStream_t stream) : device_(device), stream_(stream) {}
   ~CudaOps() override {
     cudaStreamSynchronize(stream_);
     cudaFree(norm_result_);
     cudaStreamDestroy(stream_);
+    if (download_stream_ != nullptr) cudaStreamDestroy(download_stream_);
   }
 
   absl::string_view name() const override { return "cuda"; }
@@ -60,6 +64,33 @@ class CudaOps : public ModelOps {
     return cuda::Scale(data, scale, count, stream_);
   }
   absl::Status Synchronize() override { return Check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize"); }
+
+  void* AllocateBytes(size_t bytes) override { return Allocate(bytes); }
+  absl::Status CopyAsync(void* dst, const void* src, size_t bytes) override {
+    if (bytes == 0) return absl::OkStatus();
+    return Check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream_), "device copy");
+  }
+  void* AllocateHost(size_t bytes) override {
+    void* data = nullptr;
+    if (bytes == 0 || cudaMallocHost(&data, bytes) != cudaSuccess) return nullptr;
+    std::memset(data, 0, bytes);
+    return data;
+  }
+  void ReleaseHost(void* data) override {
+    if (data != nullptr) cudaFreeHost(data);
+  }
+  absl::Status DownloadConcurrent(void* dst, const void* src, size_t bytes) override {
+    if (bytes == 0) return absl::OkStatus();
+    KACHI_RETURN_IF_ERROR(Check(cudaSetDevice(device_), "cudaSetDevice"));  // the current device is per thread
+    std::lock_guard<std::mutex> lock(download_mutex_);  // one concurrent download at a time
+    if (download_stream_ == nullptr) {
+      KACHI_RETURN_IF_ERROR(
+          Check(cudaStreamCreateWithFlags(&download_stream_, cudaStreamNonBlocking), "cudaStreamCreate"));
+    }
+    cudaStream_t stream = download_stream_;
+    KACHI_RETURN_IF_ERROR(Check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream), "download"));
+    return Check(cudaStreamSynchronize(stream), "cudaStreamSynchronize (download)");
+  }
 
   absl::Status TokenEmbeddingForward(float* out, const int32_t* tokens, const float* table, int64_t count,
                                      int64_t channels, int64_t vocab_start, int64_t vocab_rows) override {
@@ -175,8 +206,11 @@ class CudaOps : public ModelOps {
     return data;
   }
 
+  int device_;
   cudaStream_t stream_;
   double* norm_result_ = nullptr;
+  std::mutex download_mutex_;
+  cudaStream_t download_stream_ = nullptr;  // DownloadConcurrent's stream, created on first use
 };
 
 }  // namespace
@@ -185,7 +219,7 @@ absl::StatusOr<std::unique_ptr<ModelOps>> MakeCudaModelOps(int device) {
   KACHI_RETURN_IF_ERROR(Check(cudaSetDevice(device), "cudaSetDevice"));
   cudaStream_t stream = nullptr;
   KACHI_RETURN_IF_ERROR(Check(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreate"));
-  return std::unique_ptr<ModelOps>(new CudaOps(stream));
+  return std::unique_ptr<ModelOps>(new CudaOps(device, stream));
 }
 
 }  // namespace kachi

@@ -39,6 +39,19 @@ class ModelOps {
   // Waits for all queued work.
   virtual absl::Status Synchronize() = 0;
 
+  // Checkpoint snapshots (copy the state aside on the training thread, download it on the writer's thread):
+  // `bytes` bytes of this ops' memory, zero-filled, freed by Release.
+  virtual void* AllocateBytes(size_t bytes) = 0;
+  // dst = src (`bytes` bytes, both in this ops' memory), queued after all earlier work (the CPU ops: done at return).
+  virtual absl::Status CopyAsync(void* dst, const void* src, size_t bytes) = 0;
+  // Page-locked host memory (plain host memory for the CPU ops) for fast downloads, freed by ReleaseHost.
+  virtual void* AllocateHost(size_t bytes) = 0;
+  virtual void ReleaseHost(void* data) = 0;
+  // Copies `bytes` bytes from this ops' memory to host memory on a private stream and waits for that copy only;
+  // may be called from any thread while training goes on. The source must be complete (e.g. CopyAsync followed
+  // by Synchronize on the training thread).
+  virtual absl::Status DownloadConcurrent(void* host_dst, const void* src, size_t bytes) = 0;
+
   // Kernels: see the CPU twins in kernels/*.h for the exact math.
   virtual absl::Status TokenEmbeddingForward(float* out, const int32_t* tokens, const float* table, int64_t count,
                                              int64_t channels, int64_t vocab_start, int64_t vocab_rows) = 0;
