@@ -1,4 +1,4 @@
-// CUDA fill, scale and residual add (see elementwise_cuda.h): grid-stride loops, math in fp32.
+// CUDA fill, scale, residual add and fp32<->bf16 conversion (see elementwise_cuda.h): grid-stride loops, math in fp32.
 #include <cuda_bf16.h>
 
 #include "absl/strings/str_cat.h"
@@ -37,6 +37,13 @@ __global__ void AddKernel(T* out, const T* a, const T* b, int64_t n) {
   }
 }
 
+template <typename To, typename From>
+__global__ void ConvertKernel(To* out, const From* in, int64_t n) {
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n; i += int64_t{gridDim.x} * blockDim.x) {
+    out[i] = FromFloat<To>(ToFloat(in[i]));
+  }
+}
+
 constexpr int kThreads = 256;
 
 int Blocks(int64_t n) {
@@ -71,6 +78,18 @@ absl::Status ResidualForward(T* out, const T* a, const T* b, int64_t n, cudaStre
   if (n <= 0) return absl::OkStatus();
   AddKernel<T><<<Blocks(n), kThreads, 0, stream>>>(out, a, b, n);
   return LaunchStatus("cuda::ResidualForward");
+}
+
+absl::Status ConvertToBf16(__nv_bfloat16* out, const float* in, int64_t n, cudaStream_t stream) {
+  if (n <= 0) return absl::OkStatus();
+  ConvertKernel<__nv_bfloat16, float><<<Blocks(n), kThreads, 0, stream>>>(out, in, n);
+  return LaunchStatus("cuda::ConvertToBf16");
+}
+
+absl::Status ConvertToFloat(float* out, const __nv_bfloat16* in, int64_t n, cudaStream_t stream) {
+  if (n <= 0) return absl::OkStatus();
+  ConvertKernel<float, __nv_bfloat16><<<Blocks(n), kThreads, 0, stream>>>(out, in, n);
+  return LaunchStatus("cuda::ConvertToFloat");
 }
 
 #define KACHI_INSTANTIATE_ELEMENTWISE(T)                                                 \

@@ -51,7 +51,7 @@ absl::Status StartingPoint(Session& session, Trainer& trainer, ProcessGrid& grid
   GptModel& model = trainer.model();
   std::vector<float> weights(model.buffer_size(), 0.0f);  // host copy: the model may live on a GPU
   absl::Status loaded = LoadHfGpt2(init_from, model.layout(), HfGpt2Options{}, weights.data());
-  if (loaded.ok()) loaded = model.SetParameters(weights.data());
+  if (loaded.ok()) loaded = trainer.SetParameters(weights.data());  // and the master weights in mixed precision
   if (auto st = AgreeOnStatus(world, loaded); !st.ok()) {
     return absl::Status(st.code(), absl::StrCat("model.init_from: ", st.message()));
   }
@@ -115,9 +115,12 @@ absl::Status Train(Session& session) {
     if (auto st = writer->Finish(); !st.ok()) return st;
   }
   const std::string& save = session.config.train().save_weights();
-  if (!save.empty() && (*grid)->dp_rank() == 0) {
-    std::vector<float> weights(t.model().buffer_size(), 0.0f);  // host copy: the model may live on a GPU
-    if (auto st = t.model().GetParameters(weights.data()); !st.ok()) return st;
+  if (!save.empty()) {
+    // Host copy (the model may live on a GPU); the fp32 master in mixed precision (gathered across data-parallel
+    // ranks under ZeRO-1: every rank takes part), then the data-parallel rank 0 of each tp rank exports.
+    std::vector<float> weights(t.model().buffer_size(), 0.0f);
+    if (auto st = t.GetParameters(weights.data()); !st.ok()) return st;
+    if ((*grid)->dp_rank() != 0) return absl::OkStatus();
     if (auto st = ExportHfGpt2(t.model().layout(), weights.data(), &(*grid)->tp(), save, HfGpt2Options{},
                                ShapeMetadata(options->shape));
         !st.ok()) {

@@ -152,7 +152,8 @@ absl::StatusOr<double> CheckpointWriter::Save(Trainer& trainer) {
   source.tp_rank = grid_->tp_rank();
   source.zero1 = trainer.options().zero1 && grid_->dp_size() > 1;
   source.model_size = trainer.model().layout().total_size();
-  source.params = trainer.model().params();
+  source.params = trainer.model().params();  // null in mixed precision: the master weights are the parameters
+  if (trainer.optimizer().mixed_precision()) source.master = trainer.optimizer().master_weights().data();
   source.optimizer = &trainer.optimizer();
   source.ops = &trainer.model().ops();
   if (auto st = TakeShardSnapshot(source, &snapshot_); !st.ok()) return st;

@@ -27,7 +27,7 @@ absl::Status LoadIntoTrainer(const CheckpointReader& reader, Trainer& trainer) {
   GptModel& model = trainer.model();
   ModelOps& ops = model.ops();
   ShardedAdamW& optimizer = trainer.optimizer();
-  if (!ops.device_memory()) {
+  if (!ops.device_memory() && !model.mixed_precision()) {
     if (auto st = reader.LoadParameters(model.layout(), model.params()); !st.ok()) return st;
     if (auto st = reader.LoadMoments(model.layout(), optimizer.range(), optimizer.first_moment().data(),
                                      optimizer.second_moment().data());
@@ -35,10 +35,11 @@ absl::Status LoadIntoTrainer(const CheckpointReader& reader, Trainer& trainer) {
       return st;
     }
   } else {
-    // Device state: assemble on the host, then one upload per buffer.
+    // Device state or mixed precision: assemble the fp32 parameters on the host; the trainer sets its master
+    // weights and (rounded) working copy from them; one upload per moment buffer.
     std::vector<float> params(model.buffer_size(), 0.0f);
     if (auto st = reader.LoadParameters(model.layout(), params.data()); !st.ok()) return st;
-    if (auto st = model.SetParameters(params.data()); !st.ok()) return st;
+    if (auto st = trainer.SetParameters(params.data()); !st.ok()) return st;
     const size_t moments = static_cast<size_t>(optimizer.first_moment().size());
     std::vector<float> m(moments, 0.0f), v(moments, 0.0f);
     if (auto st = reader.LoadMoments(model.layout(), optimizer.range(), m.data(), v.data()); !st.ok()) return st;

@@ -3,7 +3,8 @@
 
 namespace kachi {
 
-void Activations::Resize(const ParameterLayout& layout, ModelOps* ops, int64_t new_batch, int64_t new_seq_len) {
+template <typename T>
+void Activations<T>::Resize(const ParameterLayout& layout, ModelOps* ops, int64_t new_batch, int64_t new_seq_len) {
   if (new_batch == batch && new_seq_len == seq_len && !encoded.empty()) return;
   batch = new_batch;
   seq_len = new_seq_len;
@@ -14,7 +15,7 @@ void Activations::Resize(const ParameterLayout& layout, ModelOps* ops, int64_t n
   const int64_t heads_local = s.heads / tp, vocab_local = s.padded_vocab / tp;
   encoded.Reset(ops, n * c);
   blocks.resize(s.layers);
-  for (BlockActivations& b : blocks) {
+  for (BlockActivations<T>& b : blocks) {
     b.ln_1.Reset(ops, n * c);
     b.ln_1_mean.Reset(ops, n);
     b.ln_1_rstd.Reset(ops, n);
@@ -33,7 +34,7 @@ void Activations::Resize(const ParameterLayout& layout, ModelOps* ops, int64_t n
   ln_f_mean.Reset(ops, n);
   ln_f_rstd.Reset(ops, n);
   logits.Reset(ops, n * vocab_local);
-  for (auto* v : {&row_max, &row_sum, &target_logit, &losses, &d_loss}) v->Reset(ops, n);
+  for (OpsBuffer<float>* v : {&row_max, &row_sum, &target_logit, &losses, &d_loss}) v->Reset(ops, n);
   att_scratch.Reset(ops, ops->AttentionScratchSize(batch, heads_local, seq_len));
   inputs.Reset(ops, n);
   targets.Reset(ops, n);
@@ -43,8 +44,10 @@ void Activations::Resize(const ParameterLayout& layout, ModelOps* ops, int64_t n
   d_qkv.Reset(ops, n * 3 * c_local);
   d_fc.Reset(ops, n * ff_local);
   d_fc_gelu.Reset(ops, n * ff_local);
-  d_logits.Reset(ops, n * vocab_local);
   block_out_scratch.Reset(ops, n * c);
 }
+
+template struct Activations<float>;
+template struct Activations<Bf16>;
 
 }  // namespace kachi

@@ -1,6 +1,7 @@
 // Activations: the buffers a GptModel keeps between its forward and backward pass for one micro-batch shape,
 // sized for this rank's tensor-parallel shard, plus the gradient scratch of the backward pass, in the memory of the
-// model's ModelOps (host or device).
+// model's ModelOps (host or device). T is the compute type (float, or Bf16 in mixed precision); statistics
+// (LayerNorm mean/rstd, attention statistics, cross-entropy pieces, losses) stay fp32.
 #ifndef KACHI_RUNTIME_MODEL_ACTIVATIONS_H_
 #define KACHI_RUNTIME_MODEL_ACTIVATIONS_H_
 
@@ -13,28 +14,34 @@
 namespace kachi {
 
 // Forward activations of one transformer block (rows N = batch * seq_len).
+template <typename T>
 struct BlockActivations {
-  OpsBuffer<float> ln_1, ln_1_mean, ln_1_rstd;  // [N, C], [N], [N]
-  OpsBuffer<float> qkv;                         // [N, 3 * C_local]
+  OpsBuffer<T> ln_1;                        // [N, C]
+  OpsBuffer<float> ln_1_mean, ln_1_rstd;    // [N], [N]
+  OpsBuffer<T> qkv;                         // [N, 3 * C_local]
   OpsBuffer<float> att_stats;                   // ModelOps::AttentionStatsSize
-  OpsBuffer<float> atty;                        // [N, C_local]
-  OpsBuffer<float> residual_2;                  // [N, C]: input + attention
-  OpsBuffer<float> ln_2, ln_2_mean, ln_2_rstd;  // [N, C], [N], [N]
-  OpsBuffer<float> fc, fc_gelu;                 // [N, 4C_local]
-  OpsBuffer<float> residual_3;                  // [N, C]: block output
+  OpsBuffer<T> atty;                        // [N, C_local]
+  OpsBuffer<T> residual_2;                  // [N, C]: input + attention
+  OpsBuffer<T> ln_2;                        // [N, C]
+  OpsBuffer<float> ln_2_mean, ln_2_rstd;    // [N], [N]
+  OpsBuffer<T> fc, fc_gelu;                 // [N, 4C_local]
+  OpsBuffer<T> residual_3;                  // [N, C]: block output
 };
 
 // All buffers for micro-batches of one (batch, seq_len).
+template <typename T>
 struct Activations {
   int64_t batch = 0, seq_len = 0;
-  OpsBuffer<float> encoded;                       // [N, C]: embeddings (block 0 input)
-  std::vector<BlockActivations> blocks;
-  OpsBuffer<float> ln_f, ln_f_mean, ln_f_rstd;    // [N, C], [N], [N]
-  OpsBuffer<float> logits;                        // [N, vocab_local]
+  OpsBuffer<T> encoded;                       // [N, C]: embeddings (block 0 input)
+  std::vector<BlockActivations<T>> blocks;
+  OpsBuffer<T> ln_f;                          // [N, C]
+  OpsBuffer<float> ln_f_mean, ln_f_rstd;      // [N], [N]
+  OpsBuffer<T> logits;                        // [N, vocab_local]
   OpsBuffer<float> row_max, row_sum, target_logit, losses;  // [N]
   // Backward scratch.
-  OpsBuffer<float> d_residual, d_ln, d_atty, d_qkv, d_fc, d_fc_gelu, d_logits, d_loss;
-  OpsBuffer<float> block_out_scratch;             // [N, C]: row-parallel partial sums
+  OpsBuffer<T> d_residual, d_ln, d_atty, d_qkv, d_fc, d_fc_gelu;  // (the logits gradient is made in place)
+  OpsBuffer<float> d_loss;                    // [N]
+  OpsBuffer<T> block_out_scratch;             // [N, C]: row-parallel partial sums
   OpsBuffer<float> att_scratch;                   // ModelOps::AttentionScratchSize
   OpsBuffer<int32_t> inputs, targets;             // [N] tokens of the current micro-batch
 

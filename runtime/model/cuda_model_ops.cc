@@ -29,6 +29,11 @@ absl::Status Check(cudaError_t error, const char* what) {
   return absl::InternalError(absl::StrCat(what, ": ", cudaGetErrorString(error)));
 }
 
+// Bf16 is layout-compatible with CUDA's bf16.
+static_assert(sizeof(Bf16) == sizeof(__nv_bfloat16), "Bf16 and __nv_bfloat16 differ in size");
+__nv_bfloat16* B(Bf16* p) { return reinterpret_cast<__nv_bfloat16*>(p); }
+const __nv_bfloat16* B(const Bf16* p) { return reinterpret_cast<const __nv_bfloat16*>(p); }
+
 class CudaOps : public ModelOps {
  public:
   CudaOps(int device, cudaStream_t stream) : device_(device), stream_(stream) {}
@@ -191,6 +196,114 @@ class CudaOps : public ModelOps {
   absl::StatusOr<double> SumOfSquares(const float* data, int64_t count) override {
     if (norm_result_ == nullptr) KACHI_RETURN_IF_ERROR(Check(cudaMalloc(&norm_result_, sizeof(double)), "cudaMalloc"));
     KACHI_RETURN_IF_ERROR(cuda::SumOfSquares(norm_result_, data, count, stream_));
+    double result = 0;
+    KACHI_RETURN_IF_ERROR(Download(&result, norm_result_, sizeof(double)));
+    return result;
+  }
+
+  // ---- bf16 (mixed precision): the same kernels instantiated for __nv_bfloat16. ----
+  absl::Status Fill(Bf16* data, float value, int64_t count) override {
+    return cuda::Fill(B(data), value, count, stream_);
+  }
+  absl::Status Scale(Bf16* data, float scale, int64_t count) override {
+    return cuda::Scale(B(data), scale, count, stream_);
+  }
+  absl::Status Convert(Bf16* dst, const float* src, int64_t count) override {
+    return cuda::ConvertToBf16(B(dst), src, count, stream_);
+  }
+  absl::Status Convert(float* dst, const Bf16* src, int64_t count) override {
+    return cuda::ConvertToFloat(dst, B(src), count, stream_);
+  }
+  absl::Status TokenEmbeddingForward(Bf16* out, const int32_t* tokens, const Bf16* table, int64_t count,
+                                     int64_t channels, int64_t vocab_start, int64_t vocab_rows) override {
+    return cuda::TokenEmbeddingForward(B(out), tokens, B(table), count, channels, vocab_start, vocab_rows, stream_);
+  }
+  absl::Status TokenEmbeddingBackward(Bf16* dtable, const Bf16* dout, const int32_t* tokens, int64_t count,
+                                      int64_t channels, int64_t vocab_start, int64_t vocab_rows) override {
+    return cuda::TokenEmbeddingBackward(B(dtable), B(dout), tokens, count, channels, vocab_start, vocab_rows,
+                                        stream_);
+  }
+  absl::Status PositionEmbeddingForward(Bf16* out, const Bf16* wpe, int64_t batch, int64_t seq_len,
+                                        int64_t channels) override {
+    return cuda::PositionEmbeddingForward(B(out), B(wpe), batch, seq_len, channels, stream_);
+  }
+  absl::Status PositionEmbeddingBackward(Bf16* dwpe, const Bf16* dout, int64_t batch, int64_t seq_len,
+                                         int64_t channels) override {
+    return cuda::PositionEmbeddingBackward(B(dwpe), B(dout), batch, seq_len, channels, stream_);
+  }
+  absl::Status LayerNormForward(Bf16* out, float* mean, float* rstd, const Bf16* in, const Bf16* weight,
+                                const Bf16* bias, int64_t rows, int64_t channels) override {
+    return cuda::LayerNormForward(B(out), mean, rstd, B(in), B(weight), B(bias), rows, channels, stream_);
+  }
+  absl::Status LayerNormBackward(Bf16* din, Bf16* dweight, Bf16* dbias, const Bf16* dout, const Bf16* in,
+                                 const Bf16* weight, const float* mean, const float* rstd, int64_t rows,
+                                 int64_t channels) override {
+    return cuda::LayerNormBackward(B(din), B(dweight), B(dbias), B(dout), B(in), B(weight), mean, rstd, rows,
+                                   channels, stream_);
+  }
+  absl::Status MatmulForward(Bf16* out, const Bf16* in, const Bf16* weight, const Bf16* bias, int64_t rows,
+                             int64_t in_channels, int64_t out_channels) override {
+    return cuda::MatmulForward(B(out), B(in), B(weight), B(bias), rows, in_channels, out_channels, stream_);
+  }
+  absl::Status MatmulBackward(Bf16* din, Bf16* dweight, Bf16* dbias, const Bf16* dout, const Bf16* in,
+                              const Bf16* weight, int64_t rows, int64_t in_channels,
+                              int64_t out_channels) override {
+    return cuda::MatmulBackward(B(din), B(dweight), B(dbias), B(dout), B(in), B(weight), rows, in_channels,
+                                out_channels, stream_);
+  }
+  absl::Status GeluForward(Bf16* out, const Bf16* in, int64_t count) override {
+    return cuda::GeluForward(B(out), B(in), count, stream_);
+  }
+  absl::Status GeluBackward(Bf16* din, const Bf16* in, const Bf16* dout, int64_t count) override {
+    return cuda::GeluBackward(B(din), B(in), B(dout), count, stream_);
+  }
+  absl::Status ResidualForward(Bf16* out, const Bf16* a, const Bf16* b, int64_t count) override {
+    return cuda::ResidualForward(B(out), B(a), B(b), count, stream_);
+  }
+  absl::Status AttentionForward(Bf16* out, float* stats, const Bf16* qkv, int64_t batch, int64_t seq_len,
+                                int64_t heads, int64_t head_size) override {
+    return cuda::AttentionForward(B(out), stats, B(qkv), batch, seq_len, heads, head_size, stream_);
+  }
+  absl::Status AttentionBackward(Bf16* dqkv, const Bf16* dout, const Bf16* qkv, const Bf16* out,
+                                 const float* stats, float* scratch, int64_t batch, int64_t seq_len, int64_t heads,
+                                 int64_t head_size) override {
+    return cuda::AttentionBackward(B(dqkv), B(dout), B(qkv), B(out), stats, scratch, batch, seq_len, heads,
+                                   head_size, stream_);
+  }
+  absl::Status CrossEntropyRowMax(float* row_max, const Bf16* logits, int64_t rows, int64_t cols,
+                                  int64_t valid_cols) override {
+    return cuda::CrossEntropyRowMax(row_max, B(logits), rows, cols, valid_cols, stream_);
+  }
+  absl::Status CrossEntropyRowSumExp(float* row_sum, const Bf16* logits, const float* row_max, int64_t rows,
+                                     int64_t cols, int64_t valid_cols) override {
+    return cuda::CrossEntropyRowSumExp(row_sum, B(logits), row_max, rows, cols, valid_cols, stream_);
+  }
+  absl::Status CrossEntropyTargetLogit(float* target_logit, const Bf16* logits, const int32_t* targets,
+                                       int64_t rows, int64_t cols, int64_t valid_cols,
+                                       int64_t vocab_start) override {
+    return cuda::CrossEntropyTargetLogit(target_logit, B(logits), targets, rows, cols, valid_cols, vocab_start,
+                                         stream_);
+  }
+  absl::Status CrossEntropyBackward(Bf16* dlogits, const Bf16* logits, const float* row_max, const float* row_sum,
+                                    const int32_t* targets, const float* dloss, int64_t rows, int64_t cols,
+                                    int64_t valid_cols, int64_t vocab_start) override {
+    return cuda::CrossEntropyBackward(B(dlogits), B(logits), row_max, row_sum, targets, dloss, rows, cols,
+                                      valid_cols, vocab_start, stream_);
+  }
+  absl::Status AdamWStep(float* master, Bf16* param, const Bf16* grad, float* m, float* v, int64_t count,
+                         double learning_rate, double beta1, double beta2, double eps, double weight_decay,
+                         int64_t step, float grad_scale) override {
+    cpu::AdamWHyperparameters hyper;
+    hyper.learning_rate = learning_rate;
+    hyper.beta1 = beta1;
+    hyper.beta2 = beta2;
+    hyper.eps = eps;
+    hyper.weight_decay = weight_decay;
+    return cuda::AdamWStep<__nv_bfloat16>(master, B(param), B(grad), m, v, count, hyper, step, grad_scale, stream_);
+  }
+  absl::StatusOr<double> SumOfSquares(const Bf16* data, int64_t count) override {
+    if (norm_result_ == nullptr) KACHI_RETURN_IF_ERROR(Check(cudaMalloc(&norm_result_, sizeof(double)), "cudaMalloc"));
+    KACHI_RETURN_IF_ERROR(cuda::SumOfSquares(norm_result_, B(data), count, stream_));
     double result = 0;
     KACHI_RETURN_IF_ERROR(Download(&result, norm_result_, sizeof(double)));
     return result;

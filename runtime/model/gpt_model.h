@@ -4,7 +4,8 @@
 // partial outputs are all-reduced in forward; the embedding lookup is vocab-parallel (partial rows all-reduced) and
 // the cross-entropy is vocab-parallel (row max, sum of exponentials and target logit all-reduced). With tp = 1 no
 // communication happens. Parameters and gradients live in flat buffers laid out by ParameterLayout, in the ModelOps'
-// memory (host for the CPU ops: params() may then be read and written directly).
+// memory (host for the CPU ops: params() may then be read and written directly). In mixed precision (compute dtype
+// bf16) parameters, gradients and activations are bf16; the fp32 master weights live in the optimizer.
 #ifndef KACHI_RUNTIME_MODEL_GPT_MODEL_H_
 #define KACHI_RUNTIME_MODEL_GPT_MODEL_H_
 
@@ -27,23 +28,34 @@ class GptModel {
   // `pad_to_multiple` elements (ZeRO-1 splits them evenly across data-parallel ranks).
   // `ops` (default: the process's CPU ops) must outlive the model; with device memory, `tp` must take device
   // buffers (NCCL, or MPI's staging).
-  GptModel(const GptShape& shape, Communicator* tp, int64_t pad_to_multiple = 1, ModelOps* ops = nullptr);
+  // `compute` is DType::kFloat32 (default) or DType::kBFloat16 (mixed precision).
+  GptModel(const GptShape& shape, Communicator* tp, int64_t pad_to_multiple = 1, ModelOps* ops = nullptr,
+           DType compute = DType::kFloat32);
 
   const ParameterLayout& layout() const { return layout_; }
   const GptShape& shape() const { return layout_.shape(); }
   // Elements of the flat buffers: layout().total_size() rounded up to the padding multiple (padding stays zero).
-  int64_t buffer_size() const { return params_.size(); }
+  int64_t buffer_size() const { return buffer_size_; }
   ModelOps& ops() { return *ops_; }
-  // Flat parameter and gradient buffers (buffer_size() elements each).
+  // The type of parameters, gradients and activations: kFloat32, or kBFloat16 in mixed precision.
+  DType compute_dtype() const { return compute_; }
+  bool mixed_precision() const { return compute_ == DType::kBFloat16; }
+  // Flat fp32 parameter and gradient buffers (buffer_size() elements each); null in mixed precision.
   float* params() { return params_.data(); }
   const float* params() const { return params_.data(); }
   float* grads() { return grads_.data(); }
   const float* grads() const { return grads_.data(); }
+  // Flat bf16 parameter and gradient buffers in mixed precision (null otherwise).
+  Bf16* params_bf16() { return params_bf16_.data(); }
+  Bf16* grads_bf16() { return grads_bf16_.data(); }
+  // Whichever of the two is in use (elements of compute_dtype()).
+  void* param_data() { return mixed_precision() ? static_cast<void*>(params_bf16_.data()) : params_.data(); }
+  void* grad_data() { return mixed_precision() ? static_cast<void*>(grads_bf16_.data()) : grads_.data(); }
   // Sets every gradient to zero.
   absl::Status ZeroGrads();
   // GPT-2 initialization from `seed` (InitializeParameters), in whichever memory the ops use.
   absl::Status Initialize(uint64_t seed);
-  // Copies all buffer_size() parameters from / to host memory.
+  // Copies all buffer_size() parameters from / to host fp32 memory (rounded to bf16 / widened in mixed precision).
   absl::Status SetParameters(const float* host);
   absl::Status GetParameters(float* host) const;
 
@@ -56,25 +68,38 @@ class GptModel {
   // Forward of one sequence of `length` tokens; returns the full-vocabulary logits (real vocabulary only) of its
   // last position, identical on every tensor-parallel rank.
   absl::StatusOr<std::vector<float>> LastLogits(const int32_t* tokens, int64_t length);
-  // A host copy of this rank's logits [batch * seq_len, padded_vocab / tp] from the last forward pass.
+  // A host copy of this rank's logits [batch * seq_len, padded_vocab / tp] from the last Loss() (a backward pass
+  // overwrites them with their gradient).
   absl::StatusOr<std::vector<float>> LocalLogits() const;
 
  private:
-  // Runs the forward pass into acts_ (loss per row into acts_.losses when targets is non-null).
+  // Checks the micro-batch and runs the forward pass in the compute type (loss per row into the activations'
+  // losses when targets is non-null).
   absl::Status Forward(const int32_t* inputs, const int32_t* targets, int64_t batch, int64_t seq_len);
   absl::Status Backward(float grad_scale);
+  template <typename T>
+  absl::Status ForwardT(Activations<T>& acts, const T* params, const int32_t* inputs, const int32_t* targets,
+                        int64_t batch, int64_t seq_len);
+  template <typename T>
+  absl::Status BackwardT(Activations<T>& acts, const T* params, T* grads, float grad_scale);
   // Reduction over the tensor-parallel group, in place (no-op at tp = 1).
-  absl::Status TpAllReduce(float* data, int64_t count, ReduceOp op);
-  absl::Status TpSum(float* data, int64_t count);
-  absl::Status TpMax(float* data, int64_t count);
+  template <typename T>
+  absl::Status TpAllReduce(T* data, int64_t count, ReduceOp op);
+  // This micro-batch's per-row losses and logits, whichever precision ran.
+  const OpsBuffer<float>& Losses() const { return mixed_precision() ? acts_bf16_.losses : acts_.losses; }
   absl::StatusOr<float> MeanLoss() const;
+  // Host fp32 copy of `count` elements of the compute-type array at `data` (float* or Bf16*).
+  absl::Status DownloadAsFloat(float* host, const void* data, int64_t count) const;
 
   Communicator* tp_;
   ModelOps* ops_;
+  DType compute_;
   ParameterLayout layout_;
-  OpsBuffer<float> params_;
-  OpsBuffer<float> grads_;
-  Activations acts_;
+  int64_t buffer_size_ = 0;
+  OpsBuffer<float> params_, grads_;        // fp32 compute
+  OpsBuffer<Bf16> params_bf16_, grads_bf16_;  // mixed precision
+  Activations<float> acts_;
+  Activations<Bf16> acts_bf16_;
 };
 
 }  // namespace kachi

@@ -1,7 +1,11 @@
 // ModelOps: the memory and kernels a GptModel and its optimizer run on — the CPU reference kernels (kernels/*.h)
 // on host memory, or CUDA kernels on device memory. The model, tensor- and data-parallel code is written once
 // against this interface. Pointers passed to an op live in this ModelOps' memory (Allocate*), tokens included.
-// Every op has the signature and accumulation convention of its CPU twin (kernels/README.md), in fp32.
+// Every op has the signature and accumulation convention of its CPU twin (kernels/README.md), in fp32, and a bf16
+// overload for mixed precision (bf16 activations, parameters and gradients; statistics such as LayerNorm mean/rstd,
+// attention statistics and cross-entropy pieces stay fp32). The CUDA ops run the bf16 overloads natively; for host
+// memory the base class emulates them (bf16_emulation.cc): inputs widened to fp32, the fp32 op, outputs rounded to
+// bf16 — the CPU reference of the GPU's mixed precision.
 #ifndef KACHI_RUNTIME_MODEL_MODEL_OPS_H_
 #define KACHI_RUNTIME_MODEL_MODEL_OPS_H_
 
@@ -14,6 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "runtime/model/bf16.h"
 
 namespace kachi {
 
@@ -29,6 +34,7 @@ class ModelOps {
   // Zero-filled memory of `count` elements; Release frees what Allocate* returned (nullptr is ignored).
   virtual float* AllocateFloats(int64_t count) = 0;
   virtual int32_t* AllocateInts(int64_t count) = 0;
+  Bf16* AllocateBf16(int64_t count) { return static_cast<Bf16*>(AllocateBytes(count * sizeof(Bf16))); }
   virtual void Release(void* data) = 0;
   // Host memory -> this ModelOps' memory and back (`bytes` bytes).
   virtual absl::Status Upload(void* dst, const void* host_src, size_t bytes) = 0;
@@ -105,6 +111,53 @@ class ModelOps {
                                  double learning_rate, double beta1, double beta2, double eps, double weight_decay,
                                  int64_t step) = 0;
   virtual absl::StatusOr<double> SumOfSquares(const float* data, int64_t count) = 0;
+
+  // ---- Mixed precision (bf16). Same math and conventions as the fp32 ops above; see the file comment. ----
+  virtual absl::Status Fill(Bf16* data, float value, int64_t count);
+  virtual absl::Status Scale(Bf16* data, float scale, int64_t count);
+  // dst[i] = round_to_bf16(src[i]) and dst[i] = float(src[i]).
+  virtual absl::Status Convert(Bf16* dst, const float* src, int64_t count);
+  virtual absl::Status Convert(float* dst, const Bf16* src, int64_t count);
+  virtual absl::Status TokenEmbeddingForward(Bf16* out, const int32_t* tokens, const Bf16* table, int64_t count,
+                                             int64_t channels, int64_t vocab_start, int64_t vocab_rows);
+  virtual absl::Status TokenEmbeddingBackward(Bf16* dtable, const Bf16* dout, const int32_t* tokens, int64_t count,
+                                              int64_t channels, int64_t vocab_start, int64_t vocab_rows);
+  virtual absl::Status PositionEmbeddingForward(Bf16* out, const Bf16* wpe, int64_t batch, int64_t seq_len,
+                                                int64_t channels);
+  virtual absl::Status PositionEmbeddingBackward(Bf16* dwpe, const Bf16* dout, int64_t batch, int64_t seq_len,
+                                                 int64_t channels);
+  virtual absl::Status LayerNormForward(Bf16* out, float* mean, float* rstd, const Bf16* in, const Bf16* weight,
+                                        const Bf16* bias, int64_t rows, int64_t channels);
+  virtual absl::Status LayerNormBackward(Bf16* din, Bf16* dweight, Bf16* dbias, const Bf16* dout, const Bf16* in,
+                                         const Bf16* weight, const float* mean, const float* rstd, int64_t rows,
+                                         int64_t channels);
+  virtual absl::Status MatmulForward(Bf16* out, const Bf16* in, const Bf16* weight, const Bf16* bias, int64_t rows,
+                                     int64_t in_channels, int64_t out_channels);
+  virtual absl::Status MatmulBackward(Bf16* din, Bf16* dweight, Bf16* dbias, const Bf16* dout, const Bf16* in,
+                                      const Bf16* weight, int64_t rows, int64_t in_channels, int64_t out_channels);
+  virtual absl::Status GeluForward(Bf16* out, const Bf16* in, int64_t count);
+  virtual absl::Status GeluBackward(Bf16* din, const Bf16* in, const Bf16* dout, int64_t count);
+  virtual absl::Status ResidualForward(Bf16* out, const Bf16* a, const Bf16* b, int64_t count);
+  virtual absl::Status AttentionForward(Bf16* out, float* stats, const Bf16* qkv, int64_t batch, int64_t seq_len,
+                                        int64_t heads, int64_t head_size);
+  virtual absl::Status AttentionBackward(Bf16* dqkv, const Bf16* dout, const Bf16* qkv, const Bf16* out,
+                                         const float* stats, float* scratch, int64_t batch, int64_t seq_len,
+                                         int64_t heads, int64_t head_size);
+  virtual absl::Status CrossEntropyRowMax(float* row_max, const Bf16* logits, int64_t rows, int64_t cols,
+                                          int64_t valid_cols);
+  virtual absl::Status CrossEntropyRowSumExp(float* row_sum, const Bf16* logits, const float* row_max, int64_t rows,
+                                             int64_t cols, int64_t valid_cols);
+  virtual absl::Status CrossEntropyTargetLogit(float* target_logit, const Bf16* logits, const int32_t* targets,
+                                               int64_t rows, int64_t cols, int64_t valid_cols, int64_t vocab_start);
+  virtual absl::Status CrossEntropyBackward(Bf16* dlogits, const Bf16* logits, const float* row_max,
+                                            const float* row_sum, const int32_t* targets, const float* dloss,
+                                            int64_t rows, int64_t cols, int64_t valid_cols, int64_t vocab_start);
+  // AdamW with fp32 master weights: grad (bf16) times grad_scale updates master, m, v (fp32); param = bf16(master).
+  virtual absl::Status AdamWStep(float* master, Bf16* param, const Bf16* grad, float* m, float* v, int64_t count,
+                                 double learning_rate, double beta1, double beta2, double eps, double weight_decay,
+                                 int64_t step, float grad_scale);
+  // Sum of squares of bf16 values, accumulated in double.
+  virtual absl::StatusOr<double> SumOfSquares(const Bf16* data, int64_t count);
 };
 
 // The process-wide CPU ModelOps: the reference kernels on host memory.
@@ -136,6 +189,8 @@ class OpsBuffer {
     if (ops != nullptr && count > 0) {
       if constexpr (std::is_same_v<T, int32_t>) {
         data_ = ops->AllocateInts(count);
+      } else if constexpr (std::is_same_v<T, Bf16>) {
+        data_ = ops->AllocateBf16(count);
       } else {
         data_ = ops->AllocateFloats(count);
       }

@@ -26,23 +26,21 @@ GradientSync::GradientSync(const ParameterLayout& layout, int64_t buffer_size, C
   }
 }
 
-absl::Status GradientSync::Reduce(float* grads, float* shard_grads) {
+absl::Status GradientSync::Reduce(void* grads, void* shard_grads, DType dtype) {
   if (dp_ == nullptr) return absl::OkStatus();
-  if (zero1_) {
-    return dp_->ReduceScatter(grads, shard_grads, shard_.end - shard_.begin, DType::kFloat32, ReduceOp::kAvg);
-  }
+  if (zero1_) return dp_->ReduceScatter(grads, shard_grads, shard_.end - shard_.begin, dtype, ReduceOp::kAvg);
+  const size_t element = DTypeSize(dtype);
   for (const FlatRange& bucket : buckets_) {
-    float* data = grads + bucket.begin;
-    if (auto st = dp_->AllReduce(data, data, bucket.end - bucket.begin, DType::kFloat32, ReduceOp::kAvg); !st.ok()) {
-      return st;
-    }
+    void* data = static_cast<char*>(grads) + bucket.begin * element;
+    if (auto st = dp_->AllReduce(data, data, bucket.end - bucket.begin, dtype, ReduceOp::kAvg); !st.ok()) return st;
   }
   return absl::OkStatus();
 }
 
-absl::Status GradientSync::GatherParameters(float* params) {
+absl::Status GradientSync::GatherParameters(void* params, DType dtype) {
   if (!zero1_) return absl::OkStatus();
-  return dp_->AllGather(params + shard_.begin, params, shard_.end - shard_.begin, DType::kFloat32);
+  const void* mine = static_cast<const char*>(params) + shard_.begin * DTypeSize(dtype);
+  return dp_->AllGather(mine, params, shard_.end - shard_.begin, dtype);
 }
 
 }  // namespace kachi

@@ -32,11 +32,11 @@ class GradientSync {
   FlatRange shard() const { return shard_; }
   bool zero1() const { return zero1_; }
 
-  // Averages `grads` across data-parallel ranks: in place in buckets (without ZeRO), or into shard_grads (S
-  // elements, the average of this rank's shard) with ZeRO-1.
-  absl::Status Reduce(float* grads, float* shard_grads);
+  // Averages `grads` (elements of `dtype`: fp32, or bf16 in mixed precision) across data-parallel ranks: in place
+  // in buckets (without ZeRO), or into shard_grads (S elements, the average of this rank's shard) with ZeRO-1.
+  absl::Status Reduce(void* grads, void* shard_grads, DType dtype = DType::kFloat32);
   // With ZeRO-1: gathers every rank's updated shard so `params` is complete everywhere (no-op without ZeRO).
-  absl::Status GatherParameters(float* params);
+  absl::Status GatherParameters(void* params, DType dtype = DType::kFloat32);
 
  private:
   Communicator* dp_;

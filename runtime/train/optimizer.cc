@@ -9,7 +9,7 @@
 namespace kachi {
 
 ShardedAdamW::ShardedAdamW(const ParameterLayout& layout, FlatRange range, bool range_is_shard, Communicator* tp,
-                           Communicator* dp, AdamWOptions options, ModelOps* ops)
+                           Communicator* dp, AdamWOptions options, ModelOps* ops, bool mixed_precision)
     : range_(range),
       range_is_shard_(range_is_shard),
       tp_(tp != nullptr && tp->size() > 1 ? tp : nullptr),
@@ -17,7 +17,9 @@ ShardedAdamW::ShardedAdamW(const ParameterLayout& layout, FlatRange range, bool 
       options_(options),
       ops_(ops != nullptr ? ops : &CpuModelOps()),
       m_(ops_, range.end - range.begin),
-      v_(ops_, range.end - range.begin) {
+      v_(ops_, range.end - range.begin),
+      mixed_(mixed_precision) {
+  if (mixed_) master_.Reset(ops_, range.end - range.begin);
   for (const ParameterSpec& spec : layout.tensors()) {
     const int64_t begin = std::max(range.begin, spec.offset);
     const int64_t end = std::min(range.end, spec.offset + spec.size);
@@ -26,7 +28,12 @@ ShardedAdamW::ShardedAdamW(const ParameterLayout& layout, FlatRange range, bool 
   }
 }
 
-absl::StatusOr<double> ShardedAdamW::GlobalGradNorm(const float* range_grads) {
+absl::StatusOr<double> ShardedAdamW::GlobalGradNorm(const float* range_grads) { return NormOf(range_grads); }
+
+absl::StatusOr<double> ShardedAdamW::GlobalGradNorm(const Bf16* range_grads) { return NormOf(range_grads); }
+
+template <typename G>
+absl::StatusOr<double> ShardedAdamW::NormOf(const G* range_grads) {
   double local = 0;
   for (const Piece& piece : pieces_) {
     if (!piece.counted_in_norm) continue;
@@ -66,6 +73,32 @@ absl::StatusOr<double> ShardedAdamW::Step(float* params, float* range_grads, dou
                                           step_));
   }
   return *norm;
+}
+
+absl::StatusOr<double> ShardedAdamW::Step(Bf16* params, const Bf16* range_grads, double learning_rate) {
+  if (!mixed_) return absl::FailedPreconditionError("bf16 optimizer step on an optimizer without master weights");
+  absl::StatusOr<double> norm = GlobalGradNorm(range_grads);
+  if (!norm.ok()) return norm.status();
+  if (!std::isfinite(*norm)) {
+    return absl::DataLossError("gradient norm is not finite (NaN/Inf in gradients): the run diverged");
+  }
+  const float clip_scale = options_.grad_clip > 0 && *norm > options_.grad_clip
+                               ? static_cast<float>(options_.grad_clip / (*norm + 1e-6))
+                               : 1.0f;
+  ++step_;
+  for (const Piece& piece : pieces_) {
+    const int64_t local = piece.begin - range_.begin;
+    KACHI_RETURN_IF_ERROR(ops_->AdamWStep(master_.data() + local, params + piece.begin, range_grads + local,
+                                          m_.data() + local, v_.data() + local, piece.end - piece.begin,
+                                          learning_rate, options_.beta1, options_.beta2, options_.eps,
+                                          piece.decay ? options_.weight_decay : 0.0, step_, clip_scale));
+  }
+  return *norm;
+}
+
+absl::Status ShardedAdamW::SetMaster(const float* host_range) {
+  if (!mixed_) return absl::FailedPreconditionError("SetMaster on an optimizer without master weights");
+  return ops_->Upload(master_.data(), host_range, master_.size() * sizeof(float));
 }
 
 }  // namespace kachi

@@ -1,6 +1,8 @@
 // ShardedAdamW: AdamW over a range of the flat parameter buffer (the whole buffer, or this rank's ZeRO-1 shard),
 // with weight decay only on tensors marked decay in the ParameterLayout, fp32 moments for that range only, and
-// global-norm gradient clipping whose norm is computed across tensor- and data-parallel ranks.
+// global-norm gradient clipping whose norm is computed across tensor- and data-parallel ranks. In mixed precision
+// the optimizer also keeps fp32 master weights for its range: bf16 gradients update the master, and the model's
+// bf16 parameters are the master rounded (so a checkpoint of master + moments resumes bit for bit).
 #ifndef KACHI_RUNTIME_TRAIN_OPTIMIZER_H_
 #define KACHI_RUNTIME_TRAIN_OPTIMIZER_H_
 
@@ -30,21 +32,31 @@ class ShardedAdamW {
   // Updates flat elements `range` (grads for exactly that range are passed to Step). `tp` and `dp` may be null.
   // `range_is_shard` says whether dp ranks hold different ranges (ZeRO-1), so the norm must sum across dp.
   // Parameters, gradients and moments live in `ops`' memory (default: the CPU ops).
+  // `mixed_precision` keeps fp32 master weights for the range (set them with SetMaster before the first step).
   ShardedAdamW(const ParameterLayout& layout, FlatRange range, bool range_is_shard, Communicator* tp,
-               Communicator* dp, AdamWOptions options, ModelOps* ops = nullptr);
+               Communicator* dp, AdamWOptions options, ModelOps* ops = nullptr, bool mixed_precision = false);
 
   // Global L2 norm of the gradients of the whole model: tensor-parallel-replicated tensors counted once, summed
   // across tp (and dp when sharded). `range_grads` holds the grads of range() (range().begin is element 0).
   absl::StatusOr<double> GlobalGradNorm(const float* range_grads);
+  absl::StatusOr<double> GlobalGradNorm(const Bf16* range_grads);
   // Clips (scales range_grads so the global norm is at most grad_clip), then one AdamW step at `learning_rate` on
   // params[range]. Returns the global norm before clipping.
   absl::StatusOr<double> Step(float* params, float* range_grads, double learning_rate);
+  // Mixed precision: the same with bf16 gradients (the clip scale is applied inside the update) on the fp32
+  // master; params[range] (bf16) receive the rounded master.
+  absl::StatusOr<double> Step(Bf16* params, const Bf16* range_grads, double learning_rate);
+  // Mixed precision: sets the master weights of range() from host fp32 values (element 0 = range().begin).
+  absl::Status SetMaster(const float* host_range);
 
   FlatRange range() const { return range_; }
   int64_t steps_taken() const { return step_; }
   // First and second moments of range() (checkpoints save them).
   OpsBuffer<float>& first_moment() { return m_; }
   OpsBuffer<float>& second_moment() { return v_; }
+  // fp32 master weights of range() in mixed precision (empty otherwise).
+  OpsBuffer<float>& master_weights() { return master_; }
+  bool mixed_precision() const { return mixed_; }
   void set_steps_taken(int64_t step) { step_ = step; }
 
  private:
@@ -63,7 +75,12 @@ class ShardedAdamW {
   AdamWOptions options_;
   ModelOps* ops_;
   OpsBuffer<float> m_, v_;
+  bool mixed_ = false;
+  OpsBuffer<float> master_;  // mixed precision only
   int64_t step_ = 0;
+  // Sums the squares of the counted pieces of range_grads (float or Bf16) and reduces across ranks.
+  template <typename G>
+  absl::StatusOr<double> NormOf(const G* range_grads);
 };
 
 }  // namespace kachi

@@ -15,9 +15,11 @@ namespace kachi {
 struct TrainOptions {
   GptShape shape;
   uint64_t init_seed = 1337;  // parameter initialization
-  // Kernels: "cpu" (the reference kernels) or "cuda" (CUDA kernels in fp32 on CUDA device `device`).
+  // Kernels: "cpu" (the reference kernels) or "cuda" (CUDA kernels on CUDA device `device`).
   std::string kernels = "cpu";
   int device = 0;
+  // "fp32" or "bf16" (mixed precision: bf16 parameters, gradients, activations; fp32 master weights and moments).
+  std::string precision = "fp32";
   // Data: token-shard globs, tokens per sequence, seed of the epoch permutations.
   std::string train_pattern;
   std::string val_pattern;  // empty: no evaluation

@@ -45,6 +45,11 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainOptions& opt
   if (options.steps <= 0) return absl::InvalidArgumentError("train.steps must be positive");
   if (options.train_pattern.empty()) return absl::InvalidArgumentError("data.train is empty: no training shards");
 
+  if (options.precision != "fp32" && options.precision != "bf16") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("train.precision = '", options.precision, "': expected \"fp32\" or \"bf16\""));
+  }
+  const bool mixed = options.precision == "bf16";
   std::unique_ptr<Trainer> trainer(new Trainer(options, grid));
   if (options.kernels == "cuda") {
     absl::StatusOr<std::unique_ptr<ModelOps>> ops = MakeCudaModelOps(options.device);
@@ -55,9 +60,9 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainOptions& opt
         absl::StrCat("train.kernels = '", options.kernels, "': expected \"cpu\" or \"cuda\""));
   }
   trainer->model_ = std::make_unique<GptModel>(options.shape, &grid->tp(), options.zero1 ? dp : 1,
-                                               trainer->owned_ops_.get());
+                                               trainer->owned_ops_.get(),
+                                               mixed ? DType::kBFloat16 : DType::kFloat32);
   GptModel& model = *trainer->model_;
-  if (auto st = model.Initialize(options.init_seed); !st.ok()) return st;
 
   TrainLoaderOptions train;
   train.pattern = options.train_pattern;
@@ -90,9 +95,36 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainOptions& opt
                                                   options.bucket_bytes, options.zero1);
   const FlatRange range = trainer->sync_->shard();
   trainer->optimizer_ = std::make_unique<ShardedAdamW>(model.layout(), range, trainer->sync_->zero1(), &grid->tp(),
-                                                       &grid->dp(), options.adamw, &model.ops());
-  if (trainer->sync_->zero1()) trainer->shard_grads_.Reset(&model.ops(), range.end - range.begin);
+                                                       &grid->dp(), options.adamw, &model.ops(), mixed);
+  if (trainer->sync_->zero1()) {
+    if (mixed) {
+      trainer->shard_grads_bf16_.Reset(&model.ops(), range.end - range.begin);
+    } else {
+      trainer->shard_grads_.Reset(&model.ops(), range.end - range.begin);
+    }
+  }
+  std::vector<float> initial(model.buffer_size(), 0.0f);
+  InitializeParameters(model.layout(), options.init_seed, initial.data());
+  if (auto st = trainer->SetParameters(initial.data()); !st.ok()) return st;
   return trainer;
+}
+
+absl::Status Trainer::SetParameters(const float* host) {
+  if (auto st = model_->SetParameters(host); !st.ok()) return st;
+  if (!optimizer_->mixed_precision()) return absl::OkStatus();
+  return optimizer_->SetMaster(host + optimizer_->range().begin);
+}
+
+absl::Status Trainer::GetParameters(float* host) {
+  if (!optimizer_->mixed_precision()) return model_->GetParameters(host);
+  // The fp32 master: this rank's range, gathered across data-parallel ranks when ZeRO-1 shards it.
+  OpsBuffer<float>& master = optimizer_->master_weights();
+  if (!sync_->zero1()) return model_->ops().Download(host, master.data(), master.size() * sizeof(float));
+  OpsBuffer<float> full(&model_->ops(), model_->buffer_size());
+  if (auto st = BeforeCollective(); !st.ok()) return st;
+  if (auto st = grid_->dp().AllGather(master.data(), full.data(), master.size(), DType::kFloat32); !st.ok()) return st;
+  if (auto st = AfterCollective(grid_->dp()); !st.ok()) return st;
+  return model_->ops().Download(host, full.data(), full.size() * sizeof(float));
 }
 
 absl::Status Trainer::BeforeCollective() {
@@ -120,16 +152,21 @@ absl::StatusOr<StepResult> Trainer::Step() {
     loss_sum += *loss;
   }
   // Gradients are reduced once, after the last micro-step.
-  float* range_grads = sync_->zero1() ? shard_grads_.data() : model_->grads();
+  const bool mixed = model_->mixed_precision();
+  const DType dtype = model_->compute_dtype();
+  void* shard_grads = mixed ? static_cast<void*>(shard_grads_bf16_.data()) : shard_grads_.data();
   if (auto st = BeforeCollective(); !st.ok()) return st;
-  if (auto st = sync_->Reduce(model_->grads(), shard_grads_.data()); !st.ok()) return st;
+  if (auto st = sync_->Reduce(model_->grad_data(), shard_grads, dtype); !st.ok()) return st;
   if (auto st = AfterCollective(grid_->dp()); !st.ok()) return st;
   result.lr = options_.schedule.At(result.step);
-  absl::StatusOr<double> norm = optimizer_->Step(model_->params(), range_grads, result.lr);
+  absl::StatusOr<double> norm =
+      mixed ? optimizer_->Step(model_->params_bf16(),
+                               sync_->zero1() ? shard_grads_bf16_.data() : model_->grads_bf16(), result.lr)
+            : optimizer_->Step(model_->params(), sync_->zero1() ? shard_grads_.data() : model_->grads(), result.lr);
   if (!norm.ok()) return norm.status();
   result.grad_norm = *norm;
   if (auto st = BeforeCollective(); !st.ok()) return st;
-  if (auto st = sync_->GatherParameters(model_->params()); !st.ok()) return st;
+  if (auto st = sync_->GatherParameters(model_->param_data(), dtype); !st.ok()) return st;
   if (auto st = AfterCollective(grid_->dp()); !st.ok()) return st;
 
   float loss = static_cast<float>(loss_sum / accumulation);

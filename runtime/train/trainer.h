@@ -52,6 +52,12 @@ class Trainer {
   // reports joins the progress line and metrics (ckpt_stall_ms).
   absl::Status Run(std::ostream* log, const AfterStepHook& after_step = {});
 
+  // All buffer_size() parameters of this rank's model from / to host fp32 memory. In mixed precision the fp32
+  // master weights are set (and the bf16 working copy rounded from them) / read; reading is then collective over
+  // the data-parallel group when ZeRO-1 shards the master.
+  absl::Status SetParameters(const float* host);
+  absl::Status GetParameters(float* host);
+
   GptModel& model() { return *model_; }
   const TrainOptions& options() const { return options_; }
   TrainLoader& train_loader() { return *train_loader_; }
@@ -77,7 +83,8 @@ class Trainer {
   std::optional<EvalLoader> eval_loader_;
   std::unique_ptr<GradientSync> sync_;
   std::unique_ptr<ShardedAdamW> optimizer_;
-  OpsBuffer<float> shard_grads_;  // ZeRO-1: this rank's averaged gradient shard
+  OpsBuffer<float> shard_grads_;  // ZeRO-1: this rank's averaged gradient shard (fp32)
+  OpsBuffer<Bf16> shard_grads_bf16_;  // the same in mixed precision
 };
 
 }  // namespace kachi

@@ -76,8 +76,10 @@ TEST_F(TorchReferenceTest, LogitsLossAndEveryGradientMatch) {
   EXPECT_LT(testing::MaxNormRelativeError({*loss}, torch_loss), kTolerance)
       << "kachi loss " << *loss << " vs torch " << torch_loss[0];
 
-  // The reference keeps the logits of its first rows (see its metadata); compare those rows.
+  // The reference keeps the logits of its first rows (see its metadata); compare those rows. (Backward turned the
+  // logits into their gradient in place: a forward pass brings them back.)
   const std::vector<float> torch_logits = Reference("logits");
+  ASSERT_TRUE(model_->Loss(inputs_.data(), targets_.data(), batch_, seq_len_).ok());
   absl::StatusOr<std::vector<float>> logits_or = model_->LocalLogits();
   ASSERT_TRUE(logits_or.ok()) << logits_or.status();
   const std::vector<float>& logits = *logits_or;
