@@ -45,12 +45,19 @@ absl::Status TakeShardSnapshot(const ShardSource& source, ShardSnapshot* snapsho
   const FlatRange range = source.optimizer->range();
   record.set_optimizer_begin(range.begin);
   record.set_optimizer_end(range.end);
-  const bool writes_params = source.dp_rank == 0;
   const bool writes_moments = source.zero1 || source.dp_rank == 0;
+  // Parameters: the whole model from data-parallel rank 0, or (mixed precision) the fp32 master of the optimizer
+  // range from every rank that writes moments.
+  const bool writes_params = source.master == nullptr && source.dp_rank == 0;
+  const bool writes_master = source.master != nullptr && writes_moments;
   const int64_t moments_end = std::min(range.end, source.model_size);  // ZeRO padding is always zero
   int64_t total = writes_params ? source.model_size : 0;
-  if (writes_moments) total += 2 * std::max<int64_t>(0, moments_end - range.begin);
+  if (writes_moments) total += (writes_master ? 3 : 2) * std::max<int64_t>(0, moments_end - range.begin);
   snapshot->bytes.reserve(static_cast<size_t>(total) * sizeof(float));
+  if (writes_master) {
+    KACHI_RETURN_IF_ERROR(AppendSegment(Segment::PARAMS, source.tp_rank, range.begin, moments_end, source.master,
+                                        range.begin, source.ops, snapshot));
+  }
   if (writes_params) {
     KACHI_RETURN_IF_ERROR(AppendSegment(Segment::PARAMS, source.tp_rank, 0, source.model_size, source.params, 0,
                                         source.ops, snapshot));

@@ -1,0 +1,192 @@
+// Mixed precision on the CPU (run under mpirun -np 1): train.precision = "bf16" with the CPU kernels emulating bf16
+// storage (the reference of the GPU's mixed precision). A tiny GPT trained 20 steps in bf16 must follow the fp32 run
+// (per-step losses within kLossTolerance relative: bf16 rounds every activation, parameter and gradient to 8 bits of
+// mantissa, ~4e-3 relative, and those errors compound over layers and steps); the bf16 working copy must be exactly
+// the rounded fp32 master; the trainer's parameters are the master; and a run checkpointed (async) at step 10 and
+// resumed must continue bit for bit (losses, master weights and moments) as the uninterrupted run.
+#include <mpi.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "comm/mpi_communicator.h"
+#include "comm/process_grid.h"
+#include "gtest/gtest.h"
+#include "runtime/ckpt/checkpoint_writer.h"
+#include "runtime/ckpt/restore.h"
+#include "runtime/data/token_shard.h"
+#include "runtime/train/trainer.h"
+
+namespace kachi {
+namespace {
+
+constexpr double kLossTolerance = 2e-3;  // bf16 vs fp32, relative, per step (measured <= 1.6e-4 over 7 runs)
+constexpr int kSteps = 20;
+
+class MixedPrecisionTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto world = CreateMpiCommunicator(MPI_COMM_WORLD, CommOptions{});
+    ASSERT_TRUE(world.ok()) << world.status();
+    world_ = world->release();
+    auto grid = ProcessGrid::Create(*world_, 1, 1, 1);
+    ASSERT_TRUE(grid.ok()) << grid.status();
+    grid_ = grid->release();
+    dir_ = "/tmp/kachi_mixed_precision_" + std::to_string(getpid());
+    std::filesystem::create_directories(dir_);
+    std::mt19937 gen(std::random_device{}());  // fresh data every run
+    std::uniform_real_distribution<double> uniform(0.0, 1.0);
+    std::vector<uint16_t> tokens(20000);
+    for (auto& t : tokens) t = static_cast<uint16_t>(64 * std::pow(uniform(gen), 3.0));
+    ASSERT_TRUE(WriteTokenShard(dir_ + "/train_000000.bin", tokens).ok());
+  }
+  static void TearDownTestSuite() {
+    std::filesystem::remove_all(dir_);
+    delete grid_;
+    delete world_;
+  }
+
+  static TrainOptions Options(const std::string& precision) {
+    TrainOptions options;
+    options.shape = GptShape{2, 4, 32, 64, 64, 16};
+    options.precision = precision;
+    options.init_seed = 7;
+    options.train_pattern = dir_ + "/train_*.bin";
+    options.seq_len = 16;
+    options.global_batch = 8;
+    options.micro_batch = 4;  // accumulation 2: bf16 gradients accumulate across micro-steps
+    options.steps = kSteps;
+    options.schedule = LrSchedule{3e-3, 2, kSteps, 0.1};
+    options.adamw.eps = 1e-6;
+    options.log_every = 0;
+    return options;
+  }
+
+  static inline Communicator* world_ = nullptr;
+  static inline ProcessGrid* grid_ = nullptr;
+  static inline std::string dir_;
+};
+
+// Steps `trainer` until `steps` are done, returning the losses.
+std::vector<float> StepTo(Trainer& trainer, int64_t steps) {
+  std::vector<float> losses;
+  while (trainer.step() < steps) {
+    auto step = trainer.Step();
+    EXPECT_TRUE(step.ok()) << step.status();
+    if (!step.ok()) break;
+    losses.push_back(step->loss);
+  }
+  return losses;
+}
+
+TEST_F(MixedPrecisionTest, Bf16FollowsFp32AndKeepsTheRoundedMaster) {
+  auto fp32 = Trainer::Create(Options("fp32"), grid_);
+  auto bf16 = Trainer::Create(Options("bf16"), grid_);
+  ASSERT_TRUE(fp32.ok()) << fp32.status();
+  ASSERT_TRUE(bf16.ok()) << bf16.status();
+  ASSERT_TRUE((*bf16)->model().mixed_precision());
+  ASSERT_EQ((*bf16)->model().params(), nullptr);  // no fp32 copy of the parameters in the model
+  const std::vector<float> a = StepTo(**fp32, kSteps), b = StepTo(**bf16, kSteps);
+  ASSERT_EQ(a.size(), static_cast<size_t>(kSteps));
+  ASSERT_EQ(b.size(), static_cast<size_t>(kSteps));
+  double worst = 0;
+  for (int i = 0; i < kSteps; ++i) {
+    const double relative = std::fabs(b[i] - a[i]) / a[i];
+    worst = std::max(worst, relative);
+    EXPECT_LE(relative, kLossTolerance) << "step " << i << ": bf16 " << b[i] << " fp32 " << a[i];
+  }
+  std::printf("bf16 vs fp32: worst per-step loss difference %.2e relative; loss %.4f -> %.4f (fp32 %.4f -> %.4f)\n",
+              worst, b.front(), b.back(), a.front(), a.back());
+  EXPECT_LT(b.back(), b.front() - 0.1);
+
+  // The working copy is the rounded master, element for element; GetParameters returns the master.
+  Trainer& t = **bf16;
+  const int64_t size = t.model().buffer_size();
+  std::vector<float> master(size);
+  ASSERT_TRUE(t.GetParameters(master.data()).ok());
+  const Bf16* working = t.model().params_bf16();
+  int64_t mismatches = 0, finer_than_bf16 = 0;
+  for (int64_t i = 0; i < size; ++i) {
+    if (working[i].bits != ToBf16(master[i]).bits) ++mismatches;
+    if (ToFloat(ToBf16(master[i])) != master[i]) ++finer_than_bf16;
+  }
+  EXPECT_EQ(mismatches, 0);
+  EXPECT_GT(finer_than_bf16, size / 2) << "the master should hold more precision than bf16";
+}
+
+TEST_F(MixedPrecisionTest, Bf16CheckpointResumesBitForBit) {
+  const std::string straight_dir = dir_ + "/straight", split_dir = dir_ + "/split";
+  ckpt::CheckpointOptions checkpoint;
+  checkpoint.every = 10;
+  checkpoint.async = true;
+
+  // Uninterrupted, saving (async) at 10 and 20 like the split run.
+  checkpoint.dir = straight_dir;
+  auto straight = Trainer::Create(Options("bf16"), grid_);
+  ASSERT_TRUE(straight.ok()) << straight.status();
+  std::vector<float> straight_losses;
+  {
+    ckpt::CheckpointWriter writer(checkpoint, grid_);
+    while ((*straight)->step() < kSteps) {
+      auto step = (*straight)->Step();
+      ASSERT_TRUE(step.ok()) << step.status();
+      straight_losses.push_back(step->loss);
+      ASSERT_TRUE(writer.AfterStep(**straight).ok());
+    }
+    ASSERT_TRUE(writer.Finish().ok());
+  }
+
+  // 10 steps, save, a fresh trainer restored from it, 10 more.
+  checkpoint.dir = split_dir;
+  std::vector<float> split_losses;
+  {
+    auto first = Trainer::Create(Options("bf16"), grid_);
+    ASSERT_TRUE(first.ok()) << first.status();
+    ckpt::CheckpointWriter writer(checkpoint, grid_);
+    while ((*first)->step() < 10) {
+      auto step = (*first)->Step();
+      ASSERT_TRUE(step.ok()) << step.status();
+      split_losses.push_back(step->loss);
+      ASSERT_TRUE(writer.AfterStep(**first).ok());
+    }
+    ASSERT_TRUE(writer.Finish().ok());
+  }
+  auto second = Trainer::Create(Options("bf16"), grid_);
+  ASSERT_TRUE(second.ok()) << second.status();
+  auto restored = ckpt::RestoreTrainer(split_dir, **second, *grid_, nullptr);
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_EQ(restored->step, 10);
+  for (float loss : StepTo(**second, kSteps)) split_losses.push_back(loss);
+
+  ASSERT_EQ(split_losses.size(), straight_losses.size());
+  for (size_t i = 0; i < split_losses.size(); ++i) {
+    EXPECT_EQ(std::memcmp(&split_losses[i], &straight_losses[i], sizeof(float)), 0)
+        << "step " << i << ": " << split_losses[i] << " vs " << straight_losses[i];
+  }
+  const int64_t size = (*straight)->model().buffer_size();
+  std::vector<float> a(size), b(size);
+  ASSERT_TRUE((*straight)->GetParameters(a.data()).ok());
+  ASSERT_TRUE((*second)->GetParameters(b.data()).ok());
+  EXPECT_EQ(std::memcmp(a.data(), b.data(), size * sizeof(float)), 0) << "master weights differ";
+  for (auto moment : {&ShardedAdamW::first_moment, &ShardedAdamW::second_moment}) {
+    OpsBuffer<float>& x = ((*straight)->optimizer().*moment)();
+    OpsBuffer<float>& y = ((*second)->optimizer().*moment)();
+    ASSERT_EQ(x.size(), y.size());
+    EXPECT_EQ(std::memcmp(x.data(), y.data(), x.size() * sizeof(float)), 0) << "AdamW moments differ";
+  }
+}
+
+TEST_F(MixedPrecisionTest, UnknownPrecisionIsAClearError) {
+  TrainOptions options = Options("fp16");
+  auto trainer = Trainer::Create(options, grid_);
+  ASSERT_FALSE(trainer.ok());
+  EXPECT_NE(trainer.status().message().find("train.precision = 'fp16'"), std::string::npos) << trainer.status();
+}
+
+}  // namespace
+}  // namespace kachi
