@@ -8,7 +8,8 @@
 // A CPU-only build or a process with no visible GPU prints why and exits 1.
 // `train`: one process trains a GPT (model.preset, default gpt2_124m on a GPU, tiny on CPU; --set model.* and
 // train.seq_len / train.micro_batch apply) on random tokens for --bench_warmup + --bench_steps steps with kachi's
-// Trainer (CUDA kernels in fp32 when a GPU is bound, else the CPU kernels), then runs bench/train/gpt2_torch.py at
+// Trainer (CUDA kernels in bf16 mixed precision when a GPU is bound, else the CPU kernels in fp32; train.kernels and
+// train.precision override), then runs bench/train/gpt2_torch.py at
 // the same shape and batch (eager and torch.compile, bf16 autocast; skipped with a message when python, torch or a
 // GPU is missing, or with --bench_torch=false) and prints ms/step, tokens/s, MFU, peak memory and kachi / torch.
 #include <algorithm>
@@ -234,13 +235,15 @@ absl::StatusOr<TrainBenchOptions> TrainBenchOptionsFor(const Session& session) {
   options.shape = *shape;
   options.seq_len = train.has_seq_len() ? train.seq_len() : shape->context;
   const int32_t micro_batch = absl::GetFlag(FLAGS_bench_micro_batch);
-  options.micro_batch = micro_batch > 0 ? micro_batch : train.has_micro_batch() ? train.micro_batch() : on_gpu ? 8 : 4;
+  options.micro_batch = micro_batch > 0 ? micro_batch : train.has_micro_batch() ? train.micro_batch() : on_gpu ? 32 : 4;
   options.warmup_steps = absl::GetFlag(FLAGS_bench_warmup);
   options.timed_steps = absl::GetFlag(FLAGS_bench_steps);
   options.kernels = train.has_kernels() ? train.kernels() : on_gpu ? "cuda" : "cpu";
   if (options.kernels == "cuda" && !on_gpu) {
     return absl::FailedPreconditionError("train.kernels = \"cuda\" but this process has no GPU bound (kachi env)");
   }
+  // Mixed precision on the GPU unless the config says otherwise (the peer trains under bf16 autocast).
+  options.precision = train.has_precision() ? train.precision() : options.kernels == "cuda" ? "bf16" : "fp32";
   options.device = session.device;
   options.seed = absl::GetFlag(FLAGS_bench_seed);
   options.peak_tflops = absl::GetFlag(FLAGS_bench_peak_tflops);
@@ -278,7 +281,7 @@ absl::Status RunTrainBench(Session& session) {
       "# FLOPs/token = 6 x (parameters - position embedding) + 12 x layers x width x T = %.4f G; MFU/peak vs %.1f "
       "TFLOP/s (dense bf16), MFU/ceil vs %s\n",
       DescribeShape(options->shape), options->shape.num_parameters() / 1e6, options->micro_batch, options->seq_len,
-      options->kernels, options->kernels == "cuda" ? "fp32, the baseline before bf16" : "fp32 reference",
+      options->kernels, options->precision == "bf16" ? "bf16 mixed precision" : "fp32",
       device_name, options->warmup_steps, options->timed_steps, options->seed, flops / 1e9, options->peak_tflops,
       options->matmul_tflops > 0 ? absl::StrFormat("%.1f TFLOP/s (measured bf16 GEMM)", options->matmul_tflops)
                                  : std::string("(no ceiling given)"));

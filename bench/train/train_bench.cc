@@ -64,6 +64,7 @@ absl::StatusOr<TrainBenchResult> RunKachiTrainBench(const TrainBenchOptions& opt
   train.shape = options.shape;
   train.init_seed = options.seed;
   train.kernels = options.kernels;
+  train.precision = options.precision;
   train.device = std::max(options.device, 0);
   train.train_pattern = shard->path();
   train.seq_len = options.seq_len;
@@ -98,7 +99,7 @@ absl::StatusOr<TrainBenchResult> RunKachiTrainBench(const TrainBenchOptions& opt
     result.last_loss = step->loss;
   }
   result.runner = "kachi";
-  result.precision = "fp32";
+  result.precision = options.precision;
   result.batch = options.micro_batch;
   result.seq_len = options.seq_len;
   result.timed_steps = options.timed_steps;

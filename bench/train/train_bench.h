@@ -21,7 +21,8 @@ struct TrainBenchOptions {
   int64_t micro_batch = 0;     // sequences per step (global batch = micro batch: no accumulation)
   int64_t warmup_steps = 2;    // untimed
   int64_t timed_steps = 5;
-  std::string kernels = "cpu";  // "cpu" or "cuda" (fp32 CUDA kernels on `device`)
+  std::string kernels = "cpu";  // "cpu" or "cuda" (CUDA kernels on `device`)
+  std::string precision = "fp32";  // "fp32" or "bf16" (mixed precision: train.precision)
   int device = -1;
   uint64_t seed = 1234;        // parameter initialization and the random tokens
   double peak_tflops = 989.0;  // dense bf16 peak MFU is reported against

@@ -3,10 +3,16 @@
 // CUDA kernels (fp32 mode, no TF32). Per-step losses must agree within 1e-5 relative and the final parameters
 // within 1e-4 (per-tensor relative L2; AdamW eps 1e-6 as in equivalence_test.cc, for the same reason). The bound
 // on parameters is looser than the CPU layouts' 1e-5 because cuBLAS and the CUDA reductions sum in other orders.
+// Mixed precision: the CUDA bf16 path against the CPU's bf16 emulation (same rounding points; the GPU additionally
+// rounds attention probabilities to bf16 inside flash attention and accumulates matmuls in another order): losses
+// within kBf16LossTolerance and fp32 master weights within kBf16ParamTolerance (biases: see
+// mixed_precision_equivalence_test.cc), the bounds of the CPU layouts' bf16 spread.
 #include <mpi.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <random>
 #include <string>
@@ -24,14 +30,19 @@ namespace {
 
 constexpr double kLossTolerance = 1e-5;
 constexpr double kParamTolerance = 1e-4;
+constexpr double kBf16LossTolerance = 1e-2;
+constexpr double kBf16ParamTolerance = 6e-2;
+constexpr double kBf16BiasTolerance = 1.5e-1;
 
 struct TrainRun {
   std::vector<float> losses;
   std::vector<float> params;
 };
 
-TrainRun Train(const std::string& kernels, const std::string& data, ProcessGrid* grid) {
+TrainRun Train(const std::string& kernels, const std::string& data, ProcessGrid* grid,
+               const std::string& precision = "fp32") {
   TrainOptions options;
+  options.precision = precision;
   options.shape = GptShape{2, 2, 128, 256, 256, 64};  // head size 64
   options.kernels = kernels;
   options.device = 0;
@@ -54,8 +65,19 @@ TrainRun Train(const std::string& kernels, const std::string& data, ProcessGrid*
     run.losses.push_back(step->loss);
   }
   run.params.resize((*trainer)->model().buffer_size());
-  EXPECT_TRUE((*trainer)->model().GetParameters(run.params.data()).ok());
+  EXPECT_TRUE((*trainer)->GetParameters(run.params.data()).ok());  // the fp32 master in mixed precision
   return run;
+}
+
+// Fresh random tokens (p ~ u^3 over 256 ids) in a temporary directory; returns its shard glob.
+std::string WriteData(const std::string& dir) {
+  std::filesystem::create_directories(dir);
+  std::mt19937 gen(std::random_device{}());
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  std::vector<uint16_t> tokens(20000);
+  for (auto& t : tokens) t = static_cast<uint16_t>(256 * std::pow(uniform(gen), 3.0));
+  EXPECT_TRUE(WriteTokenShard(dir + "/train_000000.bin", tokens).ok());
+  return dir + "/train_*.bin";
 }
 
 TEST(GpuTrainTest, CudaKernelsTrainLikeTheCpuReference) {
@@ -65,15 +87,9 @@ TEST(GpuTrainTest, CudaKernelsTrainLikeTheCpuReference) {
   auto grid = ProcessGrid::Create(**world, 1, 1, 1);
   ASSERT_TRUE(grid.ok()) << grid.status();
   const std::string dir = "/tmp/kachi_gpu_train_" + std::to_string(getpid());
-  std::filesystem::create_directories(dir);
-  std::mt19937 gen(std::random_device{}());
-  std::uniform_real_distribution<double> uniform(0.0, 1.0);
-  std::vector<uint16_t> tokens(20000);
-  for (auto& t : tokens) t = static_cast<uint16_t>(256 * std::pow(uniform(gen), 3.0));
-  ASSERT_TRUE(WriteTokenShard(dir + "/train_000000.bin", tokens).ok());
-
-  const TrainRun cpu = Train("cpu", dir + "/train_*.bin", grid->get());
-  const TrainRun gpu = Train("cuda", dir + "/train_*.bin", grid->get());
+  const std::string data = WriteData(dir);
+  const TrainRun cpu = Train("cpu", data, grid->get());
+  const TrainRun gpu = Train("cuda", data, grid->get());
   std::filesystem::remove_all(dir);
   ASSERT_EQ(cpu.losses.size(), 10u);
   ASSERT_EQ(gpu.losses.size(), 10u);
@@ -92,6 +108,44 @@ TEST(GpuTrainTest, CudaKernelsTrainLikeTheCpuReference) {
     if (spec.name.find("attn.c_attn.bias") != std::string::npos) continue;  // key bias: see equivalence_test.cc
     EXPECT_LE(std::sqrt(diff / ref), kParamTolerance) << spec.name;
   }
+}
+
+TEST(GpuTrainTest, CudaBf16TrainsLikeTheCpuBf16Emulation) {
+  KACHI_SKIP_WITHOUT_GPU();
+  auto world = CreateMpiCommunicator(MPI_COMM_WORLD, CommOptions{});
+  ASSERT_TRUE(world.ok()) << world.status();
+  auto grid = ProcessGrid::Create(**world, 1, 1, 1);
+  ASSERT_TRUE(grid.ok()) << grid.status();
+  const std::string dir = "/tmp/kachi_gpu_train_bf16_" + std::to_string(getpid());
+  const std::string data = WriteData(dir);
+  const TrainRun cpu = Train("cpu", data, grid->get(), "bf16");
+  const TrainRun gpu = Train("cuda", data, grid->get(), "bf16");
+  std::filesystem::remove_all(dir);
+  ASSERT_EQ(cpu.losses.size(), 10u);
+  ASSERT_EQ(gpu.losses.size(), 10u);
+  double worst = 0;
+  for (size_t i = 0; i < cpu.losses.size(); ++i) {
+    const double relative = std::fabs(gpu.losses[i] - cpu.losses[i]) / cpu.losses[i];
+    worst = std::max(worst, relative);
+    EXPECT_LE(relative, kBf16LossTolerance) << "step " << i << ": gpu " << gpu.losses[i] << " cpu " << cpu.losses[i];
+  }
+  EXPECT_LT(gpu.losses.back(), gpu.losses.front());
+  const ParameterLayout layout(GptShape{2, 2, 128, 256, 256, 64}, 0, 1);
+  double worst_param = 0;
+  for (const ParameterSpec& spec : layout.tensors()) {
+    double diff = 0, ref = 0;
+    for (int64_t i = spec.offset; i < spec.offset + spec.size; ++i) {
+      diff += (double(gpu.params[i]) - cpu.params[i]) * (double(gpu.params[i]) - cpu.params[i]);
+      ref += double(cpu.params[i]) * cpu.params[i];
+    }
+    if (spec.name.find("attn.c_attn.bias") != std::string::npos) continue;  // key bias: see equivalence_test.cc
+    const bool bias = spec.name.find("bias") != std::string::npos;
+    const double relative = std::sqrt(diff / ref);
+    if (!bias) worst_param = std::max(worst_param, relative);
+    EXPECT_LE(relative, bias ? kBf16BiasTolerance : kBf16ParamTolerance) << spec.name;
+  }
+  std::printf("bf16 GPU vs CPU emulation: worst loss difference %.2e, worst weight difference %.2e\n", worst,
+              worst_param);
 }
 
 }  // namespace
