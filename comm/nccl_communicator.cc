@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstring>
+#include <tuple>
 #include <string>
 #include <thread>
 #include <utility>
@@ -100,38 +101,47 @@ class NcclCommunicator final : public Communicator {
   absl::Status DoAllReduce(const void* send, void* recv, size_t count, DType dtype, ReduceOp op) override {
     pending_ = false;
     if (count == 0) return absl::OkStatus();
-    absl::Status status = CheckBuffers(CollectiveKind::kAllReduce, send, recv);
-    if (!status.ok()) return status;
-    return Enqueue(ncclAllReduce(send, recv, count, ToNcclDataType(dtype), RedOp(op), comm_, stream_),
-                   "ncclAllReduce");
+    const size_t bytes = count * DTypeSize(dtype);
+    absl::StatusOr<Staged> b = Stage(CollectiveKind::kAllReduce, send, bytes, recv, bytes);
+    if (!b.ok()) return b.status();
+    absl::Status status = Enqueue(
+        ncclAllReduce(b->send, b->recv, count, ToNcclDataType(dtype), RedOp(op), comm_, stream_), "ncclAllReduce");
+    return status.ok() ? Unstage(*b) : status;
   }
 
   absl::Status DoReduceScatter(const void* send, void* recv, size_t recv_count, DType dtype,
                                ReduceOp op) override {
     pending_ = false;
     if (recv_count == 0) return absl::OkStatus();
-    absl::Status status = CheckBuffers(CollectiveKind::kReduceScatter, send, recv);
-    if (!status.ok()) return status;
-    return Enqueue(
-        ncclReduceScatter(send, recv, recv_count, ToNcclDataType(dtype), RedOp(op), comm_, stream_),
+    const size_t bytes = recv_count * DTypeSize(dtype);
+    absl::StatusOr<Staged> b = Stage(CollectiveKind::kReduceScatter, send, bytes * size_, recv, bytes);
+    if (!b.ok()) return b.status();
+    absl::Status status = Enqueue(
+        ncclReduceScatter(b->send, b->recv, recv_count, ToNcclDataType(dtype), RedOp(op), comm_, stream_),
         "ncclReduceScatter");
+    return status.ok() ? Unstage(*b) : status;
   }
 
   absl::Status DoAllGather(const void* send, void* recv, size_t send_count, DType dtype) override {
     pending_ = false;
     if (send_count == 0) return absl::OkStatus();
-    absl::Status status = CheckBuffers(CollectiveKind::kAllGather, send, recv);
-    if (!status.ok()) return status;
-    return Enqueue(ncclAllGather(send, recv, send_count, ToNcclDataType(dtype), comm_, stream_), "ncclAllGather");
+    const size_t bytes = send_count * DTypeSize(dtype);
+    absl::StatusOr<Staged> b = Stage(CollectiveKind::kAllGather, send, bytes, recv, bytes * size_);
+    if (!b.ok()) return b.status();
+    absl::Status status =
+        Enqueue(ncclAllGather(b->send, b->recv, send_count, ToNcclDataType(dtype), comm_, stream_), "ncclAllGather");
+    return status.ok() ? Unstage(*b) : status;
   }
 
   absl::Status DoBroadcast(void* buffer, size_t count, DType dtype, int root) override {
     pending_ = false;
     if (count == 0) return absl::OkStatus();
-    absl::Status status = CheckBuffers(CollectiveKind::kBroadcast, buffer, buffer);
-    if (!status.ok()) return status;
-    return Enqueue(ncclBroadcast(buffer, buffer, count, ToNcclDataType(dtype), root, comm_, stream_),
-                   "ncclBroadcast");
+    const size_t bytes = count * DTypeSize(dtype);
+    absl::StatusOr<Staged> b = Stage(CollectiveKind::kBroadcast, buffer, bytes, buffer, bytes);
+    if (!b.ok()) return b.status();
+    absl::Status status = Enqueue(
+        ncclBroadcast(b->send, b->recv, count, ToNcclDataType(dtype), root, comm_, stream_), "ncclBroadcast");
+    return status.ok() ? Unstage(*b) : status;
   }
 
   // A one-element all-reduce on a scratch word, then a wait for this communicator's stream: every rank has
@@ -160,9 +170,24 @@ class NcclCommunicator final : public Communicator {
   ncclRedOp_t RedOp(ReduceOp op) const {
     return (size_ == 1 && op == ReduceOp::kAvg) ? ncclSum : ToNcclRedOp(op);
   }
-  // InvalidArgument unless `send` and `recv` are device memory on this communicator's device.
-  absl::Status CheckBuffers(CollectiveKind kind, const void* send, const void* recv) const;
-  absl::Status CheckBuffer(CollectiveKind kind, const void* pointer, absl::string_view role) const;
+  // Host buffers of at most kMaxStagedHostBytes each (scalars such as a loss or a gradient norm, set-up exchanges)
+  // are staged through device scratch: host inputs are copied in on the stream before the collective, host outputs
+  // copied back and awaited after it (such a call is synchronous). Larger host buffers are an InvalidArgument error
+  // (a silent slow path would hide a bug), as are buffers on another device.
+  static constexpr size_t kMaxStagedHostBytes = size_t{1} << 20;
+  // The pointers a collective runs on, and what Unstage must copy back.
+  struct Staged {
+    const void* send = nullptr;
+    void* recv = nullptr;
+    void* host_recv = nullptr;  // the caller's host output (null: none)
+    size_t recv_bytes = 0;
+  };
+  absl::StatusOr<Staged> Stage(CollectiveKind kind, const void* send, size_t send_bytes, void* recv,
+                               size_t recv_bytes);
+  absl::Status Unstage(const Staged& staged);
+  // True for host memory (pageable or pinned), false for device memory on this communicator's device (managed
+  // memory counts as device); InvalidArgument for another device's memory.
+  absl::StatusOr<bool> IsHostBuffer(CollectiveKind kind, const void* pointer, absl::string_view role) const;
   // Finishes an enqueue: awaits ncclInProgress, converts errors, marks work pending for TrackAsync.
   absl::Status Enqueue(ncclResult_t result, absl::string_view what);
   // Waits until the stream is idle, failing early on an asynchronous NCCL error or when `deadline` passes.
@@ -176,6 +201,7 @@ class NcclCommunicator final : public Communicator {
   const int rank_;
   const int size_;
   int32_t* barrier_word_;  // device scratch for Barrier
+  char* staging_ = nullptr;  // 2 x kMaxStagedHostBytes of device scratch for host buffers, allocated on first use
   bool pending_ = false;   // the last Do* call enqueued work that TrackAsync must tie to its watchdog entry
   std::shared_ptr<CudaEventPool> events_;
   std::shared_ptr<SharedNcclState> shared_;
@@ -242,6 +268,7 @@ NcclCommunicator::~NcclCommunicator() {
     }
   }
   cudaFree(barrier_word_);
+  if (staging_ != nullptr) cudaFree(staging_);
   cudaStreamDestroy(stream_);
 }
 
@@ -249,8 +276,8 @@ std::string NcclCommunicator::Label() const {
   return absl::StrCat("comm '", options_.name, "' rank ", rank_, " of ", size_, " (nccl, device ", device_, ")");
 }
 
-absl::Status NcclCommunicator::CheckBuffer(CollectiveKind kind, const void* pointer,
-                                           absl::string_view role) const {
+absl::StatusOr<bool> NcclCommunicator::IsHostBuffer(CollectiveKind kind, const void* pointer,
+                                                    absl::string_view role) const {
   cudaPointerAttributes attributes;
   std::memset(&attributes, 0, sizeof(attributes));
   absl::Status status = CudaStatus(cudaPointerGetAttributes(&attributes, pointer),
@@ -258,25 +285,70 @@ absl::Status NcclCommunicator::CheckBuffer(CollectiveKind kind, const void* poin
   if (!status.ok()) return status;
   const bool on_device =
       attributes.type == cudaMemoryTypeDevice || attributes.type == cudaMemoryTypeManaged;
-  if (!on_device) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "%s on %s: %s buffer %p is host memory (%s); the NCCL backend needs device memory on device %d "
-        "(e.g. from cudaMalloc)",
-        CollectiveName(kind), Label(), role, pointer,
-        attributes.type == cudaMemoryTypeHost ? "pinned" : "pageable/unregistered", device_));
-  }
+  if (!on_device) return true;
   if (attributes.device != device_) {
     return absl::InvalidArgumentError(
         absl::StrFormat("%s on %s: %s buffer %p is on device %d, expected device %d", CollectiveName(kind),
                         Label(), role, pointer, attributes.device, device_));
   }
-  return absl::OkStatus();
+  return false;
 }
 
-absl::Status NcclCommunicator::CheckBuffers(CollectiveKind kind, const void* send, const void* recv) const {
-  absl::Status status = CheckBuffer(kind, send, "send");
-  if (status.ok() && recv != send) status = CheckBuffer(kind, recv, "receive");
-  return status;
+absl::StatusOr<NcclCommunicator::Staged> NcclCommunicator::Stage(CollectiveKind kind, const void* send,
+                                                                 size_t send_bytes, void* recv,
+                                                                 size_t recv_bytes) {
+  absl::StatusOr<bool> send_host = IsHostBuffer(kind, send, "send");
+  if (!send_host.ok()) return send_host.status();
+  absl::StatusOr<bool> recv_host = recv == send ? send_host : IsHostBuffer(kind, recv, "receive");
+  if (!recv_host.ok()) return recv_host.status();
+  Staged staged{send, recv, nullptr, 0};
+  if (!*send_host && !*recv_host) return staged;
+  for (const auto& [host, bytes, role, pointer] :
+       {std::tuple{*send_host, send_bytes, "send", static_cast<const void*>(send)},
+        std::tuple{*recv_host, recv_bytes, "receive", static_cast<const void*>(recv)}}) {
+    if (host && bytes > kMaxStagedHostBytes) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s on %s: %s buffer %p is host memory of %d bytes; the NCCL backend stages host buffers of at most %d "
+          "bytes (scalars, set-up exchanges) and needs device memory on device %d (e.g. from cudaMalloc) beyond",
+          CollectiveName(kind), Label(), role, pointer, bytes, kMaxStagedHostBytes, device_));
+    }
+  }
+  absl::Status status = CudaStatus(cudaSetDevice(device_), "cudaSetDevice");
+  if (status.ok() && staging_ == nullptr) {
+    status = CudaStatus(cudaMalloc(reinterpret_cast<void**>(&staging_), 2 * kMaxStagedHostBytes),
+                        "cudaMalloc of the host-buffer staging area");
+  }
+  if (!status.ok()) return status;
+  char* device_send = staging_;
+  char* device_recv = staging_ + kMaxStagedHostBytes;
+  // Host inputs go in on the collective's stream (stream order makes them visible to it, pageable or not).
+  if (send == recv) {
+    status = CudaStatus(cudaMemcpyAsync(device_recv, send, send_bytes, cudaMemcpyHostToDevice, stream_),
+                        "staging a host buffer");
+    staged.send = staged.recv = device_recv;
+  } else {
+    if (*send_host) {
+      status = CudaStatus(cudaMemcpyAsync(device_send, send, send_bytes, cudaMemcpyHostToDevice, stream_),
+                          "staging a host send buffer");
+      staged.send = device_send;
+    }
+    if (*recv_host) staged.recv = device_recv;
+  }
+  if (!status.ok()) return status;
+  if (*recv_host) {
+    staged.host_recv = recv;
+    staged.recv_bytes = recv_bytes;
+  }
+  return staged;
+}
+
+absl::Status NcclCommunicator::Unstage(const Staged& staged) {
+  if (staged.host_recv == nullptr) return absl::OkStatus();
+  absl::Status status = CudaStatus(
+      cudaMemcpyAsync(staged.host_recv, staged.recv, staged.recv_bytes, cudaMemcpyDeviceToHost, stream_),
+      "copying a staged result to host memory");
+  if (!status.ok()) return status;
+  return WaitForStream(absl::Now() + options_.deadline, "a staged host buffer");
 }
 
 absl::Status NcclCommunicator::Enqueue(ncclResult_t result, absl::string_view what) {

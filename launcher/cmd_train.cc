@@ -60,18 +60,18 @@ absl::Status StartingPoint(Session& session, Trainer& trainer, ProcessGrid& grid
 }
 
 absl::Status Train(Session& session) {
-  // The trainer's collectives include host-memory scalars and the grid's set-up exchange, which the NCCL backend
-  // cannot take: training runs them over MPI (device buffers are staged through pinned memory) until the GPU
-  // trainer keeps its scalars on the device.
+  // The world's backend carries the training collectives when the model lives where it wants its buffers: NCCL
+  // with the CUDA kernels (it stages the trainer's small host scalars itself), MPI with any kernels. NCCL with the
+  // CPU kernels would get host gradients, so such a run trains over MPI.
   std::unique_ptr<Communicator> mpi_world;
-  if (session.world_comm->backend() != "mpi") {
+  if (session.world_comm->backend() != "mpi" && session.config.train().kernels() != "cuda") {
     absl::StatusOr<std::unique_ptr<Communicator>> created =
         CreateMpiCommunicator(MPI_COMM_WORLD, session.world_comm->options());
     if (!created.ok()) return created.status();
     mpi_world = std::move(*created);
     if (mpi_world->rank() == 0) {
-      std::cout << "kachi train: collectives over MPI (the " << session.world_comm->backend()
-                << " backend needs device-resident scalars, not there yet)\n";
+      std::cout << "kachi train: collectives over MPI (train.kernels = \"cpu\" keeps the model in host memory, "
+                   "which the " << session.world_comm->backend() << " backend does not take)\n";
     }
   }
   Communicator& world = mpi_world ? *mpi_world : *session.world_comm;

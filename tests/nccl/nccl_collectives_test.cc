@@ -328,16 +328,37 @@ TEST_F(NcclCommunicatorTest, DescribesItself) {
   EXPECT_EQ(world().size(), mpi_size);
 }
 
-TEST_F(NcclCommunicatorTest, HostBuffersAreRejectedWithAClearError) {
-  std::vector<float> host = testing::RandomFloats(64, kSeed);
-  DeviceBuffer device(64 * sizeof(float));
-  const absl::Status pageable = world().AllReduce(host.data(), device.data(), 64, DType::kFloat32, ReduceOp::kSum);
-  EXPECT_EQ(pageable.code(), absl::StatusCode::kInvalidArgument) << pageable;
-  EXPECT_TRUE(absl::StrContains(pageable.message(), "host memory")) << pageable;
-  EXPECT_TRUE(absl::StrContains(pageable.message(), "send")) << pageable;
-  const absl::Status receive = world().Broadcast(host.data(), 64, DType::kFloat32, 0);
-  EXPECT_EQ(receive.code(), absl::StatusCode::kInvalidArgument) << receive;
-  // The communicator still works afterwards (the rejected calls enqueued nothing on any rank).
+TEST_F(NcclCommunicatorTest, SmallHostBuffersAreStagedLargeOnesRejected) {
+  // Small host buffers (a loss, a gradient norm, a set-up exchange) are staged through device memory: the result
+  // is in host memory when the call returns.
+  std::vector<float> host = testing::RandomFloats(64, kSeed + world().rank());
+  std::vector<float> expected(64, 0.0f);
+  for (int r = 0; r < world().size(); ++r) {
+    const std::vector<float> contribution = testing::RandomFloats(64, kSeed + r);
+    for (int i = 0; i < 64; ++i) expected[i] += contribution[i];
+  }
+  std::vector<float> sum(64, -1.0f);
+  ASSERT_TRUE(world().AllReduce(host.data(), sum.data(), 64, DType::kFloat32, ReduceOp::kSum).ok());
+  for (int i = 0; i < 64; ++i) EXPECT_NEAR(sum[i], expected[i], 1e-5f * (1.0f + std::fabs(expected[i])));
+  float scalar = static_cast<float>(world().rank() + 1);  // in place, one element: the trainer's loss average
+  ASSERT_TRUE(world().AllReduce(&scalar, &scalar, 1, DType::kFloat32, ReduceOp::kSum).ok());
+  EXPECT_EQ(scalar, world().size() * (world().size() + 1) / 2.0f);
+  std::vector<int32_t> ids(4, world().rank() == 0 ? 42 : -1);
+  ASSERT_TRUE(world().Broadcast(ids.data(), 4, DType::kInt32, 0).ok());
+  EXPECT_EQ(ids, std::vector<int32_t>(4, 42));
+  std::vector<int64_t> gathered(world().size(), -1);
+  const int64_t mine = 100 + world().rank();
+  ASSERT_TRUE(world().AllGather(&mine, gathered.data(), 1, DType::kInt64).ok());
+  for (int r = 0; r < world().size(); ++r) EXPECT_EQ(gathered[r], 100 + r);
+
+  // A large host buffer is a clear error (a slow path there would hide a bug), and nothing is enqueued.
+  std::vector<float> large(1 << 19);  // 2 MiB
+  DeviceBuffer device(large.size() * sizeof(float));
+  const absl::Status rejected =
+      world().AllReduce(large.data(), device.data(), large.size(), DType::kFloat32, ReduceOp::kSum);
+  EXPECT_EQ(rejected.code(), absl::StatusCode::kInvalidArgument) << rejected;
+  EXPECT_TRUE(absl::StrContains(rejected.message(), "host memory")) << rejected;
+  EXPECT_TRUE(absl::StrContains(rejected.message(), "send")) << rejected;
   EXPECT_TRUE(world().Barrier().ok());
 }
 
