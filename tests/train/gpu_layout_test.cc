@@ -1,0 +1,140 @@
+// Mixed-precision GPU training across layouts on NCCL (run under mpirun -np 2; skipped without a GPU; both ranks may
+// share one GPU with a distinct NCCL_HOSTID each, as tests/train/CMakeLists.txt does): a small GPT (head size 64)
+// trained 10 steps with the CUDA kernels in bf16 at (dp, tp) = (2, 1), (1, 2) and (2, 1) with ZeRO-1 over an NCCL
+// world must match the single-rank bf16 run on the same GPU within the bf16 tolerances of the CPU layouts
+// (mixed_precision_equivalence_test.cc): losses 1e-3 relative per step, weights 6e-2, biases 1.5e-1 (per-tensor
+// relative L2 of the fp32 master). The trainer's scalars (loss, gradient norm) cross NCCL staged from host memory.
+#include <cuda_runtime.h>
+#include <mpi.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "comm/nccl_communicator.h"
+#include "comm/process_grid.h"
+#include "gtest/gtest.h"
+#include "runtime/data/token_shard.h"
+#include "runtime/train/trainer.h"
+#include "tests/test_util.h"
+
+namespace kachi {
+namespace {
+
+constexpr double kLossTolerance = 1e-3;
+constexpr double kParamTolerance = 6e-2;
+constexpr double kBiasTolerance = 1.5e-1;
+const GptShape kShape{2, 2, 128, 256, 256, 64};
+
+struct RunResult {
+  std::vector<float> losses;
+  std::vector<std::vector<float>> tensors;  // global, by layout tensor index
+};
+
+RunResult Train(Communicator& world, int dp, int tp, bool zero1, bool alone, const std::string& data) {
+  RunResult result;
+  auto grid = ProcessGrid::Carve(world, alone ? world.rank() : 0, tp, world.size());
+  EXPECT_TRUE(grid.ok()) << grid.status();
+  if (!grid.ok() || *grid == nullptr) return result;
+  TrainOptions options;
+  options.shape = kShape;
+  options.kernels = "cuda";
+  options.precision = "bf16";
+  int device = 0;
+  cudaGetDevice(&device);
+  options.device = device;
+  options.train_pattern = data;
+  options.seq_len = 64;
+  options.global_batch = 8;
+  options.micro_batch = 8 / dp;
+  options.steps = 10;
+  options.schedule = LrSchedule{1e-3, 2, 10, 0.1};
+  options.adamw.eps = 1e-6;
+  options.zero1 = zero1;
+  options.log_every = 0;
+  auto trainer = Trainer::Create(options, grid->get());
+  EXPECT_TRUE(trainer.ok()) << trainer.status();
+  if (!trainer.ok()) return result;
+  for (int i = 0; i < options.steps; ++i) {
+    auto step = (*trainer)->Step();
+    EXPECT_TRUE(step.ok()) << step.status();
+    if (!step.ok()) return result;
+    result.losses.push_back(step->loss);
+  }
+  std::vector<float> master((*trainer)->model().buffer_size());
+  EXPECT_TRUE((*trainer)->GetParameters(master.data()).ok());
+  const ParameterLayout& layout = (*trainer)->model().layout();
+  // Global tensors: each tp rank's pieces, summed over the tp group on the host through MPI (tp ranks are world
+  // ranks 0..tp-1 here).
+  for (const ParameterSpec& spec : layout.tensors()) {
+    std::vector<float> global(spec.global_rows * spec.global_cols, 0.0f);
+    if (!(spec.tp_replicated && layout.tp_rank() != 0)) {
+      for (int64_t i = 0; i < spec.size; ++i) global[spec.GlobalIndex(i)] = master[spec.offset + i];
+    }
+    if (tp > 1) MPI_Allreduce(MPI_IN_PLACE, global.data(), static_cast<int>(global.size()), MPI_FLOAT, MPI_SUM,
+                              MPI_COMM_WORLD);
+    result.tensors.push_back(std::move(global));
+  }
+  return result;
+}
+
+void ExpectMatches(const RunResult& run, const RunResult& reference, const std::string& label) {
+  ASSERT_EQ(reference.losses.size(), 10u);
+  ASSERT_EQ(run.losses.size(), 10u) << label;
+  for (size_t i = 0; i < run.losses.size(); ++i) {
+    EXPECT_LE(std::fabs(run.losses[i] - reference.losses[i]) / reference.losses[i], kLossTolerance)
+        << label << " step " << i;
+  }
+  const ParameterLayout names(kShape, 0, 1);
+  for (size_t t = 0; t < run.tensors.size(); ++t) {
+    const std::string& name = names.tensors()[t].name;
+    if (name.find("attn.c_attn.bias") != std::string::npos) continue;  // key bias: see equivalence_test.cc
+    double diff = 0, ref = 0;
+    for (size_t i = 0; i < run.tensors[t].size(); ++i) {
+      const double r = reference.tensors[t][i], d = run.tensors[t][i] - r;
+      diff += d * d;
+      ref += r * r;
+    }
+    const bool bias = name.find("bias") != std::string::npos;
+    EXPECT_LE(std::sqrt(diff / std::max(ref, 1e-30)), bias ? kBiasTolerance : kParamTolerance)
+        << label << " tensor " << name;
+  }
+}
+
+TEST(GpuLayoutTest, Bf16LayoutsOnNcclMatchSingleRank) {
+  KACHI_SKIP_WITHOUT_GPU();
+  int size = 0, rank = 0;
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  ASSERT_EQ(size, 2) << "run under mpirun -np 2";
+  int devices = 0;
+  cudaGetDeviceCount(&devices);
+  auto world = CreateNcclCommunicator(MPI_COMM_WORLD, rank % devices, CommOptions{absl::Seconds(300), "world"});
+  ASSERT_TRUE(world.ok()) << world.status();
+  char dir[256] = {0};
+  if (rank == 0) {
+    std::snprintf(dir, sizeof(dir), "/tmp/kachi_gpu_layout_%d", static_cast<int>(getpid()));
+    std::filesystem::create_directories(dir);
+    std::mt19937 gen(std::random_device{}());
+    std::uniform_real_distribution<double> uniform(0.0, 1.0);
+    std::vector<uint16_t> tokens(40000);
+    for (auto& t : tokens) t = static_cast<uint16_t>(256 * std::pow(uniform(gen), 3.0));
+    ASSERT_TRUE(WriteTokenShard(std::string(dir) + "/train_000000.bin", tokens).ok());
+  }
+  MPI_Bcast(dir, sizeof(dir), MPI_CHAR, 0, MPI_COMM_WORLD);
+  const std::string data = std::string(dir) + "/train_*.bin";
+  const RunResult reference = Train(**world, 1, 1, false, /*alone=*/true, data);
+  ExpectMatches(Train(**world, 2, 1, false, false, data), reference, "bf16 nccl dp=2");
+  ExpectMatches(Train(**world, 1, 2, false, false, data), reference, "bf16 nccl tp=2");
+  ExpectMatches(Train(**world, 2, 1, true, false, data), reference, "bf16 nccl dp=2 zero1");
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (rank == 0) std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace kachi
