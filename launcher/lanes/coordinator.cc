@@ -67,6 +67,10 @@ absl::Status Coordinator::Record(config::LanesJournalEvent event) {
   const int index = static_cast<int>(event.index());
   const bool changed = !decisions.empty();
   *journal_->add_events() = std::move(event);
+  // Freed cards get their next chunk before the journal is written (so they do not wait for the disk). A crash
+  // before the write loses nothing: those chunks' checkpoints are newer than the journal and discarded on resume,
+  // and the replay makes the same decisions again.
+  if (absl::Status status = Dispatch(); !status.ok()) return status;
   if (absl::Status status = WriteJournal(options_.journal_path, *journal_); !status.ok()) return status;
   if (options_.log && (changed || done)) PrintTable();
   if (index == options_.exit_after_event) {
@@ -173,8 +177,7 @@ absl::Status Coordinator::Handle(const ControlMessage& received) {
   if (options_.log && report.kind() == config::LanesJournalReport::FAILURE) {
     *options_.log << "  lane " << (*lanes_)[chunk.lane].definition.name << " failed: " << report.reason() << "\n";
   }
-  if (absl::Status status = Record(std::move(event)); !status.ok()) return status;
-  return Dispatch();
+  return Record(std::move(event));
 }
 
 absl::Status Coordinator::Watch() {
@@ -215,7 +218,6 @@ void Coordinator::PrintTable() const {
 absl::Status Coordinator::Run() {
   started_ = absl::Now();
   if (absl::Status status = Record(config::LanesJournalEvent()); !status.ok()) return status;
-  if (absl::Status status = Dispatch(); !status.ok()) return status;
   while (!(policy_->Done() && in_flight_.empty())) {
     if (in_flight_.empty()) {
       return absl::InternalError(absl::StrCat("lanes coordinator: event ", journal_->events_size() - 1,

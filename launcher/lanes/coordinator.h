@@ -64,7 +64,8 @@ class Coordinator {
   };
   // Seconds on the journal's clock.
   double Now() const;
-  // Journals the event (index, time, session set here) after feeding its reports and appending Decide()'s answer.
+  // One event (index, time, session set here): feeds its reports to the policy, appends Decide()'s answer,
+  // dispatches, then rewrites the journal.
   absl::Status Record(config::LanesJournalEvent event);
   // Sends a chunk to every running lane without one whose cards are all free; IDLE to newly free ranks.
   absl::Status Dispatch();
