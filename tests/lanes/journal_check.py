@@ -9,7 +9,8 @@
                                      started, its next chunk not begun)
   journal_check.py overlap FILE L    for lane L's longest chunk: "chunk B E others_inside N targets_inside T
                                      cards_busy_fraction F" (other lanes' chunks that began and ended inside it,
-                                     other lanes' rung reports inside it, and how busy the other cards were)
+                                     other lanes' rung reports inside it, and how busy the other cards were from
+                                     B until the other lanes' last chunk inside it ended, or E)
 Exit status 1 with a message on stderr when a check fails (chain) or the journal cannot be read.
 """
 import re
@@ -97,14 +98,10 @@ def idle(path):
     end = max(t for t, _ in events.values())
     # Runnable-not-running intervals: from a lane's promotion (or time 0, or its start decision) to its next
     # chunk's begin.
-    pending = {}  # lane -> since
     waits = []
     starts = sorted(runs, key=lambda r: r["begin"])
-    first_decisions = defaultdict(list)
-    for d in decisions:
-        first_decisions[d["lane"]].append(d)
     for d in sorted(decisions, key=lambda d: (d["time"], d["event"])):
-        if d["kind"] in ("promote", "start") and d["lane"] not in pending:
+        if d["kind"] in ("promote", "start"):
             # waiting until the lane's next chunk begins
             nxt = [r["begin"] for r in starts if r["lane"] == d["lane"] and r["begin"] >= d["time"] - 1e-9]
             waits.append((d["time"], nxt[0] if nxt else end))
@@ -136,14 +133,16 @@ def overlap(path, lane):
     b, e = slow["begin"], slow["finish"]
     inside = [r for r in runs if r["lane"] != lane and r["begin"] >= b and r["finish"] <= e]
     targets = [r for r in reports if r["lane"] != lane and r["kind"] == "TARGET" and b <= r["time"] <= e]
+    # Once the other lanes have nothing left to run, their cards idle legitimately: measure up to then.
+    horizon = min(e, max((r["finish"] for r in runs if r["lane"] != lane and r["begin"] < e), default=b))
     busy = 0.0
     for r in runs:
         if r is slow:
             continue
-        lo, hi = max(b, r["begin"]), min(e, r["finish"])
+        lo, hi = max(b, r["begin"]), min(horizon, r["finish"])
         if hi > lo:
             busy += len(r["cards"]) * (hi - lo)
-    others = (cards - len(slow["cards"])) * (e - b)
+    others = (cards - len(slow["cards"])) * (horizon - b)
     print(f"chunk {b:.3f} {e:.3f} others_inside {len(inside)} targets_inside {len(targets)} "
           f"cards_busy_fraction {busy / others if others else 0:.4f}")
 
