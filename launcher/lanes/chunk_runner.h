@@ -2,7 +2,9 @@
 // builds the lane's grid among the members only (comm/member_grid.h), creates the lane's Trainer and restores its
 // checkpoint at this width (or, when told to, goes on with the trainer these very cards kept from the lane's
 // previous chunk), trains, evaluates at a rung, saves a checkpoint at to_step, and makes the members agree on
-// failure. Used by the lanes worker (worker.h), one per rank.
+// failure. Used by the lanes worker (worker.h), one per rank. Lane grids use the MPI backend, as kachi train's do
+// (the trainer also exchanges host scalars over its grid); CreateMemberGrid can bootstrap NCCL among the members
+// for a trainer that takes NCCL grids.
 #ifndef KACHI_LAUNCHER_LANES_CHUNK_RUNNER_H_
 #define KACHI_LAUNCHER_LANES_CHUNK_RUNNER_H_
 

@@ -212,6 +212,12 @@ absl::StatusOr<ExecutorSummary> RunLanes(const config::LanesFile& file, Communic
   }
   absl::Status worker = RunWorker(**channel, runner, deadline);
   runner.Drop();
+  if (leader && !worker.ok()) {
+    // Rank 0's worker lost the coordinator (or could not reach it): the run cannot go on, and the coordinator
+    // thread may be waiting for this card's report.
+    std::cerr << "kachi lanes: rank 0 worker: " << worker.message() << "\n" << std::flush;
+    MPI_Abort(MPI_COMM_WORLD, 1);
+  }
   if (leader) coordinator_thread.join();
   if (!worker.ok()) return worker;
   if (absl::Status agreed = world.Barrier(); !agreed.ok()) return agreed;
