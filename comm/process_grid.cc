@@ -56,6 +56,16 @@ absl::StatusOr<std::unique_ptr<ProcessGrid>> ProcessGrid::Carve(Communicator& pa
   return Build(*std::move(world), tp, parent.rank() / ranks_per_node);
 }
 
+absl::StatusOr<std::unique_ptr<ProcessGrid>> ProcessGrid::Adopt(std::unique_ptr<Communicator> world, int tp,
+                                                                int ranks_per_node, int node) {
+  if (auto s = CheckShape(tp, ranks_per_node); !s.ok()) return s;
+  if (world == nullptr || world->size() % tp != 0) {
+    return absl::InvalidArgumentError(absl::StrCat("process grid: ", world == nullptr ? 0 : world->size(),
+                                                   " ranks, not a multiple of tp = ", tp));
+  }
+  return Build(std::move(world), tp, node);
+}
+
 absl::StatusOr<std::unique_ptr<ProcessGrid>> ProcessGrid::Build(std::unique_ptr<Communicator> world, int tp,
                                                                 int node) {
   std::unique_ptr<ProcessGrid> grid(new ProcessGrid);

@@ -1,7 +1,8 @@
 // ProcessGrid: a communicator of dp * tp ranks seen as dp data-parallel replicas of tp tensor-parallel ranks.
 // Tensor-parallel ranks are contiguous: rank = dp_rank * tp + tp_rank, so with tp dividing the ranks per node a TP
 // group never leaves its node. The grid owns three communicators: world (all its ranks), dp (the ranks with this
-// rank's tp_rank) and tp (the ranks with this rank's dp_rank). Carve builds a grid over a subset of ranks (a lane).
+// rank's tp_rank) and tp (the ranks with this rank's dp_rank). Carve builds a grid over a subset of ranks
+// collectively over the parent; Adopt takes a world built among the members only (comm/member_grid.h).
 #ifndef KACHI_COMM_PROCESS_GRID_H_
 #define KACHI_COMM_PROCESS_GRID_H_
 
@@ -27,6 +28,12 @@ class ProcessGrid {
   // Create, plus when the member count is not a multiple of tp. The world is named "<parent>/carve<color>".
   static absl::StatusOr<std::unique_ptr<ProcessGrid>> Carve(Communicator& parent, int color, int tp,
                                                             int ranks_per_node);
+
+  // Collective over the ranks of `world` (taken over): a grid over all of them with the given tp (dp = size / tp);
+  // `node` is this rank's node (TP groups must not span nodes). For a world built elsewhere, e.g. among a lane's
+  // members only (comm/member_grid.h). Errors as Carve.
+  static absl::StatusOr<std::unique_ptr<ProcessGrid>> Adopt(std::unique_ptr<Communicator> world, int tp,
+                                                            int ranks_per_node, int node);
 
   // All ranks of the grid, in grid order.
   Communicator& world() { return *world_; }

@@ -1,7 +1,7 @@
 // `kachi lanes --simulate [LANES.pbtxt] [--set field=value]...`: runs the lane policy on simulated lanes (synthetic
 // or recorded curves) and prints it beside its baselines (equal split, successive halving without widening).
 // `mpirun -np N kachi lanes LANES.pbtxt [--resume] [--dir DIR]` runs the lanes for real on the job's ranks
-// (launcher/lanes/executor.h), journaling into DIR (default base.checkpoint.dir, else "kachi_lanes").
+// asynchronously (launcher/lanes/executor.h), journaling into DIR (default base.checkpoint.dir, else "kachi_lanes").
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -31,7 +31,7 @@ namespace {
 constexpr char kUsage[] =
     "usage: mpirun -np N kachi lanes LANES.pbtxt [--resume] [--dir DIR] [--chunk STEPS] [--set field=value]...\n"
     "  runs the lanes on the job's ranks, journaling into DIR (default base.checkpoint.dir, else kachi_lanes);\n"
-    "  --resume continues from DIR's journal; --chunk: steps per round (default policy.min_steps)\n"
+    "  --resume continues from DIR's journal; --chunk: steps per chunk (default policy.min_steps)\n"
     "       kachi lanes --journal DIR   prints the journal of a run directory as text\n"
     "       kachi lanes --simulate [LANES.pbtxt] [--set field=value]...\n"
     "  simulates the lanes of LANES.pbtxt (or the default synthetic family: 64 lanes, 16 cards) under the policy\n"
@@ -162,7 +162,8 @@ int Execute(const LanesArgs& args) {
     std::fprintf(stderr, "kachi lanes: %s\n", std::string(session.status().message()).c_str());
     return 1;
   }
-  // Lanes carve the world and exchange host scalars: their collectives run over MPI (as kachi train's do).
+  // Lanes build their grids from the world's MPI communicator (among each lane's members) and exchange host
+  // scalars: their collectives run over MPI (as kachi train's do).
   std::unique_ptr<Communicator> mpi_world;
   if ((*session)->world_comm->backend() != "mpi") {
     absl::StatusOr<std::unique_ptr<Communicator>> created =
@@ -188,9 +189,10 @@ int Execute(const LanesArgs& args) {
     return 1;
   }
   if (world.rank() == 0) {
-    std::cout << absl::StrFormat("kachi lanes: done after %d rounds; chosen lane %s (final loss %.4f); card "
-                                 "utilization %.1f%% (journal %s)\n",
-                                 summary->rounds, summary->best_lane < 0 ? "(none finished)" : summary->best_lane_name,
+    std::cout << absl::StrFormat("kachi lanes: done after %d events in %.1f s; chosen lane %s (final loss %.4f); "
+                                 "card utilization %.1f%% (journal %s)\n",
+                                 summary->events, summary->seconds,
+                                 summary->best_lane < 0 ? "(none finished)" : summary->best_lane_name,
                                  summary->best_loss, 100 * summary->utilization, options.dir);
   }
   return 0;

@@ -1,13 +1,19 @@
-// The lane executor: runs the lanes of a lanes file for real on the job's ranks (one rank = one card). Every rank
-// runs the same policy; each round, Decide() assigns cards, the world is carved into one grid per lane holding
-// cards (idle ranks take part in the carve and wait), each lane trains a chunk of steps toward its next rung from
-// its checkpoint (restored at the lane's current width, so widening and shrinking go through the reshardable
-// checkpoints), saves a checkpoint in its own directory and reports; the reports reach every rank (broadcast from
-// each lane's first card) and are fed to every rank's policy in the same order, so the policies never diverge.
-// Rank 0 journals every decision and report (atomic rewrite after each round) and prints a live table.
+// The lane executor: runs the lanes of a lanes file for real on the job's ranks (one rank = one card),
+// asynchronously. A coordinator thread on world rank 0 (coordinator.h) owns the policy and the journal; every rank,
+// rank 0 included, runs the worker loop (worker.h): it takes a chunk (lane, member cards, from_step -> to_step),
+// builds the lane's grid among those members only, trains from the lane's checkpoint (restored at the lane's
+// current width, so widening and shrinking go through the reshardable checkpoints) or goes on with the trainer its
+// cards kept, saves a checkpoint and reports. The coordinator feeds each report to the policy the moment it
+// arrives, journals the event and hands freed cards their next chunk at once: a lane never waits for other lanes.
+// Rank 0 prints a live table; messages go over a control channel with deadlines (comm/control_channel.h).
 //
-// Test hook: KACHI_LANES_TEST_EXIT_AFTER_ROUND=K makes every rank exit (status 3) right after round K's journal is
-// written, as a killed job would; `--resume` then continues from the journal.
+// Resume: the journal holds every event (reports with the checkpoint each lane continues from, chunk runs, the
+// decisions); `--resume` replays it into the policy, discards checkpoints newer than the journal, and restarts
+// every running lane from its last journaled checkpoint.
+//
+// Test hooks: KACHI_LANES_TEST_EXIT_AFTER_EVENT=K makes rank 0 exit (status 3) right after event K's journal is
+// written, as a killed job would (mpirun then ends the other ranks); KACHI_LANES_TEST_SLOW_LANE=NAME:MS makes lane
+// NAME sleep MS milliseconds after each of its steps.
 #ifndef KACHI_LAUNCHER_LANES_EXECUTOR_H_
 #define KACHI_LAUNCHER_LANES_EXECUTOR_H_
 
@@ -27,7 +33,7 @@ struct ExecutorOptions {
   std::string dir;
   // Continue from the journal in `dir` (a fresh run when it holds none).
   bool resume = false;
-  // Steps a lane trains per round at most (it also stops at its next rung); 0 = policy.min_steps.
+  // Steps a lane trains per chunk at most (it also stops at its next rung); 0 = policy.min_steps.
   int64_t chunk_steps = 0;
   // The CUDA device bound to this rank (-1: none); lanes whose config asks for train.kernels = "cuda" need one.
   int device = -1;
@@ -35,22 +41,24 @@ struct ExecutorOptions {
   std::ostream* log = nullptr;
 };
 
-// What a completed run found (the same on every rank).
+// What a completed run found (meaningful on rank 0, which owns the policy; other ranks get the defaults).
 struct ExecutorSummary {
   // The chosen lane (lowest final loss among the finished ones), -1 when none finished.
   int best_lane = -1;
   // Its name and final loss (empty and NaN when none finished).
   std::string best_lane_name;
   double best_loss = 0;
-  // Card-time held by lanes over total card-time, from the journal.
+  // Card-seconds held by chunks over cards x makespan, measured (journal.h: JournalUtilization).
   double utilization = 0;
-  // Rounds run in total (including those before a resume).
-  int rounds = 0;
+  // Coordinator events in total (including those before a resume), and the makespan in seconds.
+  int events = 0;
+  double seconds = 0;
 };
 
-// Collective over `world` (its ranks are the cards 0..pool.cards-1; extra ranks stay idle): runs the lanes of
-// `file` to the end. Errors that every rank sees (a bad lanes file, a journal that does not match it, a failed
-// carve) end the run; a lane's own failure only stops that lane.
+// Collective over `world` (an MPI communicator; its ranks are the cards 0..pool.cards-1, extra ranks stay idle):
+// runs the lanes of `file` to the end. Errors that every rank sees before the lanes start (a bad lanes file, a
+// journal that does not match it) end the run on every rank; a lane's own failure only stops that lane; a
+// coordinator error (a stuck lane, a journal that cannot be written) ends the job with its message (MPI_Abort).
 absl::StatusOr<ExecutorSummary> RunLanes(const config::LanesFile& file, Communicator& world,
                                          const ExecutorOptions& options);
 

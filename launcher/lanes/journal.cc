@@ -2,6 +2,7 @@
 #include "launcher/lanes/journal.h"
 
 #include <cmath>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -50,77 +51,88 @@ bool SameDecision(const config::LanesJournalDecision& a, const config::LanesJour
 
 }  // namespace
 
+absl::Status FeedEventReports(const config::LanesJournalEvent& event, LanePolicy* policy) {
+  std::vector<LaneProgress> progress;
+  for (const config::LanesJournalReport& report : event.reports()) {
+    absl::Status status;
+    switch (report.kind()) {
+      case config::LanesJournalReport::TARGET:
+        status = policy->OnRungReached(report.lane(), report.step(), report.loss(), event.time_s());
+        break;
+      case config::LanesJournalReport::FAILURE:
+        status = policy->OnFailure(report.lane(), report.reason(), event.time_s());
+        break;
+      case config::LanesJournalReport::TICK:
+        progress.push_back({report.lane(), report.step(), report.loss()});
+        break;
+    }
+    if (!status.ok()) {
+      return absl::Status(status.code(), absl::StrCat("event ", event.index(), ": '", report.ShortDebugString(),
+                                                      "': ", status.message()));
+    }
+  }
+  if (absl::Status status = policy->OnTick(event.time_s(), progress); !status.ok()) {
+    return absl::Status(status.code(), absl::StrCat("event ", event.index(), ": ", status.message()));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ReplayJournal(const config::LanesJournal& journal, LanePolicy* policy) {
-  for (const config::LanesJournalRound& round : journal.rounds()) {
+  for (const config::LanesJournalEvent& event : journal.events()) {
+    if (absl::Status status = FeedEventReports(event, policy); !status.ok()) {
+      return absl::DataLossError(absl::StrCat("lanes journal: replaying ", status.message()));
+    }
     std::vector<Decision> decisions = policy->Decide();
-    if (static_cast<int>(decisions.size()) != round.decisions_size()) {
-      return absl::DataLossError(absl::StrCat("lanes journal round ", round.index(), ": the policy decides ",
+    if (static_cast<int>(decisions.size()) != event.decisions_size()) {
+      return absl::DataLossError(absl::StrCat("lanes journal event ", event.index(), ": the policy decides ",
                                               decisions.size(), " things on replay, the journal holds ",
-                                              round.decisions_size()));
+                                              event.decisions_size()));
     }
     for (size_t i = 0; i < decisions.size(); ++i) {
-      if (!SameDecision(DecisionToJournal(decisions[i]), round.decisions(static_cast<int>(i)))) {
-        return absl::DataLossError(absl::StrCat("lanes journal round ", round.index(), ": decision ", i,
+      if (!SameDecision(DecisionToJournal(decisions[i]), event.decisions(static_cast<int>(i)))) {
+        return absl::DataLossError(absl::StrCat("lanes journal event ", event.index(), ": decision ", i,
                                                 " on replay is '", DecisionToJournal(decisions[i]).ShortDebugString(),
                                                 "', the journal holds '",
-                                                round.decisions(static_cast<int>(i)).ShortDebugString(), "'"));
+                                                event.decisions(static_cast<int>(i)).ShortDebugString(), "'"));
       }
-    }
-    const double now_s = static_cast<double>(round.index()) + 1;
-    std::vector<LaneProgress> progress;
-    for (const config::LanesJournalReport& report : round.reports()) {
-      absl::Status status;
-      switch (report.kind()) {
-        case config::LanesJournalReport::TARGET:
-          status = policy->OnRungReached(report.lane(), report.step(), report.loss(), now_s);
-          break;
-        case config::LanesJournalReport::FAILURE:
-          status = policy->OnFailure(report.lane(), report.reason(), now_s);
-          break;
-        case config::LanesJournalReport::TICK:
-          progress.push_back({report.lane(), report.step(), report.loss()});
-          break;
-      }
-      if (!status.ok()) {
-        return absl::DataLossError(absl::StrCat("lanes journal round ", round.index(), ": replaying '",
-                                                report.ShortDebugString(), "': ", status.message()));
-      }
-    }
-    if (absl::Status status = policy->OnTick(now_s, progress); !status.ok()) {
-      return absl::DataLossError(absl::StrCat("lanes journal round ", round.index(), ": ", status.message()));
     }
   }
   return absl::OkStatus();
 }
 
+double JournalSeconds(const config::LanesJournal& journal) {
+  return journal.events_size() == 0 ? 0 : journal.events(journal.events_size() - 1).time_s();
+}
+
 double JournalUtilization(const config::LanesJournal& journal) {
   double held = 0;
-  double total = 0;
-  for (const config::LanesJournalRound& round : journal.rounds()) {
-    int cards = 0;
-    for (const config::LanesJournalRun& run : round.runs()) cards += run.cards_size();
-    held += cards * round.seconds();
-    total += static_cast<double>(journal.cards()) * round.seconds();
+  for (const config::LanesJournalEvent& event : journal.events()) {
+    for (const config::LanesJournalRun& run : event.runs()) held += run.cards_size() * (run.end_s() - run.begin_s());
   }
+  const double total = static_cast<double>(journal.cards()) * JournalSeconds(journal);
   return total > 0 ? held / total : 0;
 }
 
 std::string FormatJournal(const config::LanesJournal& journal) {
   std::string text;
-  for (const config::LanesJournalRound& round : journal.rounds()) {
-    for (const config::LanesJournalDecision& d : round.decisions()) {
-      absl::StrAppendFormat(&text, "round %d decision %s lane %d rung %d step %d cards [%s]%s\n", round.index(),
-                            d.kind(), d.lane(), d.rung(), d.step(), absl::StrJoin(d.cards(), ","),
-                            d.has_loss() ? absl::StrFormat(" loss %.6f", d.loss()) : "");
-    }
-    for (const config::LanesJournalRun& run : round.runs()) {
-      absl::StrAppendFormat(&text, "round %d run lane %d cards [%s] steps %d->%d\n", round.index(), run.lane(),
-                            absl::StrJoin(run.cards(), ","), run.from_step(), run.to_step());
-    }
-    for (const config::LanesJournalReport& report : round.reports()) {
-      absl::StrAppendFormat(&text, "round %d report %s lane %d step %d loss %.6f%s\n", round.index(),
+  for (const config::LanesJournalEvent& event : journal.events()) {
+    const int e = static_cast<int>(event.index());
+    absl::StrAppendFormat(&text, "event %d at %.3f session %d\n", e, event.time_s(), event.session());
+    for (const config::LanesJournalReport& report : event.reports()) {
+      absl::StrAppendFormat(&text, "event %d report %s lane %d step %d loss %.6f checkpoint %d%s\n", e,
                             config::LanesJournalReport::Kind_Name(report.kind()), report.lane(), report.step(),
-                            report.loss(), report.reason().empty() ? "" : " " + report.reason());
+                            report.loss(), report.checkpoint_step(),
+                            report.reason().empty() ? "" : " " + report.reason());
+    }
+    for (const config::LanesJournalRun& run : event.runs()) {
+      absl::StrAppendFormat(&text, "event %d run lane %d cards [%s] steps %d->%d time %.3f->%.3f work %.3f "
+                            "restored %d\n", e, run.lane(), absl::StrJoin(run.cards(), ","), run.from_step(),
+                            run.to_step(), run.begin_s(), run.end_s(), run.work_s(), run.restored() ? 1 : 0);
+    }
+    for (const config::LanesJournalDecision& d : event.decisions()) {
+      absl::StrAppendFormat(&text, "event %d decision %s lane %d rung %d step %d cards [%s]%s\n", e, d.kind(),
+                            d.lane(), d.rung(), d.step(), absl::StrJoin(d.cards(), ","),
+                            d.has_loss() ? absl::StrFormat(" loss %.6f", d.loss()) : "");
     }
   }
   absl::StrAppendFormat(&text, "utilization %.4f\n", JournalUtilization(journal));
@@ -142,19 +154,17 @@ LanesReportData ReportDataFromJournal(const config::LanesJournal& journal, const
     series.status = i < static_cast<int>(statuses.size()) ? statuses[i] : "running";
     data.lanes.push_back(series);
   }
-  double clock = 0;
-  for (const config::LanesJournalRound& round : journal.rounds()) {
-    for (const config::LanesJournalRun& run : round.runs()) {
-      for (int card : run.cards()) data.intervals.push_back({card, run.lane(), clock, clock + round.seconds()});
+  for (const config::LanesJournalEvent& event : journal.events()) {
+    for (const config::LanesJournalRun& run : event.runs()) {
+      for (int card : run.cards()) data.intervals.push_back({card, run.lane(), run.begin_s(), run.end_s()});
     }
-    for (const config::LanesJournalReport& report : round.reports()) {
+    for (const config::LanesJournalReport& report : event.reports()) {
       if (report.kind() == config::LanesJournalReport::FAILURE || report.step() < 1) continue;
       if (report.lane() < 0 || report.lane() >= static_cast<int>(data.lanes.size())) continue;
       data.lanes[report.lane()].points.push_back({report.step(), report.loss()});
     }
-    clock += round.seconds();
   }
-  data.total_seconds = clock;
+  data.total_seconds = JournalSeconds(journal);
   return data;
 }
 

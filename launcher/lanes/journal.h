@@ -1,6 +1,6 @@
 // The lanes journal (runtime/proto/lanes.proto, LanesJournal): reading and atomically rewriting it, turning policy
-// decisions into journal entries, replaying a journal into a fresh policy (so `kachi lanes --resume` continues
-// from the same state), and the card utilization it records.
+// decisions into journal entries, feeding an event's reports to a policy (the coordinator live, and a replay into a
+// fresh policy so `kachi lanes --resume` continues from the same state), and the card utilization it measured.
 #ifndef KACHI_LAUNCHER_LANES_JOURNAL_H_
 #define KACHI_LAUNCHER_LANES_JOURNAL_H_
 
@@ -26,22 +26,30 @@ absl::Status WriteJournal(const std::string& path, const config::LanesJournal& j
 // The journal entry of one decision.
 config::LanesJournalDecision DecisionToJournal(const Decision& decision);
 
-// Feeds a fresh policy the journal's rounds: at each round Decide() (its decisions must match the journal's, else
-// DataLoss naming the round), then the round's reports at time index + 1. Afterwards the policy is where it was
-// after the journal's last round.
+// Feeds `event`'s reports to `policy` at event.time_s (TARGET: OnRungReached, FAILURE: OnFailure, TICK: progress),
+// then OnTick(time_s, progress). The coordinator calls it live, the replay on the journal's events.
+absl::Status FeedEventReports(const config::LanesJournalEvent& event, LanePolicy* policy);
+
+// Feeds a fresh policy the journal's events: at each event its reports (FeedEventReports), then Decide(), whose
+// decisions must match the event's, else DataLoss naming the event. Afterwards the policy is where it was after the
+// journal's last event.
 absl::Status ReplayJournal(const config::LanesJournal& journal, LanePolicy* policy);
 
-// Card-time held by lanes over total card-time: sum over rounds of (cards held x seconds) / (pool cards x seconds).
-// 0 for an empty journal.
+// The journal's clock at its last event (0 for none): the run's makespan so far.
+double JournalSeconds(const config::LanesJournal& journal);
+
+// Measured card utilization: card-seconds held by chunks (cards x (end_s - begin_s), summed over runs) over
+// cards x JournalSeconds. 0 for an empty journal.
 double JournalUtilization(const config::LanesJournal& journal);
 
-// The journal as text, one line each: "round R decision KIND lane L ...", "round R run lane L cards [..] steps
-// A->B", "round R report KIND lane L step S loss X [reason]", then "utilization U", "best_lane L NAME" and
+// The journal as text, one line each: "event E at T session S", "event E report KIND lane L step S loss X
+// checkpoint C [reason]", "event E run lane L cards [..] steps A->B time B->E work W restored 0|1", "event E
+// decision KIND lane L rung R step S cards [..] [loss X]", then "utilization U", "best_lane L NAME" and
 // "complete 0|1". `kachi lanes --journal DIR` prints it; tests read it.
 std::string FormatJournal(const config::LanesJournal& journal);
 
-// The lanes report's data from a journal: each lane's reported losses by step, its card spans (round by round,
-// in wall seconds since the run began), and `statuses` (by lane; "running" where missing).
+// The lanes report's data from a journal: each lane's reported losses by step, its card spans (chunk by chunk, on
+// the journal's clock), and `statuses` (by lane; "running" where missing).
 LanesReportData ReportDataFromJournal(const config::LanesJournal& journal, const std::string& title,
                                       const std::vector<std::string>& statuses);
 

@@ -1,5 +1,5 @@
-// The lanes journal: a policy driven round by round with seeded random losses and round times is journaled the way
-// the executor does it; the journal survives a write/read, replays into a fresh policy that then decides exactly
+// The lanes journal: a policy driven event by event with seeded random losses and chunk times is journaled the way
+// the coordinator does it; the journal survives a write/read, replays into a fresh policy that then decides exactly
 // what the original decided (the resume path), rejects a tampered decision, and yields the utilization computed
 // independently from the driver's card-seconds.
 #include "launcher/lanes/journal.h"
@@ -14,6 +14,7 @@
 
 #include <unistd.h>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
 namespace kachi::lanes {
@@ -44,57 +45,84 @@ LanePolicy MakePolicy() {
   return *std::move(policy);
 }
 
-// Drives `rounds` rounds (or until done) as the executor does: Decide, every lane holding cards advances at most
-// `chunk` steps toward its next target, then reports (a rung with a random loss, a tick, or for lane 6 a failure).
-Driven Drive(int rounds, uint32_t seed) {
+// Drives the policy the way the coordinator does (coordinator.h), for at most `max_events` events: every running
+// lane whose cards are all free gets a chunk of at most 4 steps toward its next target lasting a random 0.5 to 3
+// seconds; the chunk ending first is reported (a rung with a random loss, a tick, or for lane 6 a failure) as the
+// next event, fed to the policy at its end time, then Decide() and the next dispatch.
+Driven Drive(int max_events, uint32_t seed) {
   Driven driven{MakePolicy(), {}, 0, 0};
   LanePolicy& policy = driven.policy;
   std::mt19937 rng(seed);
   std::uniform_real_distribution<double> loss(2.0, 6.0);
   std::uniform_real_distribution<double> seconds(0.5, 3.0);
+  struct Flight {
+    int lane;
+    std::vector<int> cards;
+    int64_t from, to;
+    double begin, end;
+  };
+  std::vector<Flight> flights;
   std::vector<int64_t> step(policy.lane_count(), 0);
-  const int64_t chunk = 4;
+  std::vector<bool> busy(4, false);
+  double now = 0;
   driven.journal.set_cards(4);
   for (int i = 0; i < policy.lane_count(); ++i) driven.journal.add_lane_names(policy.specs()[i].name);
-  for (int r = 0; r < rounds; ++r) {
-    config::LanesJournalRound* round = driven.journal.add_rounds();
-    round->set_index(r);
-    for (const Decision& decision : policy.Decide()) *round->add_decisions() = DecisionToJournal(decision);
-    if (policy.Done()) break;
-    round->set_seconds(seconds(rng));
-    const double now_s = r + 1;
-    std::vector<LaneProgress> progress;
+  auto dispatch = [&] {
     for (int lane = 0; lane < policy.lane_count(); ++lane) {
       const LaneStatus& status = policy.status(lane);
-      if (status.cards.empty()) continue;
-      config::LanesJournalRun* run = round->add_runs();
-      run->set_lane(lane);
-      for (int card : status.cards) run->add_cards(card);
-      driven.held_card_seconds += status.cards.size() * round->seconds();
+      if (status.state != LaneState::kRunning) continue;
+      if (std::any_of(flights.begin(), flights.end(), [&](const Flight& f) { return f.lane == lane; })) continue;
+      if (std::any_of(status.cards.begin(), status.cards.end(), [&](int c) { return busy[c]; })) continue;
       const int64_t target = policy.Targets()[status.target];
-      const int64_t to = std::min(target, step[lane] + chunk);
-      config::LanesJournalReport* report = round->add_reports();
-      report->set_lane(lane);
-      report->set_step(to);
-      report->set_loss(loss(rng));
-      if (lane == 6) {  // lane 6 diverges in its first chunk
-        report->set_kind(config::LanesJournalReport::FAILURE);
-        report->set_reason("diverged");
-        EXPECT_TRUE(policy.OnFailure(lane, "diverged", now_s).ok());
-        continue;
-      }
-      step[lane] = to;
-      if (to == target) {
-        report->set_kind(config::LanesJournalReport::TARGET);
-        EXPECT_TRUE(policy.OnRungReached(lane, to, report->loss(), now_s).ok());
-      } else {
-        report->set_kind(config::LanesJournalReport::TICK);
-        progress.push_back({lane, to, report->loss()});
-      }
+      flights.push_back({lane, status.cards, step[lane], std::min(target, step[lane] + 4), now, now + seconds(rng)});
+      for (int card : status.cards) busy[card] = true;
     }
-    EXPECT_TRUE(policy.OnTick(now_s, progress).ok());
-    driven.total_card_seconds += 4 * round->seconds();
+  };
+  auto record = [&](config::LanesJournalEvent event) {
+    event.set_index(driven.journal.events_size());
+    event.set_time_s(now);
+    EXPECT_TRUE(FeedEventReports(event, &policy).ok());
+    for (const Decision& decision : policy.Decide()) *event.add_decisions() = DecisionToJournal(decision);
+    *driven.journal.add_events() = event;
+    dispatch();
+  };
+  record({});
+  while (!(policy.Done() && flights.empty()) && driven.journal.events_size() < max_events) {
+    EXPECT_FALSE(flights.empty());
+    if (flights.empty()) break;
+    auto first = std::min_element(flights.begin(), flights.end(),
+                                  [](const Flight& a, const Flight& b) { return a.end < b.end; });
+    const Flight flight = *first;
+    flights.erase(first);
+    now = flight.end;
+    for (int card : flight.cards) busy[card] = false;
+    driven.held_card_seconds += flight.cards.size() * (flight.end - flight.begin);
+    config::LanesJournalEvent event;
+    config::LanesJournalRun* run = event.add_runs();
+    run->set_lane(flight.lane);
+    for (int card : flight.cards) run->add_cards(card);
+    run->set_from_step(flight.from);
+    run->set_to_step(flight.to);
+    run->set_begin_s(flight.begin);
+    run->set_end_s(flight.end);
+    config::LanesJournalReport* report = event.add_reports();
+    report->set_lane(flight.lane);
+    report->set_step(flight.to);
+    report->set_loss(loss(rng));
+    if (flight.lane == 6) {  // lane 6 diverges in its first chunk
+      report->set_kind(config::LanesJournalReport::FAILURE);
+      report->set_reason("diverged");
+      report->set_checkpoint_step(flight.from);
+    } else {
+      step[flight.lane] = flight.to;
+      report->set_checkpoint_step(flight.to);
+      report->set_kind(flight.to == policy.Targets()[policy.status(flight.lane).target]
+                           ? config::LanesJournalReport::TARGET
+                           : config::LanesJournalReport::TICK);
+    }
+    record(event);
   }
+  driven.total_card_seconds = 4 * now;
   return driven;
 }
 
@@ -126,24 +154,25 @@ TEST(JournalTest, GarbageIsDataLoss) {
   std::filesystem::remove(path);
 }
 
-// The resume path: a journal cut after any round replays into a fresh policy that then decides what the original
-// run decided next, and ends the run the same way.
+// The resume path: a journal cut after any event replays into a fresh policy that, fed the original's next
+// reports, decides what the original run decided, and ends the run the same way.
 TEST(JournalTest, ReplayContinuesLikeTheOriginal) {
   for (uint32_t seed : {1u, 2u, 3u}) {
-    Driven full = Drive(200, seed);
+    Driven full = Drive(400, seed);
     ASSERT_TRUE(full.policy.Done()) << "seed " << seed;
-    const int rounds = full.journal.rounds_size();
-    ASSERT_GT(rounds, 4);
-    for (int cut = 1; cut < rounds; ++cut) {
+    const int events = full.journal.events_size();
+    ASSERT_GT(events, 10);
+    for (int cut = 1; cut < events; ++cut) {
       config::LanesJournal prefix = full.journal;
-      prefix.mutable_rounds()->DeleteSubrange(cut, rounds - cut);
+      prefix.mutable_events()->DeleteSubrange(cut, events - cut);
       LanePolicy replayed = MakePolicy();
       ASSERT_TRUE(ReplayJournal(prefix, &replayed).ok()) << "seed " << seed << " cut " << cut;
+      ASSERT_TRUE(FeedEventReports(full.journal.events(cut), &replayed).ok());
       std::vector<Decision> next = replayed.Decide();
-      ASSERT_EQ(static_cast<int>(next.size()), full.journal.rounds(cut).decisions_size());
+      ASSERT_EQ(static_cast<int>(next.size()), full.journal.events(cut).decisions_size());
       for (size_t i = 0; i < next.size(); ++i) {
         EXPECT_EQ(DecisionToJournal(next[i]).SerializeAsString(),
-                  full.journal.rounds(cut).decisions(static_cast<int>(i)).SerializeAsString())
+                  full.journal.events(cut).decisions(static_cast<int>(i)).SerializeAsString())
             << "seed " << seed << " cut " << cut << " decision " << i;
       }
     }
@@ -159,31 +188,47 @@ TEST(JournalTest, ReplayContinuesLikeTheOriginal) {
 }
 
 TEST(JournalTest, ReplayRejectsATamperedDecision) {
-  Driven driven = Drive(8, 7);
+  Driven driven = Drive(12, 7);
   config::LanesJournal tampered = driven.journal;
-  config::LanesJournalDecision* decision = tampered.mutable_rounds(2)->mutable_decisions(0);
+  int event = 2;
+  while (event < tampered.events_size() && tampered.events(event).decisions_size() == 0) ++event;
+  ASSERT_LT(event, tampered.events_size());
+  config::LanesJournalDecision* decision = tampered.mutable_events(event)->mutable_decisions(0);
   decision->set_lane((decision->lane() + 1) % 7);
   LanePolicy replayed = MakePolicy();
   absl::Status status = ReplayJournal(tampered, &replayed);
   EXPECT_TRUE(absl::IsDataLoss(status)) << status;
-  EXPECT_NE(status.message().find("round 2"), std::string::npos) << status;
+  EXPECT_NE(status.message().find(absl::StrCat("event ", event)), std::string::npos) << status;
+}
+
+// A report the policy cannot take (a rung for a lane that is not running) is DataLoss on replay.
+TEST(JournalTest, ReplayRejectsAnImpossibleReport) {
+  Driven driven = Drive(12, 7);
+  config::LanesJournal tampered = driven.journal;
+  config::LanesJournalReport* report = tampered.mutable_events(1)->mutable_reports(0);
+  report->set_kind(config::LanesJournalReport::TARGET);
+  report->set_step(report->step() + 1000);
+  LanePolicy replayed = MakePolicy();
+  absl::Status status = ReplayJournal(tampered, &replayed);
+  EXPECT_TRUE(absl::IsDataLoss(status)) << status;
 }
 
 TEST(JournalTest, UtilizationIsHeldOverTotalCardSeconds) {
-  Driven driven = Drive(200, 9);
+  Driven driven = Drive(400, 9);
   ASSERT_GT(driven.total_card_seconds, 0);
+  EXPECT_NEAR(JournalSeconds(driven.journal), driven.total_card_seconds / 4, 1e-12);
   EXPECT_NEAR(JournalUtilization(driven.journal), driven.held_card_seconds / driven.total_card_seconds, 1e-12);
   EXPECT_EQ(JournalUtilization(config::LanesJournal()), 0);
 }
 
 TEST(JournalTest, FormatAndReportDataCoverEveryEntry) {
-  Driven driven = Drive(200, 13);
+  Driven driven = Drive(400, 13);
   const std::string text = FormatJournal(driven.journal);
   int decisions = 0, runs = 0, reports = 0;
-  for (const auto& round : driven.journal.rounds()) {
-    decisions += round.decisions_size();
-    runs += round.runs_size();
-    reports += round.reports_size();
+  for (const auto& event : driven.journal.events()) {
+    decisions += event.decisions_size();
+    runs += event.runs_size();
+    reports += event.reports_size();
   }
   auto count = [&](const std::string& word) {
     int n = 0;
@@ -196,10 +241,11 @@ TEST(JournalTest, FormatAndReportDataCoverEveryEntry) {
   LanesReportData data = ReportDataFromJournal(driven.journal, "t", {});
   EXPECT_EQ(static_cast<int>(data.lanes.size()), 7);
   size_t card_spans = 0;
-  for (const auto& round : driven.journal.rounds()) {
-    for (const auto& run : round.runs()) card_spans += run.cards_size();
+  for (const auto& event : driven.journal.events()) {
+    for (const auto& run : event.runs()) card_spans += run.cards_size();
   }
   EXPECT_EQ(data.intervals.size(), card_spans);
+  EXPECT_EQ(count(" at "), driven.journal.events_size());
   EXPECT_GT(data.total_seconds, 0);
 }
 
