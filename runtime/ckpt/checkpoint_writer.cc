@@ -88,9 +88,9 @@ absl::Status CheckpointWriter::WriteAndCommit(const std::string& temp_dir, int64
   const double start = NowSeconds();
   WritePause pause;
   if (pause_step_.has_value() && *pause_step_ == step) {
-    pause = WritePause{static_cast<int64_t>(snapshot_.bytes.size() / 2), pause_seconds_};
+    pause = WritePause{snapshot_.size() / 2, pause_seconds_};
   }
-  absl::StatusOr<ShardRecord> record = WriteShard(temp_dir, snapshot_, pause);
+  absl::StatusOr<ShardRecord> record = WriteShard(temp_dir, &snapshot_, pause);
   if (!record.ok()) {
     ReportShardFailure(temp_dir, grid_->world().rank(), record.status());
     return record.status();
@@ -155,7 +155,7 @@ absl::StatusOr<double> CheckpointWriter::Save(Trainer& trainer) {
   source.params = trainer.model().params();
   source.optimizer = &trainer.optimizer();
   source.ops = &trainer.model().ops();
-  if (auto st = TakeShardSnapshot(source, &snapshot_); !st.ok()) return st;
+  if (auto st = snapshot_.Take(source, options_.snapshot); !st.ok()) return st;
   Manifest header = world.rank() == 0 ? ManifestHeader(trainer) : Manifest();
   const int64_t step = trainer.step();
   const std::string temp_dir = TempStepDirPath(options_.dir, step, agreed[1]);
