@@ -1,7 +1,7 @@
 // bench_ckpt: checkpoint throughput beside its peer. Trains a GPT (GPT-2 124M on a GPU with the CUDA kernels; a
 // small model on CPU) a few steps on random tokens, then times in one run, REPS times each, interleaved, medians
 // printed: a synchronous save (bytes / s) in its default configuration and in variants of the write pipeline (crc32
-// serial instead of overlapped, another chunk size, on a GPU without device staging), a raw sequential write of the
+// serial instead of overlapped, no early write-back, another chunk size, on a GPU without device staging), a raw sequential write of the
 // same number of bytes by dd (conv=fsync) into the same directory, a restore into a fresh trainer, and the per-step
 // stall of async saves against the step time.
 //   bench_ckpt [DIR [REPS]]     (default /tmp/kachi_ckpt_bench, 3; DIR is removed at the end)
@@ -96,9 +96,10 @@ int Run(const std::string& dir, int reps) {
     std::vector<double> seconds;
   };
   std::vector<Variant> variants = {{"save (sync, fsync'd, committed)", {}, {}},
-                                   {"  variant: crc32 serial, not overlapped", {true, 64 << 20, false}, {}},
-                                   {"  variant: 16 MiB chunks", {true, 16 << 20, true}, {}}};
-  if (gpu) variants.push_back({"  variant: no device staging", {false, 64 << 20, true}, {}});
+                                   {"  variant: crc32 serial, not overlapped", {true, 64 << 20, false, true}, {}},
+                                   {"  variant: no early write-back", {true, 64 << 20, true, false}, {}},
+                                   {"  variant: 16 MiB chunks", {true, 16 << 20, true, true}, {}}};
+  if (gpu) variants.push_back({"  variant: no device staging", {false, 64 << 20, true, true}, {}});
   const std::string sync_dir = dir + "/sync";
   int64_t bytes = 0;
   std::vector<double> dd_seconds;

@@ -157,6 +157,8 @@ absl::StatusOr<FileDigest> WriteChunkedFile(const std::string& path, int64_t siz
       break;
     }
     progress.Written(k);
+    // Best effort (ENOSYS/EINVAL on file systems without it): the final fsync is what makes the file durable.
+    if (options.start_writeback) (void)::sync_file_range(fd, begin, n, SYNC_FILE_RANGE_WRITE);
   }
   fetcher.join();
   if (checksummer.joinable()) checksummer.join();

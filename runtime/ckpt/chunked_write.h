@@ -1,7 +1,8 @@
 // The pipelined shard write: a file of `size` bytes is written in chunks that a fetch stage brings into host memory
 // (a device download into a pinned chunk buffer, or a pointer into bytes already on the host), while a CRC stage
 // folds each chunk into the file's zlib crc32 and the write stage writes it: fetch of chunk k+1, crc32 of chunk k
-// and write of chunk k run on three threads at once, so neither the download nor the checksum is a separate pass.
+// and write of chunk k run on three threads at once, so neither the download nor the checksum is a separate pass;
+// each written chunk's write-back to disk is started at once (sync_file_range) rather than left to the final fsync.
 // The file is fsynced before the digest is returned. Errors name the path and what failed.
 #ifndef KACHI_RUNTIME_CKPT_CHUNKED_WRITE_H_
 #define KACHI_RUNTIME_CKPT_CHUNKED_WRITE_H_
@@ -28,6 +29,9 @@ struct ChunkedWriteOptions {
   int slots = 2;
   // crc32 on its own thread, concurrently with the write of the same chunk (false: before each write, serially).
   bool overlap_crc = true;
+  // After each chunk's write, ask the kernel to start writing it back (sync_file_range), so the disk works while
+  // later chunks are written instead of only during the final fsync (false: leave it to the kernel and fsync).
+  bool start_writeback = true;
   // Test hook (shard_io.h).
   WritePause pause;
 };

@@ -131,6 +131,7 @@ ChunkedWriteOptions ShardSnapshot::WriteOptions() const {
   options.chunk_bytes = options_.chunk_bytes;
   options.slots = on_device() ? kDownloadSlots : INT_MAX;  // host bytes: no buffer is reused, the fetch never waits
   options.overlap_crc = options_.overlap_crc;
+  options.start_writeback = options_.start_writeback;
   return options;
 }
 

@@ -54,6 +54,8 @@ struct SnapshotOptions {
   int64_t chunk_bytes = 64 << 20;
   // crc32 of a chunk on its own thread, concurrently with that chunk's write (false: serially before the write).
   bool overlap_crc = true;
+  // Start the disk write-back of each chunk once written (ChunkedWriteOptions::start_writeback).
+  bool start_writeback = true;
 };
 
 // A rank's shard copied aside: its record (bytes and crc32 are filled in by the writer) and its bytes, in host
