@@ -132,7 +132,8 @@ absl::StatusOr<double> CheckpointWriter::AfterStep(Trainer& trainer) {
 absl::StatusOr<double> CheckpointWriter::Save(Trainer& trainer) {
   const double start = NowSeconds();
   Communicator& world = grid_->world();
-  // Wait for the previous save and agree on its outcome; rank 0's nonce names this save's temporary directory.
+  // Wait for the previous save (its writer still reads the snapshot buffers this save reuses) and agree on its
+  // outcome; rank 0's nonce names this save's temporary directory.
   const absl::Status previous = JoinWorker();
   int64_t agreed[2] = {previous.ok() ? -1 : world.rank(), world.rank() == 0 ? MakeNonce() : -1};
   if (auto st = world.AllReduce(agreed, agreed, 2, DType::kInt64, ReduceOp::kMax); !st.ok()) return st;
@@ -155,6 +156,7 @@ absl::StatusOr<double> CheckpointWriter::Save(Trainer& trainer) {
   source.params = trainer.model().params();
   source.optimizer = &trainer.optimizer();
   source.ops = &trainer.model().ops();
+  // source.master stays null until the trainer exposes fp32 master weights (mixed precision): then set it here.
   if (auto st = snapshot_.Take(source, options_.snapshot); !st.ok()) return st;
   Manifest header = world.rank() == 0 ? ManifestHeader(trainer) : Manifest();
   const int64_t step = trainer.step();
