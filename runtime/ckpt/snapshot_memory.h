@@ -24,6 +24,7 @@ class StagingBuffer {
   absl::Status Reserve(ModelOps* ops, size_t bytes);
   // Frees the memory now.
   void Free();
+  // The memory (null before the first Reserve of a non-zero size) and its size in bytes.
   char* data() const { return data_; }
   size_t capacity() const { return capacity_; }
 
@@ -41,7 +42,7 @@ class HostBuffer {
   HostBuffer& operator=(const HostBuffer&) = delete;
   ~HostBuffer() { Free(); }
 
-  // As StagingBuffer::Reserve, for host memory.
+  // As StagingBuffer::Reserve, Free, data and capacity, for host memory.
   absl::Status Reserve(ModelOps* ops, size_t bytes);
   void Free();
   char* data() const { return data_; }
