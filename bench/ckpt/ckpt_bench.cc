@@ -1,8 +1,10 @@
 // bench_ckpt: checkpoint throughput beside its peer. Trains a GPT (GPT-2 124M on a GPU with the CUDA kernels; a
-// small model on CPU) a few steps on random tokens, then times in one run: a synchronous save (bytes / s), a raw
-// sequential write of the same number of bytes by dd (conv=fsync) into the same directory, a restore into a fresh
-// trainer, and the per-step stall of async saves after every step against the step time.
-//   bench_ckpt [DIR]        (default /tmp/kachi_ckpt_bench; removed at the end)
+// small model on CPU) a few steps on random tokens, then times in one run, REPS times each, interleaved, medians
+// printed: a synchronous save (bytes / s) in its default configuration and in variants of the write pipeline (crc32
+// serial instead of overlapped, no early write-back, another chunk size, on a GPU without device staging), a raw sequential write of the
+// same number of bytes by dd (conv=fsync) into the same directory, a restore into a fresh trainer, and the per-step
+// stall of async saves against the step time.
+//   bench_ckpt [DIR [REPS]]     (default /tmp/kachi_ckpt_bench, 3; DIR is removed at the end)
 #include <mpi.h>
 
 #include <algorithm>
@@ -10,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -53,7 +56,7 @@ int64_t DirectoryBytes(const std::string& dir) {
   return total;
 }
 
-int Run(const std::string& dir) {
+int Run(const std::string& dir, int reps) {
   auto world = CreateMpiCommunicator(MPI_COMM_WORLD, CommOptions{});
   if (!world.ok()) return std::fprintf(stderr, "%s\n", world.status().ToString().c_str()), 1;
   auto grid = ProcessGrid::Create(**world, 1, 1, 1);
@@ -86,27 +89,62 @@ int Run(const std::string& dir) {
   }
   const double step_time = Median(step_seconds);
 
-  // Synchronous save vs dd of the same bytes.
-  ckpt::CheckpointOptions sync_options;
-  sync_options.dir = dir + "/sync";
-  sync_options.async = false;
-  double save_seconds = 0;
-  {
-    ckpt::CheckpointWriter writer(sync_options, grid->get());
+  // Synchronous saves (each into a fresh directory: no older step to move aside) vs dd of the same bytes.
+  struct Variant {
+    const char* name;
+    ckpt::SnapshotOptions snapshot;
+    std::vector<double> seconds;
+  };
+  std::vector<Variant> variants = {{"save (sync, fsync'd, committed)", {}, {}},
+                                   {"  variant: crc32 serial, not overlapped", {true, 64 << 20, false, true}, {}},
+                                   {"  variant: no early write-back", {true, 64 << 20, true, false}, {}},
+                                   {"  variant: 16 MiB chunks", {true, 16 << 20, true, true}, {}}};
+  if (gpu) variants.push_back({"  variant: no device staging", {false, 64 << 20, true, true}, {}});
+  const std::string sync_dir = dir + "/sync";
+  int64_t bytes = 0;
+  std::vector<double> dd_seconds;
+  int dd_rc = 0;
+  int save_count = 0;
+  // One writer per variant, as in a run: its buffers are allocated by its first save (timed apart) and reused.
+  std::vector<std::unique_ptr<ckpt::CheckpointWriter>> writers;
+  double first_save_seconds = 0;
+  for (Variant& variant : variants) {
+    ckpt::CheckpointOptions sync_options;
+    sync_options.dir = sync_dir;
+    sync_options.async = false;
+    sync_options.snapshot = variant.snapshot;
+    writers.push_back(std::make_unique<ckpt::CheckpointWriter>(sync_options, grid->get()));
+    std::filesystem::remove_all(sync_dir);
     const double start = Now();
-    auto saved = writer.Save(t);
-    save_seconds = Now() - start;
-    if (!saved.ok() || !writer.Finish().ok()) return std::fprintf(stderr, "save failed\n"), 1;
+    auto saved = writers.back()->Save(t);
+    if (writers.size() == 1) first_save_seconds = Now() - start;
+    if (!saved.ok() || !writers.back()->Finish().ok()) return std::fprintf(stderr, "save failed\n"), 1;
   }
-  const int64_t bytes = DirectoryBytes(sync_options.dir);
-  const int64_t blocks = (bytes + (64 << 20) - 1) >> 26;
-  const std::string dd = absl::StrFormat("dd if=/dev/zero of=%s/dd.bin bs=64M count=%d conv=fsync status=none", dir,
-                                         blocks);
-  const double dd_start = Now();
-  const int dd_rc = std::system(dd.c_str());
-  const double dd_seconds = Now() - dd_start;
-  std::filesystem::remove(dir + "/dd.bin");
-  const double dd_bytes = static_cast<double>(blocks) * (64 << 20);
+  for (int rep = 0; rep < reps; ++rep) {
+    for (size_t v = 0; v < variants.size(); ++v) {
+      Variant& variant = variants[v];
+      ckpt::CheckpointWriter& writer = *writers[v];
+      std::filesystem::remove_all(sync_dir);
+      const double start = Now();
+      auto saved = writer.Save(t);
+      variant.seconds.push_back(Now() - start);
+      if (!saved.ok() || !writer.Finish().ok()) return std::fprintf(stderr, "save failed\n"), 1;
+      bytes = DirectoryBytes(sync_dir);
+      ++save_count;
+    }
+    const int64_t blocks = (bytes + (64 << 20) - 1) >> 26;
+    const std::string dd = absl::StrFormat("dd if=/dev/zero of=%s/dd.bin bs=64M count=%d conv=fsync status=none",
+                                           dir, blocks);
+    const double dd_start = Now();
+    dd_rc |= std::system(dd.c_str());
+    dd_seconds.push_back(Now() - dd_start);
+    std::filesystem::remove(dir + "/dd.bin");
+  }
+  const double dd_bytes = static_cast<double>((bytes + (64 << 20) - 1) >> 26) * (64 << 20);
+  const double save_seconds = Median(variants[0].seconds);
+  writers.clear();
+  ckpt::CheckpointOptions sync_options;  // the last save stays for the restore
+  sync_options.dir = sync_dir;
 
   // Restore into a fresh trainer (the files are likely in the page cache: this is the load path's own cost).
   auto fresh = Trainer::Create(options, grid->get());
@@ -148,16 +186,27 @@ int Run(const std::string& dir) {
               "m, v in fp32)\n",
               DescribeShape(options.shape).c_str(), options.kernels.c_str(), options.shape.num_parameters() / 1e6,
               static_cast<long long>(options.global_batch), static_cast<long long>(options.seq_len), bytes / gb);
-  std::printf("%-34s %10s %10s\n", "what", "seconds", "GB/s");
-  std::printf("%-34s %10.3f %10.2f\n", "save (sync, fsync'd, committed)", save_seconds, bytes / gb / save_seconds);
-  std::printf("%-34s %10.3f %10.2f   %s\n", "dd same bytes (conv=fsync)", dd_seconds, dd_bytes / gb / dd_seconds,
+  const double dd_median = Median(dd_seconds);
+  std::printf("# medians of %d interleaved repetitions (%d saves); save / dd is each line's throughput over dd's\n",
+              reps, save_count);
+  std::printf("%-40s %10s %10s %10s\n", "what", "seconds", "GB/s", "/ dd");
+  for (const Variant& variant : variants) {
+    const double seconds = Median(variant.seconds);
+    std::printf("%-40s %10.3f %10.2f %10.2f\n", variant.name, seconds, bytes / gb / seconds,
+                (bytes / seconds) / (dd_bytes / dd_median));
+  }
+  std::printf("%-40s %10.3f %10.2f   %s\n", "dd same bytes (conv=fsync)", dd_median, dd_bytes / gb / dd_median,
               dd_rc == 0 ? "" : "(dd failed)");
-  std::printf("%-34s %10.3f %10.2f\n", "load (restore, page cache warm)", load_seconds, bytes / gb / load_seconds);
-  std::printf("save / dd throughput: %.2f (goal >= 0.70)\n", (bytes / save_seconds) / (dd_bytes / dd_seconds));
+  std::printf("%-40s %10.3f %10.2f\n", "first save of a run (allocates buffers)", first_save_seconds,
+              bytes / gb / first_save_seconds);
+  std::printf("%-40s %10.3f %10.2f\n", "load (restore, page cache warm)", load_seconds, bytes / gb / load_seconds);
+  std::printf("save / dd throughput: %.2f (goal >= 0.70)\n", (bytes / save_seconds) / (dd_bytes / dd_median));
   std::printf("step %.1f ms (median before saving); async save every %lld steps: median stall %.1f ms = %.1f%% of a "
-              "step (goal <= 10%%) over %zu saves; other steps while a save was writing %.1f ms\n",
+              "step (goal <= 10%%) over %zu saves (the first, which allocates the snapshot buffers: %.1f ms); other "
+              "steps while a save was writing %.1f ms\n",
               step_time * 1e3, static_cast<long long>(spacing), Median(stalls) * 1e3,
-              100 * Median(stalls) / step_time, stalls.size(), Median(async_steps) * 1e3);
+              100 * Median(stalls) / step_time, stalls.size(), stalls.empty() ? 0.0 : stalls.front() * 1e3,
+              Median(async_steps) * 1e3);
   return 0;
 }
 
@@ -166,7 +215,8 @@ int Run(const std::string& dir) {
 
 int main(int argc, char** argv) {
   if (!kachi::InitMpi(&argc, &argv).ok()) return 1;
-  const int rc = kachi::Run(argc > 1 ? argv[1] : "/tmp/kachi_ckpt_bench");
+  const int reps = argc > 2 ? std::max(1, std::atoi(argv[2])) : 3;
+  const int rc = kachi::Run(argc > 1 ? argv[1] : "/tmp/kachi_ckpt_bench", reps);
   kachi::FinalizeMpi();
   return rc;
 }

@@ -26,6 +26,7 @@ absl::StatusOr<CheckpointOptions> CheckpointOptionsFromConfig(const config::Chec
   options.retention = RetentionPolicy{config.keep_last(), config.keep_every()};
   options.async = config.async();
   options.commit_timeout_s = config.commit_timeout_s();
+  options.snapshot.device_staging = config.device_snapshot();
   return options;
 }
 

@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "runtime/ckpt/retention.h"
+#include "runtime/ckpt/shard_snapshot.h"
 #include "runtime/proto/config.pb.h"
 
 namespace kachi::ckpt {
@@ -22,6 +23,8 @@ struct CheckpointOptions {
   bool async = true;
   // Seconds rank 0 waits for every rank's shard before failing the save.
   double commit_timeout_s = 600;
+  // How the snapshot is taken and written (device staging, chunk size, crc32 overlap; shard_snapshot.h).
+  SnapshotOptions snapshot;
 };
 
 // The options of config section `checkpoint`; InvalidArgument naming the field for negative counts or timeouts.

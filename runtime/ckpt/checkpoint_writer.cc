@@ -88,9 +88,9 @@ absl::Status CheckpointWriter::WriteAndCommit(const std::string& temp_dir, int64
   const double start = NowSeconds();
   WritePause pause;
   if (pause_step_.has_value() && *pause_step_ == step) {
-    pause = WritePause{static_cast<int64_t>(snapshot_.bytes.size() / 2), pause_seconds_};
+    pause = WritePause{snapshot_.size() / 2, pause_seconds_};
   }
-  absl::StatusOr<ShardRecord> record = WriteShard(temp_dir, snapshot_, pause);
+  absl::StatusOr<ShardRecord> record = WriteShard(temp_dir, &snapshot_, pause);
   if (!record.ok()) {
     ReportShardFailure(temp_dir, grid_->world().rank(), record.status());
     return record.status();
@@ -132,7 +132,8 @@ absl::StatusOr<double> CheckpointWriter::AfterStep(Trainer& trainer) {
 absl::StatusOr<double> CheckpointWriter::Save(Trainer& trainer) {
   const double start = NowSeconds();
   Communicator& world = grid_->world();
-  // Wait for the previous save and agree on its outcome; rank 0's nonce names this save's temporary directory.
+  // Wait for the previous save (its writer still reads the snapshot buffers this save reuses) and agree on its
+  // outcome; rank 0's nonce names this save's temporary directory.
   const absl::Status previous = JoinWorker();
   int64_t agreed[2] = {previous.ok() ? -1 : world.rank(), world.rank() == 0 ? MakeNonce() : -1};
   if (auto st = world.AllReduce(agreed, agreed, 2, DType::kInt64, ReduceOp::kMax); !st.ok()) return st;
@@ -156,7 +157,7 @@ absl::StatusOr<double> CheckpointWriter::Save(Trainer& trainer) {
   if (trainer.optimizer().mixed_precision()) source.master = trainer.optimizer().master_weights().data();
   source.optimizer = &trainer.optimizer();
   source.ops = &trainer.model().ops();
-  if (auto st = TakeShardSnapshot(source, &snapshot_); !st.ok()) return st;
+  if (auto st = snapshot_.Take(source, options_.snapshot); !st.ok()) return st;
   Manifest header = world.rank() == 0 ? ManifestHeader(trainer) : Manifest();
   const int64_t step = trainer.step();
   const std::string temp_dir = TempStepDirPath(options_.dir, step, agreed[1]);

@@ -1,8 +1,12 @@
 // CheckpointWriter: saves a Trainer's state as sharded checkpoints (commit.h's protocol), asynchronously by default.
-// A save copies this rank's parameters and AdamW moments into a reused host buffer on the training thread (the
-// snapshot), then a background thread writes the shard and, on rank 0, commits the checkpoint and applies the
-// retention policy, while training continues. At most one save is in flight: the next save first waits for it.
-// The stall a save costs the step (snapshot + wait for the previous save) is returned and logged by the trainer.
+// A save first copies this rank's parameters and AdamW moments aside on the training thread (the snapshot: a
+// device-to-device copy into a staging buffer on a GPU, a host copy on the CPU; shard_snapshot.h), then a
+// background thread downloads, checksums and writes the shard in overlapped chunks (chunked_write.h) and, on rank
+// 0, commits the checkpoint and applies the retention policy, while training continues. At most one save is in
+// flight: the next save first waits for it. The stall a save costs the step (waiting for the previous save +
+// the snapshot) is returned and logged by the trainer (ckpt_stall_ms). Snapshot buffers (on a GPU: one shard's
+// size of device memory unless options.snapshot.device_staging is off, plus 2 pinned chunk buffers) are allocated
+// at the first save and kept until the writer is destroyed; the trainer's ModelOps must outlive the writer.
 //
 // Test hook: with KACHI_CKPT_TEST_PAUSE_STEP=N and KACHI_CKPT_TEST_PAUSE_SECONDS=S in the environment, the writer of
 // step N's shard sleeps S seconds halfway through the file (tests kill the process there).

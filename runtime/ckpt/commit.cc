@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "runtime/ckpt/checkpoint_paths.h"
+#include "runtime/ckpt/chunked_write.h"
 #include "runtime/ckpt/manifest.h"
 #include "runtime/io/atomic_file.h"
 
@@ -15,15 +16,19 @@ namespace kachi::ckpt {
 
 namespace fs = std::filesystem;
 
-absl::StatusOr<ShardRecord> WriteShard(const std::string& temp_dir, const ShardSnapshot& snapshot,
+absl::StatusOr<ShardRecord> WriteShard(const std::string& temp_dir, ShardSnapshot* snapshot,
                                        const WritePause& pause) {
   std::error_code error;
   fs::create_directories(temp_dir, error);
   if (!fs::is_directory(temp_dir, error)) {
     return absl::InternalError(absl::StrCat("cannot create checkpoint directory '", temp_dir, "'"));
   }
-  ShardRecord record = snapshot.record;
-  absl::StatusOr<FileDigest> digest = WriteSyncedFile(temp_dir + "/" + record.file(), snapshot.bytes, pause);
+  ShardRecord record = snapshot->record();
+  ChunkedWriteOptions options = snapshot->WriteOptions();
+  options.pause = pause;
+  absl::StatusOr<FileDigest> digest = WriteChunkedFile(
+      temp_dir + "/" + record.file(), snapshot->size(),
+      [snapshot](int64_t offset, int64_t size, int slot) { return snapshot->Fetch(offset, size, slot); }, options);
   if (!digest.ok()) return digest.status();
   record.set_bytes(digest->bytes);
   record.set_crc32(digest->crc32);

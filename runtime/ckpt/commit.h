@@ -18,9 +18,9 @@
 
 namespace kachi::ckpt {
 
-// Writes `snapshot` as its shard file in `temp_dir` (created if needed), then its record; returns the record with
-// bytes and crc32 filled in.
-absl::StatusOr<ShardRecord> WriteShard(const std::string& temp_dir, const ShardSnapshot& snapshot,
+// Writes `snapshot` as its shard file in `temp_dir` (created if needed) through the pipelined chunked write
+// (download, crc32 and write overlapped), then its record; returns the record with bytes and crc32 filled in.
+absl::StatusOr<ShardRecord> WriteShard(const std::string& temp_dir, ShardSnapshot* snapshot,
                                        const WritePause& pause = {});
 
 // Tells the committing rank that this rank's shard could not be written (so it stops waiting): writes

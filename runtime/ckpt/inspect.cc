@@ -36,16 +36,23 @@ bool AppendStep(const std::string& step_dir, bool with_tensors, std::string* tex
   }
   const std::vector<std::string> problems = VerifyShards(step_dir, *manifest);
   int64_t bytes = 0;
-  for (const ShardRecord& shard : manifest->shards()) bytes += shard.bytes();
+  bool params_split = false;  // PARAMS from master weights, split by optimizer range (mixed precision)
+  for (const ShardRecord& shard : manifest->shards()) {
+    bytes += shard.bytes();
+    for (const Segment& segment : shard.segments()) {
+      if (segment.kind() == Segment::PARAMS && shard.dp_rank() != 0) params_split = true;
+    }
+  }
   const LayoutRecord& layout = manifest->layout();
   const LoaderState& loader = manifest->loader();
   absl::StrAppend(text, absl::StrFormat(
       "%s  %s  step %d | dp %d x tp %d%s | %s | %.3f MB in %d shards | loader step %d epoch %d seed %d global batch "
-      "%d | AdamW steps %d\n",
+      "%d | AdamW steps %d%s\n",
       name, problems.empty() ? "OK" : "DAMAGED", manifest->step(), layout.dp(), layout.tp(),
       layout.zero1() ? " ZeRO-1" : "", DescribeShape(ShapeFromProto(manifest->shape())), bytes / 1e6,
       manifest->shards_size(), loader.step(), loader.epoch(), loader.seed(), loader.global_batch(),
-      manifest->optimizer_steps()));
+      manifest->optimizer_steps(),
+      params_split ? " | parameters from fp32 master weights, split by optimizer range" : ""));
   for (const std::string& problem : problems) absl::StrAppend(text, "    problem: ", problem, "\n");
   for (const ShardRecord& shard : manifest->shards()) {
     std::vector<std::string> kinds;

@@ -8,12 +8,11 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <cstring>
-#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "runtime/ckpt/chunked_write.h"
 
 namespace kachi::ckpt {
 namespace {
@@ -23,18 +22,6 @@ constexpr int64_t kChunkBytes = 64 << 20;
 
 absl::Status SystemError(absl::string_view what, const std::string& path) {
   return absl::InternalError(absl::StrCat("cannot ", what, " '", path, "': ", std::strerror(errno)));
-}
-
-// Writes all of [data, data + size) to fd, retrying short writes and EINTR.
-bool WriteAll(int fd, const char* data, int64_t size) {
-  int64_t done = 0;
-  while (done < size) {
-    const ssize_t n = ::write(fd, data + done, static_cast<size_t>(std::min(size - done, kChunkBytes)));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    done += n;
-  }
-  return true;
 }
 
 }  // namespace
@@ -50,23 +37,11 @@ uint32_t Crc32(absl::string_view bytes, uint32_t crc) {
 }
 
 absl::StatusOr<FileDigest> WriteSyncedFile(const std::string& path, absl::string_view bytes, const WritePause& pause) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return SystemError("create", path);
-  const int64_t size = static_cast<int64_t>(bytes.size());
-  const int64_t split = pause.seconds > 0 ? std::clamp<int64_t>(pause.after_bytes, 0, size) : size;
-  bool ok = WriteAll(fd, bytes.data(), split);
-  if (ok && pause.seconds > 0) {
-    ::fsync(fd);  // the partial file is visible to whoever watches the save
-    std::this_thread::sleep_for(std::chrono::duration<double>(pause.seconds));
-  }
-  ok = ok && WriteAll(fd, bytes.data() + split, size - split);
-  if (!ok || ::fsync(fd) != 0) {
-    absl::Status error = SystemError(ok ? "fsync" : "write", path);
-    ::close(fd);
-    return error;
-  }
-  if (::close(fd) != 0) return SystemError("close", path);
-  return FileDigest{size, Crc32(bytes)};
+  ChunkedWriteOptions options;
+  options.pause = pause;
+  return WriteChunkedFile(
+      path, static_cast<int64_t>(bytes.size()),
+      [&](int64_t offset, int64_t, int) -> absl::StatusOr<const char*> { return bytes.data() + offset; }, options);
 }
 
 absl::StatusOr<FileDigest> DigestFile(const std::string& path) {

@@ -28,7 +28,8 @@ struct WritePause {
 // zlib crc32 of `bytes`, continuing from `crc` (0 to start).
 uint32_t Crc32(absl::string_view bytes, uint32_t crc = 0);
 
-// Creates (truncates) `path`, writes `bytes`, fsyncs and closes it; returns its digest.
+// Creates (truncates) `path`, writes `bytes`, fsyncs and closes it; returns its digest (computed while writing:
+// WriteChunkedFile over bytes already in host memory).
 absl::StatusOr<FileDigest> WriteSyncedFile(const std::string& path, absl::string_view bytes,
                                            const WritePause& pause = {});
 

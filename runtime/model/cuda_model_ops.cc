@@ -313,7 +313,10 @@ class CudaOps : public ModelOps {
   void* Allocate(size_t bytes) {
     void* data = nullptr;
     if (bytes == 0) return nullptr;
-    if (cudaMalloc(&data, bytes) != cudaSuccess) return nullptr;
+    if (cudaMalloc(&data, bytes) != cudaSuccess) {
+      cudaGetLastError();  // clear the error so the next kernel launch check does not report it
+      return nullptr;
+    }
     cudaMemsetAsync(data, 0, bytes, stream_);
     cudaStreamSynchronize(stream_);
     return data;

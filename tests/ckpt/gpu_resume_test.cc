@@ -1,6 +1,8 @@
 // Bitwise resume on the GPU (run under mpirun -np 1; skipped without a GPU): a small GPT on the CUDA kernels trained
 // 20 steps straight vs 10 steps with async saves + restore + 10 more must give bitwise-equal losses, parameters and
-// AdamW moments (the kernels are deterministic: no order-varying atomics).
+// AdamW moments (the kernels are deterministic: no order-varying atomics). And the two snapshot paths of a device
+// (a device staging copy downloaded in small chunks through two pinned buffers while training goes on, and the
+// synchronous download into pinned memory) must write the same bytes.
 #include <mpi.h>
 #include <unistd.h>
 
@@ -15,6 +17,8 @@
 #include "comm/process_grid.h"
 #include "gtest/gtest.h"
 #include "runtime/ckpt/checkpoint_writer.h"
+#include "runtime/ckpt/manifest.h"
+#include "runtime/ckpt/checkpoint_paths.h"
 #include "runtime/ckpt/restore.h"
 #include "runtime/data/token_shard.h"
 #include "runtime/train/trainer.h"
@@ -69,9 +73,13 @@ DeviceRun Train(ProcessGrid* grid, const std::string& data, int64_t stop_at, con
     EXPECT_TRUE(step.ok()) << step.status();
     if (!step.ok()) return run;
     run.losses.push_back(step->loss);
-    if (writer) EXPECT_TRUE(writer->AfterStep(t).ok());
+    if (writer) {
+      EXPECT_TRUE(writer->AfterStep(t).ok());
+    }
   }
-  if (writer) EXPECT_TRUE(writer->Finish().ok());
+  if (writer) {
+    EXPECT_TRUE(writer->Finish().ok());
+  }
   run.params.resize(t.model().buffer_size());
   EXPECT_TRUE(t.model().GetParameters(run.params.data()).ok());
   for (auto [host, device] : {std::pair{&run.m, &t.optimizer().first_moment()},
@@ -113,6 +121,52 @@ TEST(GpuResumeTest, SplitRunWithAsyncSaveIsBitwiseIdentical) {
   EXPECT_TRUE(BitwiseEqual(second.params, straight.params));
   EXPECT_TRUE(BitwiseEqual(second.m, straight.m));
   EXPECT_TRUE(BitwiseEqual(second.v, straight.v));
+}
+
+TEST(GpuResumeTest, StagedAndPinnedSnapshotsWriteTheSameBytes) {
+  KACHI_SKIP_WITHOUT_GPU();
+  auto world = CreateMpiCommunicator(MPI_COMM_WORLD, CommOptions{});
+  ASSERT_TRUE(world.ok()) << world.status();
+  auto grid = ProcessGrid::Create(**world, 1, 1, 1);
+  ASSERT_TRUE(grid.ok()) << grid.status();
+  const std::string dir = "/tmp/kachi_gpu_snapshot_" + std::to_string(getpid());
+  std::filesystem::create_directories(dir);
+  std::mt19937 gen(std::random_device{}());
+  std::vector<uint16_t> tokens(40000);
+  for (auto& t : tokens) t = static_cast<uint16_t>(gen() % 256);
+  ASSERT_TRUE(WriteTokenShard(dir + "/train_000000.bin", tokens).ok());
+  auto trainer = Trainer::Create(GpuOptions(dir + "/train_*.bin"), grid->get());
+  ASSERT_TRUE(trainer.ok()) << trainer.status();
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE((*trainer)->Step().ok());
+  // Step 3 saved through pinned memory; step 3 saved through device staging while step 4 runs; step 4 staged.
+  struct Save {
+    const char* name;
+    bool staging, step_while_writing;
+    int64_t step;
+  };
+  std::vector<uint32_t> crcs;
+  for (const Save& save : {Save{"pinned", false, false, 3}, Save{"staged", true, true, 3},
+                           Save{"staged_later", true, false, 4}}) {
+    ckpt::CheckpointOptions options;
+    options.dir = dir + "/" + save.name;
+    options.async = true;
+    options.snapshot.device_staging = save.staging;
+    options.snapshot.chunk_bytes = 1 << 16;  // many chunks: the two pinned chunk buffers are reused many times
+    ckpt::CheckpointWriter writer(options, grid->get());
+    ASSERT_TRUE(writer.Save(**trainer).ok());
+    if (save.step_while_writing) {
+      ASSERT_TRUE((*trainer)->Step().ok());  // changes parameters and moments; the snapshot must not see it
+    }
+    ASSERT_TRUE(writer.Finish().ok());
+    auto manifest = ckpt::ReadManifest(ckpt::StepDirPath(options.dir, save.step));
+    ASSERT_TRUE(manifest.ok()) << save.name << ": " << manifest.status();
+    ASSERT_EQ(manifest->shards_size(), 1);
+    EXPECT_GT(manifest->shards(0).bytes(), 3 << 16);
+    crcs.push_back(manifest->shards(0).crc32());
+  }
+  EXPECT_EQ(crcs[0], crcs[1]) << "the staged snapshot differs from the pinned download of the same step";
+  EXPECT_NE(crcs[1], crcs[2]) << "step 4 saved the same bytes as step 3";
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -2,8 +2,11 @@
 // losses, parameters and AdamW state); a checkpoint saved at (dp, tp) = (2, 2) resumed at (4, 1), (1, 2), (1, 1)
 // and with ZeRO-1 switched on or off (state restored exactly, losses within 1e-5 relative of the uninterrupted
 // run); damaged checkpoints (truncated shard, flipped byte, missing manifest) skipped in favour of the previous
-// one; export to safetensors and import back exact, and the file readable by Python's safetensors.
+// one; export to safetensors and import back exact, and the file readable by Python's safetensors; a shard write
+// that fails (file-size limit) fails the save on every rank with the shard's path and commits nothing.
 #include <mpi.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -20,6 +23,7 @@
 #include "comm/mpi_communicator.h"
 #include "gtest/gtest.h"
 #include "runtime/ckpt/checkpoint_paths.h"
+#include "runtime/ckpt/checkpoint_writer.h"
 #include "runtime/ckpt/export.h"
 #include "runtime/data/token_shard.h"
 #include "runtime/io/hf_gpt2.h"
@@ -196,6 +200,49 @@ TEST_F(CheckpointResumeTest, DamagedCheckpointFallsBackToThePreviousOne) {
   const PhaseResult none = Run(testing::ResumePhase(2, 2, true, 5, root_ + "/damage_no_manifest"));
   if (none.member) {
     EXPECT_EQ(none.restore_status.code(), absl::StatusCode::kDataLoss) << none.restore_status;
+  }
+}
+
+TEST_F(CheckpointResumeTest, FailedShardWriteFailsTheSaveEverywhereAndCommitsNothing) {
+  const std::string dir = root_ + "/write_error";
+  auto grid = ProcessGrid::Create(*world_, 2, 2, world_->size());
+  ASSERT_TRUE(grid.ok()) << grid.status();
+  auto trainer = Trainer::Create(testing::CkptTrainOptions(Pattern(), true), grid->get());
+  ASSERT_TRUE(trainer.ok()) << trainer.status();
+  ASSERT_TRUE((*trainer)->Step().ok());
+  ckpt::CheckpointOptions options;
+  options.dir = dir;
+  options.async = true;
+  ckpt::CheckpointWriter writer(options, grid->get());
+  // Every shard is larger than 16 KiB: write(2) fails with EFBIG part way (SIGXFSZ ignored).
+  struct rlimit old_limit;
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  struct sigaction ignore = {}, old_action = {};
+  ignore.sa_handler = SIG_IGN;
+  ASSERT_EQ(::sigaction(SIGXFSZ, &ignore, &old_action), 0);
+  struct rlimit limit = old_limit;
+  limit.rlim_cur = 16 << 10;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &limit), 0);
+  absl::StatusOr<double> stall = writer.Save(**trainer);
+  const absl::Status finished = writer.Finish();
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  ASSERT_EQ(::sigaction(SIGXFSZ, &old_action, nullptr), 0);
+  EXPECT_TRUE(stall.ok()) << stall.status();  // async: the error comes with Finish
+  ASSERT_FALSE(finished.ok());
+  EXPECT_NE(finished.message().find("cannot write"), std::string::npos) << finished;
+  EXPECT_NE(finished.message().find(ckpt::ShardFileName(world_->rank())), std::string::npos) << finished;
+  Barrier();
+  if (world_->rank() == 0) {
+    EXPECT_TRUE(ckpt::ListStepDirs(dir).empty());
+    EXPECT_FALSE(ckpt::ReadLatest(dir).has_value());
+  }
+  Barrier();
+  // The next save, with room to write, commits.
+  ASSERT_TRUE(writer.Save(**trainer).ok());
+  ASSERT_TRUE(writer.Finish().ok());
+  if (world_->rank() == 0) {
+    EXPECT_EQ(ckpt::ReadLatest(dir), std::optional<int64_t>(1));
+    EXPECT_EQ(ckpt::ListStepsWithManifest(dir), (std::vector<int64_t>{1}));
   }
 }
 
