@@ -4,7 +4,8 @@
 # PyTorch reference file with torch on that machine and compare it with the committed one, and run
 # `kachi bench comm` on the NCCL backend and `kachi bench kernels`. Logs go to $1 (default: ./gpu-logs).
 #   bash scripts/gpu_check.sh "$OUT"       (abseil from ../shared/device/prepare-absl.sh in .deps/absl)
-# KACHI_GPU_BENCHES picks the benchmarks (default "comm kernels ckpt"); KACHI_GPU_REFERENCE=0 skips the reference.
+# KACHI_GPU_BENCHES picks the benchmarks from "comm kernels ckpt train" (default "comm kernels ckpt train");
+# KACHI_GPU_REFERENCE=0 skips the reference.
 set -uo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 logs=$(mkdir -p "${1:-$repo/gpu-logs}" && cd "${1:-$repo/gpu-logs}" && pwd)
@@ -18,7 +19,7 @@ cmake -S "$repo" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_AR
 cmake --build "$build" >"$logs/build.txt" 2>&1 || { grep -B2 -A8 "error" "$logs/build.txt" | head -60; exit 1; }
 echo "build ok"
 
-benches=${KACHI_GPU_BENCHES:-comm kernels ckpt}
+benches=${KACHI_GPU_BENCHES:-comm kernels ckpt train}
 # The reference file made here by torch, compared with the committed one, then used by the suite.
 ref=$repo/tests/data/torch_reference/gpt2_tiny_reference.safetensors
 if [[ ${KACHI_GPU_REFERENCE:-1} == 1 ]]; then
@@ -51,5 +52,10 @@ echo "bench kernels exit $?"; grep -iE "ceiling|sdpa|fwd\+bwd|forward\+backward"
 fi
 if [[ " $benches " == *" ckpt "* ]]; then
   timeout 300 "$build/bench/ckpt/bench_ckpt" /tmp/kachi_ckpt_bench >"$logs/bench_ckpt.txt" 2>&1
-  echo "bench_ckpt exit $?"; tail -8 "$logs/bench_ckpt.txt"
+  echo "bench_ckpt exit $?"; tail -20 "$logs/bench_ckpt.txt"
+fi
+if [[ " $benches " == *" train "* ]]; then
+  # GPT-2 124M, bf16, micro-batch 32, beside torch eager / torch.compile in the same call.
+  timeout 400 "$build/kachi" bench train >"$logs/bench_train.txt" 2>&1
+  echo "bench train exit $?"; tail -12 "$logs/bench_train.txt"
 fi
