@@ -27,27 +27,16 @@ absl::Status LoadIntoTrainer(const CheckpointReader& reader, Trainer& trainer) {
   GptModel& model = trainer.model();
   ModelOps& ops = model.ops();
   ShardedAdamW& optimizer = trainer.optimizer();
-  if (!ops.device_memory() && !model.mixed_precision()) {
-    if (auto st = reader.LoadParameters(model.layout(), model.params()); !st.ok()) return st;
-    if (auto st = reader.LoadMoments(model.layout(), optimizer.range(), optimizer.first_moment().data(),
-                                     optimizer.second_moment().data());
-        !st.ok()) {
-      return st;
-    }
-  } else {
-    // Device state or mixed precision: assemble the fp32 parameters on the host; the trainer sets its master
-    // weights and (rounded) working copy from them; one upload per moment buffer.
-    std::vector<float> params(model.buffer_size(), 0.0f);
-    if (auto st = reader.LoadParameters(model.layout(), params.data()); !st.ok()) return st;
-    if (auto st = trainer.SetParameters(params.data()); !st.ok()) return st;
-    const size_t moments = static_cast<size_t>(optimizer.first_moment().size());
-    std::vector<float> m(moments, 0.0f), v(moments, 0.0f);
-    if (auto st = reader.LoadMoments(model.layout(), optimizer.range(), m.data(), v.data()); !st.ok()) return st;
-    if (auto st = ops.Upload(optimizer.first_moment().data(), m.data(), moments * sizeof(float)); !st.ok()) return st;
-    if (auto st = ops.Upload(optimizer.second_moment().data(), v.data(), moments * sizeof(float)); !st.ok()) {
-      return st;
-    }
-  }
+  // Assemble the fp32 parameters on the host; the trainer sets them (and, in mixed precision, its master weights and
+  // their rounded working copy); then one upload per moment buffer.
+  std::vector<float> params(model.buffer_size(), 0.0f);
+  if (auto st = reader.LoadParameters(model.layout(), params.data()); !st.ok()) return st;
+  if (auto st = trainer.SetParameters(params.data()); !st.ok()) return st;
+  const size_t moments = static_cast<size_t>(optimizer.first_moment().size());
+  std::vector<float> m(moments, 0.0f), v(moments, 0.0f);
+  if (auto st = reader.LoadMoments(model.layout(), optimizer.range(), m.data(), v.data()); !st.ok()) return st;
+  if (auto st = ops.Upload(optimizer.first_moment().data(), m.data(), moments * sizeof(float)); !st.ok()) return st;
+  if (auto st = ops.Upload(optimizer.second_moment().data(), v.data(), moments * sizeof(float)); !st.ok()) return st;
   optimizer.set_steps_taken(manifest.optimizer_steps());
   if (auto st = trainer.train_loader().Restore(LoaderStateFromProto(manifest.loader())); !st.ok()) {
     return absl::Status(st.code(), absl::StrCat("checkpoint '", reader.path(), "': ", st.message()));

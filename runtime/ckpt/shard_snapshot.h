@@ -87,9 +87,10 @@ class ShardSnapshot {
   int64_t size_ = 0;
   SnapshotOptions options_;
   ModelOps* ops_ = nullptr;  // set while the bytes are staged in device memory
-  StagingBuffer staging_;    // device copy of the shard
-  HostBuffer chunks_;        // pinned chunk buffers the writer downloads into
-  HostBuffer host_;          // the shard in host memory (host state, or device state without staging)
+  SnapshotBuffer staging_{SnapshotMemory::kOps};  // device copy of the shard
+  SnapshotBuffer chunks_{SnapshotMemory::kHost};  // pinned chunk buffers the writer downloads into
+  // The shard in host memory (host state, or device state without staging).
+  SnapshotBuffer host_{SnapshotMemory::kHost};
 };
 
 // Phase one of `snapshot` (ShardSnapshot::Take).

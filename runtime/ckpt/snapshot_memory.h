@@ -11,16 +11,21 @@
 
 namespace kachi::ckpt {
 
-// Bytes in `ops`' memory (ModelOps::AllocateBytes / Release).
-class StagingBuffer {
- public:
-  StagingBuffer() = default;
-  StagingBuffer(const StagingBuffer&) = delete;
-  StagingBuffer& operator=(const StagingBuffer&) = delete;
-  ~StagingBuffer() { Free(); }
+// Where a SnapshotBuffer's bytes come from: the ops' own memory (ModelOps::AllocateBytes / Release: device memory
+// for the CUDA ops), or host memory from the ops (AllocateHost / ReleaseHost: pinned for the CUDA ops, plain for the
+// CPU ops).
+enum class SnapshotMemory { kOps, kHost };
 
-  // Makes at least `bytes` bytes available in `ops`' memory, keeping the current allocation when it is from the
-  // same ops and large enough; ResourceExhausted when the allocation fails.
+// Reusable snapshot bytes of one kind of memory.
+class SnapshotBuffer {
+ public:
+  explicit SnapshotBuffer(SnapshotMemory memory) : memory_(memory) {}
+  SnapshotBuffer(const SnapshotBuffer&) = delete;
+  SnapshotBuffer& operator=(const SnapshotBuffer&) = delete;
+  ~SnapshotBuffer() { Free(); }
+
+  // Makes at least `bytes` bytes available from `ops`, keeping the current allocation when it is from the same ops
+  // and large enough; ResourceExhausted when the allocation fails.
   absl::Status Reserve(ModelOps* ops, size_t bytes);
   // Frees the memory now.
   void Free();
@@ -29,26 +34,7 @@ class StagingBuffer {
   size_t capacity() const { return capacity_; }
 
  private:
-  ModelOps* ops_ = nullptr;
-  char* data_ = nullptr;
-  size_t capacity_ = 0;
-};
-
-// Host bytes from `ops` (ModelOps::AllocateHost / ReleaseHost: pinned for the CUDA ops, plain for the CPU ops).
-class HostBuffer {
- public:
-  HostBuffer() = default;
-  HostBuffer(const HostBuffer&) = delete;
-  HostBuffer& operator=(const HostBuffer&) = delete;
-  ~HostBuffer() { Free(); }
-
-  // As StagingBuffer::Reserve, Free, data and capacity, for host memory.
-  absl::Status Reserve(ModelOps* ops, size_t bytes);
-  void Free();
-  char* data() const { return data_; }
-  size_t capacity() const { return capacity_; }
-
- private:
+  const SnapshotMemory memory_;
   ModelOps* ops_ = nullptr;
   char* data_ = nullptr;
   size_t capacity_ = 0;

@@ -184,21 +184,12 @@ class CudaOps : public ModelOps {
 
   absl::Status AdamWStep(float* param, const float* grad, float* m, float* v, int64_t count, double learning_rate,
                          double beta1, double beta2, double eps, double weight_decay, int64_t step) override {
-    cpu::AdamWHyperparameters hyper;
-    hyper.learning_rate = learning_rate;
-    hyper.beta1 = beta1;
-    hyper.beta2 = beta2;
-    hyper.eps = eps;
-    hyper.weight_decay = weight_decay;
     // fp32 mode: the parameters are the master weights; no separate working copy.
-    return cuda::AdamWStep<float>(param, nullptr, grad, m, v, count, hyper, step, 1.0f, stream_);
+    return cuda::AdamWStep<float>(param, nullptr, grad, m, v, count,
+                                  Hyper(learning_rate, beta1, beta2, eps, weight_decay), step, 1.0f, stream_);
   }
   absl::StatusOr<double> SumOfSquares(const float* data, int64_t count) override {
-    if (norm_result_ == nullptr) KACHI_RETURN_IF_ERROR(Check(cudaMalloc(&norm_result_, sizeof(double)), "cudaMalloc"));
-    KACHI_RETURN_IF_ERROR(cuda::SumOfSquares(norm_result_, data, count, stream_));
-    double result = 0;
-    KACHI_RETURN_IF_ERROR(Download(&result, norm_result_, sizeof(double)));
-    return result;
+    return SquaredSum(data, count);
   }
 
   // ---- bf16 (mixed precision): the same kernels instantiated for __nv_bfloat16. ----
@@ -293,23 +284,33 @@ class CudaOps : public ModelOps {
   absl::Status AdamWStep(float* master, Bf16* param, const Bf16* grad, float* m, float* v, int64_t count,
                          double learning_rate, double beta1, double beta2, double eps, double weight_decay,
                          int64_t step, float grad_scale) override {
+    return cuda::AdamWStep<__nv_bfloat16>(master, B(param), B(grad), m, v, count,
+                                          Hyper(learning_rate, beta1, beta2, eps, weight_decay), step, grad_scale,
+                                          stream_);
+  }
+  absl::StatusOr<double> SumOfSquares(const Bf16* data, int64_t count) override { return SquaredSum(B(data), count); }
+
+ private:
+  static cpu::AdamWHyperparameters Hyper(double learning_rate, double beta1, double beta2, double eps,
+                                         double weight_decay) {
     cpu::AdamWHyperparameters hyper;
     hyper.learning_rate = learning_rate;
     hyper.beta1 = beta1;
     hyper.beta2 = beta2;
     hyper.eps = eps;
     hyper.weight_decay = weight_decay;
-    return cuda::AdamWStep<__nv_bfloat16>(master, B(param), B(grad), m, v, count, hyper, step, grad_scale, stream_);
+    return hyper;
   }
-  absl::StatusOr<double> SumOfSquares(const Bf16* data, int64_t count) override {
+  // cuda::SumOfSquares into a device double, downloaded.
+  template <typename T>
+  absl::StatusOr<double> SquaredSum(const T* data, int64_t count) {
     if (norm_result_ == nullptr) KACHI_RETURN_IF_ERROR(Check(cudaMalloc(&norm_result_, sizeof(double)), "cudaMalloc"));
-    KACHI_RETURN_IF_ERROR(cuda::SumOfSquares(norm_result_, B(data), count, stream_));
+    KACHI_RETURN_IF_ERROR(cuda::SumOfSquares(norm_result_, data, count, stream_));
     double result = 0;
     KACHI_RETURN_IF_ERROR(Download(&result, norm_result_, sizeof(double)));
     return result;
   }
 
- private:
   void* Allocate(size_t bytes) {
     void* data = nullptr;
     if (bytes == 0) return nullptr;

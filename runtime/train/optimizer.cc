@@ -54,16 +54,20 @@ absl::StatusOr<double> ShardedAdamW::NormOf(const G* range_grads) {
   return std::sqrt(static_cast<double>(total));
 }
 
+absl::StatusOr<float> ShardedAdamW::ClipScale(double norm) const {
+  if (!std::isfinite(norm)) {
+    return absl::DataLossError("gradient norm is not finite (NaN/Inf in gradients): the run diverged");
+  }
+  if (options_.grad_clip <= 0 || norm <= options_.grad_clip) return 1.0f;
+  return static_cast<float>(options_.grad_clip / (norm + 1e-6));
+}
+
 absl::StatusOr<double> ShardedAdamW::Step(float* params, float* range_grads, double learning_rate) {
   absl::StatusOr<double> norm = GlobalGradNorm(range_grads);
   if (!norm.ok()) return norm.status();
-  if (!std::isfinite(*norm)) {
-    return absl::DataLossError("gradient norm is not finite (NaN/Inf in gradients): the run diverged");
-  }
-  if (options_.grad_clip > 0 && *norm > options_.grad_clip) {
-    const float scale = static_cast<float>(options_.grad_clip / (*norm + 1e-6));
-    KACHI_RETURN_IF_ERROR(ops_->Scale(range_grads, scale, range_.end - range_.begin));
-  }
+  absl::StatusOr<float> clip_scale = ClipScale(*norm);
+  if (!clip_scale.ok()) return clip_scale.status();
+  if (*clip_scale != 1.0f) KACHI_RETURN_IF_ERROR(ops_->Scale(range_grads, *clip_scale, range_.end - range_.begin));
   ++step_;
   for (const Piece& piece : pieces_) {
     const int64_t local = piece.begin - range_.begin;
@@ -79,19 +83,15 @@ absl::StatusOr<double> ShardedAdamW::Step(Bf16* params, const Bf16* range_grads,
   if (!mixed_) return absl::FailedPreconditionError("bf16 optimizer step on an optimizer without master weights");
   absl::StatusOr<double> norm = GlobalGradNorm(range_grads);
   if (!norm.ok()) return norm.status();
-  if (!std::isfinite(*norm)) {
-    return absl::DataLossError("gradient norm is not finite (NaN/Inf in gradients): the run diverged");
-  }
-  const float clip_scale = options_.grad_clip > 0 && *norm > options_.grad_clip
-                               ? static_cast<float>(options_.grad_clip / (*norm + 1e-6))
-                               : 1.0f;
+  absl::StatusOr<float> clip_scale = ClipScale(*norm);
+  if (!clip_scale.ok()) return clip_scale.status();
   ++step_;
   for (const Piece& piece : pieces_) {
     const int64_t local = piece.begin - range_.begin;
     KACHI_RETURN_IF_ERROR(ops_->AdamWStep(master_.data() + local, params + piece.begin, range_grads + local,
                                           m_.data() + local, v_.data() + local, piece.end - piece.begin,
                                           learning_rate, options_.beta1, options_.beta2, options_.eps,
-                                          piece.decay ? options_.weight_decay : 0.0, step_, clip_scale));
+                                          piece.decay ? options_.weight_decay : 0.0, step_, *clip_scale));
   }
   return *norm;
 }

@@ -78,6 +78,9 @@ class ShardedAdamW {
   bool mixed_ = false;
   OpsBuffer<float> master_;  // mixed precision only
   int64_t step_ = 0;
+  // The factor that clips gradients of global norm `norm` to grad_clip (1 when no clipping applies); DataLoss for
+  // a non-finite norm (the run diverged).
+  absl::StatusOr<float> ClipScale(double norm) const;
   // Sums the squares of the counted pieces of range_grads (float or Bf16) and reduces across ranks.
   template <typename G>
   absl::StatusOr<double> NormOf(const G* range_grads);

@@ -19,6 +19,7 @@
 #include "gtest/gtest.h"
 #include "runtime/data/token_shard.h"
 #include "runtime/train/trainer.h"
+#include "tests/train/train_test_util.h"
 
 namespace kachi {
 namespace {
@@ -51,16 +52,10 @@ class EquivalenceTest : public ::testing::Test {
     char dir[256] = {0};
     if (world_->rank() == 0) {
       std::snprintf(dir, sizeof(dir), "/tmp/kachi_equivalence_%d", static_cast<int>(getpid()));
-      std::filesystem::create_directories(dir);
       // A fixed dataset: over fresh random datasets the worst tensor (a zero-initialized bias, whose small norm
       // magnifies fp32 rounding in the relative error) exceeded 1e-5 about once in 20 runs (1.24e-5 seen once), so a
       // random one would make CI flaky; this one sits well inside the bound and any real layout bug breaks it.
-      std::mt19937 gen(20261122);
-      std::vector<uint16_t> tokens(20000);
-      // Skewed unigram distribution (p ~ u^3) so the model has something to learn in 10 steps.
-      std::uniform_real_distribution<double> uniform(0.0, 1.0);
-      for (auto& t : tokens) t = static_cast<uint16_t>(kShape.vocab_size * std::pow(uniform(gen), 3.0));
-      ASSERT_TRUE(WriteTokenShard(std::string(dir) + "/train_000000.bin", tokens).ok());
+      testing::WriteSkewedTokenShard(dir, kShape.vocab_size, 20000, 20261122);
     }
     // 256 bytes = 64 int32 elements.
     ASSERT_TRUE(world_->Broadcast(dir, sizeof(dir) / 4, DType::kInt32, 0).ok());
@@ -111,10 +106,7 @@ class EquivalenceTest : public ::testing::Test {
     // Assemble global tensors over the tensor-parallel group (replicated tensors from tp rank 0 only).
     const ParameterLayout& layout = (*trainer)->model().layout();
     for (const ParameterSpec& spec : layout.tensors()) {
-      std::vector<float> global(spec.global_rows * spec.global_cols, 0.0f);
-      if (!(spec.tp_replicated && layout.tp_rank() != 0)) {
-        for (int64_t i = 0; i < spec.size; ++i) global[spec.GlobalIndex(i)] = (*trainer)->model().params()[spec.offset + i];
-      }
+      std::vector<float> global = testing::GlobalPieceOf(layout, spec, (*trainer)->model().params());
       EXPECT_TRUE((*grid)->tp().AllReduce(global.data(), global.data(), global.size(), DType::kFloat32,
                                           ReduceOp::kSum).ok());
       result.tensors.push_back(std::move(global));

@@ -21,6 +21,7 @@
 #include "gtest/gtest.h"
 #include "runtime/data/token_shard.h"
 #include "runtime/train/trainer.h"
+#include "tests/train/train_test_util.h"
 #include "tests/test_util.h"
 
 namespace kachi {
@@ -72,10 +73,7 @@ RunResult Train(Communicator& world, int dp, int tp, bool zero1, bool alone, con
   // Global tensors: each tp rank's pieces, summed over the tp group on the host through MPI (tp ranks are world
   // ranks 0..tp-1 here).
   for (const ParameterSpec& spec : layout.tensors()) {
-    std::vector<float> global(spec.global_rows * spec.global_cols, 0.0f);
-    if (!(spec.tp_replicated && layout.tp_rank() != 0)) {
-      for (int64_t i = 0; i < spec.size; ++i) global[spec.GlobalIndex(i)] = master[spec.offset + i];
-    }
+    std::vector<float> global = testing::GlobalPieceOf(layout, spec, master.data());
     if (tp > 1) MPI_Allreduce(MPI_IN_PLACE, global.data(), static_cast<int>(global.size()), MPI_FLOAT, MPI_SUM,
                               MPI_COMM_WORLD);
     result.tensors.push_back(std::move(global));
@@ -94,14 +92,9 @@ void ExpectMatches(const RunResult& run, const RunResult& reference, const std::
   for (size_t t = 0; t < run.tensors.size(); ++t) {
     const std::string& name = names.tensors()[t].name;
     if (name.find("attn.c_attn.bias") != std::string::npos) continue;  // key bias: see equivalence_test.cc
-    double diff = 0, ref = 0;
-    for (size_t i = 0; i < run.tensors[t].size(); ++i) {
-      const double r = reference.tensors[t][i], d = run.tensors[t][i] - r;
-      diff += d * d;
-      ref += r * r;
-    }
     const bool bias = name.find("bias") != std::string::npos;
-    EXPECT_LE(std::sqrt(diff / std::max(ref, 1e-30)), bias ? kBiasTolerance : kParamTolerance)
+    EXPECT_LE(testing::RelativeL2(run.tensors[t].data(), reference.tensors[t].data(), run.tensors[t].size()),
+              bias ? kBiasTolerance : kParamTolerance)
         << label << " tensor " << name;
   }
 }
@@ -119,12 +112,7 @@ TEST(GpuLayoutTest, Bf16LayoutsOnNcclMatchSingleRank) {
   char dir[256] = {0};
   if (rank == 0) {
     std::snprintf(dir, sizeof(dir), "/tmp/kachi_gpu_layout_%d", static_cast<int>(getpid()));
-    std::filesystem::create_directories(dir);
-    std::mt19937 gen(std::random_device{}());
-    std::uniform_real_distribution<double> uniform(0.0, 1.0);
-    std::vector<uint16_t> tokens(40000);
-    for (auto& t : tokens) t = static_cast<uint16_t>(256 * std::pow(uniform(gen), 3.0));
-    ASSERT_TRUE(WriteTokenShard(std::string(dir) + "/train_000000.bin", tokens).ok());
+    testing::WriteSkewedTokenShard(dir, 256, 40000, std::random_device{}());
   }
   MPI_Bcast(dir, sizeof(dir), MPI_CHAR, 0, MPI_COMM_WORLD);
   const std::string data = std::string(dir) + "/train_*.bin";

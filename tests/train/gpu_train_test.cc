@@ -23,6 +23,7 @@
 #include "gtest/gtest.h"
 #include "runtime/data/token_shard.h"
 #include "runtime/train/trainer.h"
+#include "tests/train/train_test_util.h"
 #include "tests/test_util.h"
 
 namespace kachi {
@@ -71,13 +72,7 @@ TrainRun Train(const std::string& kernels, const std::string& data, ProcessGrid*
 
 // Fresh random tokens (p ~ u^3 over 256 ids) in a temporary directory; returns its shard glob.
 std::string WriteData(const std::string& dir) {
-  std::filesystem::create_directories(dir);
-  std::mt19937 gen(std::random_device{}());
-  std::uniform_real_distribution<double> uniform(0.0, 1.0);
-  std::vector<uint16_t> tokens(20000);
-  for (auto& t : tokens) t = static_cast<uint16_t>(256 * std::pow(uniform(gen), 3.0));
-  EXPECT_TRUE(WriteTokenShard(dir + "/train_000000.bin", tokens).ok());
-  return dir + "/train_*.bin";
+  return testing::WriteSkewedTokenShard(dir, 256, 20000, std::random_device{}());
 }
 
 TEST(GpuTrainTest, CudaKernelsTrainLikeTheCpuReference) {
@@ -100,13 +95,9 @@ TEST(GpuTrainTest, CudaKernelsTrainLikeTheCpuReference) {
   EXPECT_LT(cpu.losses.back(), cpu.losses.front());
   const ParameterLayout layout(GptShape{2, 2, 128, 256, 256, 64}, 0, 1);
   for (const ParameterSpec& spec : layout.tensors()) {
-    double diff = 0, ref = 0;
-    for (int64_t i = spec.offset; i < spec.offset + spec.size; ++i) {
-      diff += (double(gpu.params[i]) - cpu.params[i]) * (double(gpu.params[i]) - cpu.params[i]);
-      ref += double(cpu.params[i]) * cpu.params[i];
-    }
     if (spec.name.find("attn.c_attn.bias") != std::string::npos) continue;  // key bias: see equivalence_test.cc
-    EXPECT_LE(std::sqrt(diff / ref), kParamTolerance) << spec.name;
+    EXPECT_LE(testing::RelativeL2(&gpu.params[spec.offset], &cpu.params[spec.offset], spec.size), kParamTolerance)
+        << spec.name;
   }
 }
 
@@ -133,14 +124,9 @@ TEST(GpuTrainTest, CudaBf16TrainsLikeTheCpuBf16Emulation) {
   const ParameterLayout layout(GptShape{2, 2, 128, 256, 256, 64}, 0, 1);
   double worst_param = 0;
   for (const ParameterSpec& spec : layout.tensors()) {
-    double diff = 0, ref = 0;
-    for (int64_t i = spec.offset; i < spec.offset + spec.size; ++i) {
-      diff += (double(gpu.params[i]) - cpu.params[i]) * (double(gpu.params[i]) - cpu.params[i]);
-      ref += double(cpu.params[i]) * cpu.params[i];
-    }
     if (spec.name.find("attn.c_attn.bias") != std::string::npos) continue;  // key bias: see equivalence_test.cc
     const bool bias = spec.name.find("bias") != std::string::npos;
-    const double relative = std::sqrt(diff / ref);
+    const double relative = testing::RelativeL2(&gpu.params[spec.offset], &cpu.params[spec.offset], spec.size);
     if (!bias) worst_param = std::max(worst_param, relative);
     EXPECT_LE(relative, bias ? kBf16BiasTolerance : kBf16ParamTolerance) << spec.name;
   }

@@ -1,8 +1,9 @@
 // Mixed precision across layouts (run under mpirun -np 4): a tiny GPT trained 10 steps in bf16 (CPU emulation,
 // train.precision = "bf16") at (dp, tp) in {(2,1), (1,2), (2,2), (2,2) ZeRO-1} must match the bf16 single-rank run
 // within bf16 tolerance: per-step losses within kLossTolerance relative and final fp32 master weights within
-// kParamTolerance (per-tensor relative L2; biases kBiasTolerance). Layouts differ legitimately in bf16: tensor-parallel partial sums are
-// rounded to bf16 before their all-reduce, and data-parallel gradients are averaged in bf16.
+// kParamTolerance (per-tensor relative L2; biases kBiasTolerance). Layouts differ legitimately in bf16:
+// tensor-parallel partial sums are rounded to bf16 before their all-reduce, and data-parallel gradients are averaged
+// in bf16.
 #include <mpi.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 #include "gtest/gtest.h"
 #include "runtime/data/token_shard.h"
 #include "runtime/train/trainer.h"
+#include "tests/train/train_test_util.h"
 
 namespace kachi {
 namespace {
@@ -44,12 +46,7 @@ class MixedPrecisionEquivalenceTest : public ::testing::Test {
     char dir[256] = {0};
     if (world_->rank() == 0) {
       std::snprintf(dir, sizeof(dir), "/tmp/kachi_bf16_equivalence_%d", static_cast<int>(getpid()));
-      std::filesystem::create_directories(dir);
-      std::mt19937 gen(std::random_device{}());  // fresh data every run
-      std::uniform_real_distribution<double> uniform(0.0, 1.0);
-      std::vector<uint16_t> tokens(20000);
-      for (auto& t : tokens) t = static_cast<uint16_t>(kShape.vocab_size * std::pow(uniform(gen), 3.0));
-      ASSERT_TRUE(WriteTokenShard(std::string(dir) + "/train_000000.bin", tokens).ok());
+      testing::WriteSkewedTokenShard(dir, kShape.vocab_size, 20000, std::random_device{}());  // fresh every run
     }
     ASSERT_TRUE(world_->Broadcast(dir, sizeof(dir) / 4, DType::kInt32, 0).ok());
     data_dir_ = dir;
@@ -96,10 +93,7 @@ class MixedPrecisionEquivalenceTest : public ::testing::Test {
     EXPECT_TRUE((*trainer)->GetParameters(master.data()).ok());  // collective under ZeRO-1
     const ParameterLayout& layout = (*trainer)->model().layout();
     for (const ParameterSpec& spec : layout.tensors()) {
-      std::vector<float> global(spec.global_rows * spec.global_cols, 0.0f);
-      if (!(spec.tp_replicated && layout.tp_rank() != 0)) {
-        for (int64_t i = 0; i < spec.size; ++i) global[spec.GlobalIndex(i)] = master[spec.offset + i];
-      }
+      std::vector<float> global = testing::GlobalPieceOf(layout, spec, master.data());
       EXPECT_TRUE((*grid)->tp().AllReduce(global.data(), global.data(), global.size(), DType::kFloat32,
                                           ReduceOp::kSum).ok());
       result.tensors.push_back(std::move(global));
@@ -124,17 +118,15 @@ class MixedPrecisionEquivalenceTest : public ::testing::Test {
       // The key bias has an exactly zero true gradient (see tests/train/equivalence_test.cc): its values are
       // rounding noise, differently amplified in each layout; it cannot affect the loss.
       if (name.find("attn.c_attn.bias") != std::string::npos) continue;
-      double diff = 0, ref = 0;
-      for (size_t i = 0; i < run.tensors[t].size(); ++i) {
-        const double r = reference_->tensors[t][i], d = run.tensors[t][i] - r;
-        diff += d * d;
-        ref += r * r;
-      }
-      const double relative = ref > 0 ? std::sqrt(diff / ref) : std::sqrt(diff);
-      if (relative > worst_param && name.find("bias") == std::string::npos) worst_name = name;
-      if (name.find("bias") == std::string::npos) worst_param = std::max(worst_param, relative);
-      if (name.find("bias") != std::string::npos) worst_bias = std::max(worst_bias, relative);
+      const double relative =
+          testing::RelativeL2(run.tensors[t].data(), reference_->tensors[t].data(), run.tensors[t].size());
       const bool bias = name.size() >= 4 && name.compare(name.size() - 4, 4, "bias") == 0;
+      if (bias) {
+        worst_bias = std::max(worst_bias, relative);
+      } else if (relative > worst_param) {
+        worst_param = relative;
+        worst_name = name;
+      }
       EXPECT_LE(relative, bias ? kBiasTolerance : kParamTolerance) << label << " tensor " << name;
     }
     if (world_->rank() == 0) {

@@ -21,6 +21,7 @@
 #include "runtime/ckpt/restore.h"
 #include "runtime/data/token_shard.h"
 #include "runtime/train/trainer.h"
+#include "tests/train/train_test_util.h"
 
 namespace kachi {
 namespace {
@@ -38,12 +39,7 @@ class MixedPrecisionTest : public ::testing::Test {
     ASSERT_TRUE(grid.ok()) << grid.status();
     grid_ = grid->release();
     dir_ = "/tmp/kachi_mixed_precision_" + std::to_string(getpid());
-    std::filesystem::create_directories(dir_);
-    std::mt19937 gen(std::random_device{}());  // fresh data every run
-    std::uniform_real_distribution<double> uniform(0.0, 1.0);
-    std::vector<uint16_t> tokens(20000);
-    for (auto& t : tokens) t = static_cast<uint16_t>(64 * std::pow(uniform(gen), 3.0));
-    ASSERT_TRUE(WriteTokenShard(dir_ + "/train_000000.bin", tokens).ok());
+    testing::WriteSkewedTokenShard(dir_, 64, 20000, std::random_device{}());  // fresh data every run
   }
   static void TearDownTestSuite() {
     std::filesystem::remove_all(dir_);

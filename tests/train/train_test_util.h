@@ -1,0 +1,55 @@
+// Helpers of the training tests: a token shard with a skewed (learnable) unigram distribution, a rank's piece of a
+// parameter tensor placed in its global shape, and the relative L2 difference of two tensors.
+#ifndef KACHI_TESTS_TRAIN_TRAIN_TEST_UTIL_H_
+#define KACHI_TESTS_TRAIN_TRAIN_TEST_UTIL_H_
+
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "runtime/data/token_shard.h"
+#include "runtime/model/parameter_layout.h"
+
+namespace kachi::testing {
+
+// Writes `count` tokens vocab * u^3 (u uniform in [0, 1) from mt19937(seed): the model can learn the unigram
+// distribution in a few steps) to DIR/train_000000.bin, creating DIR; returns the glob "DIR/train_*.bin".
+inline std::string WriteSkewedTokenShard(const std::string& dir, int64_t vocab, size_t count, uint32_t seed) {
+  std::filesystem::create_directories(dir);
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  std::vector<uint16_t> tokens(count);
+  for (auto& t : tokens) t = static_cast<uint16_t>(vocab * std::pow(uniform(gen), 3.0));
+  EXPECT_TRUE(WriteTokenShard(dir + "/train_000000.bin", tokens).ok());
+  return dir + "/train_*.bin";
+}
+
+// The global (row-major) tensor of `spec` holding this rank's elements of `params` (the flat buffer of `layout`)
+// and zeros elsewhere; all zeros for a tensor-parallel-replicated tensor on tp ranks other than 0, so that a sum
+// over the tensor-parallel group gives the whole tensor.
+inline std::vector<float> GlobalPieceOf(const ParameterLayout& layout, const ParameterSpec& spec, const float* params) {
+  std::vector<float> global(spec.global_rows * spec.global_cols, 0.0f);
+  if (!(spec.tp_replicated && layout.tp_rank() != 0)) {
+    for (int64_t i = 0; i < spec.size; ++i) global[spec.GlobalIndex(i)] = params[spec.offset + i];
+  }
+  return global;
+}
+
+// ||a - ref||_2 / ||ref||_2 over n elements, accumulated in double.
+inline double RelativeL2(const float* a, const float* ref, size_t n) {
+  double diff = 0, norm = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const double d = double(a[i]) - ref[i];
+    diff += d * d;
+    norm += double(ref[i]) * ref[i];
+  }
+  return std::sqrt(diff / norm);
+}
+
+}  // namespace kachi::testing
+
+#endif  // KACHI_TESTS_TRAIN_TRAIN_TEST_UTIL_H_
