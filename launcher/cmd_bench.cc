@@ -244,6 +244,7 @@ absl::StatusOr<TrainBenchOptions> TrainBenchOptionsFor(const Session& session) {
   }
   // Mixed precision on the GPU unless the config says otherwise (the peer trains under bf16 autocast).
   options.precision = train.has_precision() ? train.precision() : options.kernels == "cuda" ? "bf16" : "fp32";
+  options.activation_recompute = train.activation_recompute();
   options.device = session.device;
   options.seed = absl::GetFlag(FLAGS_bench_seed);
   options.peak_tflops = absl::GetFlag(FLAGS_bench_peak_tflops);
@@ -281,7 +282,9 @@ absl::Status RunTrainBench(Session& session) {
       "# FLOPs/token = 6 x (parameters - position embedding) + 12 x layers x width x T = %.4f G; MFU/peak vs %.1f "
       "TFLOP/s (dense bf16), MFU/ceil vs %s\n",
       DescribeShape(options->shape), options->shape.num_parameters() / 1e6, options->micro_batch, options->seq_len,
-      options->kernels, options->precision == "bf16" ? "bf16 mixed precision" : "fp32",
+      options->kernels,
+      absl::StrCat(options->precision == "bf16" ? "bf16 mixed precision" : "fp32",
+                   options->activation_recompute ? ", activation recompute" : ""),
       device_name, options->warmup_steps, options->timed_steps, options->seed, flops / 1e9, options->peak_tflops,
       options->matmul_tflops > 0 ? absl::StrFormat("%.1f TFLOP/s (measured bf16 GEMM)", options->matmul_tflops)
                                  : std::string("(no ceiling given)"));

@@ -4,7 +4,8 @@
 # PyTorch reference file with torch on that machine and compare it with the committed one, and run
 # `kachi bench comm` on the NCCL backend and `kachi bench kernels`. Logs go to $1 (default: ./gpu-logs).
 #   bash scripts/gpu_check.sh "$OUT"       (abseil from ../shared/device/prepare-absl.sh in .deps/absl)
-# KACHI_GPU_BENCHES picks the benchmarks from "comm kernels ckpt train" (default "comm kernels ckpt train");
+# KACHI_GPU_BENCHES picks the benchmarks from "comm kernels ckpt train big" (default "comm kernels ckpt train";
+# "big" trains GPT-2 1.5B on the one card, with and without activation recompute, and reports its peak memory);
 # KACHI_GPU_REFERENCE=0 skips the reference.
 set -uo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -58,4 +59,13 @@ if [[ " $benches " == *" train "* ]]; then
   # GPT-2 124M, bf16, micro-batch 32, beside torch eager / torch.compile in the same call.
   timeout 400 "$build/kachi" bench train >"$logs/bench_train.txt" 2>&1
   echo "bench train exit $?"; tail -12 "$logs/bench_train.txt"
+fi
+if [[ " $benches " == *" big "* ]]; then
+  # GPT-2 1.5B (gpt2_1558m) in bf16 on one 80 GB card: activation recompute at micro-batch 16, then without it.
+  for recompute in true false; do
+    timeout 240 "$build/kachi" bench train --set model.preset=gpt2_1558m --set train.activation_recompute=$recompute \
+      --bench_micro_batch=16 --bench_warmup=1 --bench_steps=3 --bench_torch=false \
+      >"$logs/bench_train_1558m_recompute_$recompute.txt" 2>&1
+    echo "bench train gpt2_1558m recompute=$recompute exit $?"; tail -4 "$logs/bench_train_1558m_recompute_$recompute.txt"
+  done
 fi

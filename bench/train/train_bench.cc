@@ -65,6 +65,7 @@ absl::StatusOr<TrainBenchResult> RunKachiTrainBench(const TrainBenchOptions& opt
   train.init_seed = options.seed;
   train.kernels = options.kernels;
   train.precision = options.precision;
+  train.activation_recompute = options.activation_recompute;
   train.device = std::max(options.device, 0);
   train.train_pattern = shard->path();
   train.seq_len = options.seq_len;

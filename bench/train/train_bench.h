@@ -23,6 +23,7 @@ struct TrainBenchOptions {
   int64_t timed_steps = 5;
   std::string kernels = "cpu";  // "cpu" or "cuda" (CUDA kernels on `device`)
   std::string precision = "fp32";  // "fp32" or "bf16" (mixed precision: train.precision)
+  bool activation_recompute = false;  // train.activation_recompute
   int device = -1;
   uint64_t seed = 1234;        // parameter initialization and the random tokens
   double peak_tflops = 989.0;  // dense bf16 peak MFU is reported against

@@ -2,6 +2,10 @@
 // sized for this rank's tensor-parallel shard, plus the gradient scratch of the backward pass, in the memory of the
 // model's ModelOps (host or device). T is the compute type (float, or Bf16 in mixed precision); statistics
 // (LayerNorm mean/rstd, attention statistics, cross-entropy pieces, losses) stay fp32.
+//
+// With activation recompute, only each block's output is kept per layer; one set of block buffers is shared by
+// all layers and refilled by recomputing a block's forward just before its backward (about a third more compute,
+// activation memory per layer cut from 12-16 [N, C]-sized arrays to one).
 #ifndef KACHI_RUNTIME_MODEL_ACTIVATIONS_H_
 #define KACHI_RUNTIME_MODEL_ACTIVATIONS_H_
 
@@ -25,28 +29,40 @@ struct BlockActivations {
   OpsBuffer<T> ln_2;                        // [N, C]
   OpsBuffer<float> ln_2_mean, ln_2_rstd;    // [N], [N]
   OpsBuffer<T> fc, fc_gelu;                 // [N, 4C_local]
-  OpsBuffer<T> residual_3;                  // [N, C]: block output
+  OpsBuffer<T> residual_3;                  // [N, C]: block output (unused with recompute)
 };
 
 // All buffers for micro-batches of one (batch, seq_len).
 template <typename T>
 struct Activations {
   int64_t batch = 0, seq_len = 0;
+  bool recompute = false;
   OpsBuffer<T> encoded;                       // [N, C]: embeddings (block 0 input)
-  std::vector<BlockActivations<T>> blocks;
+  std::vector<BlockActivations<T>> blocks;    // one per layer, or one shared by all layers with recompute
+  std::vector<OpsBuffer<T>> block_outputs;    // with recompute: each layer's output [N, C]
   OpsBuffer<T> ln_f;                          // [N, C]
   OpsBuffer<float> ln_f_mean, ln_f_rstd;      // [N], [N]
   OpsBuffer<T> logits;                        // [N, vocab_local]
   OpsBuffer<float> row_max, row_sum, target_logit, losses;  // [N]
   // Backward scratch.
-  OpsBuffer<T> d_residual, d_ln, d_atty, d_qkv, d_fc, d_fc_gelu;  // (the logits gradient is made in place)
+  OpsBuffer<T> d_residual, d_ln, d_atty, d_qkv, d_fc;  // (the logits gradient is made in place)
   OpsBuffer<float> d_loss;                    // [N]
   OpsBuffer<T> block_out_scratch;             // [N, C]: row-parallel partial sums
   OpsBuffer<float> att_scratch;                   // ModelOps::AttentionScratchSize
   OpsBuffer<int32_t> inputs, targets;             // [N] tokens of the current micro-batch
 
-  // Sizes every buffer for `layout` and (batch, seq_len) in `ops`' memory; a no-op when already sized for them.
-  void Resize(const ParameterLayout& layout, ModelOps* ops, int64_t batch, int64_t seq_len);
+  // Sizes every buffer for `layout`, (batch, seq_len) and the recompute choice in `ops`' memory; a no-op when
+  // already sized for them.
+  void Resize(const ParameterLayout& layout, ModelOps* ops, int64_t batch, int64_t seq_len, bool recompute);
+  // The buffers of layer `layer` (the shared set with recompute).
+  BlockActivations<T>& Block(int64_t layer) { return blocks[recompute ? 0 : layer]; }
+  // Layer `layer`'s output, and its input (the previous layer's output, or the embeddings).
+  T* BlockOutput(int64_t layer) {
+    return recompute ? block_outputs[layer].data() : blocks[layer].residual_3.data();
+  }
+  T* BlockInput(int64_t layer) { return layer == 0 ? encoded.data() : BlockOutput(layer - 1); }
+  // Bytes of every buffer held (what the activations cost in the ops' memory).
+  int64_t bytes() const;
 };
 
 }  // namespace kachi

@@ -167,6 +167,41 @@ absl::Status ModelOps::ResidualForward(Bf16* out, const Bf16* a, const Bf16* b, 
   return absl::OkStatus();
 }
 
+absl::Status ModelOps::MatmulGeluForward(Bf16* out, Bf16* pre_gelu, const Bf16* in, const Bf16* weight,
+                                         const Bf16* bias, int64_t rows, int64_t in_channels, int64_t out_channels) {
+  KACHI_RETURN_IF_ERROR(NeedsHost(*this, "MatmulGeluForward"));
+  std::vector<float> o(rows * out_channels), p(rows * out_channels), x = Widen(in, rows * in_channels),
+      w = Widen(weight, out_channels * in_channels), b = Widen(bias, out_channels);
+  KACHI_RETURN_IF_ERROR(
+      MatmulGeluForward(Ptr(o), Ptr(p), Ptr(x), Ptr(w), Ptr(b), rows, in_channels, out_channels));
+  Narrow(o, out);
+  Narrow(p, pre_gelu);
+  return absl::OkStatus();
+}
+
+absl::Status ModelOps::MatmulBackwardThroughGelu(Bf16* dpre_gelu, Bf16* dpre_bias, Bf16* dweight, Bf16* dbias,
+                                                 const Bf16* dout, const Bf16* in, const Bf16* weight,
+                                                 const Bf16* pre_gelu, int64_t rows, int64_t in_channels,
+                                                 int64_t out_channels) {
+  KACHI_RETURN_IF_ERROR(NeedsHost(*this, "MatmulBackwardThroughGelu"));
+  std::vector<float> dp(rows * in_channels), dw = Widen(dweight, out_channels * in_channels),
+      db = Widen(dbias, out_channels), d = Widen(dout, rows * out_channels), x = Widen(in, rows * in_channels),
+      w = Widen(weight, out_channels * in_channels), p = Widen(pre_gelu, rows * in_channels);
+  KACHI_RETURN_IF_ERROR(MatmulBackwardThroughGelu(Ptr(dp), nullptr, Ptr(dw), Ptr(db), Ptr(d), Ptr(x), Ptr(w),
+                                                  Ptr(p), rows, in_channels, out_channels));
+  Narrow(dp, dpre_gelu);
+  Narrow(dw, dweight);
+  Narrow(db, dbias);
+  if (dpre_bias == nullptr) return absl::OkStatus();
+  // The bias gradient sums the stored (rounded) dpre_gelu, as the GPU's column-sum kernel does.
+  std::vector<float> sums = Widen(dpre_bias, in_channels);
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t c = 0; c < in_channels; ++c) sums[c] += ToFloat(dpre_gelu[r * in_channels + c]);
+  }
+  Narrow(sums, dpre_bias);
+  return absl::OkStatus();
+}
+
 absl::Status ModelOps::AttentionForward(Bf16* out, float* stats, const Bf16* qkv, int64_t batch, int64_t seq_len,
                                         int64_t heads, int64_t head_size) {
   KACHI_RETURN_IF_ERROR(NeedsHost(*this, "AttentionForward"));

@@ -9,6 +9,7 @@
 #include "kernels/gelu.h"
 #include "kernels/layernorm.h"
 #include "kernels/matmul.h"
+#include "kernels/matmul_gelu.h"
 #include "kernels/position_embedding.h"
 #include "kernels/residual.h"
 #include "kernels/sum_of_squares.h"
@@ -105,6 +106,19 @@ class CpuOps : public ModelOps {
   }
   absl::Status ResidualForward(float* out, const float* a, const float* b, int64_t count) override {
     cpu::ResidualForward(out, a, b, count);
+    return absl::OkStatus();
+  }
+  absl::Status MatmulGeluForward(float* out, float* pre_gelu, const float* in, const float* weight,
+                                 const float* bias, int64_t rows, int64_t in_channels, int64_t out_channels) override {
+    cpu::MatmulGeluForward(out, pre_gelu, in, weight, bias, rows, in_channels, out_channels);
+    return absl::OkStatus();
+  }
+  absl::Status MatmulBackwardThroughGelu(float* dpre_gelu, float* dpre_bias, float* dweight, float* dbias,
+                                         const float* dout, const float* in, const float* weight,
+                                         const float* pre_gelu, int64_t rows, int64_t in_channels,
+                                         int64_t out_channels) override {
+    cpu::MatmulBackwardThroughGelu(dpre_gelu, dpre_bias, dweight, dbias, dout, in, weight, pre_gelu, rows,
+                                   in_channels, out_channels);
     return absl::OkStatus();
   }
 

@@ -18,6 +18,7 @@
 #include "kernels/layernorm_cuda.h"
 #include "kernels/matmul_cuda.h"
 #include "kernels/position_embedding_cuda.h"
+#include "kernels/residual_layernorm_cuda.h"
 #include "kernels/sum_of_squares_cuda.h"
 #include "kernels/token_embedding_cuda.h"
 
@@ -140,6 +141,23 @@ class CudaOps : public ModelOps {
   absl::Status ResidualForward(float* out, const float* a, const float* b, int64_t count) override {
     return cuda::ResidualForward(out, a, b, count, stream_);
   }
+  absl::Status MatmulGeluForward(float* out, float* pre_gelu, const float* in, const float* weight,
+                                 const float* bias, int64_t rows, int64_t in_channels, int64_t out_channels) override {
+    return cuda::MatmulGeluForward(out, pre_gelu, in, weight, bias, rows, in_channels, out_channels, stream_);
+  }
+  absl::Status MatmulBackwardThroughGelu(float* dpre_gelu, float* dpre_bias, float* dweight, float* dbias,
+                                         const float* dout, const float* in, const float* weight,
+                                         const float* pre_gelu, int64_t rows, int64_t in_channels,
+                                         int64_t out_channels) override {
+    return cuda::MatmulBackwardThroughGelu(dpre_gelu, dpre_bias, dweight, dbias, dout, in, weight, pre_gelu, rows,
+                                           in_channels, out_channels, stream_);
+  }
+  absl::Status ResidualLayerNormForward(float* residual_out, float* out, float* mean, float* rstd, const float* a,
+                                        const float* b, const float* weight, const float* bias, int64_t rows,
+                                        int64_t channels) override {
+    return cuda::ResidualLayerNormForward(residual_out, out, mean, rstd, a, b, weight, bias, rows, channels,
+                                          stream_);
+  }
 
   int64_t AttentionStatsSize(int64_t batch, int64_t heads, int64_t seq_len) const override {
     return batch * heads * seq_len;  // logsumexp per row
@@ -250,6 +268,23 @@ class CudaOps : public ModelOps {
   }
   absl::Status ResidualForward(Bf16* out, const Bf16* a, const Bf16* b, int64_t count) override {
     return cuda::ResidualForward(B(out), B(a), B(b), count, stream_);
+  }
+  absl::Status MatmulGeluForward(Bf16* out, Bf16* pre_gelu, const Bf16* in, const Bf16* weight, const Bf16* bias,
+                                 int64_t rows, int64_t in_channels, int64_t out_channels) override {
+    return cuda::MatmulGeluForward(B(out), B(pre_gelu), B(in), B(weight), B(bias), rows, in_channels, out_channels,
+                                   stream_);
+  }
+  absl::Status MatmulBackwardThroughGelu(Bf16* dpre_gelu, Bf16* dpre_bias, Bf16* dweight, Bf16* dbias,
+                                         const Bf16* dout, const Bf16* in, const Bf16* weight, const Bf16* pre_gelu,
+                                         int64_t rows, int64_t in_channels, int64_t out_channels) override {
+    return cuda::MatmulBackwardThroughGelu(B(dpre_gelu), B(dpre_bias), B(dweight), B(dbias), B(dout), B(in),
+                                           B(weight), B(pre_gelu), rows, in_channels, out_channels, stream_);
+  }
+  absl::Status ResidualLayerNormForward(Bf16* residual_out, Bf16* out, float* mean, float* rstd, const Bf16* a,
+                                        const Bf16* b, const Bf16* weight, const Bf16* bias, int64_t rows,
+                                        int64_t channels) override {
+    return cuda::ResidualLayerNormForward(B(residual_out), B(out), mean, rstd, B(a), B(b), B(weight), B(bias), rows,
+                                          channels, stream_);
   }
   absl::Status AttentionForward(Bf16* out, float* stats, const Bf16* qkv, int64_t batch, int64_t seq_len,
                                 int64_t heads, int64_t head_size) override {

@@ -103,73 +103,123 @@ absl::Status GptModel::Forward(const int32_t* inputs, const int32_t* targets, in
   return ForwardT(acts_, params_.data(), inputs, targets, batch, seq_len);
 }
 
+// The per-rank sizes of the tensor-parallel shard.
+struct GptModel::LocalSizes {
+  int64_t c, c_local, ff_local, heads_local, head_size, vocab_local, vocab_start, valid_cols;
+};
+
+GptModel::LocalSizes GptModel::Local() const {
+  const GptShape& s = shape();
+  const int tp = layout_.tp_size();
+  LocalSizes z;
+  z.c = s.width;
+  z.c_local = s.width / tp;
+  z.ff_local = 4 * s.width / tp;
+  z.heads_local = s.heads / tp;
+  z.head_size = s.head_size();
+  z.vocab_local = s.padded_vocab / tp;
+  z.vocab_start = layout_.tp_rank() * z.vocab_local;
+  z.valid_cols = std::clamp<int64_t>(s.vocab_size - z.vocab_start, 0, z.vocab_local);
+  return z;
+}
+
 template <typename T>
 absl::Status GptModel::ForwardT(Activations<T>& acts, const T* params, const int32_t* inputs,
                                 const int32_t* targets, int64_t batch, int64_t seq_len) {
   const GptShape& s = shape();
   const int64_t n = batch * seq_len;
-  acts.Resize(layout_, ops_, batch, seq_len);
+  acts.Resize(layout_, ops_, batch, seq_len, recompute_);
   KACHI_RETURN_IF_ERROR(ops_->Upload(acts.inputs.data(), inputs, n * sizeof(int32_t)));
   if (targets != nullptr) KACHI_RETURN_IF_ERROR(ops_->Upload(acts.targets.data(), targets, n * sizeof(int32_t)));
 
-  const int tp = layout_.tp_size();
-  const int64_t c = s.width, c_local = c / tp, ff_local = 4 * c / tp;
-  const int64_t heads_local = s.heads / tp, head_size = s.head_size();
-  const int64_t vocab_local = s.padded_vocab / tp, vocab_start = layout_.tp_rank() * vocab_local;
-  const int64_t valid_cols = std::clamp<int64_t>(s.vocab_size - vocab_start, 0, vocab_local);
-  const bool adds_bias = layout_.tp_rank() == 0;  // replicated row-parallel biases are added once, before the sum
+  const LocalSizes z = Local();
   auto param = [&](int t) { return params + layout_.tensors()[t].offset; };
   ModelOps& ops = *ops_;
 
   KACHI_RETURN_IF_ERROR(ops.TokenEmbeddingForward(acts.encoded.data(), acts.inputs.data(), param(layout_.wte()),
-                                                  n, c, vocab_start, vocab_local));
-  KACHI_RETURN_IF_ERROR(TpAllReduce(acts.encoded.data(), n * c, ReduceOp::kSum));
-  KACHI_RETURN_IF_ERROR(ops.PositionEmbeddingForward(acts.encoded.data(), param(layout_.wpe()), batch, seq_len, c));
-
-  const T* x = acts.encoded.data();
-  T* partial = acts.block_out_scratch.data();
-  for (int64_t l = 0; l < s.layers; ++l) {
-    const BlockTensors& t = layout_.block(l);
-    BlockActivations<T>& a = acts.blocks[l];
-    KACHI_RETURN_IF_ERROR(ops.LayerNormForward(a.ln_1.data(), a.ln_1_mean.data(), a.ln_1_rstd.data(), x,
-                                               param(t.ln_1_weight), param(t.ln_1_bias), n, c));
-    KACHI_RETURN_IF_ERROR(ops.MatmulForward(a.qkv.data(), a.ln_1.data(), param(t.c_attn_weight),
-                                            param(t.c_attn_bias), n, c, 3 * c_local));
-    KACHI_RETURN_IF_ERROR(ops.AttentionForward(a.atty.data(), a.att_stats.data(), a.qkv.data(), batch, seq_len,
-                                               heads_local, head_size));
-    KACHI_RETURN_IF_ERROR(ops.MatmulForward(partial, a.atty.data(), param(t.attn_proj_weight),
-                                            adds_bias ? param(t.attn_proj_bias) : nullptr, n, c_local, c));
-    KACHI_RETURN_IF_ERROR(TpAllReduce(partial, n * c, ReduceOp::kSum));
-    KACHI_RETURN_IF_ERROR(ops.ResidualForward(a.residual_2.data(), x, partial, n * c));
-    KACHI_RETURN_IF_ERROR(ops.LayerNormForward(a.ln_2.data(), a.ln_2_mean.data(), a.ln_2_rstd.data(),
-                                               a.residual_2.data(), param(t.ln_2_weight), param(t.ln_2_bias), n, c));
-    KACHI_RETURN_IF_ERROR(ops.MatmulForward(a.fc.data(), a.ln_2.data(), param(t.c_fc_weight), param(t.c_fc_bias), n,
-                                            c, ff_local));
-    KACHI_RETURN_IF_ERROR(ops.GeluForward(a.fc_gelu.data(), a.fc.data(), n * ff_local));
-    KACHI_RETURN_IF_ERROR(ops.MatmulForward(partial, a.fc_gelu.data(), param(t.mlp_proj_weight),
-                                            adds_bias ? param(t.mlp_proj_bias) : nullptr, n, ff_local, c));
-    KACHI_RETURN_IF_ERROR(TpAllReduce(partial, n * c, ReduceOp::kSum));
-    KACHI_RETURN_IF_ERROR(ops.ResidualForward(a.residual_3.data(), a.residual_2.data(), partial, n * c));
-    x = a.residual_3.data();
+                                                  n, z.c, z.vocab_start, z.vocab_local));
+  KACHI_RETURN_IF_ERROR(TpAllReduce(acts.encoded.data(), n * z.c, ReduceOp::kSum));
+  KACHI_RETURN_IF_ERROR(ops.PositionEmbeddingForward(acts.encoded.data(), param(layout_.wpe()), batch, seq_len, z.c));
+  // Each block's first LayerNorm is fused with the previous block's last residual add; block 0's stands alone.
+  if (s.layers == 0) {
+    KACHI_RETURN_IF_ERROR(ops.LayerNormForward(acts.ln_f.data(), acts.ln_f_mean.data(), acts.ln_f_rstd.data(),
+                                               acts.encoded.data(), param(layout_.ln_f_weight()),
+                                               param(layout_.ln_f_bias()), n, z.c));
+  } else {
+    KACHI_RETURN_IF_ERROR(BlockInputLayerNorm(acts, params, 0));
   }
-  KACHI_RETURN_IF_ERROR(ops.LayerNormForward(acts.ln_f.data(), acts.ln_f_mean.data(), acts.ln_f_rstd.data(), x,
-                                             param(layout_.ln_f_weight()), param(layout_.ln_f_bias()), n, c));
+  for (int64_t l = 0; l < s.layers; ++l) KACHI_RETURN_IF_ERROR(ForwardBlock(acts, params, l, /*recomputing=*/false));
   // Tied LM head: logits over this rank's vocabulary rows.
-  KACHI_RETURN_IF_ERROR(ops.MatmulForward(acts.logits.data(), acts.ln_f.data(), param(layout_.wte()), nullptr, n, c,
-                                          vocab_local));
+  KACHI_RETURN_IF_ERROR(ops.MatmulForward(acts.logits.data(), acts.ln_f.data(), param(layout_.wte()), nullptr, n,
+                                          z.c, z.vocab_local));
   if (targets == nullptr) return absl::OkStatus();
 
   // Vocab-parallel cross-entropy: global row max, sum of exponentials and target logit.
-  KACHI_RETURN_IF_ERROR(ops.CrossEntropyRowMax(acts.row_max.data(), acts.logits.data(), n, vocab_local, valid_cols));
+  KACHI_RETURN_IF_ERROR(
+      ops.CrossEntropyRowMax(acts.row_max.data(), acts.logits.data(), n, z.vocab_local, z.valid_cols));
   KACHI_RETURN_IF_ERROR(TpAllReduce(acts.row_max.data(), n, ReduceOp::kMax));
   KACHI_RETURN_IF_ERROR(ops.CrossEntropyRowSumExp(acts.row_sum.data(), acts.logits.data(), acts.row_max.data(), n,
-                                                  vocab_local, valid_cols));
+                                                  z.vocab_local, z.valid_cols));
   KACHI_RETURN_IF_ERROR(TpAllReduce(acts.row_sum.data(), n, ReduceOp::kSum));
   KACHI_RETURN_IF_ERROR(ops.CrossEntropyTargetLogit(acts.target_logit.data(), acts.logits.data(),
-                                                    acts.targets.data(), n, vocab_local, valid_cols, vocab_start));
+                                                    acts.targets.data(), n, z.vocab_local, z.valid_cols,
+                                                    z.vocab_start));
   KACHI_RETURN_IF_ERROR(TpAllReduce(acts.target_logit.data(), n, ReduceOp::kSum));
   return ops.CrossEntropyLoss(acts.losses.data(), acts.row_max.data(), acts.row_sum.data(),
                               acts.target_logit.data(), n);
+}
+
+template <typename T>
+absl::Status GptModel::BlockInputLayerNorm(Activations<T>& acts, const T* params, int64_t layer) {
+  const BlockTensors& t = layout_.block(layer);
+  BlockActivations<T>& a = acts.Block(layer);
+  const int64_t n = acts.batch * acts.seq_len;
+  return ops_->LayerNormForward(a.ln_1.data(), a.ln_1_mean.data(), a.ln_1_rstd.data(), acts.BlockInput(layer),
+                                params + layout_.tensors()[t.ln_1_weight].offset,
+                                params + layout_.tensors()[t.ln_1_bias].offset, n, shape().width);
+}
+
+template <typename T>
+absl::Status GptModel::ForwardBlock(Activations<T>& acts, const T* params, int64_t layer, bool recomputing) {
+  const GptShape& s = shape();
+  const int64_t batch = acts.batch, seq_len = acts.seq_len, n = batch * seq_len;
+  const LocalSizes z = Local();
+  const bool adds_bias = layout_.tp_rank() == 0;  // replicated row-parallel biases are added once, before the sum
+  auto param = [&](int t) { return params + layout_.tensors()[t].offset; };
+  ModelOps& ops = *ops_;
+  const BlockTensors& t = layout_.block(layer);
+  BlockActivations<T>& a = acts.Block(layer);
+  const T* x = acts.BlockInput(layer);
+  T* partial = acts.block_out_scratch.data();
+  // a.ln_1 = LayerNorm(x) is already there.
+  KACHI_RETURN_IF_ERROR(ops.MatmulForward(a.qkv.data(), a.ln_1.data(), param(t.c_attn_weight),
+                                          param(t.c_attn_bias), n, z.c, 3 * z.c_local));
+  KACHI_RETURN_IF_ERROR(ops.AttentionForward(a.atty.data(), a.att_stats.data(), a.qkv.data(), batch, seq_len,
+                                             z.heads_local, z.head_size));
+  KACHI_RETURN_IF_ERROR(ops.MatmulForward(partial, a.atty.data(), param(t.attn_proj_weight),
+                                          adds_bias ? param(t.attn_proj_bias) : nullptr, n, z.c_local, z.c));
+  KACHI_RETURN_IF_ERROR(TpAllReduce(partial, n * z.c, ReduceOp::kSum));
+  KACHI_RETURN_IF_ERROR(ops.ResidualLayerNormForward(a.residual_2.data(), a.ln_2.data(), a.ln_2_mean.data(),
+                                                     a.ln_2_rstd.data(), x, partial, param(t.ln_2_weight),
+                                                     param(t.ln_2_bias), n, z.c));
+  KACHI_RETURN_IF_ERROR(ops.MatmulGeluForward(a.fc_gelu.data(), a.fc.data(), a.ln_2.data(), param(t.c_fc_weight),
+                                              param(t.c_fc_bias), n, z.c, z.ff_local));
+  // A recomputation stops here: the backward needs nothing past the GELU, and the block output is kept.
+  if (recomputing) return absl::OkStatus();
+  KACHI_RETURN_IF_ERROR(ops.MatmulForward(partial, a.fc_gelu.data(), param(t.mlp_proj_weight),
+                                          adds_bias ? param(t.mlp_proj_bias) : nullptr, n, z.ff_local, z.c));
+  KACHI_RETURN_IF_ERROR(TpAllReduce(partial, n * z.c, ReduceOp::kSum));
+  // The residual add, fused with the next LayerNorm (the next block's first, or the final one). With recompute the
+  // next block's buffers are this block's: its ln_1 is no longer needed.
+  const bool last = layer + 1 == s.layers;
+  const BlockTensors* next = last ? nullptr : &layout_.block(layer + 1);
+  BlockActivations<T>* next_acts = last ? nullptr : &acts.Block(layer + 1);
+  return ops.ResidualLayerNormForward(
+      acts.BlockOutput(layer), last ? acts.ln_f.data() : next_acts->ln_1.data(),
+      last ? acts.ln_f_mean.data() : next_acts->ln_1_mean.data(),
+      last ? acts.ln_f_rstd.data() : next_acts->ln_1_rstd.data(), a.residual_2.data(), partial,
+      param(last ? layout_.ln_f_weight() : next->ln_1_weight), param(last ? layout_.ln_f_bias() : next->ln_1_bias),
+      n, z.c);
 }
 
 absl::Status GptModel::Backward(float grad_scale) {
@@ -181,11 +231,7 @@ template <typename T>
 absl::Status GptModel::BackwardT(Activations<T>& acts, const T* params, T* grads, float grad_scale) {
   const GptShape& s = shape();
   const int64_t batch = acts.batch, seq_len = acts.seq_len, n = batch * seq_len;
-  const int tp = layout_.tp_size();
-  const int64_t c = s.width, c_local = c / tp, ff_local = 4 * c / tp;
-  const int64_t heads_local = s.heads / tp, head_size = s.head_size();
-  const int64_t vocab_local = s.padded_vocab / tp, vocab_start = layout_.tp_rank() * vocab_local;
-  const int64_t valid_cols = std::clamp<int64_t>(s.vocab_size - vocab_start, 0, vocab_local);
+  const LocalSizes z = Local();
   auto param = [&](int t) { return params + layout_.tensors()[t].offset; };
   auto grad = [&](int t) { return grads + layout_.tensors()[t].offset; };
   ModelOps& ops = *ops_;
@@ -195,58 +241,62 @@ absl::Status GptModel::BackwardT(Activations<T>& acts, const T* params, T* grads
   // In place: the logits become their gradient (the full probabilities are never stored).
   KACHI_RETURN_IF_ERROR(ops.CrossEntropyBackward(acts.logits.data(), acts.logits.data(), acts.row_max.data(),
                                                  acts.row_sum.data(), acts.targets.data(), acts.d_loss.data(), n,
-                                                 vocab_local, valid_cols, vocab_start));
+                                                 z.vocab_local, z.valid_cols, z.vocab_start));
   KACHI_RETURN_IF_ERROR(zero(acts.d_ln));
   KACHI_RETURN_IF_ERROR(ops.MatmulBackward(acts.d_ln.data(), grad(layout_.wte()), nullptr, acts.logits.data(),
-                                           acts.ln_f.data(), param(layout_.wte()), n, c, vocab_local));
-  KACHI_RETURN_IF_ERROR(TpAllReduce(acts.d_ln.data(), n * c, ReduceOp::kSum));
-  const T* last = s.layers > 0 ? acts.blocks.back().residual_3.data() : acts.encoded.data();
+                                           acts.ln_f.data(), param(layout_.wte()), n, z.c, z.vocab_local));
+  KACHI_RETURN_IF_ERROR(TpAllReduce(acts.d_ln.data(), n * z.c, ReduceOp::kSum));
+  const T* last = s.layers > 0 ? acts.BlockOutput(s.layers - 1) : acts.encoded.data();
   KACHI_RETURN_IF_ERROR(zero(acts.d_residual));
   KACHI_RETURN_IF_ERROR(ops.LayerNormBackward(acts.d_residual.data(), grad(layout_.ln_f_weight()),
                                               grad(layout_.ln_f_bias()), acts.d_ln.data(), last,
                                               param(layout_.ln_f_weight()), acts.ln_f_mean.data(),
-                                              acts.ln_f_rstd.data(), n, c));
+                                              acts.ln_f_rstd.data(), n, z.c));
 
   for (int64_t l = s.layers - 1; l >= 0; --l) {
     const BlockTensors& t = layout_.block(l);
-    BlockActivations<T>& a = acts.blocks[l];
-    const T* x = l == 0 ? acts.encoded.data() : acts.blocks[l - 1].residual_3.data();
-    // d_residual holds dL/d(block output). MLP: row-parallel projection, GELU, column-parallel fc.
-    KACHI_RETURN_IF_ERROR(zero(acts.d_fc_gelu));
-    KACHI_RETURN_IF_ERROR(ops.MatmulBackward(acts.d_fc_gelu.data(), grad(t.mlp_proj_weight), grad(t.mlp_proj_bias),
-                                             acts.d_residual.data(), a.fc_gelu.data(), param(t.mlp_proj_weight), n,
-                                             ff_local, c));
-    KACHI_RETURN_IF_ERROR(zero(acts.d_fc));
-    KACHI_RETURN_IF_ERROR(ops.GeluBackward(acts.d_fc.data(), a.fc.data(), acts.d_fc_gelu.data(), n * ff_local));
+    if (acts.recompute) {
+      KACHI_RETURN_IF_ERROR(BlockInputLayerNorm(acts, params, l));
+      KACHI_RETURN_IF_ERROR(ForwardBlock(acts, params, l, /*recomputing=*/true));
+    }
+    BlockActivations<T>& a = acts.Block(l);
+    const T* x = acts.BlockInput(l);
+    // d_residual holds dL/d(block output). MLP: row-parallel projection through the GELU (its backward fused into
+    // the input-gradient matmul; the fc bias gradient comes with it), then the column-parallel fc.
+    KACHI_RETURN_IF_ERROR(ops.MatmulBackwardThroughGelu(acts.d_fc.data(), grad(t.c_fc_bias), grad(t.mlp_proj_weight),
+                                                        grad(t.mlp_proj_bias), acts.d_residual.data(),
+                                                        a.fc_gelu.data(), param(t.mlp_proj_weight), a.fc.data(), n,
+                                                        z.ff_local, z.c));
     KACHI_RETURN_IF_ERROR(zero(acts.d_ln));
-    KACHI_RETURN_IF_ERROR(ops.MatmulBackward(acts.d_ln.data(), grad(t.c_fc_weight), grad(t.c_fc_bias),
-                                             acts.d_fc.data(), a.ln_2.data(), param(t.c_fc_weight), n, c, ff_local));
-    KACHI_RETURN_IF_ERROR(TpAllReduce(acts.d_ln.data(), n * c, ReduceOp::kSum));
+    KACHI_RETURN_IF_ERROR(ops.MatmulBackward(acts.d_ln.data(), grad(t.c_fc_weight), nullptr, acts.d_fc.data(),
+                                             a.ln_2.data(), param(t.c_fc_weight), n, z.c, z.ff_local));
+    KACHI_RETURN_IF_ERROR(TpAllReduce(acts.d_ln.data(), n * z.c, ReduceOp::kSum));
     KACHI_RETURN_IF_ERROR(ops.LayerNormBackward(acts.d_residual.data(), grad(t.ln_2_weight), grad(t.ln_2_bias),
                                                 acts.d_ln.data(), a.residual_2.data(), param(t.ln_2_weight),
-                                                a.ln_2_mean.data(), a.ln_2_rstd.data(), n, c));
+                                                a.ln_2_mean.data(), a.ln_2_rstd.data(), n, z.c));
     // d_residual now holds dL/d(residual_2). Attention: row-parallel projection, attention, column-parallel qkv.
     KACHI_RETURN_IF_ERROR(zero(acts.d_atty));
     KACHI_RETURN_IF_ERROR(ops.MatmulBackward(acts.d_atty.data(), grad(t.attn_proj_weight), grad(t.attn_proj_bias),
                                              acts.d_residual.data(), a.atty.data(), param(t.attn_proj_weight), n,
-                                             c_local, c));
+                                             z.c_local, z.c));
     KACHI_RETURN_IF_ERROR(zero(acts.d_qkv));
     KACHI_RETURN_IF_ERROR(ops.AttentionBackward(acts.d_qkv.data(), acts.d_atty.data(), a.qkv.data(), a.atty.data(),
                                                 a.att_stats.data(), acts.att_scratch.data(), batch, seq_len,
-                                                heads_local, head_size));
+                                                z.heads_local, z.head_size));
     KACHI_RETURN_IF_ERROR(zero(acts.d_ln));
     KACHI_RETURN_IF_ERROR(ops.MatmulBackward(acts.d_ln.data(), grad(t.c_attn_weight), grad(t.c_attn_bias),
-                                             acts.d_qkv.data(), a.ln_1.data(), param(t.c_attn_weight), n, c,
-                                             3 * c_local));
-    KACHI_RETURN_IF_ERROR(TpAllReduce(acts.d_ln.data(), n * c, ReduceOp::kSum));
+                                             acts.d_qkv.data(), a.ln_1.data(), param(t.c_attn_weight), n, z.c,
+                                             3 * z.c_local));
+    KACHI_RETURN_IF_ERROR(TpAllReduce(acts.d_ln.data(), n * z.c, ReduceOp::kSum));
     KACHI_RETURN_IF_ERROR(ops.LayerNormBackward(acts.d_residual.data(), grad(t.ln_1_weight), grad(t.ln_1_bias),
                                                 acts.d_ln.data(), x, param(t.ln_1_weight), a.ln_1_mean.data(),
-                                                a.ln_1_rstd.data(), n, c));
+                                                a.ln_1_rstd.data(), n, z.c));
   }
   // d_residual holds dL/d(embeddings).
-  KACHI_RETURN_IF_ERROR(ops.PositionEmbeddingBackward(grad(layout_.wpe()), acts.d_residual.data(), batch, seq_len, c));
-  return ops.TokenEmbeddingBackward(grad(layout_.wte()), acts.d_residual.data(), acts.inputs.data(), n, c,
-                                    vocab_start, vocab_local);
+  KACHI_RETURN_IF_ERROR(ops.PositionEmbeddingBackward(grad(layout_.wpe()), acts.d_residual.data(), batch, seq_len,
+                                                      z.c));
+  return ops.TokenEmbeddingBackward(grad(layout_.wte()), acts.d_residual.data(), acts.inputs.data(), n, z.c,
+                                    z.vocab_start, z.vocab_local);
 }
 
 absl::StatusOr<float> GptModel::ForwardBackward(const int32_t* inputs, const int32_t* targets, int64_t batch,

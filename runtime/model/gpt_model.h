@@ -59,6 +59,14 @@ class GptModel {
   absl::Status SetParameters(const float* host);
   absl::Status GetParameters(float* host) const;
 
+  // Activation recompute: keep only each block's output through the forward pass and recompute the rest of a
+  // block just before its backward (gradients are the same; about a third more compute, much less memory). Takes
+  // effect at the next forward pass.
+  void set_activation_recompute(bool on) { recompute_ = on; }
+  bool activation_recompute() const { return recompute_; }
+  // Bytes the activations of the last forward pass hold in the ops' memory (0 before the first).
+  int64_t activation_bytes() const { return mixed_precision() ? acts_bf16_.bytes() : acts_.bytes(); }
+
   // Forward and backward of one micro-batch (inputs and targets [batch, seq_len]); ACCUMULATES into grads() the
   // gradient of grad_scale * mean token loss. Returns the mean token loss of the micro-batch.
   absl::StatusOr<float> ForwardBackward(const int32_t* inputs, const int32_t* targets, int64_t batch,
@@ -80,8 +88,20 @@ class GptModel {
   template <typename T>
   absl::Status ForwardT(Activations<T>& acts, const T* params, const int32_t* inputs, const int32_t* targets,
                         int64_t batch, int64_t seq_len);
+  // The forward of block `layer` from its input and its ready first LayerNorm (Block(layer).ln_1); ends with the
+  // residual add fused with the next LayerNorm (the next block's ln_1, or ln_f). `recomputing` stops after the
+  // GELU (all the block's backward needs) and leaves the block output alone.
+  template <typename T>
+  absl::Status ForwardBlock(Activations<T>& acts, const T* params, int64_t layer, bool recomputing);
+  // Block(layer).ln_1 = LayerNorm(block input), unfused (block 0, and recomputation).
+  template <typename T>
+  absl::Status BlockInputLayerNorm(Activations<T>& acts, const T* params, int64_t layer);
   template <typename T>
   absl::Status BackwardT(Activations<T>& acts, const T* params, T* grads, float grad_scale);
+  // This rank's shard sizes: width, local width, MLP width, heads, head size, vocabulary rows and their start, and
+  // how many of them are real tokens.
+  struct LocalSizes;
+  LocalSizes Local() const;
   // Reduction over the tensor-parallel group, in place (no-op at tp = 1).
   template <typename T>
   absl::Status TpAllReduce(T* data, int64_t count, ReduceOp op);
@@ -94,6 +114,7 @@ class GptModel {
   Communicator* tp_;
   ModelOps* ops_;
   DType compute_;
+  bool recompute_ = false;
   ParameterLayout layout_;
   int64_t buffer_size_ = 0;
   OpsBuffer<float> params_, grads_;        // fp32 compute

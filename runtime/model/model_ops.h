@@ -81,6 +81,23 @@ class ModelOps {
   virtual absl::Status GeluBackward(float* din, const float* in, const float* dout, int64_t count) = 0;
   virtual absl::Status ResidualForward(float* out, const float* a, const float* b, int64_t count) = 0;
 
+  // Fused ops, the model's path (one pass over memory where the unfused ops take two or three):
+  // pre_gelu = in @ weight^T + bias and out = gelu(pre_gelu), both written (kernels/matmul_gelu.h).
+  virtual absl::Status MatmulGeluForward(float* out, float* pre_gelu, const float* in, const float* weight,
+                                         const float* bias, int64_t rows, int64_t in_channels,
+                                         int64_t out_channels) = 0;
+  // Backward of a matmul whose input is gelu(pre_gelu): dpre_gelu = gelu'(pre_gelu) * (dout @ weight) WRITTEN;
+  // dpre_bias (may be null), dweight, dbias (may be null) accumulated (kernels/matmul_gelu.h).
+  virtual absl::Status MatmulBackwardThroughGelu(float* dpre_gelu, float* dpre_bias, float* dweight, float* dbias,
+                                                 const float* dout, const float* in, const float* weight,
+                                                 const float* pre_gelu, int64_t rows, int64_t in_channels,
+                                                 int64_t out_channels) = 0;
+  // residual_out = a + b; out = LayerNorm(residual_out) * weight + bias; mean, rstd of the rows (all written). The
+  // LayerNorm normalizes residual_out as stored. Default: ResidualForward, then LayerNormForward.
+  virtual absl::Status ResidualLayerNormForward(float* residual_out, float* out, float* mean, float* rstd,
+                                                const float* a, const float* b, const float* weight,
+                                                const float* bias, int64_t rows, int64_t channels);
+
   // Attention keeps backend-specific statistics between forward and backward (the CPU keeps the probabilities,
   // [B, NH, T, T]; flash attention keeps a logsumexp per row) and may need scratch in backward.
   virtual int64_t AttentionStatsSize(int64_t batch, int64_t heads, int64_t seq_len) const = 0;
@@ -138,6 +155,18 @@ class ModelOps {
   virtual absl::Status GeluForward(Bf16* out, const Bf16* in, int64_t count);
   virtual absl::Status GeluBackward(Bf16* din, const Bf16* in, const Bf16* dout, int64_t count);
   virtual absl::Status ResidualForward(Bf16* out, const Bf16* a, const Bf16* b, int64_t count);
+  // The fused ops: the host emulation rounds once at the end, like a fused kernel's epilogue (pre_gelu and
+  // gelu(pre_gelu) are both computed from the fp32 matmul result; dpre_gelu from fp32 dout @ weight).
+  virtual absl::Status MatmulGeluForward(Bf16* out, Bf16* pre_gelu, const Bf16* in, const Bf16* weight,
+                                         const Bf16* bias, int64_t rows, int64_t in_channels, int64_t out_channels);
+  virtual absl::Status MatmulBackwardThroughGelu(Bf16* dpre_gelu, Bf16* dpre_bias, Bf16* dweight, Bf16* dbias,
+                                                 const Bf16* dout, const Bf16* in, const Bf16* weight,
+                                                 const Bf16* pre_gelu, int64_t rows, int64_t in_channels,
+                                                 int64_t out_channels);
+  // Default: the bf16 ResidualForward (rounds the sum), then the bf16 LayerNormForward of the rounded sum.
+  virtual absl::Status ResidualLayerNormForward(Bf16* residual_out, Bf16* out, float* mean, float* rstd,
+                                                const Bf16* a, const Bf16* b, const Bf16* weight, const Bf16* bias,
+                                                int64_t rows, int64_t channels);
   virtual absl::Status AttentionForward(Bf16* out, float* stats, const Bf16* qkv, int64_t batch, int64_t seq_len,
                                         int64_t heads, int64_t head_size);
   virtual absl::Status AttentionBackward(Bf16* dqkv, const Bf16* dout, const Bf16* qkv, const Bf16* out,

@@ -70,6 +70,7 @@ absl::StatusOr<TrainOptions> TrainOptionsFromConfig(const config::KachiConfig& c
   options.metrics_path = train.metrics();
   options.kernels = train.kernels();
   options.precision = train.precision();
+  options.activation_recompute = train.activation_recompute();
   options.schedule = LrSchedule{opt.lr(), opt.warmup_steps(), train.steps(), opt.min_lr_fraction()};
   options.adamw = AdamWOptions{opt.beta1(), opt.beta2(), opt.eps(), opt.weight_decay(), opt.grad_clip()};
   options.bucket_bytes = config.parallel().bucket_bytes();

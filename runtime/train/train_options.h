@@ -20,6 +20,8 @@ struct TrainOptions {
   int device = 0;
   // "fp32" or "bf16" (mixed precision: bf16 parameters, gradients, activations; fp32 master weights and moments).
   std::string precision = "fp32";
+  // Recompute each block's activations in the backward pass instead of keeping them (GptModel).
+  bool activation_recompute = false;
   // Data: token-shard globs, tokens per sequence, seed of the epoch permutations.
   std::string train_pattern;
   std::string val_pattern;  // empty: no evaluation

@@ -63,6 +63,7 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainOptions& opt
                                                trainer->owned_ops_.get(),
                                                mixed ? DType::kBFloat16 : DType::kFloat32);
   GptModel& model = *trainer->model_;
+  model.set_activation_recompute(options.activation_recompute);
 
   TrainLoaderOptions train;
   train.pattern = options.train_pattern;

@@ -7,6 +7,8 @@
 // rounds attention probabilities to bf16 inside flash attention and accumulates matmuls in another order): losses
 // within kBf16LossTolerance and fp32 master weights within kBf16ParamTolerance (biases: see
 // mixed_precision_equivalence_test.cc), the bounds of the CPU layouts' bf16 spread.
+// Activation recompute on the GPU: the same bf16 training bit for bit (the recomputed block runs the same kernels
+// on the same inputs; its first LayerNorm runs the same kernel as the fused residual + LayerNorm, without the add).
 #include <mpi.h>
 #include <unistd.h>
 
@@ -41,9 +43,10 @@ struct TrainRun {
 };
 
 TrainRun Train(const std::string& kernels, const std::string& data, ProcessGrid* grid,
-               const std::string& precision = "fp32") {
+               const std::string& precision = "fp32", bool recompute = false) {
   TrainOptions options;
   options.precision = precision;
+  options.activation_recompute = recompute;
   options.shape = GptShape{2, 2, 128, 256, 256, 64};  // head size 64
   options.kernels = kernels;
   options.device = 0;
@@ -132,6 +135,28 @@ TEST(GpuTrainTest, CudaBf16TrainsLikeTheCpuBf16Emulation) {
   }
   std::printf("bf16 GPU vs CPU emulation: worst loss difference %.2e, worst weight difference %.2e\n", worst,
               worst_param);
+}
+
+TEST(GpuTrainTest, CudaRecomputeTrainsBitForBitLikeKeepingActivations) {
+  KACHI_SKIP_WITHOUT_GPU();
+  auto world = CreateMpiCommunicator(MPI_COMM_WORLD, CommOptions{});
+  ASSERT_TRUE(world.ok()) << world.status();
+  auto grid = ProcessGrid::Create(**world, 1, 1, 1);
+  ASSERT_TRUE(grid.ok()) << grid.status();
+  const std::string dir = "/tmp/kachi_gpu_train_recompute_" + std::to_string(getpid());
+  const std::string data = WriteData(dir);
+  const TrainRun kept = Train("cuda", data, grid->get(), "bf16", /*recompute=*/false);
+  const TrainRun recomputed = Train("cuda", data, grid->get(), "bf16", /*recompute=*/true);
+  std::filesystem::remove_all(dir);
+  ASSERT_EQ(kept.losses.size(), 10u);
+  ASSERT_EQ(recomputed.losses.size(), 10u);
+  for (size_t i = 0; i < kept.losses.size(); ++i) {
+    EXPECT_EQ(kept.losses[i], recomputed.losses[i]) << "step " << i;
+  }
+  ASSERT_EQ(kept.params.size(), recomputed.params.size());
+  size_t differing = 0;
+  for (size_t i = 0; i < kept.params.size(); ++i) differing += kept.params[i] != recomputed.params[i];
+  EXPECT_EQ(differing, 0u) << "of " << kept.params.size() << " parameters differ";
 }
 
 }  // namespace
