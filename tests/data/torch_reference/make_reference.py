@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Writes gpt2_tiny_reference.safetensors: a tiny Hugging Face GPT-2 in float32 with seeded random weights, one
 seeded batch, its logits, loss and every parameter's gradient, and the losses of 10 AdamW steps on that batch.
+With --heads 1 it writes gpt2_tiny_hs64_reference.safetensors instead: the same model with one head of size 64,
+the head size kachi's CUDA flash attention needs (the GPU's fp32 check uses that one).
 
 kachi's tests/io/torch_reference_test.cc loads the file, imports the weights into a GptModel and checks that
 kachi's forward, backward and AdamW agree with PyTorch. The math runs on the CPU in float32 (no TF32, deterministic
 algorithms) even where a GPU exists, so the file does not depend on the machine.
 
-Usage: python3 make_reference.py [--out PATH]   (needs torch, transformers, safetensors, numpy)
+Usage: python3 make_reference.py [--heads 4|1] [--out PATH]   (needs torch, transformers, safetensors, numpy)
 """
 import argparse
 import os
@@ -55,9 +57,13 @@ def loss_of(model, inputs, targets):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                                      "gpt2_tiny_reference.safetensors"))
+    parser.add_argument("--heads", type=int, default=4, choices=[4, 1],
+                        help="attention heads of the 64-wide model: 4 (head size 16) or 1 (head size 64)")
+    parser.add_argument("--out", default=None)
     args = parser.parse_args()
+    CONFIG["n_head"] = args.heads
+    default_name = "gpt2_tiny_reference.safetensors" if args.heads == 4 else "gpt2_tiny_hs64_reference.safetensors"
+    args.out = args.out or os.path.join(os.path.dirname(os.path.abspath(__file__)), default_name)
 
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
@@ -102,7 +108,7 @@ def main():
     metadata = {
         "description": "kachi PyTorch reference: tiny GPT-2, one batch, logits (batch row 0), loss, grads, AdamW",
         "config": repr(CONFIG),
-        "n_layer": "2", "n_head": "4", "n_embd": "64", "vocab_size": "256", "n_positions": "64",
+        "n_layer": "2", "n_head": str(CONFIG["n_head"]), "n_embd": "64", "vocab_size": "256", "n_positions": "64",
         "activation_function": "gelu_new", "layer_norm_epsilon": "1e-5",
         "batch": str(BATCH), "seq_len": str(SEQ), "seed": str(SEED),
         "init": "weights and biases N(0,0.02); LayerNorm weight 1+N(0,0.1), bias N(0,0.1)",
