@@ -4,8 +4,9 @@
 # PyTorch reference file with torch on that machine and compare it with the committed one, and run
 # `kachi bench comm` on the NCCL backend and `kachi bench kernels`. Logs go to $1 (default: ./gpu-logs).
 #   bash scripts/gpu_check.sh "$OUT"       (abseil from ../shared/device/prepare-absl.sh in .deps/absl)
-# KACHI_GPU_BENCHES picks the benchmarks from "comm kernels ckpt train big" (default "comm kernels ckpt train";
-# "big" trains GPT-2 1.5B on the one card, with and without activation recompute, and reports its peak memory);
+# KACHI_GPU_BENCHES picks the benchmarks from "comm kernels ckpt train big lanes" (default "comm kernels ckpt train
+# lanes"; "big" trains GPT-2 1.5B on the one card, with and without activation recompute, and reports its peak
+# memory; "lanes" runs configs/lanes_gpu.pbtxt: 8 small GPT lanes on 4 ranks sharing the GPU);
 # KACHI_GPU_REFERENCE=0 skips the reference.
 set -uo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -20,7 +21,7 @@ cmake -S "$repo" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_AR
 cmake --build "$build" >"$logs/build.txt" 2>&1 || { grep -B2 -A8 "error" "$logs/build.txt" | head -60; exit 1; }
 echo "build ok"
 
-benches=${KACHI_GPU_BENCHES:-comm kernels ckpt train}
+benches=${KACHI_GPU_BENCHES:-comm kernels ckpt train lanes}
 # The reference files made here by torch, compared with the committed ones, then used by the suite (the hs64 one
 # also by the CUDA kernels in fp32).
 refdir=$repo/tests/data/torch_reference
@@ -74,4 +75,16 @@ if [[ " $benches " == *" big "* ]]; then
       >"$logs/bench_train_1558m_recompute_$recompute.txt" 2>&1
     echo "bench train gpt2_1558m recompute=$recompute exit $?"; tail -4 "$logs/bench_train_1558m_recompute_$recompute.txt"
   done
+fi
+if [[ " $benches " == *" lanes "* ]]; then
+  # Issue 6 on the GPU: 8 lanes of small bf16 GPTs on the CUDA kernels, 4 ranks sharing the one GPU.
+  lanes_dir=/tmp/kachi_lanes_gpu
+  rm -rf "$lanes_dir" && mkdir -p "$lanes_dir"
+  cat "$repo"/README.md "$repo"/bench/RESULTS.md "$repo"/kernels/README.md >"$lanes_dir/text.txt"
+  "$build/kachi" data --out "$lanes_dir/data" "$lanes_dir/text.txt" >"$logs/lanes_gpu.txt" 2>&1
+  (cd "$lanes_dir" && timeout 300 mpirun -np 4 --oversubscribe "$build/kachi" lanes "$repo/configs/lanes_gpu.pbtxt" \
+    --set base.data.train="$lanes_dir/data/train_*.bin" --set base.data.val="$lanes_dir/data/val_*.bin" \
+    --set base.checkpoint.dir="$lanes_dir/run") >>"$logs/lanes_gpu.txt" 2>&1
+  echo "lanes gpu exit $?"; tail -14 "$logs/lanes_gpu.txt"
+  cp "$lanes_dir/run/lanes_report.html" "$logs/" 2>/dev/null
 fi
