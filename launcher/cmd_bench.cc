@@ -59,6 +59,9 @@ ABSL_FLAG(int32_t, bench_warmup, 2, "`kachi bench train`: untimed steps before t
 ABSL_FLAG(int32_t, bench_micro_batch, 0,
           "`kachi bench train`: sequences per step for kachi and torch (0: train.micro_batch if set, else 8 on a GPU, "
           "4 on CPU)");
+ABSL_FLAG(bool, bench_profile, false,
+          "`kachi bench train`: after the timed steps, time every op of one more step (synchronized) and print the "
+          "op profile");
 ABSL_FLAG(bool, bench_torch, true, "`kachi bench train`: also run the PyTorch peer (bench/train/gpt2_torch.py)");
 ABSL_FLAG(std::string, bench_torch_modes, "eager,compile", "`kachi bench train`: the peer's modes (eager, compile)");
 ABSL_FLAG(std::string, bench_torch_script, "",
@@ -85,7 +88,8 @@ int BenchUsage(const std::string& problem) {
                "       all families by default, each printed against the ceilings measured first)\n"
                "       kachi bench train [--set model.preset=gpt2_124m] [--bench_steps=N] [--bench_warmup=N]\n"
                "       [--bench_micro_batch=B] [--bench_torch=true|false] [--bench_torch_modes=eager,compile]\n"
-               "       [--bench_matmul_tflops=X] [--bench_peak_tflops=989]   (one process; PyTorch peer from $KACHI_PYTHON)\n",
+               "       [--bench_matmul_tflops=X] [--bench_peak_tflops=989] [--bench_profile]   (one process; PyTorch peer\n"
+               "       from $KACHI_PYTHON; --bench_profile adds a per-op time table of one step)\n",
                problem.c_str());
   return 2;
 }
@@ -245,6 +249,7 @@ absl::StatusOr<TrainBenchOptions> TrainBenchOptionsFor(const Session& session) {
   // Mixed precision on the GPU unless the config says otherwise (the peer trains under bf16 autocast).
   options.precision = train.has_precision() ? train.precision() : options.kernels == "cuda" ? "bf16" : "fp32";
   options.activation_recompute = train.activation_recompute();
+  options.profile = absl::GetFlag(FLAGS_bench_profile);
   options.device = session.device;
   options.seed = absl::GetFlag(FLAGS_bench_seed);
   options.peak_tflops = absl::GetFlag(FLAGS_bench_peak_tflops);
@@ -294,6 +299,7 @@ absl::Status RunTrainBench(Session& session) {
   std::cout << absl::StrFormat("# kachi: %.2f ms/step, %.0f tokens/s, loss %.4f -> %.4f%s\n", kachi->ms_per_step,
                                kachi->tokens_per_s, kachi->first_loss, kachi->last_loss,
                                absl::GetFlag(FLAGS_bench_torch) ? " (the torch peer next)" : "");
+  PrintOpProfile(*kachi, std::cout);
   std::cout.flush();
   TorchPeerReport peer;
   if (!absl::GetFlag(FLAGS_bench_torch)) {

@@ -66,6 +66,7 @@ absl::StatusOr<TrainBenchResult> RunKachiTrainBench(const TrainBenchOptions& opt
   train.kernels = options.kernels;
   train.precision = options.precision;
   train.activation_recompute = options.activation_recompute;
+  train.profile_ops = options.profile;
   train.device = std::max(options.device, 0);
   train.train_pattern = shard->path();
   train.seq_len = options.seq_len;
@@ -98,6 +99,18 @@ absl::StatusOr<TrainBenchResult> RunKachiTrainBench(const TrainBenchOptions& opt
     if (i >= options.warmup_steps) timed_seconds.push_back(seconds);
     if (i == 0) result.first_loss = step->loss;
     result.last_loss = step->loss;
+  }
+  if (options.profile) {
+    ProfilingOps& profiler = *(*trainer)->profiler();
+    profiler.Reset();
+    profiler.set_enabled(true);
+    const double start = NowSeconds();
+    absl::StatusOr<StepResult> step = (*trainer)->Step();
+    if (!step.ok()) return step.status();
+    if (auto st = (*trainer)->model().ops().Synchronize(); !st.ok()) return st;
+    result.profiled_step_ms = (NowSeconds() - start) * 1e3;
+    profiler.set_enabled(false);
+    result.op_times = profiler.Report();
   }
   result.runner = "kachi";
   result.precision = options.precision;

@@ -24,6 +24,7 @@ struct TrainBenchOptions {
   std::string kernels = "cpu";  // "cpu" or "cuda" (CUDA kernels on `device`)
   std::string precision = "fp32";  // "fp32" or "bf16" (mixed precision: train.precision)
   bool activation_recompute = false;  // train.activation_recompute
+  bool profile = false;  // after the timed steps, one step with every op timed (TrainBenchResult::op_times)
   int device = -1;
   uint64_t seed = 1234;        // parameter initialization and the random tokens
   double peak_tflops = 989.0;  // dense bf16 peak MFU is reported against

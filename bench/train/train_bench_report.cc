@@ -48,4 +48,23 @@ void PrintTrainBenchTable(const TrainBenchResult& kachi, const TorchPeerReport& 
   for (const TrainBenchResult& r : peer.results) out << TrainBenchMachineLine(r) << "\n";
 }
 
+void PrintOpProfile(const TrainBenchResult& kachi, std::ostream& out) {
+  if (kachi.op_times.empty() || kachi.profiled_step_ms <= 0) return;
+  out << absl::StrFormat(
+      "# op profile: one step of %.2f ms with every op synchronized before and after (no overlap; the unprofiled "
+      "median is %.2f ms)\n",
+      kachi.profiled_step_ms, kachi.ms_per_step);
+  out << absl::StrFormat("# %-32s %7s %10s %7s\n", "op", "calls", "ms", "share");
+  double in_ops_ms = 0;
+  for (const ProfilingOps::OpTime& time : kachi.op_times) {
+    const double ms = time.seconds * 1e3;
+    in_ops_ms += ms;
+    out << absl::StrFormat("# %-32s %7d %10.3f %6.1f%%\n", time.op, time.calls, ms,
+                           100.0 * ms / kachi.profiled_step_ms);
+  }
+  const double outside = kachi.profiled_step_ms - in_ops_ms;
+  out << absl::StrFormat("# %-32s %7s %10.3f %6.1f%%\n", "(outside the ops)", "-", outside,
+                         100.0 * outside / kachi.profiled_step_ms);
+}
+
 }  // namespace kachi

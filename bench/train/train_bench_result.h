@@ -5,6 +5,9 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
+
+#include "runtime/model/profiling_ops.h"
 
 namespace kachi {
 
@@ -23,6 +26,10 @@ struct TrainBenchResult {
   int64_t peak_memory_bytes = -1;  // device memory the run held at its peak (-1: not measured, e.g. on CPU)
   double first_loss = 0;       // loss of the first step (warmup included) and of the last
   double last_loss = 0;
+  // With TrainBenchOptions::profile: one more step with every op synchronized and timed (ProfilingOps), its wall
+  // time, and the ops' times, largest first.
+  double profiled_step_ms = 0;
+  std::vector<ProfilingOps::OpTime> op_times;
 };
 
 }  // namespace kachi

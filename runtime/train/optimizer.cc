@@ -20,11 +20,20 @@ ShardedAdamW::ShardedAdamW(const ParameterLayout& layout, FlatRange range, bool 
       v_(ops_, range.end - range.begin),
       mixed_(mixed_precision) {
   if (mixed_) master_.Reset(ops_, range.end - range.begin);
+  // Extends the last run when `begin` continues it with the same decay, else starts a new one.
+  auto append = [](std::vector<Run>& runs, int64_t begin, int64_t end, bool decay) {
+    if (!runs.empty() && runs.back().end == begin && runs.back().decay == decay) {
+      runs.back().end = end;
+    } else {
+      runs.push_back({begin, end, decay});
+    }
+  };
   for (const ParameterSpec& spec : layout.tensors()) {
     const int64_t begin = std::max(range.begin, spec.offset);
     const int64_t end = std::min(range.end, spec.offset + spec.size);
     if (begin >= end) continue;
-    pieces_.push_back({begin, end, spec.decay, !(spec.tp_replicated && layout.tp_rank() != 0)});
+    append(update_runs_, begin, end, spec.decay);
+    if (!(spec.tp_replicated && layout.tp_rank() != 0)) append(norm_runs_, begin, end, false);
   }
 }
 
@@ -35,10 +44,8 @@ absl::StatusOr<double> ShardedAdamW::GlobalGradNorm(const Bf16* range_grads) { r
 template <typename G>
 absl::StatusOr<double> ShardedAdamW::NormOf(const G* range_grads) {
   double local = 0;
-  for (const Piece& piece : pieces_) {
-    if (!piece.counted_in_norm) continue;
-    absl::StatusOr<double> sum = ops_->SumOfSquares(range_grads + (piece.begin - range_.begin),
-                                                    piece.end - piece.begin);
+  for (const Run& run : norm_runs_) {
+    absl::StatusOr<double> sum = ops_->SumOfSquares(range_grads + (run.begin - range_.begin), run.end - run.begin);
     if (!sum.ok()) return sum.status();
     local += *sum;
   }
@@ -69,11 +76,11 @@ absl::StatusOr<double> ShardedAdamW::Step(float* params, float* range_grads, dou
   if (!clip_scale.ok()) return clip_scale.status();
   if (*clip_scale != 1.0f) KACHI_RETURN_IF_ERROR(ops_->Scale(range_grads, *clip_scale, range_.end - range_.begin));
   ++step_;
-  for (const Piece& piece : pieces_) {
-    const int64_t local = piece.begin - range_.begin;
-    KACHI_RETURN_IF_ERROR(ops_->AdamWStep(params + piece.begin, range_grads + local, m_.data() + local,
-                                          v_.data() + local, piece.end - piece.begin, learning_rate, options_.beta1,
-                                          options_.beta2, options_.eps, piece.decay ? options_.weight_decay : 0.0,
+  for (const Run& run : update_runs_) {
+    const int64_t local = run.begin - range_.begin;
+    KACHI_RETURN_IF_ERROR(ops_->AdamWStep(params + run.begin, range_grads + local, m_.data() + local,
+                                          v_.data() + local, run.end - run.begin, learning_rate, options_.beta1,
+                                          options_.beta2, options_.eps, run.decay ? options_.weight_decay : 0.0,
                                           step_));
   }
   return *norm;
@@ -86,12 +93,12 @@ absl::StatusOr<double> ShardedAdamW::Step(Bf16* params, const Bf16* range_grads,
   absl::StatusOr<float> clip_scale = ClipScale(*norm);
   if (!clip_scale.ok()) return clip_scale.status();
   ++step_;
-  for (const Piece& piece : pieces_) {
-    const int64_t local = piece.begin - range_.begin;
-    KACHI_RETURN_IF_ERROR(ops_->AdamWStep(master_.data() + local, params + piece.begin, range_grads + local,
-                                          m_.data() + local, v_.data() + local, piece.end - piece.begin,
-                                          learning_rate, options_.beta1, options_.beta2, options_.eps,
-                                          piece.decay ? options_.weight_decay : 0.0, step_, *clip_scale));
+  for (const Run& run : update_runs_) {
+    const int64_t local = run.begin - range_.begin;
+    KACHI_RETURN_IF_ERROR(ops_->AdamWStep(master_.data() + local, params + run.begin, range_grads + local,
+                                          m_.data() + local, v_.data() + local, run.end - run.begin, learning_rate,
+                                          options_.beta1, options_.beta2, options_.eps,
+                                          run.decay ? options_.weight_decay : 0.0, step_, *clip_scale));
   }
   return *norm;
 }

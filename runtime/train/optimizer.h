@@ -60,14 +60,18 @@ class ShardedAdamW {
   void set_steps_taken(int64_t step) { step_ = step; }
 
  private:
-  // A piece of range() inside one tensor.
-  struct Piece {
-    int64_t begin = 0, end = 0;  // flat offsets
-    bool decay = false;
-    bool counted_in_norm = true;  // false for tp-replicated tensors on tp ranks other than 0
+  // A contiguous run of range() (flat offsets [begin, end)).
+  struct Run {
+    int64_t begin = 0, end = 0;
+    bool decay = false;  // for update runs: AdamW weight decay applies
   };
 
-  std::vector<Piece> pieces_;
+  // Consecutive tensors merged into as few op calls as possible: runs of equal weight decay for the AdamW update,
+  // and runs of tensors counted in the gradient norm (tp-replicated tensors count on tp rank 0 only) for the sums
+  // of squares — one call per run, so a tp = 1 norm is one reduction (and one device sync) instead of one per
+  // tensor.
+  std::vector<Run> update_runs_;
+  std::vector<Run> norm_runs_;
   FlatRange range_;
   bool range_is_shard_;
   Communicator* tp_;

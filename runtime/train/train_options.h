@@ -22,6 +22,8 @@ struct TrainOptions {
   std::string precision = "fp32";
   // Recompute each block's activations in the backward pass instead of keeping them (GptModel).
   bool activation_recompute = false;
+  // Put a ProfilingOps between the model and its ops (Trainer::profiler(); `kachi bench train --bench_profile`).
+  bool profile_ops = false;
   // Data: token-shard globs, tokens per sequence, seed of the epoch permutations.
   std::string train_pattern;
   std::string val_pattern;  // empty: no evaluation

@@ -59,8 +59,12 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainOptions& opt
     return absl::InvalidArgumentError(
         absl::StrCat("train.kernels = '", options.kernels, "': expected \"cpu\" or \"cuda\""));
   }
-  trainer->model_ = std::make_unique<GptModel>(options.shape, &grid->tp(), options.zero1 ? dp : 1,
-                                               trainer->owned_ops_.get(),
+  ModelOps* ops = trainer->owned_ops_ ? trainer->owned_ops_.get() : &CpuModelOps();
+  if (options.profile_ops) {
+    trainer->profiler_ = std::make_unique<ProfilingOps>(ops);
+    ops = trainer->profiler_.get();
+  }
+  trainer->model_ = std::make_unique<GptModel>(options.shape, &grid->tp(), options.zero1 ? dp : 1, ops,
                                                mixed ? DType::kBFloat16 : DType::kFloat32);
   GptModel& model = *trainer->model_;
   model.set_activation_recompute(options.activation_recompute);

@@ -17,6 +17,7 @@
 #include "runtime/data/eval_loader.h"
 #include "runtime/data/train_loader.h"
 #include "runtime/model/gpt_model.h"
+#include "runtime/model/profiling_ops.h"
 #include "runtime/train/gradient_sync.h"
 #include "runtime/train/optimizer.h"
 #include "runtime/train/train_options.h"
@@ -59,6 +60,8 @@ class Trainer {
   absl::Status GetParameters(float* host);
 
   GptModel& model() { return *model_; }
+  // The per-op timer between the model and its ops when options.profile_ops (null otherwise); starts disabled.
+  ProfilingOps* profiler() { return profiler_.get(); }
   const TrainOptions& options() const { return options_; }
   TrainLoader& train_loader() { return *train_loader_; }
   ShardedAdamW& optimizer() { return *optimizer_; }
@@ -78,6 +81,7 @@ class Trainer {
   // The CUDA ops when options.kernels == "cuda" (null: the CPU ops). Declared first: everything below allocates
   // from it and must be destroyed before it.
   std::unique_ptr<ModelOps> owned_ops_;
+  std::unique_ptr<ProfilingOps> profiler_;  // wraps the ops when options.profile_ops
   std::unique_ptr<GptModel> model_;
   std::optional<TrainLoader> train_loader_;
   std::optional<EvalLoader> eval_loader_;
