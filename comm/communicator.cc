@@ -84,6 +84,12 @@ Communicator::Communicator(CommOptions options) : options_(std::move(options)) {
 
 Communicator::~Communicator() = default;
 
+absl::Status Communicator::WaitEvent(void* cuda_event) {
+  if (cuda_event == nullptr) return absl::OkStatus();
+  return absl::UnimplementedError(absl::StrCat("WaitEvent on communicator '", options_.name, "': backend '",
+                                               backend(), "' cannot wait for a CUDA event"));
+}
+
 template <typename Body>
 absl::Status Communicator::RunCollective(CollectiveKind kind, size_t bytes, Body&& body) {
   CollectiveRecord record;

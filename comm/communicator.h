@@ -78,6 +78,13 @@ class Communicator {
   absl::StatusOr<std::unique_ptr<Communicator>> Split(int color, int key, std::string name);
   // Waits for all work enqueued by this communicator (no-op for synchronous backends).
   virtual absl::Status Synchronize() { return absl::OkStatus(); }
+  // True when collectives only enqueue work and return (NCCL); false when they are complete on return (MPI).
+  virtual bool asynchronous() const { return false; }
+  // Orders this communicator's later collectives after `cuda_event` (a cudaEvent_t passed as void*, recorded on a
+  // compute stream, e.g. by ModelOps::RecordEvent). Asynchronous backends make their stream wait without blocking
+  // the host (NCCL: cudaStreamWaitEvent); synchronous ones block until the event has completed. A null event is a
+  // no-op; the event may be re-recorded or released once this returns. Default: Unimplemented for a non-null event.
+  virtual absl::Status WaitEvent(void* cuda_event);
 
   // Number of collectives issued so far (the next one gets this sequence number).
   uint64_t sequence() const { return sequence_; }

@@ -70,6 +70,11 @@ absl::Status CopyHostToDevice(void* device, const void* host, size_t bytes) {
   return CudaStatus(cudaMemcpy(device, host, bytes, cudaMemcpyHostToDevice), "cudaMemcpy (host to device)");
 }
 
+absl::Status WaitForCudaEvent(void* cuda_event) {
+  if (cuda_event == nullptr) return absl::OkStatus();
+  return CudaStatus(cudaEventSynchronize(static_cast<cudaEvent_t>(cuda_event)), "cudaEventSynchronize");
+}
+
 #else  // CPU-only build
 
 bool IsDeviceMemory(const void*) { return false; }
@@ -91,6 +96,11 @@ absl::Status CopyDeviceToHost(void*, const void*, size_t) {
 
 absl::Status CopyHostToDevice(void*, const void*, size_t) {
   return absl::UnavailableError("device copy requested in a CPU-only build");
+}
+
+absl::Status WaitForCudaEvent(void* cuda_event) {
+  if (cuda_event == nullptr) return absl::OkStatus();
+  return absl::UnavailableError("a CUDA event to wait for in a CPU-only build");
 }
 
 #endif

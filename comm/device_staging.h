@@ -38,6 +38,10 @@ class PinnedBuffer {
 absl::Status CopyDeviceToHost(void* host, const void* device, size_t bytes);
 absl::Status CopyHostToDevice(void* device, const void* host, size_t bytes);
 
+// Blocks until `cuda_event` (a cudaEvent_t passed as void*) has completed; OK at once for null. Unavailable for a
+// non-null event in CPU-only builds.
+absl::Status WaitForCudaEvent(void* cuda_event);
+
 }  // namespace kachi
 
 #endif  // KACHI_COMM_DEVICE_STAGING_H_

@@ -42,6 +42,8 @@ class MpiCommunicator final : public Communicator {
   int size() const override { return group_.size; }
   absl::string_view backend() const override { return "mpi"; }
   bool wants_device_buffers() const override { return false; }
+  // Collectives are synchronous (and may stage device buffers through the host): block on the event.
+  absl::Status WaitEvent(void* cuda_event) override { return WaitForCudaEvent(cuda_event); }
 
   MPI_Comm comm() const { return group_.comm; }
 

@@ -93,6 +93,15 @@ class NcclCommunicator final : public Communicator {
   absl::string_view backend() const override { return "nccl"; }
   bool wants_device_buffers() const override { return true; }
   absl::Status Synchronize() override { return WaitForStream(absl::InfiniteFuture(), "Synchronize"); }
+  bool asynchronous() const override { return true; }
+  // The communicator's stream waits for the event (no host block); later collectives run after it.
+  absl::Status WaitEvent(void* cuda_event) override {
+    if (cuda_event == nullptr) return absl::OkStatus();
+    absl::Status status = CudaStatus(cudaSetDevice(device_), "cudaSetDevice");
+    if (!status.ok()) return status;
+    return CudaStatus(cudaStreamWaitEvent(stream_, static_cast<cudaEvent_t>(cuda_event), 0),
+                      absl::StrCat("cudaStreamWaitEvent on ", Label()));
+  }
 
   // The handles a raw NCCL call needs.
   NcclHandles handles() const { return NcclHandles{comm_, stream_, device_}; }

@@ -2,8 +2,8 @@
 // communicator whose asynchronous errors the watchdog polls, and ncclCommAbort when the job is ended. The NCCL
 // unique id is exchanged over MPI.
 // Ordering: collectives run on the communicator's own non-blocking stream, which is not ordered after the caller's
-// streams. Inputs must be complete when a collective is called (synchronize the stream or device that wrote them);
-// outputs are ready after Synchronize().
+// streams. Inputs must be complete when a collective is called (synchronize the stream or device that wrote them),
+// or ordered before it by WaitEvent on an event recorded after them; outputs are ready after Synchronize().
 #ifndef KACHI_COMM_NCCL_COMMUNICATOR_H_
 #define KACHI_COMM_NCCL_COMMUNICATOR_H_
 

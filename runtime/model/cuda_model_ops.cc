@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
+#include "comm/cuda_event_pool.h"
 #include "comm/status_macros.h"
 #include "kernels/adamw_cuda.h"
 #include "kernels/attention_cuda.h"
@@ -37,7 +38,7 @@ const __nv_bfloat16* B(const Bf16* p) { return reinterpret_cast<const __nv_bfloa
 
 class CudaOps : public ModelOps {
  public:
-  CudaOps(int device, cudaStream_t stream) : device_(device), stream_(stream) {}
+  CudaOps(int device, cudaStream_t stream) : device_(device), stream_(stream), events_(device) {}
   ~CudaOps() override {
     cudaStreamSynchronize(stream_);
     cudaFree(norm_result_);
@@ -70,6 +71,18 @@ class CudaOps : public ModelOps {
     return cuda::Scale(data, scale, count, stream_);
   }
   absl::Status Synchronize() override { return Check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize"); }
+  absl::StatusOr<void*> RecordEvent() override {
+    absl::StatusOr<cudaEvent_t> event = events_.Acquire();
+    if (!event.ok()) return event.status();
+    if (auto st = Check(cudaEventRecord(*event, stream_), "cudaEventRecord"); !st.ok()) {
+      events_.Release(*event);
+      return st;
+    }
+    return static_cast<void*>(*event);
+  }
+  void ReleaseEvent(void* event) override {
+    if (event != nullptr) events_.Release(static_cast<cudaEvent_t>(event));
+  }
 
   void* AllocateBytes(size_t bytes) override { return Allocate(bytes); }
   absl::Status CopyAsync(void* dst, const void* src, size_t bytes) override {
@@ -363,6 +376,7 @@ class CudaOps : public ModelOps {
   double* norm_result_ = nullptr;
   std::mutex download_mutex_;
   cudaStream_t download_stream_ = nullptr;  // DownloadConcurrent's stream, created on first use
+  CudaEventPool events_;  // RecordEvent's markers
 };
 
 }  // namespace

@@ -17,6 +17,13 @@ constexpr DType DTypeOf() {
   return std::is_same_v<T, Bf16> ? DType::kBFloat16 : DType::kFloat32;
 }
 
+// The smallest tensor index of a block (its gradients are final once the block's backward is done).
+int FirstTensorOf(const BlockTensors& t) {
+  return std::min({t.ln_1_weight, t.ln_1_bias, t.c_attn_weight, t.c_attn_bias, t.attn_proj_weight,
+                   t.attn_proj_bias, t.ln_2_weight, t.ln_2_bias, t.c_fc_weight, t.c_fc_bias, t.mlp_proj_weight,
+                   t.mlp_proj_bias});
+}
+
 }  // namespace
 
 GptModel::GptModel(const GptShape& shape, Communicator* tp, int64_t pad_to_multiple, ModelOps* ops, DType compute)
@@ -63,6 +70,10 @@ absl::Status GptModel::DownloadAsFloat(float* host, const void* data, int64_t co
   KACHI_RETURN_IF_ERROR(ops_->Download(staged.data(), data, count * sizeof(Bf16)));
   for (int64_t i = 0; i < count; ++i) host[i] = ToFloat(staged[i]);
   return absl::OkStatus();
+}
+
+absl::Status GptModel::GradientsFinalFrom(int first_final_tensor) {
+  return gradients_ready_hook_ ? gradients_ready_hook_(first_final_tensor) : absl::OkStatus();
 }
 
 template <typename T>
@@ -252,6 +263,7 @@ absl::Status GptModel::BackwardT(Activations<T>& acts, const T* params, T* grads
                                               grad(layout_.ln_f_bias()), acts.d_ln.data(), last,
                                               param(layout_.ln_f_weight()), acts.ln_f_mean.data(),
                                               acts.ln_f_rstd.data(), n, z.c));
+  KACHI_RETURN_IF_ERROR(GradientsFinalFrom(std::min(layout_.ln_f_weight(), layout_.ln_f_bias())));
 
   for (int64_t l = s.layers - 1; l >= 0; --l) {
     const BlockTensors& t = layout_.block(l);
@@ -291,12 +303,14 @@ absl::Status GptModel::BackwardT(Activations<T>& acts, const T* params, T* grads
     KACHI_RETURN_IF_ERROR(ops.LayerNormBackward(acts.d_residual.data(), grad(t.ln_1_weight), grad(t.ln_1_bias),
                                                 acts.d_ln.data(), x, param(t.ln_1_weight), a.ln_1_mean.data(),
                                                 a.ln_1_rstd.data(), n, z.c));
+    KACHI_RETURN_IF_ERROR(GradientsFinalFrom(FirstTensorOf(t)));
   }
   // d_residual holds dL/d(embeddings).
   KACHI_RETURN_IF_ERROR(ops.PositionEmbeddingBackward(grad(layout_.wpe()), acts.d_residual.data(), batch, seq_len,
                                                       z.c));
-  return ops.TokenEmbeddingBackward(grad(layout_.wte()), acts.d_residual.data(), acts.inputs.data(), n, z.c,
-                                    z.vocab_start, z.vocab_local);
+  KACHI_RETURN_IF_ERROR(ops.TokenEmbeddingBackward(grad(layout_.wte()), acts.d_residual.data(), acts.inputs.data(),
+                                                   n, z.c, z.vocab_start, z.vocab_local));
+  return GradientsFinalFrom(0);
 }
 
 absl::StatusOr<float> GptModel::ForwardBackward(const int32_t* inputs, const int32_t* targets, int64_t batch,

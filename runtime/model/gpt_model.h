@@ -10,6 +10,8 @@
 #define KACHI_RUNTIME_MODEL_GPT_MODEL_H_
 
 #include <cstdint>
+#include <functional>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -71,6 +73,14 @@ class GptModel {
   // gradient of grad_scale * mean token loss. Returns the mean token loss of the micro-batch.
   absl::StatusOr<float> ForwardBackward(const int32_t* inputs, const int32_t* targets, int64_t batch,
                                         int64_t seq_len, float grad_scale);
+  // Called during backward when every tensor with index >= first_final_tensor holds its final gradient for this
+  // backward pass: after the final LayerNorm's backward, after each block's (last block first) and at the end (0).
+  // With device memory the gradients are final in the compute stream's order (ModelOps::RecordEvent marks that
+  // point). A non-OK status ends the backward pass with it.
+  using GradientsReadyHook = std::function<absl::Status(int first_final_tensor)>;
+  // Installs `hook` for later backward passes; null (the default) means none.
+  void set_gradients_ready_hook(GradientsReadyHook hook) { gradients_ready_hook_ = std::move(hook); }
+
   // Forward only; returns the mean token loss.
   absl::StatusOr<float> Loss(const int32_t* inputs, const int32_t* targets, int64_t batch, int64_t seq_len);
   // Forward of one sequence of `length` tokens; returns the full-vocabulary logits (real vocabulary only) of its
@@ -102,6 +112,8 @@ class GptModel {
   // how many of them are real tokens.
   struct LocalSizes;
   LocalSizes Local() const;
+  // Runs the gradients-ready hook, if any, for tensors >= first_final_tensor.
+  absl::Status GradientsFinalFrom(int first_final_tensor);
   // Reduction over the tensor-parallel group, in place (no-op at tp = 1).
   template <typename T>
   absl::Status TpAllReduce(T* data, int64_t count, ReduceOp op);
@@ -121,6 +133,7 @@ class GptModel {
   OpsBuffer<Bf16> params_bf16_, grads_bf16_;  // mixed precision
   Activations<float> acts_;
   Activations<Bf16> acts_bf16_;
+  GradientsReadyHook gradients_ready_hook_;
 };
 
 }  // namespace kachi

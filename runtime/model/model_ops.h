@@ -44,6 +44,12 @@ class ModelOps {
   virtual absl::Status Scale(float* data, float scale, int64_t count) = 0;
   // Waits for all queued work.
   virtual absl::Status Synchronize() = 0;
+  // A marker after all work queued so far on the compute stream, for Communicator::WaitEvent (so a collective can
+  // follow device work without a host sync): a pooled cudaEvent_t as void* for the CUDA ops, nullptr for host
+  // memory (every op is complete on return). Give it back with ReleaseEvent once nothing waits on it any more.
+  virtual absl::StatusOr<void*> RecordEvent() = 0;
+  // Returns an event from RecordEvent to the pool (nullptr is ignored).
+  virtual void ReleaseEvent(void* event) = 0;
 
   // Checkpoint snapshots (copy the state aside on the training thread, download it on the writer's thread):
   // `bytes` bytes of this ops' memory, zero-filled, freed by Release.

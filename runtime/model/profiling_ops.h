@@ -53,6 +53,8 @@ class ProfilingOps : public ModelOps {
     return Timed("Scale", [&] { return inner_->Scale(data, scale, count); });
   }
   absl::Status Synchronize() override { return inner_->Synchronize(); }
+  absl::StatusOr<void*> RecordEvent() override { return inner_->RecordEvent(); }
+  void ReleaseEvent(void* event) override { inner_->ReleaseEvent(event); }
   void* AllocateBytes(size_t bytes) override { return inner_->AllocateBytes(bytes); }
   absl::Status CopyAsync(void* dst, const void* src, size_t bytes) override {
     return inner_->CopyAsync(dst, src, bytes);

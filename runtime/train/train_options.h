@@ -39,6 +39,9 @@ struct TrainOptions {
   // Data parallelism: bucket size of the gradient all-reduce; ZeRO-1 optimizer-state sharding.
   int64_t bucket_bytes = 25 << 20;
   bool zero1 = false;
+  // All-reduce each gradient bucket while the last micro-step's backward continues (dp > 1 without ZeRO-1; the
+  // result is bitwise that of reducing after backward).
+  bool overlap_grad_reduce = true;
   // Evaluation every eval_every steps (0: only at the end) on eval_windows validation windows.
   int64_t eval_every = 0;
   int64_t eval_windows = 0;

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -146,22 +147,29 @@ absl::StatusOr<StepResult> Trainer::Step() {
   result.step = train_loader_->step();
   const int accumulation = train_loader_->accumulation_steps();
   if (auto st = model_->ZeroGrads(); !st.ok()) return st;
+  // Gradients are reduced once: during the last micro-step's backward (overlap), or after it. Earlier micro-steps
+  // accumulate locally.
+  const bool overlap = options_.overlap_grad_reduce && sync_->can_overlap();
+  const float grad_scale = 1.0f / static_cast<float>(accumulation);
   double loss_sum = 0;
   for (int micro = 0; micro < accumulation; ++micro) {
     absl::StatusOr<TokenBatch> batch = train_loader_->MicroBatch(micro);
     if (!batch.ok()) return batch.status();
-    absl::StatusOr<float> loss = model_->ForwardBackward(batch->inputs.data(), batch->targets.data(),
-                                                         batch->batch_size, batch->seq_len,
-                                                         1.0f / static_cast<float>(accumulation));
+    absl::StatusOr<float> loss =
+        overlap && micro + 1 == accumulation
+            ? ForwardBackwardOverlapped(*batch, grad_scale)
+            : model_->ForwardBackward(batch->inputs.data(), batch->targets.data(), batch->batch_size,
+                                      batch->seq_len, grad_scale);
     if (!loss.ok()) return loss.status();
     loss_sum += *loss;
   }
-  // Gradients are reduced once, after the last micro-step.
   const bool mixed = model_->mixed_precision();
   const DType dtype = model_->compute_dtype();
   void* shard_grads = mixed ? static_cast<void*>(shard_grads_bf16_.data()) : shard_grads_.data();
-  if (auto st = BeforeCollective(); !st.ok()) return st;
-  if (auto st = sync_->Reduce(model_->grad_data(), shard_grads, dtype); !st.ok()) return st;
+  if (!overlap) {
+    if (auto st = BeforeCollective(); !st.ok()) return st;
+    if (auto st = sync_->Reduce(model_->grad_data(), shard_grads, dtype); !st.ok()) return st;
+  }
   if (auto st = AfterCollective(grid_->dp()); !st.ok()) return st;
   result.lr = options_.schedule.At(result.step);
   absl::StatusOr<double> norm =
@@ -186,6 +194,29 @@ absl::StatusOr<StepResult> Trainer::Step() {
   train_loader_->Advance();
   result.seconds = NowSeconds() - start;
   return result;
+}
+
+absl::StatusOr<float> Trainer::ForwardBackwardOverlapped(const TokenBatch& batch, float grad_scale) {
+  if (auto st = sync_->BeginOverlap(model_->grad_data(), model_->compute_dtype()); !st.ok()) return st;
+  // Each report of final gradients marks the compute stream (device memory) and hands the ready buckets over; the
+  // markers stay alive until FinishOverlap has seen every bucket launched after them.
+  std::vector<void*> events;
+  model_->set_gradients_ready_hook([this, &events](int first_final_tensor) -> absl::Status {
+    absl::StatusOr<void*> event = model_->ops().RecordEvent();
+    if (!event.ok()) return event.status();
+    events.push_back(*event);
+    return sync_->GradientsReady(first_final_tensor, *event);
+  });
+  absl::StatusOr<float> loss =
+      model_->ForwardBackward(batch.inputs.data(), batch.targets.data(), batch.batch_size, batch.seq_len, grad_scale);
+  model_->set_gradients_ready_hook(nullptr);
+  // Always finish, even after a failed backward: the launched buckets must be done before anything else touches
+  // the data-parallel communicator or the gradients.
+  absl::Status reduced = sync_->FinishOverlap();
+  for (void* event : events) model_->ops().ReleaseEvent(event);
+  if (!loss.ok()) return loss.status();
+  if (!reduced.ok()) return reduced;
+  return loss;
 }
 
 absl::StatusOr<float> Trainer::Evaluate() {

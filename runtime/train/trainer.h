@@ -65,6 +65,8 @@ class Trainer {
   const TrainOptions& options() const { return options_; }
   TrainLoader& train_loader() { return *train_loader_; }
   ShardedAdamW& optimizer() { return *optimizer_; }
+  // The data-parallel gradient averaging (buckets, ZeRO-1 shard, overlap counters).
+  const GradientSync& gradient_sync() const { return *sync_; }
   int64_t step() const { return train_loader_->step(); }
   // Micro-steps per optimizer step on each rank.
   int accumulation_steps() const { return train_loader_->accumulation_steps(); }
@@ -72,6 +74,10 @@ class Trainer {
  private:
   Trainer(const TrainOptions& options, ProcessGrid* grid);
 
+  // One micro-step's forward and backward with the gradient buckets all-reduced while backward runs (the last
+  // micro-step when options.overlap_grad_reduce applies); returns the micro-batch loss, else the first error of
+  // backward or of a bucket.
+  absl::StatusOr<float> ForwardBackwardOverlapped(const TokenBatch& batch, float grad_scale);
   // Makes device work visible to a collective (before) and the collective's result to device work (after).
   absl::Status BeforeCollective();
   absl::Status AfterCollective(Communicator& comm);

@@ -59,6 +59,16 @@ TEST(TrainConfigTest, ValidConfigResolves) {
   EXPECT_EQ(options->shape.width, 32);
   EXPECT_EQ(options->shape.padded_vocab, 256);
   EXPECT_EQ(options->schedule.total_steps, 3);
+  EXPECT_TRUE(options->overlap_grad_reduce);  // the default
+}
+
+TEST(TrainConfigTest, OverlapGradReduceCanBeTurnedOff) {
+  const config::KachiConfig config = ValidWith({"parallel.overlap_grad_reduce=false"});
+  auto layout = LayoutFromConfig(config, 4);
+  ASSERT_TRUE(layout.ok()) << layout.status();
+  auto options = TrainOptionsFromConfig(config, *layout);
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_FALSE(options->overlap_grad_reduce);
 }
 
 TEST(TrainConfigTest, ImpossibleConfigsNameTheirField) {
