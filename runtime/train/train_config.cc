@@ -75,7 +75,9 @@ absl::StatusOr<TrainOptions> TrainOptionsFromConfig(const config::KachiConfig& c
   options.adamw = AdamWOptions{opt.beta1(), opt.beta2(), opt.eps(), opt.weight_decay(), opt.grad_clip()};
   options.bucket_bytes = config.parallel().bucket_bytes();
   options.zero1 = layout.zero1;
-  options.overlap_grad_reduce = config.parallel().overlap_grad_reduce();
+  if (config.parallel().has_overlap_grad_reduce()) {
+    options.overlap_grad_reduce = config.parallel().overlap_grad_reduce();
+  }
   if (options.train_pattern.empty()) {
     return absl::InvalidArgumentError("data.train is empty: set it to a glob of token shards (see `kachi data`)");
   }

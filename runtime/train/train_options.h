@@ -4,6 +4,7 @@
 #define KACHI_RUNTIME_TRAIN_TRAIN_OPTIONS_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "runtime/model/gpt_shape.h"
@@ -40,8 +41,8 @@ struct TrainOptions {
   int64_t bucket_bytes = 25 << 20;
   bool zero1 = false;
   // All-reduce each gradient bucket while the last micro-step's backward continues (dp > 1 without ZeRO-1; the
-  // result is bitwise that of reducing after backward).
-  bool overlap_grad_reduce = true;
+  // result is bitwise that of reducing after backward). Unset: only when the data-parallel backend is asynchronous.
+  std::optional<bool> overlap_grad_reduce;
   // Evaluation every eval_every steps (0: only at the end) on eval_windows validation windows.
   int64_t eval_every = 0;
   int64_t eval_windows = 0;

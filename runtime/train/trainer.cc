@@ -149,7 +149,8 @@ absl::StatusOr<StepResult> Trainer::Step() {
   if (auto st = model_->ZeroGrads(); !st.ok()) return st;
   // Gradients are reduced once: during the last micro-step's backward (overlap), or after it. Earlier micro-steps
   // accumulate locally.
-  const bool overlap = options_.overlap_grad_reduce && sync_->can_overlap();
+  const bool overlap =
+      options_.overlap_grad_reduce.value_or(grid_->dp().asynchronous()) && sync_->can_overlap();
   const float grad_scale = 1.0f / static_cast<float>(accumulation);
   double loss_sum = 0;
   for (int micro = 0; micro < accumulation; ++micro) {

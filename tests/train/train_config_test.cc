@@ -59,7 +59,7 @@ TEST(TrainConfigTest, ValidConfigResolves) {
   EXPECT_EQ(options->shape.width, 32);
   EXPECT_EQ(options->shape.padded_vocab, 256);
   EXPECT_EQ(options->schedule.total_steps, 3);
-  EXPECT_TRUE(options->overlap_grad_reduce);  // the default
+  EXPECT_FALSE(options->overlap_grad_reduce.has_value());  // the default: decided by the backend
 }
 
 TEST(TrainConfigTest, OverlapGradReduceCanBeTurnedOff) {
@@ -68,7 +68,8 @@ TEST(TrainConfigTest, OverlapGradReduceCanBeTurnedOff) {
   ASSERT_TRUE(layout.ok()) << layout.status();
   auto options = TrainOptionsFromConfig(config, *layout);
   ASSERT_TRUE(options.ok()) << options.status();
-  EXPECT_FALSE(options->overlap_grad_reduce);
+  ASSERT_TRUE(options->overlap_grad_reduce.has_value());
+  EXPECT_FALSE(*options->overlap_grad_reduce);
 }
 
 TEST(TrainConfigTest, ImpossibleConfigsNameTheirField) {
