@@ -79,10 +79,16 @@ absl::Status GptModel::GradientsFinalFrom(int first_final_tensor) {
 template <typename T>
 absl::Status GptModel::TpAllReduce(T* data, int64_t count, ReduceOp op) {
   if (tp_ == nullptr || tp_->size() == 1) return absl::OkStatus();
-  // Device work runs on the ops' stream, collectives on the communicator's: order them explicitly.
-  if (ops_->device_memory()) KACHI_RETURN_IF_ERROR(ops_->Synchronize());
-  KACHI_RETURN_IF_ERROR(tp_->AllReduce(data, data, count, DTypeOf<T>(), op));
-  return ops_->device_memory() ? tp_->Synchronize() : absl::OkStatus();
+  if (!ops_->device_memory()) return tp_->AllReduce(data, data, count, DTypeOf<T>(), op);
+  // Device work runs on the ops' stream, collectives on the communicator's: the collective waits for an event of
+  // the compute stream (NCCL: on its stream, no host block), and the host for the collective before work goes on.
+  absl::StatusOr<void*> event = ops_->RecordEvent();
+  if (!event.ok()) return event.status();
+  absl::Status status = tp_->WaitEvent(*event);
+  if (status.ok()) status = tp_->AllReduce(data, data, count, DTypeOf<T>(), op);
+  if (status.ok()) status = tp_->Synchronize();
+  ops_->ReleaseEvent(*event);
+  return status;
 }
 
 absl::StatusOr<float> GptModel::MeanLoss() const {
