@@ -64,8 +64,8 @@ if [[ " $benches " == *" ckpt "* ]]; then
 fi
 if [[ " $benches " == *" train "* ]]; then
   # GPT-2 124M, bf16, micro-batch 32, beside torch eager / torch.compile in the same call.
-  timeout 400 "$build/kachi" bench train >"$logs/bench_train.txt" 2>&1
-  echo "bench train exit $?"; tail -12 "$logs/bench_train.txt"
+  timeout 400 "$build/kachi" bench train --bench_profile >"$logs/bench_train.txt" 2>&1
+  echo "bench train exit $?"; tail -45 "$logs/bench_train.txt"
 fi
 if [[ " $benches " == *" big "* ]]; then
   # GPT-2 1.5B (gpt2_1558m) in bf16 on one 80 GB card: activation recompute at micro-batch 16, then without it.

@@ -2,7 +2,8 @@
 # `kachi bench train` on CPU (GPU hidden) with the tiny model and 2 timed steps: exit 0, the table with kachi's row
 # and its machine line (positive ms/step and tokens/s, FLOPs/token of the tiny model at T=32), and the torch peer
 # skipped with a message: here because python has no torch or sees no GPU, then because the interpreter does not
-# exist (KACHI_PYTHON), then because --bench_torch=false. A positional argument is a usage error (exit 2).
+# exist (KACHI_PYTHON), then because --bench_torch=false. --bench_profile adds the op table (a matmul row with its
+# call count, shares that add up). A positional argument is a usage error (exit 2).
 # Usage: bench_train_cli_test.sh KACHI
 set -u
 kachi=$1
@@ -30,6 +31,12 @@ run() {
 run "# torch peer skipped: "
 KACHI_PYTHON=/nonexistent/python3 run "# torch peer skipped: cannot run '/nonexistent/python3'"
 run "# torch peer skipped: not run (--bench_torch=false)" --bench_torch=false
+run "# op profile: one step of" --bench_torch=false --bench_profile
+# The tiny model's matmuls per step: qkv, attention projection, MLP projection per layer (2) plus the LM head; the
+# ops' shares and '(outside the ops)' add up to 100%.
+case $out in *"# MatmulForward "*" 7 "*) ;; *) fail "no MatmulForward row with 7 calls in the profile" ;; esac
+echo "$out" | awk '/^# op profile/ {on = 1; next} on && /^# / && $NF ~ /%$/ {sub("%", "", $NF); total += $NF}
+  END {exit !(total > 99 && total < 101)}' || fail "profile shares do not add up to 100%"
 out=$(CUDA_VISIBLE_DEVICES= "$kachi" bench train extra 2>&1)
 got=$?
 echo "\$ kachi bench train extra -> exit $got"; echo "$out"
