@@ -48,18 +48,11 @@ class EquivalenceTest : public ::testing::Test {
     auto world = CreateMpiCommunicator(MPI_COMM_WORLD, CommOptions{absl::Seconds(120), "world"});
     ASSERT_TRUE(world.ok()) << world.status();
     world_ = world->release();
-    // Rank 0 writes a shard of random tokens (fresh per run) into a directory every rank can read.
-    char dir[256] = {0};
-    if (world_->rank() == 0) {
-      std::snprintf(dir, sizeof(dir), "/tmp/kachi_equivalence_%d", static_cast<int>(getpid()));
-      // A fixed dataset: over fresh random datasets the worst tensor (a zero-initialized bias, whose small norm
-      // magnifies fp32 rounding in the relative error) exceeded 1e-5 about once in 20 runs (1.24e-5 seen once), so a
-      // random one would make CI flaky; this one sits well inside the bound and any real layout bug breaks it.
-      testing::WriteSkewedTokenShard(dir, kShape.vocab_size, 20000, 20261122);
-    }
-    // 256 bytes = 64 int32 elements.
-    ASSERT_TRUE(world_->Broadcast(dir, sizeof(dir) / 4, DType::kInt32, 0).ok());
-    data_dir_ = dir;
+    // Rank 0 writes a shard of skewed random tokens into a directory every rank can read. A fixed dataset: over fresh random datasets the worst tensor (a zero-initialized bias, whose small norm
+    // magnifies fp32 rounding in the relative error) exceeded 1e-5 about once in 20 runs (1.24e-5 seen once), so a
+    // random one would make CI flaky; this one sits well inside the bound and any real layout bug breaks it.
+    data_dir_ = testing::SharedSkewedTokenDir(*world_, "kachi_equivalence", kShape.vocab_size, 20261122);
+    ASSERT_FALSE(data_dir_.empty());
     reference_ = new RunResult(Train(1, 1, 8, false, /*every_rank_alone=*/true));
   }
 

@@ -63,13 +63,8 @@ class OverlapTest : public ::testing::Test {
     auto world = CreateMpiCommunicator(MPI_COMM_WORLD, CommOptions{absl::Seconds(120), "world"});
     ASSERT_TRUE(world.ok()) << world.status();
     world_ = world->release();
-    char dir[256] = {0};
-    if (world_->rank() == 0) {
-      std::snprintf(dir, sizeof(dir), "/tmp/kachi_overlap_%d", static_cast<int>(getpid()));
-      testing::WriteSkewedTokenShard(dir, kShape.vocab_size, 20000, 20260301);
-    }
-    ASSERT_TRUE(world_->Broadcast(dir, sizeof(dir) / 4, DType::kInt32, 0).ok());
-    data_dir_ = dir;
+    data_dir_ = testing::SharedSkewedTokenDir(*world_, "kachi_overlap", kShape.vocab_size, 20260301);
+    ASSERT_FALSE(data_dir_.empty());
   }
 
   static void TearDownTestSuite() {

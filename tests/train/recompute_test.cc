@@ -46,13 +46,8 @@ class RecomputeTest : public ::testing::Test {
     auto world = CreateMpiCommunicator(MPI_COMM_WORLD, CommOptions{absl::Seconds(120), "world"});
     ASSERT_TRUE(world.ok()) << world.status();
     world_ = world->release();
-    char dir[256] = {0};
-    if (world_->rank() == 0) {
-      std::snprintf(dir, sizeof(dir), "/tmp/kachi_recompute_%d", static_cast<int>(getpid()));
-      testing::WriteSkewedTokenShard(dir, kShape.vocab_size, 20000, std::random_device{}());  // fresh every run
-    }
-    ASSERT_TRUE(world_->Broadcast(dir, sizeof(dir) / 4, DType::kInt32, 0).ok());
-    data_dir_ = dir;
+    data_dir_ = testing::SharedSkewedTokenDir(*world_, "kachi_recompute", kShape.vocab_size, std::random_device{}());
+    ASSERT_FALSE(data_dir_.empty());
   }
   static void TearDownTestSuite() {
     MPI_Barrier(MPI_COMM_WORLD);

@@ -1,15 +1,20 @@
-// Helpers of the training tests: a token shard with a skewed (learnable) unigram distribution, a rank's piece of a
-// parameter tensor placed in its global shape, and the relative L2 difference of two tensors.
+// Helpers of the training tests: a token shard with a skewed (learnable) unigram distribution (also written once
+// for a whole MPI job), a rank's piece of a parameter tensor placed in its global shape, and the relative L2
+// difference of two tensors.
 #ifndef KACHI_TESTS_TRAIN_TRAIN_TEST_UTIL_H_
 #define KACHI_TESTS_TRAIN_TRAIN_TEST_UTIL_H_
 
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <random>
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
+#include "comm/communicator.h"
 #include "gtest/gtest.h"
 #include "runtime/data/token_shard.h"
 #include "runtime/model/parameter_layout.h"
@@ -26,6 +31,21 @@ inline std::string WriteSkewedTokenShard(const std::string& dir, int64_t vocab, 
   for (auto& t : tokens) t = static_cast<uint16_t>(vocab * std::pow(uniform(gen), 3.0));
   EXPECT_TRUE(WriteTokenShard(dir + "/train_000000.bin", tokens).ok());
   return dir + "/train_*.bin";
+}
+
+// Rank 0 of `world` writes WriteSkewedTokenShard(20000 tokens, `seed`) into /tmp/PREFIX_<its pid>, and every rank
+// learns that directory (a broadcast over `world`: collective). Returns the directory, or "" (with a test failure)
+// when the broadcast fails.
+inline std::string SharedSkewedTokenDir(Communicator& world, const std::string& prefix, int64_t vocab,
+                                        uint32_t seed) {
+  char dir[256] = {0};  // 256 bytes = 64 int32 elements
+  if (world.rank() == 0) {
+    std::snprintf(dir, sizeof(dir), "/tmp/%s_%d", prefix.c_str(), static_cast<int>(getpid()));
+    WriteSkewedTokenShard(dir, vocab, 20000, seed);
+  }
+  const absl::Status shared = world.Broadcast(dir, sizeof(dir) / 4, DType::kInt32, 0);
+  EXPECT_TRUE(shared.ok()) << shared;
+  return shared.ok() ? std::string(dir) : std::string();
 }
 
 // The global (row-major) tensor of `spec` holding this rank's elements of `params` (the flat buffer of `layout`)
