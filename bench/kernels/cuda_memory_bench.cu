@@ -1,5 +1,5 @@
-// BenchMemoryKernels (kernel_bench.h): every cuda_memory kernel at GPT-2 124M shapes (rows N = 8 * 1024,
-// C = 768; embeddings over B * T = 32768 tokens; AdamW and the global norm over the 124M parameters in GPT-2's
+// BenchMemoryKernels (kernel_bench.h): every cuda_memory kernel at GPT-2 124M training shapes (rows N = 32 * 1024,
+// the micro-batch of `kachi bench train` and of the matmul bench, C = 768; embeddings over B * T = 32768 tokens; AdamW and the global norm over the 124M parameters in GPT-2's
 // 148 tensors), bf16 activations unless marked fp32. Each row: the fewest bytes the op must move (every input
 // read once, every output written once), the median of 20 cold-L2 event-timed runs, GB/s and % of the measured
 // copy bandwidth; the note says what the byte count leaves out when the kernel does more.
@@ -31,7 +31,7 @@ using bench_internal::DeviceMemory;
 using bench_internal::RandomFill;
 using bf16 = __nv_bfloat16;
 
-constexpr int64_t kBatch = 8;
+constexpr int64_t kBatch = 32;  // the training micro-batch (the H100 tables in bench/RESULTS.md up to now used 8)
 constexpr int64_t kSeqLen = 1024;
 constexpr int64_t kRows = kBatch * kSeqLen;  // LayerNorm / GELU / residual rows
 constexpr int64_t kChannels = 768;
