@@ -90,12 +90,7 @@ class EquivalenceTest : public ::testing::Test {
     auto trainer = Trainer::Create(options, grid->get());
     EXPECT_TRUE(trainer.ok()) << trainer.status();
     if (!trainer.ok()) return result;
-    for (int i = 0; i < options.steps; ++i) {
-      auto step = (*trainer)->Step();
-      EXPECT_TRUE(step.ok()) << step.status();
-      if (!step.ok()) return result;
-      result.losses.push_back(step->loss);
-    }
+    if (!testing::RunSteps(**trainer, &result.losses)) return result;
     // Assemble global tensors over the tensor-parallel group (replicated tensors from tp rank 0 only).
     const ParameterLayout& layout = (*trainer)->model().layout();
     for (const ParameterSpec& spec : layout.tensors()) {

@@ -61,12 +61,7 @@ RunResult Train(Communicator& world, int dp, int tp, bool zero1, bool alone, con
   auto trainer = Trainer::Create(options, grid->get());
   EXPECT_TRUE(trainer.ok()) << trainer.status();
   if (!trainer.ok()) return result;
-  for (int i = 0; i < options.steps; ++i) {
-    auto step = (*trainer)->Step();
-    EXPECT_TRUE(step.ok()) << step.status();
-    if (!step.ok()) return result;
-    result.losses.push_back(step->loss);
-  }
+  if (!testing::RunSteps(**trainer, &result.losses)) return result;
   std::vector<float> master((*trainer)->model().buffer_size());
   EXPECT_TRUE((*trainer)->GetParameters(master.data()).ok());
   const ParameterLayout& layout = (*trainer)->model().layout();

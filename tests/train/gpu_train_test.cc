@@ -62,12 +62,7 @@ TrainRun Train(const std::string& kernels, const std::string& data, ProcessGrid*
   auto trainer = Trainer::Create(options, grid);
   EXPECT_TRUE(trainer.ok()) << trainer.status();
   if (!trainer.ok()) return run;
-  for (int i = 0; i < options.steps; ++i) {
-    auto step = (*trainer)->Step();
-    EXPECT_TRUE(step.ok()) << kernels << ": " << step.status();
-    if (!step.ok()) return run;
-    run.losses.push_back(step->loss);
-  }
+  if (!testing::RunSteps(**trainer, &run.losses, kernels)) return run;
   run.params.resize((*trainer)->model().buffer_size());
   EXPECT_TRUE((*trainer)->GetParameters(run.params.data()).ok());  // the fp32 master in mixed precision
   return run;

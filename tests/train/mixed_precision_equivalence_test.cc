@@ -78,12 +78,7 @@ class MixedPrecisionEquivalenceTest : public ::testing::Test {
     auto trainer = Trainer::Create(options, grid->get());
     EXPECT_TRUE(trainer.ok()) << trainer.status();
     if (!trainer.ok()) return result;
-    for (int i = 0; i < options.steps; ++i) {
-      auto step = (*trainer)->Step();
-      EXPECT_TRUE(step.ok()) << step.status();
-      if (!step.ok()) return result;
-      result.losses.push_back(step->loss);
-    }
+    if (!testing::RunSteps(**trainer, &result.losses)) return result;
     std::vector<float> master((*trainer)->model().buffer_size());
     EXPECT_TRUE((*trainer)->GetParameters(master.data()).ok());  // collective under ZeRO-1
     const ParameterLayout& layout = (*trainer)->model().layout();

@@ -83,12 +83,7 @@ class OverlapTest : public ::testing::Test {
     EXPECT_TRUE(trainer.ok()) << trainer.status();
     if (!trainer.ok()) return result;
     EXPECT_EQ((*trainer)->accumulation_steps(), 2);
-    for (int i = 0; i < (*trainer)->options().steps; ++i) {
-      auto step = (*trainer)->Step();
-      EXPECT_TRUE(step.ok()) << step.status();
-      if (!step.ok()) return result;
-      result.losses.push_back(step->loss);
-    }
+    if (!testing::RunSteps(**trainer, &result.losses)) return result;
     result.params.resize((*trainer)->model().buffer_size());
     EXPECT_TRUE((*trainer)->GetParameters(result.params.data()).ok());
     const GradientSync& sync = (*trainer)->gradient_sync();

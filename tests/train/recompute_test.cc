@@ -80,12 +80,7 @@ class RecomputeTest : public ::testing::Test {
     auto trainer = Trainer::Create(options, grid->get());
     EXPECT_TRUE(trainer.ok()) << trainer.status();
     if (!trainer.ok()) return result;
-    for (int i = 0; i < options.steps; ++i) {
-      auto step = (*trainer)->Step();
-      EXPECT_TRUE(step.ok()) << step.status();
-      if (!step.ok()) return result;
-      result.losses.push_back(step->loss);
-    }
+    if (!testing::RunSteps(**trainer, &result.losses)) return result;
     result.params.resize((*trainer)->model().buffer_size());
     EXPECT_TRUE((*trainer)->GetParameters(result.params.data()).ok());
     result.activation_bytes = (*trainer)->model().activation_bytes();

@@ -1,5 +1,5 @@
 // Helpers of the training tests: a token shard with a skewed (learnable) unigram distribution (also written once
-// for a whole MPI job), a rank's piece of a parameter tensor placed in its global shape, and the relative L2
+// for a whole MPI job), a trainer's run with its losses, a rank's piece of a parameter tensor placed in its global shape, and the relative L2
 // difference of two tensors.
 #ifndef KACHI_TESTS_TRAIN_TRAIN_TEST_UTIL_H_
 #define KACHI_TESTS_TRAIN_TRAIN_TEST_UTIL_H_
@@ -18,6 +18,7 @@
 #include "gtest/gtest.h"
 #include "runtime/data/token_shard.h"
 #include "runtime/model/parameter_layout.h"
+#include "runtime/train/trainer.h"
 
 namespace kachi::testing {
 
@@ -31,6 +32,18 @@ inline std::string WriteSkewedTokenShard(const std::string& dir, int64_t vocab, 
   for (auto& t : tokens) t = static_cast<uint16_t>(vocab * std::pow(uniform(gen), 3.0));
   EXPECT_TRUE(WriteTokenShard(dir + "/train_000000.bin", tokens).ok());
   return dir + "/train_*.bin";
+}
+
+// Runs trainer.options().steps steps, appending each step's loss to `losses`; false (with a test failure naming
+// `label` and the status) at the first failed step.
+inline bool RunSteps(Trainer& trainer, std::vector<float>* losses, const std::string& label = "") {
+  for (int64_t i = 0; i < trainer.options().steps; ++i) {
+    absl::StatusOr<StepResult> step = trainer.Step();
+    EXPECT_TRUE(step.ok()) << label << (label.empty() ? "" : ": ") << step.status();
+    if (!step.ok()) return false;
+    losses->push_back(step->loss);
+  }
+  return true;
 }
 
 // Rank 0 of `world` writes WriteSkewedTokenShard(20000 tokens, `seed`) into /tmp/PREFIX_<its pid>, and every rank
