@@ -68,9 +68,10 @@ runuser -u munge -- munged --socket="$base/munge-run/munge.socket" --key-file="$
   fail "munged did not start"
 
 # Slurm: private configuration, ports, state and logs.
-mkdir -p "$base/state" "$base/spool" "$base/log" "$base/run"
+mkdir -p "$base/state" "$base/spool" "$base/log" "$base/run" "$base/tmp"
 chown slurm:slurm "$base/state" "$base/log"
 chmod 777 "$base/run"
+chmod 1777 "$base/tmp"
 ctld_port=$(free_port) || fail "no free port for slurmctld"
 slurmd_port=$(free_port) || fail "no free port for slurmd"
 cat >"$base/slurm.conf" <<CONF
@@ -95,6 +96,9 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_CPU
 SchedulerType=sched/backfill
 MpiDefault=pmix
+# Private temporary directory: the PMIx plugin makes spmix_appdir_<uid>_<job>.<step> in it, and every test cluster
+# numbers its jobs from 1, so two clusters sharing /tmp (two test runs at once) would collide.
+TmpFS=$base/tmp
 MailProg=/bin/true
 ReturnToService=2
 JobAcctGatherType=jobacct_gather/none
