@@ -30,6 +30,7 @@
 #include "runtime/io/hf_gpt2_tensors.h"
 #include "runtime/io/tensor_shard.h"
 #include "tests/ckpt/ckpt_test_util.h"
+#include "tests/train/train_test_util.h"
 
 namespace kachi {
 namespace {
@@ -62,12 +63,8 @@ class CheckpointResumeTest : public ::testing::Test {
     if (world_->rank() == 0) {
       std::snprintf(dir, sizeof(dir), "/tmp/kachi_ckpt_test_%d", static_cast<int>(getpid()));
       fs::remove_all(dir);
-      fs::create_directories(std::string(dir) + "/data");
-      std::mt19937 gen(std::random_device{}());
-      std::uniform_real_distribution<double> uniform(0.0, 1.0);
-      std::vector<uint16_t> tokens(20000);
-      for (auto& t : tokens) t = static_cast<uint16_t>(testing::kCkptShape.vocab_size * std::pow(uniform(gen), 3.0));
-      ASSERT_TRUE(WriteTokenShard(std::string(dir) + "/data/train_000000.bin", tokens).ok());
+      testing::WriteSkewedTokenShard(std::string(dir) + "/data", testing::kCkptShape.vocab_size, 20000,
+                                     std::random_device{}());
     }
     ASSERT_TRUE(world_->Broadcast(dir, sizeof(dir) / 4, DType::kInt32, 0).ok());
     root_ = dir;

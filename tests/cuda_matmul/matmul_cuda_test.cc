@@ -1,9 +1,9 @@
-// kachi::cuda matmuls (cuBLASLt with fused epilogues) against kachi::cpu::MatmulForward/MatmulBackward and GELU in
-// double, on fresh seeded random inputs (bf16 inputs rounded first, so the reference sees what the GPU sees),
-// outputs poisoned with NaN before each run. Every case runs with every epilogue fused (in cuBLASLt, or the
-// fallback when cuBLASLt has no algorithm), none fused (plain matmul + kachi kernels), and the mix of fused DGELU
-// with kachi bias-gradient column sums.
-// Tolerances, on ||out - ref|| / ||ref|| and on max |out - ref| / max |ref|: fp32 1e-5, tf32 2e-3, bf16 1e-2.
+// kachi::cuda matmuls (cuBLASLt with fused epilogues) against their CPU twins (kernels/matmul.h, kernels/matmul_gelu.h)
+// in double, on fresh seeded random inputs (bf16 inputs rounded first, so the reference sees what the GPU sees),
+// outputs poisoned with NaN before each run. Every case runs with every epilogue fused (in cuBLASLt, or the fallback
+// when cuBLASLt has no algorithm), none fused (plain matmul + kachi kernels), and the mix of fused DGELU with kachi
+// bias-gradient column sums. Tolerances, on ||out - ref|| / ||ref|| and on max |out - ref| / max |ref|: fp32 1e-5, tf32
+// 2e-3, bf16 1e-2.
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
@@ -18,6 +18,7 @@
 #include "kernels/matmul.h"
 #include "kernels/matmul_context_cuda.h"
 #include "kernels/matmul_cuda.h"
+#include "kernels/matmul_gelu.h"
 #include "tests/cuda_matmul/cuda_test_buffers.h"
 #include "tests/kernels/kernel_test_util.h"
 #include "tests/test_util.h"
@@ -125,10 +126,9 @@ void CheckGeluForward(const Shape& shape, bool with_bias, const FusionCase& fuse
   ASSERT_NE(options.context(), nullptr);
   const LayerInputs<T> inputs(shape, seed);
   std::vector<double> pre_ref(shape.rows * shape.out_channels), out_ref(pre_ref.size());
-  cpu::MatmulForward<double>(pre_ref.data(), inputs.in.data(), inputs.weight.data(),
-                             with_bias ? inputs.bias.data() : nullptr, shape.rows, shape.in_channels,
-                             shape.out_channels);
-  cpu::GeluForward<double>(out_ref.data(), pre_ref.data(), static_cast<int64_t>(pre_ref.size()));
+  cpu::MatmulGeluForward<double>(out_ref.data(), pre_ref.data(), inputs.in.data(), inputs.weight.data(),
+                                 with_bias ? inputs.bias.data() : nullptr, shape.rows, shape.in_channels,
+                                 shape.out_channels);
   DeviceArray<T> in(inputs.in.size()), weight(inputs.weight.size()), bias(inputs.bias.size()), out(out_ref.size()),
       pre(pre_ref.size());
   KACHI_ASSERT_CUDA(in.Upload(inputs.in));
@@ -176,8 +176,9 @@ void CheckBackward(const Shape& shape, bool with_din, bool with_dbias, const Fus
   ExpectClose(dbias.Download(), dbias_ref, Tolerance<T>(), name + (with_dbias ? " dbias" : " dbias (untouched)"));
 }
 
-// The layer after a GELU: in = gelu(pre_gelu). Reference: MatmulBackward into a zeroed dgelu, then GeluBackward
-// into a zeroed dpre; dpre_bias accumulates the column sums of dpre.
+// The layer after a GELU: in = gelu(pre_gelu). Reference: the CPU twin cpu::MatmulBackwardThroughGelu
+// (kernels/matmul_gelu.h: MatmulBackward into a zeroed buffer, GeluBackward into a zeroed dpre, dpre_bias += the
+// column sums of dpre).
 template <typename T>
 void CheckBackwardThroughGelu(const Shape& shape, bool with_dpre_bias, const FusionCase& fuse, uint64_t seed) {
   ContextOptions options(fuse);
@@ -204,16 +205,11 @@ void CheckBackwardThroughGelu(const Shape& shape, bool with_dpre_bias, const Fus
   KACHI_ASSERT_CUDA(dbias.Upload(dbias_ref));
   KACHI_ASSERT_CUDA(dpre_bias.Upload(dpre_bias_ref));
 
-  std::vector<double> dgelu(pre_values.size(), 0.0), dpre_ref(pre_values.size(), 0.0);
-  cpu::MatmulBackward<double>(dgelu.data(), dweight_ref.data(), dbias_ref.data(), dout_values.data(),
-                              gelu_values.data(), weight_values.data(), shape.rows, shape.in_channels,
-                              shape.out_channels);
-  cpu::GeluBackward<double>(dpre_ref.data(), pre_values.data(), dgelu.data(), static_cast<int64_t>(dgelu.size()));
-  if (with_dpre_bias) {
-    for (int64_t n = 0; n < shape.rows; ++n) {
-      for (int64_t c = 0; c < shape.in_channels; ++c) dpre_bias_ref[c] += dpre_ref[n * shape.in_channels + c];
-    }
-  }
+  std::vector<double> dpre_ref(pre_values.size());
+  cpu::MatmulBackwardThroughGelu<double>(dpre_ref.data(), with_dpre_bias ? dpre_bias_ref.data() : nullptr,
+                                         dweight_ref.data(), dbias_ref.data(), dout_values.data(),
+                                         gelu_values.data(), weight_values.data(), pre_values.data(), shape.rows,
+                                         shape.in_channels, shape.out_channels);
   const absl::Status status = cuda::MatmulBackwardThroughGelu<T>(
       dpre.get(), with_dpre_bias ? dpre_bias.get() : nullptr, dweight.get(), dbias.get(), dout.get(), in.get(),
       weight.get(), pre.get(), shape.rows, shape.in_channels, shape.out_channels, nullptr);
