@@ -61,8 +61,11 @@ struct Activations {
     return recompute ? block_outputs[layer].data() : blocks[layer].residual_3.data();
   }
   T* BlockInput(int64_t layer) { return layer == 0 ? encoded.data() : BlockOutput(layer - 1); }
-  // Bytes of every buffer held (what the activations cost in the ops' memory).
-  int64_t bytes() const;
+  // Bytes of every buffer held (what the activations cost in the ops' memory), counted by Resize.
+  int64_t bytes() const { return bytes_; }
+
+ private:
+  int64_t bytes_ = 0;
 };
 
 }  // namespace kachi
