@@ -228,15 +228,16 @@ absl::Status GptModel::ForwardBlock(Activations<T>& acts, const T* params, int64
   KACHI_RETURN_IF_ERROR(TpAllReduce(partial, n * z.c, ReduceOp::kSum));
   // The residual add, fused with the next LayerNorm (the next block's first, or the final one). With recompute the
   // next block's buffers are this block's: its ln_1 is no longer needed.
-  const bool last = layer + 1 == s.layers;
-  const BlockTensors* next = last ? nullptr : &layout_.block(layer + 1);
-  BlockActivations<T>* next_acts = last ? nullptr : &acts.Block(layer + 1);
-  return ops.ResidualLayerNormForward(
-      acts.BlockOutput(layer), last ? acts.ln_f.data() : next_acts->ln_1.data(),
-      last ? acts.ln_f_mean.data() : next_acts->ln_1_mean.data(),
-      last ? acts.ln_f_rstd.data() : next_acts->ln_1_rstd.data(), a.residual_2.data(), partial,
-      param(last ? layout_.ln_f_weight() : next->ln_1_weight), param(last ? layout_.ln_f_bias() : next->ln_1_bias),
-      n, z.c);
+  if (layer + 1 == s.layers) {
+    return ops.ResidualLayerNormForward(acts.BlockOutput(layer), acts.ln_f.data(), acts.ln_f_mean.data(),
+                                        acts.ln_f_rstd.data(), a.residual_2.data(), partial,
+                                        param(layout_.ln_f_weight()), param(layout_.ln_f_bias()), n, z.c);
+  }
+  const BlockTensors& next = layout_.block(layer + 1);
+  BlockActivations<T>& next_acts = acts.Block(layer + 1);
+  return ops.ResidualLayerNormForward(acts.BlockOutput(layer), next_acts.ln_1.data(), next_acts.ln_1_mean.data(),
+                                      next_acts.ln_1_rstd.data(), a.residual_2.data(), partial,
+                                      param(next.ln_1_weight), param(next.ln_1_bias), n, z.c);
 }
 
 absl::Status GptModel::Backward(float grad_scale) {
