@@ -64,7 +64,7 @@ class CheckpointResumeTest : public ::testing::Test {
       std::snprintf(dir, sizeof(dir), "/tmp/kachi_ckpt_test_%d", static_cast<int>(getpid()));
       fs::remove_all(dir);
       testing::WriteSkewedTokenShard(std::string(dir) + "/data", testing::kCkptShape.vocab_size, 20000,
-                                     std::random_device{}());
+                                     testing::TestDataSeed());
     }
     ASSERT_TRUE(world_->Broadcast(dir, sizeof(dir) / 4, DType::kInt32, 0).ok());
     root_ = dir;

@@ -107,7 +107,7 @@ TEST(GpuLayoutTest, Bf16LayoutsOnNcclMatchSingleRank) {
   char dir[256] = {0};
   if (rank == 0) {
     std::snprintf(dir, sizeof(dir), "/tmp/kachi_gpu_layout_%d", static_cast<int>(getpid()));
-    testing::WriteSkewedTokenShard(dir, 256, 40000, std::random_device{}());
+    testing::WriteSkewedTokenShard(dir, 256, 40000, testing::TestDataSeed());
   }
   MPI_Bcast(dir, sizeof(dir), MPI_CHAR, 0, MPI_COMM_WORLD);
   const std::string data = std::string(dir) + "/train_*.bin";

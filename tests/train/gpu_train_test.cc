@@ -70,7 +70,7 @@ TrainRun Train(const std::string& kernels, const std::string& data, ProcessGrid*
 
 // Fresh random tokens (p ~ u^3 over 256 ids) in a temporary directory; returns its shard glob.
 std::string WriteData(const std::string& dir) {
-  return testing::WriteSkewedTokenShard(dir, 256, 20000, std::random_device{}());
+  return testing::WriteSkewedTokenShard(dir, 256, 20000, testing::TestDataSeed());
 }
 
 TEST(GpuTrainTest, CudaKernelsTrainLikeTheCpuReference) {

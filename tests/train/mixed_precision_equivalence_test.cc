@@ -25,11 +25,13 @@
 namespace kachi {
 namespace {
 
-constexpr double kLossTolerance = 1e-3;   // relative, per step (measured <= 1.4e-4)
-constexpr double kParamTolerance = 6e-2;  // ||a - b||_2 / ||b||_2 per weight tensor (measured <= 2.7e-2 / 30 runs)
+// Measured over seeds 1..300 (KACHI_TEST_SEED, 2026-11-22; 1200 layout runs, none failed): per-step loss <= 4.1e-4
+// relative; weight tensors median 7.9e-3, p99 2.6e-2, max 3.7e-2; biases max 9.0e-2.
+constexpr double kLossTolerance = 1e-3;   // relative, per step
+constexpr double kParamTolerance = 6e-2;  // ||a - b||_2 / ||b||_2 per weight tensor
 // Biases start at zero, so after 10 steps their norm is only the sum of ~10 AdamW updates of size ~lr, and AdamW's
 // g / sqrt(v) turns bf16 rounding differences in small gradients into whole-update differences: their relative
-// error is larger (measured <= 6.9e-2 over 30 runs) while the loss stays within 1.4e-4. They get a looser bound.
+// error is larger while the loss stays within 4.1e-4. They get a looser bound.
 constexpr double kBiasTolerance = 1.5e-1;
 
 struct RunResult {
@@ -43,7 +45,7 @@ class MixedPrecisionEquivalenceTest : public ::testing::Test {
     auto world = CreateMpiCommunicator(MPI_COMM_WORLD, CommOptions{absl::Seconds(120), "world"});
     ASSERT_TRUE(world.ok()) << world.status();
     world_ = world->release();
-    data_dir_ = testing::SharedSkewedTokenDir(*world_, "kachi_bf16_equivalence", kShape.vocab_size, std::random_device{}());
+    data_dir_ = testing::SharedSkewedTokenDir(*world_, "kachi_bf16_equivalence", kShape.vocab_size);
     ASSERT_FALSE(data_dir_.empty());
     reference_ = new RunResult(Train(1, 1, false, /*every_rank_alone=*/true));
   }

@@ -1,12 +1,14 @@
 // Mixed precision on the CPU (run under mpirun -np 1): train.precision = "bf16" with the CPU kernels emulating bf16
 // storage (the reference of the GPU's mixed precision). A tiny GPT trained 20 steps in bf16 must follow the fp32 run
-// (per-step losses within kLossTolerance relative: bf16 rounds every activation, parameter and gradient to 8 bits of
-// mantissa, ~4e-3 relative, and those errors compound over layers and steps); the bf16 working copy must be exactly
+// (median and final losses and the master weights within the bounds below: bf16 rounds every activation, parameter
+// and gradient to 8 bits of mantissa, ~4e-3 relative, and those errors compound over layers and steps; a 10% larger
+// learning rate in the bf16 run fails the median and last-steps bounds); the bf16 working copy must be exactly
 // the rounded fp32 master; the trainer's parameters are the master; and a run checkpointed (async) at step 10 and
 // resumed must continue bit for bit (losses, master weights and moments) as the uninterrupted run.
 #include <mpi.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -26,7 +28,16 @@
 namespace kachi {
 namespace {
 
-constexpr double kLossTolerance = 2e-3;  // bf16 vs fp32, relative, per step (measured <= 1.6e-4 over 7 runs)
+// bf16 vs fp32 bounds, relative. Measured over 400 seeds (KACHI_TEST_SEED=1..400, 2026-11-22): the median
+// per-step loss difference is typically 5e-5 (max 8.7e-4), the last five steps' mean loss 3e-5 (max 1.3e-3), the
+// final master weights 2.2e-3 L2 (max 1.4e-2). A single step can jump much further (max 6.1e-3 here, 1.7e-2 over
+// 300 earlier runs): the two runs' weights drift apart, and one rare input token (p ~ 0.6%) at position 0 can then
+// be predicted 2 nats apart, 1.6% of a 128-token batch's loss. So the typical and final agreement is bounded tightly
+// and the single worst step only loosely (against gross errors).
+constexpr double kMedianStepTolerance = 3e-3;
+constexpr double kLastStepsTolerance = 5e-3;  // mean loss of the last five steps
+constexpr double kWorstStepTolerance = 5e-2;
+constexpr double kMasterTolerance = 5e-2;  // L2 of the final master weights
 constexpr int kSteps = 20;
 
 class MixedPrecisionTest : public ::testing::Test {
@@ -39,7 +50,7 @@ class MixedPrecisionTest : public ::testing::Test {
     ASSERT_TRUE(grid.ok()) << grid.status();
     grid_ = grid->release();
     dir_ = "/tmp/kachi_mixed_precision_" + std::to_string(getpid());
-    testing::WriteSkewedTokenShard(dir_, 64, 20000, std::random_device{}());  // fresh data every run
+    testing::WriteSkewedTokenShard(dir_, 64, 20000, testing::TestDataSeed());  // fresh data every run
   }
   static void TearDownTestSuite() {
     std::filesystem::remove_all(dir_);
@@ -90,14 +101,27 @@ TEST_F(MixedPrecisionTest, Bf16FollowsFp32AndKeepsTheRoundedMaster) {
   const std::vector<float> a = StepTo(**fp32, kSteps), b = StepTo(**bf16, kSteps);
   ASSERT_EQ(a.size(), static_cast<size_t>(kSteps));
   ASSERT_EQ(b.size(), static_cast<size_t>(kSteps));
-  double worst = 0;
+  std::vector<double> relative(kSteps);
+  for (int i = 0; i < kSteps; ++i) relative[i] = std::fabs(b[i] - a[i]) / a[i];
+  std::vector<double> sorted = relative;
+  std::sort(sorted.begin(), sorted.end());
+  const double median = sorted[kSteps / 2], worst = sorted.back();
+  double tail_a = 0, tail_b = 0;
+  for (int i = kSteps - 5; i < kSteps; ++i) tail_a += a[i], tail_b += b[i];
+  const double tail = std::fabs(tail_b - tail_a) / tail_a;
+  std::vector<float> master_fp32((*fp32)->model().buffer_size()), master_bf16(master_fp32.size());
+  ASSERT_TRUE((*fp32)->GetParameters(master_fp32.data()).ok());
+  ASSERT_TRUE((*bf16)->GetParameters(master_bf16.data()).ok());
+  const double params = testing::RelativeL2(master_bf16.data(), master_fp32.data(), master_fp32.size());
   for (int i = 0; i < kSteps; ++i) {
-    const double relative = std::fabs(b[i] - a[i]) / a[i];
-    worst = std::max(worst, relative);
-    EXPECT_LE(relative, kLossTolerance) << "step " << i << ": bf16 " << b[i] << " fp32 " << a[i];
+    EXPECT_LE(relative[i], kWorstStepTolerance) << "step " << i << ": bf16 " << b[i] << " fp32 " << a[i];
   }
-  std::printf("bf16 vs fp32: worst per-step loss difference %.2e relative; loss %.4f -> %.4f (fp32 %.4f -> %.4f)\n",
-              worst, b.front(), b.back(), a.front(), a.back());
+  EXPECT_LE(median, kMedianStepTolerance);
+  EXPECT_LE(tail, kLastStepsTolerance);
+  EXPECT_LE(params, kMasterTolerance);
+  std::printf("bf16 vs fp32, relative: per-step loss median %.2e worst %.2e, last five steps %.2e, master weights "
+              "%.2e; loss %.4f -> %.4f (fp32 %.4f -> %.4f)\n",
+              median, worst, tail, params, b.front(), b.back(), a.front(), a.back());
   EXPECT_LT(b.back(), b.front() - 0.1);
 
   // The working copy is the rounded master, element for element; GetParameters returns the master.

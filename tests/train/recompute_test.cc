@@ -46,7 +46,7 @@ class RecomputeTest : public ::testing::Test {
     auto world = CreateMpiCommunicator(MPI_COMM_WORLD, CommOptions{absl::Seconds(120), "world"});
     ASSERT_TRUE(world.ok()) << world.status();
     world_ = world->release();
-    data_dir_ = testing::SharedSkewedTokenDir(*world_, "kachi_recompute", kShape.vocab_size, std::random_device{}());
+    data_dir_ = testing::SharedSkewedTokenDir(*world_, "kachi_recompute", kShape.vocab_size);
     ASSERT_FALSE(data_dir_.empty());
   }
   static void TearDownTestSuite() {

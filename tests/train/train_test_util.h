@@ -7,7 +7,9 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -21,6 +23,15 @@
 #include "runtime/train/trainer.h"
 
 namespace kachi::testing {
+
+// The seed of a test's random data: $KACHI_TEST_SEED when set (to repeat a failed run), else a fresh one from
+// std::random_device. Printed either way, so that a failure names the data it saw.
+inline uint32_t TestDataSeed() {
+  const char* fixed = std::getenv("KACHI_TEST_SEED");
+  const uint32_t seed = fixed != nullptr ? static_cast<uint32_t>(std::strtoul(fixed, nullptr, 10)) : std::random_device{}();
+  std::printf("test data seed %u (KACHI_TEST_SEED=%u repeats this run)\n", seed, seed);
+  return seed;
+}
 
 // Writes `count` tokens vocab * u^3 (u uniform in [0, 1) from mt19937(seed): the model can learn the unigram
 // distribution in a few steps) to DIR/train_000000.bin, creating DIR; returns the glob "DIR/train_*.bin".
@@ -46,15 +57,15 @@ inline bool RunSteps(Trainer& trainer, std::vector<float>* losses, const std::st
   return true;
 }
 
-// Rank 0 of `world` writes WriteSkewedTokenShard(20000 tokens, `seed`) into /tmp/PREFIX_<its pid>, and every rank
-// learns that directory (a broadcast over `world`: collective). Returns the directory, or "" (with a test failure)
-// when the broadcast fails.
+// Rank 0 of `world` writes WriteSkewedTokenShard(20000 tokens, `seed`, or TestDataSeed() when none is given) into
+// /tmp/PREFIX_<its pid>, and every rank learns that directory (a broadcast over `world`: collective). Returns the
+// directory, or "" (with a test failure) when the broadcast fails.
 inline std::string SharedSkewedTokenDir(Communicator& world, const std::string& prefix, int64_t vocab,
-                                        uint32_t seed) {
+                                        std::optional<uint32_t> seed = std::nullopt) {
   char dir[256] = {0};  // 256 bytes = 64 int32 elements
   if (world.rank() == 0) {
     std::snprintf(dir, sizeof(dir), "/tmp/%s_%d", prefix.c_str(), static_cast<int>(getpid()));
-    WriteSkewedTokenShard(dir, vocab, 20000, seed);
+    WriteSkewedTokenShard(dir, vocab, 20000, seed.has_value() ? *seed : TestDataSeed());
   }
   const absl::Status shared = world.Broadcast(dir, sizeof(dir) / 4, DType::kInt32, 0);
   EXPECT_TRUE(shared.ok()) << shared;
