@@ -91,7 +91,11 @@ class CudaOps : public ModelOps {
   }
   void* AllocateHost(size_t bytes) override {
     void* data = nullptr;
-    if (bytes == 0 || cudaMallocHost(&data, bytes) != cudaSuccess) return nullptr;
+    if (bytes == 0) return nullptr;
+    if (cudaMallocHost(&data, bytes) != cudaSuccess) {
+      cudaGetLastError();  // as in Allocate: the next kernel launch check must not report this failure
+      return nullptr;
+    }
     std::memset(data, 0, bytes);
     return data;
   }

@@ -4,6 +4,11 @@
 // world must match the single-rank bf16 run on the same GPU within the bf16 tolerances of the CPU layouts
 // (mixed_precision_equivalence_test.cc): losses 1e-3 relative per step, weights 6e-2, biases 1.5e-1 (per-tensor
 // relative L2 of the fp32 master). The trainer's scalars (loss, gradient norm) cross NCCL staged from host memory.
+// Small gradient buckets (many per step), so that at dp = 2 the overlapped reduction really runs while backward goes
+// on (NCCL's stream ordered after the compute stream by events only); it must give bitwise what reducing after
+// backward gives, which a bucket read before backward finished writing it (or an optimizer step before the
+// reduction ended) would break. The tolerances above would not see such a race: AdamW barely notices a gradient
+// off by a factor.
 #include <cuda_runtime.h>
 #include <mpi.h>
 #include <unistd.h>
@@ -11,7 +16,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -31,13 +38,18 @@ constexpr double kLossTolerance = 1e-3;
 constexpr double kParamTolerance = 6e-2;
 constexpr double kBiasTolerance = 1.5e-1;
 const GptShape kShape{2, 2, 128, 256, 256, 64};
+// About 9 buckets for this model (the default 25 MiB makes one, launched only once backward is over).
+constexpr int64_t kBucketBytes = 64 << 10;
 
 struct RunResult {
   std::vector<float> losses;
   std::vector<std::vector<float>> tensors;  // global, by layout tensor index
+  OverlapStats overlap;                     // of the last step
 };
 
-RunResult Train(Communicator& world, int dp, int tp, bool zero1, bool alone, const std::string& data) {
+// `overlap`: parallel.overlap_grad_reduce (unset: the backend's default, on for NCCL).
+RunResult Train(Communicator& world, int dp, int tp, bool zero1, bool alone, const std::string& data,
+                std::optional<bool> overlap = std::nullopt) {
   RunResult result;
   auto grid = ProcessGrid::Carve(world, alone ? world.rank() : 0, tp, world.size());
   EXPECT_TRUE(grid.ok()) << grid.status();
@@ -57,11 +69,14 @@ RunResult Train(Communicator& world, int dp, int tp, bool zero1, bool alone, con
   options.schedule = LrSchedule{1e-3, 2, 10, 0.1};
   options.adamw.eps = 1e-6;
   options.zero1 = zero1;
+  options.bucket_bytes = kBucketBytes;
+  options.overlap_grad_reduce = overlap;
   options.log_every = 0;
   auto trainer = Trainer::Create(options, grid->get());
   EXPECT_TRUE(trainer.ok()) << trainer.status();
   if (!trainer.ok()) return result;
   if (!testing::RunSteps(**trainer, &result.losses)) return result;
+  result.overlap = (*trainer)->gradient_sync().overlap_stats();
   std::vector<float> master((*trainer)->model().buffer_size());
   EXPECT_TRUE((*trainer)->GetParameters(master.data()).ok());
   const ParameterLayout& layout = (*trainer)->model().layout();
@@ -112,7 +127,22 @@ TEST(GpuLayoutTest, Bf16LayoutsOnNcclMatchSingleRank) {
   MPI_Bcast(dir, sizeof(dir), MPI_CHAR, 0, MPI_COMM_WORLD);
   const std::string data = std::string(dir) + "/train_*.bin";
   const RunResult reference = Train(**world, 1, 1, false, /*alone=*/true, data);
-  ExpectMatches(Train(**world, 2, 1, false, false, data), reference, "bf16 nccl dp=2");
+  const RunResult overlapped = Train(**world, 2, 1, false, false, data, /*overlap=*/true);
+  ExpectMatches(overlapped, reference, "bf16 nccl dp=2");
+  EXPECT_GT(overlapped.overlap.buckets, 3);
+  EXPECT_GT(overlapped.overlap.launched_early, 0) << "no gradient bucket was reduced while backward ran";
+  const RunResult serial = Train(**world, 2, 1, false, false, data, /*overlap=*/false);
+  ASSERT_EQ(serial.losses.size(), overlapped.losses.size());
+  EXPECT_EQ(std::memcmp(serial.losses.data(), overlapped.losses.data(), serial.losses.size() * sizeof(float)), 0)
+      << "dp=2 losses differ between the overlapped reduction and the reduction after backward";
+  ASSERT_EQ(serial.tensors.size(), overlapped.tensors.size());
+  for (size_t t = 0; t < serial.tensors.size(); ++t) {
+    ASSERT_EQ(serial.tensors[t].size(), overlapped.tensors[t].size());
+    EXPECT_EQ(std::memcmp(serial.tensors[t].data(), overlapped.tensors[t].data(),
+                          serial.tensors[t].size() * sizeof(float)),
+              0)
+        << "dp=2 weights of tensor " << t << " differ between overlap on and off";
+  }
   ExpectMatches(Train(**world, 1, 2, false, false, data), reference, "bf16 nccl tp=2");
   ExpectMatches(Train(**world, 2, 1, true, false, data), reference, "bf16 nccl dp=2 zero1");
   MPI_Barrier(MPI_COMM_WORLD);
