@@ -125,13 +125,49 @@ MatmulContext::Plan::~Plan() {
   if (desc != nullptr) cublasLtMatmulDescDestroy(desc);
 }
 
+namespace {
+
+using ContextRegistry = std::map<std::pair<int, cudaStream_t>, std::unique_ptr<MatmulContext>>;
+
+std::mutex& RegistryMutex() {
+  static std::mutex* mutex = new std::mutex;
+  return *mutex;
+}
+
+// Never destroyed: the contexts not forgotten outlive every caller, and freeing CUDA memory during exit is unsafe.
+ContextRegistry& Registry() {
+  static auto* registry = new ContextRegistry;
+  return *registry;
+}
+
+}  // namespace
+
+void MatmulContext::Forget(int device, cudaStream_t stream) {
+  std::unique_ptr<MatmulContext> context;
+  {
+    std::lock_guard<std::mutex> lock(RegistryMutex());
+    auto found = Registry().find({device, stream});
+    if (found == Registry().end()) return;
+    context = std::move(found->second);
+    Registry().erase(found);
+  }
+  int current = 0;
+  const bool switch_device = cudaGetDevice(&current) == cudaSuccess && current != device;
+  if (switch_device) cudaSetDevice(device);
+  context.reset();  // waits for the stream's work, then frees
+  if (switch_device) cudaSetDevice(current);
+}
+
+size_t MatmulContext::RegisteredContexts() {
+  std::lock_guard<std::mutex> lock(RegistryMutex());
+  return Registry().size();
+}
+
 absl::StatusOr<MatmulContext*> MatmulContext::ForStream(cudaStream_t stream) {
-  static std::mutex* registry_mutex = new std::mutex;
-  // Never destroyed: the contexts outlive every caller, and freeing CUDA memory during exit is unsafe.
-  static auto* registry = new std::map<std::pair<int, cudaStream_t>, std::unique_ptr<MatmulContext>>;
   int device = 0;
   KACHI_MATMUL_RETURN_IF_ERROR(CudaStatus(cudaGetDevice(&device), "cudaGetDevice"));
-  std::lock_guard<std::mutex> lock(*registry_mutex);
+  std::lock_guard<std::mutex> lock(RegistryMutex());
+  ContextRegistry* registry = &Registry();
   auto& slot = (*registry)[{device, stream}];
   if (slot == nullptr) {
     absl::StatusOr<std::unique_ptr<MatmulContext>> created = Create(stream);
@@ -162,21 +198,24 @@ absl::Status MatmulContext::Initialize() {
 MatmulContext::~MatmulContext() {
   plans_.clear();
   // Work queued on the stream may still use the workspace and scratch.
+  if (scratch_ != nullptr) cudaFreeAsync(scratch_, stream_);
   cudaStreamSynchronize(stream_);
-  if (scratch_ != nullptr) cudaFree(scratch_);
   if (workspace_ != nullptr) cudaFree(workspace_);
   if (handle_ != nullptr) cublasLtDestroy(handle_);
 }
 
+// Stream-ordered (cudaFreeAsync / cudaMallocAsync on the context's stream): no host wait, and no cudaFree, which
+// waits for the whole device — including NCCL kernels of an overlapped gradient reduction that wait for peers which
+// may in turn wait for this rank (a deadlock with tp > 1 and dp > 1). The scratch is used on this stream only.
 absl::StatusOr<void*> MatmulContext::Scratch(size_t bytes) {
   if (bytes <= scratch_bytes_) return scratch_;
-  KACHI_MATMUL_RETURN_IF_ERROR(CudaStatus(cudaStreamSynchronize(stream_), "cudaStreamSynchronize(scratch growth)"));
   if (scratch_ != nullptr) {
-    KACHI_MATMUL_RETURN_IF_ERROR(CudaStatus(cudaFree(scratch_), "cudaFree(matmul scratch)"));
+    KACHI_MATMUL_RETURN_IF_ERROR(CudaStatus(cudaFreeAsync(scratch_, stream_), "cudaFreeAsync(matmul scratch)"));
     scratch_ = nullptr;
     scratch_bytes_ = 0;
   }
-  KACHI_MATMUL_RETURN_IF_ERROR(CudaStatus(cudaMalloc(&scratch_, bytes), "cudaMalloc(matmul scratch)"));
+  KACHI_MATMUL_RETURN_IF_ERROR(
+      CudaStatus(cudaMallocAsync(&scratch_, bytes, stream_), "cudaMallocAsync(matmul scratch)"));
   scratch_bytes_ = bytes;
   return scratch_;
 }

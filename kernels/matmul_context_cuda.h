@@ -70,6 +70,12 @@ class MatmulContext {
  public:
   // The registry's context for `stream` on the current device, created on first use and kept until exit.
   static absl::StatusOr<MatmulContext*> ForStream(cudaStream_t stream);
+  // Frees the registry's context for `stream` on `device`, if any (its workspace, scratch and plans). Call before
+  // destroying a stream that ran matmuls, so that a process creating streams over and over (a lane per chunk of
+  // steps) does not keep a context per dead stream. Any context pointer for it from ForStream dangles afterwards.
+  static void Forget(int device, cudaStream_t stream);
+  // Number of contexts the registry holds (all devices).
+  static size_t RegisteredContexts();
   // A context owned by the caller (freed with it), bound to `stream` on the current device.
   static absl::StatusOr<std::unique_ptr<MatmulContext>> Create(cudaStream_t stream);
 
@@ -82,7 +88,7 @@ class MatmulContext {
   absl::StatusOr<bool> Run(const LtGemm& gemm);
 
   // Device buffer of at least `bytes`, reused across calls (its contents are only valid within one call). Growing
-  // it synchronizes the stream first.
+  // it frees and allocates in stream order (no host wait, no device-wide synchronization).
   absl::StatusOr<void*> Scratch(size_t bytes);
 
   // Options (read at each call).

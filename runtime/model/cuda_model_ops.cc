@@ -40,8 +40,10 @@ class CudaOps : public ModelOps {
  public:
   CudaOps(int device, cudaStream_t stream) : device_(device), stream_(stream), events_(device) {}
   ~CudaOps() override {
+    cudaSetDevice(device_);  // the destructor may run on a thread whose current device is another
     cudaStreamSynchronize(stream_);
     cudaFree(norm_result_);
+    cuda::MatmulContext::Forget(device_, stream_);  // else the registry keeps its workspace after the stream dies
     cudaStreamDestroy(stream_);
     if (download_stream_ != nullptr) cudaStreamDestroy(download_stream_);
   }

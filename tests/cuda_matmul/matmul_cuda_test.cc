@@ -326,6 +326,40 @@ TEST_F(CudaMatmulContextTest, PlansAreCachedPerProblem) {
   KACHI_ASSERT_CUDA(cudaStreamDestroy(stream));
 }
 
+// Forget frees a stream's registry context (workspace and grown scratch back to the device), and the next ForStream
+// on another stream starts a fresh one: a process that creates and destroys streams does not pile up contexts.
+TEST_F(CudaMatmulContextTest, ForgetFreesTheStreamsContext) {
+  int device = 0;
+  KACHI_ASSERT_CUDA(cudaGetDevice(&device));
+  cudaStream_t stream = nullptr;
+  KACHI_ASSERT_CUDA(cudaStreamCreate(&stream));
+  KACHI_ASSERT_CUDA(cudaDeviceSynchronize());
+  size_t free_before = 0, free_after = 0, total = 0;
+  KACHI_ASSERT_CUDA(cudaMemGetInfo(&free_before, &total));
+  const size_t contexts = cuda::MatmulContext::RegisteredContexts();
+  absl::StatusOr<cuda::MatmulContext*> context = cuda::MatmulContext::ForStream(stream);
+  ASSERT_TRUE(context.ok()) << context.status();
+  EXPECT_EQ(cuda::MatmulContext::RegisteredContexts(), contexts + 1);
+  constexpr size_t kScratchBytes = 64 << 20;
+  ASSERT_TRUE((*context)->Scratch(kScratchBytes).ok());
+  ASSERT_TRUE((*context)->Scratch(2 * kScratchBytes).ok());  // grows in stream order
+  KACHI_ASSERT_CUDA(cudaStreamSynchronize(stream));
+  size_t free_held = 0;
+  KACHI_ASSERT_CUDA(cudaMemGetInfo(&free_held, &total));
+  EXPECT_LE(free_held + 2 * kScratchBytes, free_before) << "the context should hold its workspace and scratch";
+  cuda::MatmulContext::Forget(device, stream);
+  EXPECT_EQ(cuda::MatmulContext::RegisteredContexts(), contexts);
+  KACHI_ASSERT_CUDA(cudaDeviceSynchronize());
+  // Stream-ordered frees return to the device's pool; trim it so cudaMemGetInfo sees the memory again.
+  cudaMemPool_t pool = nullptr;
+  KACHI_ASSERT_CUDA(cudaDeviceGetDefaultMemPool(&pool, device));
+  KACHI_ASSERT_CUDA(cudaMemPoolTrimTo(pool, 0));
+  KACHI_ASSERT_CUDA(cudaMemGetInfo(&free_after, &total));
+  EXPECT_GE(free_after + (8 << 20), free_before) << "Forget should give the workspace and scratch back";
+  cuda::MatmulContext::Forget(device, stream);  // forgetting twice is harmless
+  KACHI_ASSERT_CUDA(cudaStreamDestroy(stream));
+}
+
 // Sizes the GELU aux rule rejects fail with InvalidArgument before any device work (no GPU needed).
 TEST(CudaMatmulErrorTest, GeluAuxLeadingDimensionMustBeMultipleOfEight) {
   float* unused = nullptr;
