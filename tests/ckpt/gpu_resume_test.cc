@@ -1,6 +1,7 @@
 // Bitwise resume on the GPU (run under mpirun -np 1; skipped without a GPU): a small GPT on the CUDA kernels trained
-// 20 steps straight vs 10 steps with async saves + restore + 10 more must give bitwise-equal losses, parameters and
-// AdamW moments (the kernels are deterministic: no order-varying atomics). And the two snapshot paths of a device
+// 20 steps straight vs 10 steps with async saves + restore + 10 more must give bitwise-equal losses, parameters (the
+// fp32 master in bf16 mixed precision) and AdamW moments, in fp32 and in bf16 (the kernels are deterministic: no
+// order-varying atomics). And the two snapshot paths of a device
 // (a device staging copy downloaded in small chunks through two pinned buffers while training goes on, and the
 // synchronous download into pinned memory) must write the same bytes.
 #include <mpi.h>
@@ -23,6 +24,7 @@
 #include "runtime/data/token_shard.h"
 #include "runtime/train/trainer.h"
 #include "tests/test_util.h"
+#include "tests/train/train_test_util.h"
 
 namespace kachi {
 namespace {
@@ -31,8 +33,9 @@ struct DeviceRun {
   std::vector<float> losses, params, m, v;
 };
 
-TrainOptions GpuOptions(const std::string& data) {
+TrainOptions GpuOptions(const std::string& data, const std::string& precision = "fp32") {
   TrainOptions options;
+  options.precision = precision;
   options.shape = GptShape{2, 2, 128, 256, 256, 64};  // head size 64 (flash attention)
   options.kernels = "cuda";
   options.device = 0;
@@ -48,10 +51,10 @@ TrainOptions GpuOptions(const std::string& data) {
 
 // Trains until `stop_at` steps are done (restoring from `resume_dir` first when set, saving into `save_dir` every 5
 // steps when set) and returns what it did and the final state, downloaded.
-DeviceRun Train(ProcessGrid* grid, const std::string& data, int64_t stop_at, const std::string& resume_dir,
-                const std::string& save_dir) {
+DeviceRun Train(ProcessGrid* grid, const std::string& data, const std::string& precision, int64_t stop_at,
+                const std::string& resume_dir, const std::string& save_dir) {
   DeviceRun run;
-  auto trainer = Trainer::Create(GpuOptions(data), grid);
+  auto trainer = Trainer::Create(GpuOptions(data, precision), grid);
   EXPECT_TRUE(trainer.ok()) << trainer.status();
   if (!trainer.ok()) return run;
   Trainer& t = **trainer;
@@ -81,7 +84,7 @@ DeviceRun Train(ProcessGrid* grid, const std::string& data, int64_t stop_at, con
     EXPECT_TRUE(writer->Finish().ok());
   }
   run.params.resize(t.model().buffer_size());
-  EXPECT_TRUE(t.model().GetParameters(run.params.data()).ok());
+  EXPECT_TRUE(t.GetParameters(run.params.data()).ok());  // the fp32 master in mixed precision
   for (auto [host, device] : {std::pair{&run.m, &t.optimizer().first_moment()},
                               std::pair{&run.v, &t.optimizer().second_moment()}}) {
     host->resize(device->size());
@@ -94,23 +97,26 @@ bool BitwiseEqual(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 
-TEST(GpuResumeTest, SplitRunWithAsyncSaveIsBitwiseIdentical) {
+class GpuResumePrecisionTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(GpuResumePrecisionTest, SplitRunWithAsyncSaveIsBitwiseIdentical) {
   KACHI_SKIP_WITHOUT_GPU();
+  const std::string precision = GetParam();
   auto world = CreateMpiCommunicator(MPI_COMM_WORLD, CommOptions{});
   ASSERT_TRUE(world.ok()) << world.status();
   auto grid = ProcessGrid::Create(**world, 1, 1, 1);
   ASSERT_TRUE(grid.ok()) << grid.status();
-  const std::string dir = "/tmp/kachi_gpu_resume_" + std::to_string(getpid());
+  const std::string dir = "/tmp/kachi_gpu_resume_" + precision + "_" + std::to_string(getpid());
   std::filesystem::create_directories(dir);
-  std::mt19937 gen(std::random_device{}());
+  std::mt19937 gen(testing::TestDataSeed());
   std::vector<uint16_t> tokens(40000);
   for (auto& t : tokens) t = static_cast<uint16_t>(gen() % 256);
   ASSERT_TRUE(WriteTokenShard(dir + "/train_000000.bin", tokens).ok());
   const std::string data = dir + "/train_*.bin";
 
-  const DeviceRun straight = Train(grid->get(), data, 20, "", "");
-  const DeviceRun first = Train(grid->get(), data, 10, "", dir + "/ckpt");
-  const DeviceRun second = Train(grid->get(), data, 20, dir + "/ckpt", "");
+  const DeviceRun straight = Train(grid->get(), data, precision, 20, "", "");
+  const DeviceRun first = Train(grid->get(), data, precision, 10, "", dir + "/ckpt");
+  const DeviceRun second = Train(grid->get(), data, precision, 20, dir + "/ckpt", "");
   std::filesystem::remove_all(dir);
   ASSERT_EQ(straight.losses.size(), 20u);
   ASSERT_EQ(first.losses.size(), 10u);
@@ -123,6 +129,9 @@ TEST(GpuResumeTest, SplitRunWithAsyncSaveIsBitwiseIdentical) {
   EXPECT_TRUE(BitwiseEqual(second.v, straight.v));
 }
 
+INSTANTIATE_TEST_SUITE_P(Precisions, GpuResumePrecisionTest, ::testing::Values("fp32", "bf16"),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+
 TEST(GpuResumeTest, StagedAndPinnedSnapshotsWriteTheSameBytes) {
   KACHI_SKIP_WITHOUT_GPU();
   auto world = CreateMpiCommunicator(MPI_COMM_WORLD, CommOptions{});
@@ -131,7 +140,7 @@ TEST(GpuResumeTest, StagedAndPinnedSnapshotsWriteTheSameBytes) {
   ASSERT_TRUE(grid.ok()) << grid.status();
   const std::string dir = "/tmp/kachi_gpu_snapshot_" + std::to_string(getpid());
   std::filesystem::create_directories(dir);
-  std::mt19937 gen(std::random_device{}());
+  std::mt19937 gen(testing::TestDataSeed());
   std::vector<uint16_t> tokens(40000);
   for (auto& t : tokens) t = static_cast<uint16_t>(gen() % 256);
   ASSERT_TRUE(WriteTokenShard(dir + "/train_000000.bin", tokens).ok());
