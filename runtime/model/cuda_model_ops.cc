@@ -40,7 +40,6 @@ class CudaOps : public ModelOps {
  public:
   CudaOps(int device, cudaStream_t stream) : device_(device), stream_(stream), events_(device) {}
   ~CudaOps() override {
-    cudaSetDevice(device_);  // the destructor may run on a thread whose current device is another
     cudaStreamSynchronize(stream_);
     cudaFree(norm_result_);
     cuda::MatmulContext::Forget(device_, stream_);  // else the registry keeps its workspace after the stream dies
