@@ -68,7 +68,7 @@ struct MatmulPathCounts {
 // several host threads at once (the stream orders its work anyway); ForStream's registry itself is thread-safe.
 class MatmulContext {
  public:
-  // The registry's context for `stream` on the current device, created on first use and kept until exit.
+  // The registry's context for `stream` on the current device, created on first use and kept until Forget or exit.
   static absl::StatusOr<MatmulContext*> ForStream(cudaStream_t stream);
   // Frees the registry's context for `stream` on `device`, if any (its workspace, scratch and plans). Call before
   // destroying a stream that ran matmuls, so that a process creating streams over and over (a lane per chunk of
