@@ -1,10 +1,7 @@
 // Single-process checkpoint pieces: step directory names and the order loaders try them, the retention policy,
 // CRC32 and synced writes, and shard verification against a manifest (size and checksum mismatches named by path).
-#include <stdlib.h>
-
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -14,25 +11,15 @@
 #include "runtime/ckpt/shard_io.h"
 #include "runtime/ckpt/verify.h"
 #include "runtime/io/atomic_file.h"
+#include "tests/ckpt/ckpt_file_util.h"
 
 namespace kachi::ckpt {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string MakeTempDir() {
-  std::string pattern = "/tmp/kachi_ckpt_unit_XXXXXX";
-  EXPECT_NE(::mkdtemp(pattern.data()), nullptr);
-  return pattern;
-}
-
-// `n` random bytes from `seed`.
-std::string RandomBytes(size_t n, uint64_t seed) {
-  std::mt19937_64 gen(seed);
-  std::string bytes(n, '\0');
-  for (char& c : bytes) c = static_cast<char>(gen() & 0xff);
-  return bytes;
-}
+std::string MakeTempDir() { return testing::MakeTempDir("kachi_ckpt_unit"); }
+using testing::RandomBytes;
 
 TEST(CheckpointPathsTest, StepNamesRoundTrip) {
   EXPECT_EQ(StepDirName(10), "step_00000010");

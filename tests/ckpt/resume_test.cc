@@ -5,8 +5,6 @@
 // one; export to safetensors and import back exact, and the file readable by Python's safetensors; a shard write
 // that fails (file-size limit) fails the save on every rank with the shard's path and commits nothing.
 #include <mpi.h>
-#include <signal.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -29,6 +27,7 @@
 #include "runtime/io/hf_gpt2.h"
 #include "runtime/io/hf_gpt2_tensors.h"
 #include "runtime/io/tensor_shard.h"
+#include "tests/ckpt/ckpt_file_util.h"
 #include "tests/ckpt/ckpt_test_util.h"
 #include "tests/train/train_test_util.h"
 
@@ -211,19 +210,15 @@ TEST_F(CheckpointResumeTest, FailedShardWriteFailsTheSaveEverywhereAndCommitsNot
   options.dir = dir;
   options.async = true;
   ckpt::CheckpointWriter writer(options, grid->get());
-  // Every shard is larger than 16 KiB: write(2) fails with EFBIG part way (SIGXFSZ ignored).
-  struct rlimit old_limit;
-  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old_limit), 0);
-  struct sigaction ignore = {}, old_action = {};
-  ignore.sa_handler = SIG_IGN;
-  ASSERT_EQ(::sigaction(SIGXFSZ, &ignore, &old_action), 0);
-  struct rlimit limit = old_limit;
-  limit.rlim_cur = 16 << 10;
-  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &limit), 0);
-  absl::StatusOr<double> stall = writer.Save(**trainer);
-  const absl::Status finished = writer.Finish();
-  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &old_limit), 0);
-  ASSERT_EQ(::sigaction(SIGXFSZ, &old_action, nullptr), 0);
+  // Every shard is larger than 16 KiB: write(2) fails with EFBIG part way.
+  absl::StatusOr<double> stall = absl::UnknownError("not saved");
+  absl::Status finished;
+  {
+    testing::ScopedFileSizeLimit limit(16 << 10);
+    ASSERT_TRUE(limit.ok());
+    stall = writer.Save(**trainer);
+    finished = writer.Finish();
+  }
   EXPECT_TRUE(stall.ok()) << stall.status();  // async: the error comes with Finish
   ASSERT_FALSE(finished.ok());
   EXPECT_NE(finished.message().find("cannot write"), std::string::npos) << finished;

@@ -3,13 +3,9 @@
 // download would; write and fetch errors name the path and end every stage), the two-phase ShardSnapshot on host
 // state, and shards whose parameters come from fp32 master weights split across ZeRO-1 ranks (mixed precision),
 // which must restore exactly what a plain checkpoint of the same values restores, at tp = 1 and resharded to tp = 2.
-#include <signal.h>
-#include <stdlib.h>
-#include <sys/resource.h>
 
 #include <cstring>
 #include <filesystem>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -24,24 +20,15 @@
 #include "runtime/ckpt/shard_snapshot.h"
 #include "runtime/ckpt/verify.h"
 #include "runtime/io/tensor_shard.h"
+#include "tests/ckpt/ckpt_file_util.h"
 
 namespace kachi::ckpt {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string MakeTempDir() {
-  std::string pattern = "/tmp/kachi_ckpt_snapshot_XXXXXX";
-  EXPECT_NE(::mkdtemp(pattern.data()), nullptr);
-  return pattern;
-}
-
-std::string RandomBytes(size_t n, uint64_t seed) {
-  std::mt19937_64 gen(seed);
-  std::string bytes(n, '\0');
-  for (char& c : bytes) c = static_cast<char>(gen() & 0xff);
-  return bytes;
-}
+std::string MakeTempDir() { return testing::MakeTempDir("kachi_ckpt_snapshot"); }
+using testing::RandomBytes;
 
 std::string ReadAll(const std::string& path) {
   std::string bytes(static_cast<size_t>(fs::file_size(path)), '\0');
@@ -125,22 +112,17 @@ TEST(ChunkedWriteTest, WriteErrorNamesThePathAndEndsEveryStage) {
   const std::string dir = MakeTempDir();
   const std::string path = dir + "/big.bin";
   const std::string bytes = RandomBytes(1 << 20, 5);
-  // A file-size limit makes write(2) fail with EFBIG part way (SIGXFSZ ignored so the process survives).
-  struct rlimit old_limit;
-  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old_limit), 0);
-  struct sigaction ignore = {}, old_action = {};
-  ignore.sa_handler = SIG_IGN;
-  ASSERT_EQ(::sigaction(SIGXFSZ, &ignore, &old_action), 0);
-  struct rlimit limit = old_limit;
-  limit.rlim_cur = 100000;
-  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &limit), 0);
   ChunkedWriteOptions options;
   options.chunk_bytes = 64 << 10;
   SlotFetch fetch(&bytes, options.slots, options.chunk_bytes);
-  absl::StatusOr<FileDigest> digest = WriteChunkedFile(
-      path, static_cast<int64_t>(bytes.size()), [&](int64_t o, int64_t n, int s) { return fetch(o, n, s); }, options);
-  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &old_limit), 0);
-  ASSERT_EQ(::sigaction(SIGXFSZ, &old_action, nullptr), 0);
+  absl::StatusOr<FileDigest> digest = absl::UnknownError("not written");
+  {
+    testing::ScopedFileSizeLimit limit(100000);  // write(2) fails with EFBIG part way
+    ASSERT_TRUE(limit.ok());
+    digest = WriteChunkedFile(
+        path, static_cast<int64_t>(bytes.size()), [&](int64_t o, int64_t n, int s) { return fetch(o, n, s); },
+        options);
+  }
   ASSERT_FALSE(digest.ok());
   EXPECT_NE(digest.status().message().find(path), std::string::npos) << digest.status();
   EXPECT_NE(digest.status().message().find("write"), std::string::npos) << digest.status();
