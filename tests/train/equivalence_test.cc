@@ -91,14 +91,8 @@ class EquivalenceTest : public ::testing::Test {
     EXPECT_TRUE(trainer.ok()) << trainer.status();
     if (!trainer.ok()) return result;
     if (!testing::RunSteps(**trainer, &result.losses)) return result;
-    // Assemble global tensors over the tensor-parallel group (replicated tensors from tp rank 0 only).
-    const ParameterLayout& layout = (*trainer)->model().layout();
-    for (const ParameterSpec& spec : layout.tensors()) {
-      std::vector<float> global = testing::GlobalPieceOf(layout, spec, (*trainer)->model().params());
-      EXPECT_TRUE((*grid)->tp().AllReduce(global.data(), global.data(), global.size(), DType::kFloat32,
-                                          ReduceOp::kSum).ok());
-      result.tensors.push_back(std::move(global));
-    }
+    // Global tensors over the tensor-parallel group (replicated tensors from tp rank 0 only).
+    result.tensors = testing::GlobalTensors((*trainer)->model().layout(), (*trainer)->model().params(), (*grid)->tp());
     return result;
   }
 

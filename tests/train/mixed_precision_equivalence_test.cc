@@ -83,13 +83,7 @@ class MixedPrecisionEquivalenceTest : public ::testing::Test {
     if (!testing::RunSteps(**trainer, &result.losses)) return result;
     std::vector<float> master((*trainer)->model().buffer_size());
     EXPECT_TRUE((*trainer)->GetParameters(master.data()).ok());  // collective under ZeRO-1
-    const ParameterLayout& layout = (*trainer)->model().layout();
-    for (const ParameterSpec& spec : layout.tensors()) {
-      std::vector<float> global = testing::GlobalPieceOf(layout, spec, master.data());
-      EXPECT_TRUE((*grid)->tp().AllReduce(global.data(), global.data(), global.size(), DType::kFloat32,
-                                          ReduceOp::kSum).ok());
-      result.tensors.push_back(std::move(global));
-    }
+    result.tensors = testing::GlobalTensors((*trainer)->model().layout(), master.data(), (*grid)->tp());
     return result;
   }
 

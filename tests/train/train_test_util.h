@@ -1,6 +1,7 @@
-// Helpers of the training tests: a token shard with a skewed (learnable) unigram distribution (also written once
-// for a whole MPI job), a trainer's run with its losses, a rank's piece of a parameter tensor placed in its global shape, and the relative L2
-// difference of two tensors.
+// Helpers of the training tests: the seed of their random data, a token shard with a skewed (learnable) unigram
+// distribution (also written once for a whole MPI job), a trainer's run with its losses, a rank's piece of a
+// parameter tensor placed in its global shape, whole tensors summed over the tensor-parallel group, and the relative
+// L2 difference of two tensors.
 #ifndef KACHI_TESTS_TRAIN_TRAIN_TEST_UTIL_H_
 #define KACHI_TESTS_TRAIN_TRAIN_TEST_UTIL_H_
 
@@ -28,7 +29,8 @@ namespace kachi::testing {
 // std::random_device. Printed either way, so that a failure names the data it saw.
 inline uint32_t TestDataSeed() {
   const char* fixed = std::getenv("KACHI_TEST_SEED");
-  const uint32_t seed = fixed != nullptr ? static_cast<uint32_t>(std::strtoul(fixed, nullptr, 10)) : std::random_device{}();
+  const uint32_t seed =
+      fixed != nullptr ? static_cast<uint32_t>(std::strtoul(fixed, nullptr, 10)) : std::random_device{}();
   std::printf("test data seed %u (KACHI_TEST_SEED=%u repeats this run)\n", seed, seed);
   return seed;
 }
@@ -81,6 +83,19 @@ inline std::vector<float> GlobalPieceOf(const ParameterLayout& layout, const Par
     for (int64_t i = 0; i < spec.size; ++i) global[spec.GlobalIndex(i)] = params[spec.offset + i];
   }
   return global;
+}
+
+// Every tensor of `layout` whole (row-major, by layout tensor index): this rank's GlobalPieceOf each, summed over the
+// tensor-parallel group `tp` (collective; host memory, so an MPI communicator). A failed sum is a test failure.
+inline std::vector<std::vector<float>> GlobalTensors(const ParameterLayout& layout, const float* params,
+                                                     Communicator& tp) {
+  std::vector<std::vector<float>> tensors;
+  for (const ParameterSpec& spec : layout.tensors()) {
+    std::vector<float> global = GlobalPieceOf(layout, spec, params);
+    EXPECT_TRUE(tp.AllReduce(global.data(), global.data(), global.size(), DType::kFloat32, ReduceOp::kSum).ok());
+    tensors.push_back(std::move(global));
+  }
+  return tensors;
 }
 
 // ||a - ref||_2 / ||ref||_2 over n elements, accumulated in double.
