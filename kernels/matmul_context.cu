@@ -167,12 +167,12 @@ absl::StatusOr<MatmulContext*> MatmulContext::ForStream(cudaStream_t stream) {
   int device = 0;
   KACHI_MATMUL_RETURN_IF_ERROR(CudaStatus(cudaGetDevice(&device), "cudaGetDevice"));
   std::lock_guard<std::mutex> lock(RegistryMutex());
-  ContextRegistry* registry = &Registry();
-  auto& slot = (*registry)[{device, stream}];
+  ContextRegistry& registry = Registry();
+  auto& slot = registry[{device, stream}];
   if (slot == nullptr) {
     absl::StatusOr<std::unique_ptr<MatmulContext>> created = Create(stream);
     if (!created.ok()) {
-      registry->erase({device, stream});
+      registry.erase({device, stream});
       return created.status();
     }
     slot = *std::move(created);
