@@ -45,5 +45,12 @@ if [[ ! -x "$build_dir/pyenv/bin/python" ]] || ! "$build_dir/pyenv/bin/python" -
     || echo "setup: could not install safetensors from PyPI; the Python interop test will skip" >&2
 fi
 
-cmake -S "$repo" -B "$build_dir" -G Ninja
+# ccache, where installed, keeps compiled objects across build folders and worktrees (CCACHE_BASEDIR makes paths
+# relative); a machine without it builds as usual.
+launchers=()
+if command -v ccache >/dev/null; then
+  launchers=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CUDA_COMPILER_LAUNCHER=ccache)
+  export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$(dirname "$repo")}
+fi
+cmake -S "$repo" -B "$build_dir" -G Ninja "${launchers[@]}"
 cmake --build "$build_dir" -j "$(nproc)"
