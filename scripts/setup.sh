@@ -11,7 +11,8 @@ build_dir=${KACHI_BUILD_DIR:-$repo/build}
 # Build tools and libraries; slurm-wlm and munge let the Slurm test run without network; openssh-client because
 # OpenMPI's mpirun looks for an ssh agent even on one machine; fortunes-min is the main job's training text;
 # python3-venv/numpy host the safetensors interop test's Python side; chromium screenshots the lanes report
-# (tests/lanes/report_screenshot_test.sh).
+# (tests/lanes/report_screenshot_test.sh); iproute2 and iputils-ping make the emulated cluster's hosts
+# (scripts/cluster.sh); ccache keeps objects between builds.
 packages=(
   build-essential cmake ninja-build g++ gcc
   openmpi-bin libopenmpi-dev openssh-client
@@ -19,6 +20,7 @@ packages=(
   slurm-wlm munge
   fortunes-min python3 python3-venv python3-numpy
   chromium
+  iproute2 iputils-ping ccache
 )
 
 missing=()
