@@ -17,8 +17,8 @@ std::string TableColumns(const char* raw_name) {
 std::string FormatRow(const BenchRow& row) {
   const double algbw = Bandwidth(row.bytes, row.kachi_us);
   const std::string raw = row.raw_us >= 0 ? absl::StrFormat("%.2f", row.raw_us) : "n/a";
-  const std::string ratio = row.raw_us > 0 ? absl::StrFormat("%.3f", row.kachi_us / row.raw_us) : "n/a";
-  return absl::StrFormat(" %13u %11u %6s %6s %11.2f %11.3f %11.3f %11s %7s %6s", row.bytes, row.count,
+  const std::string ratio = row.raw_us > 0 ? absl::StrFormat("%.3g", row.kachi_us / row.raw_us) : "n/a";
+  return absl::StrFormat(" %13u %11u %6s %6s %11.2f %11.4g %11.4g %11s %7s %6s", row.bytes, row.count,
                          DTypeName(row.dtype), row.redop, row.kachi_us, algbw, algbw * row.bus_factor, raw, ratio,
                          row.check);
 }

@@ -29,7 +29,7 @@ awk '
     rows++
     if ($1 != sizes[rows]) fail("size " $1 ", expected " sizes[rows])
     if ($2 != $1 / 4) fail("count " $2 " for " $1 " bytes of a 4-byte type")
-    for (f = 5; f <= 9; f++) if ($f !~ /^[0-9]+(\.[0-9]+)?$/) fail("field " f " is not a number")
+    for (f = 5; f <= 9; f++) if ($f !~ /^[0-9]+(\.[0-9]+)?(e[-+][0-9]+)?$/) fail("field " f " is not a number")
     if ($5 <= 0 || $8 <= 0 || $9 <= 0) fail("non-positive time or ratio")
     if ($10 != "ok") fail("check is " $10)
   }

@@ -140,7 +140,10 @@ TEST(BenchTableTest, RowHasTenFieldsAndDerivedBandwidths) {
   EXPECT_EQ(fields[0], "1048576");
   EXPECT_EQ(fields[5], "1.049");  // 1 MiB in 1 ms
   EXPECT_EQ(fields[6], "1.573");
-  EXPECT_EQ(fields[8], "1.250");
+  EXPECT_EQ(fields[8], "1.25");
+  row.raw_us = 30000;  // a raw sample hit by a load spike: the ratio keeps its significant digits, never "0.000"
+  const std::vector<std::string> spiked = absl::StrSplit(FormatRow(row), ' ', absl::SkipEmpty());
+  EXPECT_EQ(spiked[8], "0.0333");
   row.raw_us = -1;
   const std::vector<std::string> no_raw = absl::StrSplit(FormatRow(row), ' ', absl::SkipEmpty());
   EXPECT_EQ(no_raw[7], "n/a");
