@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "bench/scaling/quiet_wait.h"
 #include "comm/process_grid.h"
 
 namespace kachi {
@@ -45,6 +46,7 @@ absl::StatusOr<std::vector<CollectiveSample>> SweepAllReduce(Communicator& paren
     }
   }
   grid->reset();
+  QuietBarrier(job);  // idle ranks sleep here while the members run
   int ok = status.ok() ? 1 : 0;
   MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, job);
   if (!ok) {

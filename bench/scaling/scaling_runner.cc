@@ -9,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "bench/train/train_flops.h"
 #include "comm/agree.h"
+#include "bench/scaling/quiet_wait.h"
 #include "comm/process_grid.h"
 #include "runtime/ckpt/checkpoint_writer.h"
 #include "runtime/train/trainer.h"
@@ -138,6 +139,7 @@ absl::StatusOr<MeasuredPoint> MeasurePoint(const ScalingRunContext& ctx, const S
   absl::Status status;
   if (member) status = RunMember(ctx, point, **grid, &timed, &schedule);
   grid->reset();
+  QuietBarrier(ctx.job);  // idle ranks sleep here while the members run
   int ok = status.ok() ? 1 : 0;
   MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, ctx.job);
   if (!ok) {
