@@ -15,7 +15,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -31,6 +30,7 @@
 #include "launcher/bootstrap.h"
 #include "launcher/commands.h"
 #include "launcher/timeline_file.h"
+#include "runtime/io/atomic_file.h"
 #include "runtime/train/train_config.h"
 
 #if defined(KACHI_WITH_CUDA) && defined(KACHI_HAVE_KERNEL_BENCH_MEMORY)
@@ -92,11 +92,9 @@ absl::StatusOr<config::ClusterSpec> ClusterFromFlags() {
   const std::string path = absl::GetFlag(FLAGS_bench_cluster);
   config::ClusterSpec spec;
   if (path.empty()) return spec;
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("--bench_cluster: cannot read ", path));
-  std::stringstream text;
-  text << in.rdbuf();
-  if (!google::protobuf::TextFormat::ParseFromString(text.str(), &spec)) {
+  absl::StatusOr<std::string> text = ReadWholeFile(path);
+  if (!text.ok()) return absl::Status(text.status().code(), absl::StrCat("--bench_cluster: ", text.status().message()));
+  if (!google::protobuf::TextFormat::ParseFromString(*text, &spec)) {
     return absl::InvalidArgumentError(absl::StrCat("--bench_cluster ", path, ": not a kachi.config.ClusterSpec in "
                                                    "text format (runtime/proto/scaling.proto)"));
   }
@@ -212,9 +210,7 @@ absl::Status RunScaling(Session& session) {
                                   setup.run.warmup_steps, setup.run.timed_steps);
   PrintScalingReport(*report, std::cout);
   if (!scaling.jsonl().empty()) {
-    std::ofstream out(scaling.jsonl(), std::ios::trunc);
-    out << ScalingJsonLines(*report);
-    if (!out) return absl::UnavailableError(absl::StrCat("--bench_scaling jsonl: cannot write ", scaling.jsonl()));
+    if (auto st = WriteFileAtomically(scaling.jsonl(), ScalingJsonLines(*report)); !st.ok()) return st;
     std::cout << "# json lines: " << scaling.jsonl() << "\n";
   }
   if (!scaling.report().empty()) {

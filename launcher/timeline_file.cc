@@ -2,12 +2,11 @@
 #include "launcher/timeline_file.h"
 
 #include <cstdint>
-#include <cstdio>
-#include <fstream>
 #include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
+#include "runtime/io/atomic_file.h"
 
 ABSL_FLAG(std::string, timeline, "",
           "kachi train / kachi bench scaling: write every rank's step timeline (compute, each collective with its "
@@ -45,14 +44,9 @@ absl::Status WriteTimelineFile(const StepTimeline& timeline, MPI_Comm comm, cons
   if (rank == 0) {
     std::vector<std::string> per_rank;
     for (int r = 0; r < size; ++r) per_rank.push_back(all.substr(offsets[r], lengths[r]));
-    const std::string temporary = path + ".tmp";
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out << ChromeTraceDocument(per_rank);
-    out.close();
-    if (!out || std::rename(temporary.c_str(), path.c_str()) != 0) {
-      std::remove(temporary.c_str());
+    if (absl::Status written = WriteFileAtomically(path, ChromeTraceDocument(per_rank)); !written.ok()) {
       ok = 0;
-      error = absl::StrCat("--timeline: could not write ", path);
+      error = absl::StrCat("--timeline: ", written.message());
     }
   }
   MPI_Bcast(&ok, 1, MPI_INT, 0, comm);

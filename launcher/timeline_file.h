@@ -17,7 +17,7 @@ ABSL_DECLARE_FLAG(std::string, timeline);
 namespace kachi {
 
 // Collective over `comm` (every rank calls it): gathers each rank's events (times after the earliest event of any
-// rank) to rank 0, which writes `path` atomically (temporary file + rename). Errors agree across ranks.
+// rank) to rank 0, which writes `path` atomically (runtime/io/atomic_file.h). Errors agree across ranks.
 absl::Status WriteTimelineFile(const StepTimeline& timeline, MPI_Comm comm, const std::string& path);
 
 }  // namespace kachi

@@ -3,14 +3,13 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
-#include <fstream>
 #include <map>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "runtime/io/atomic_file.h"
 
 namespace kachi {
 namespace {
@@ -283,21 +282,7 @@ std::string RenderScalingHtml(const ScalingReport& report) {
 }
 
 absl::Status WriteScalingHtml(const ScalingReport& report, const std::string& path) {
-  const std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out << RenderScalingHtml(report);
-    out.close();
-    if (!out) {
-      std::remove(temporary.c_str());
-      return absl::UnavailableError(absl::StrCat("scaling report: could not write ", temporary));
-    }
-  }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    std::remove(temporary.c_str());
-    return absl::UnavailableError(absl::StrCat("scaling report: could not rename ", temporary, " to ", path));
-  }
-  return absl::OkStatus();
+  return WriteFileAtomically(path, RenderScalingHtml(report));
 }
 
 }  // namespace kachi

@@ -13,7 +13,7 @@ namespace kachi {
 
 // The page (inline SVG and CSS, no scripts or external resources).
 std::string RenderScalingHtml(const ScalingReport& report);
-// Writes the page to `path` atomically (temporary file + rename).
+// Writes the page to `path` atomically (runtime/io/atomic_file.h).
 absl::Status WriteScalingHtml(const ScalingReport& report, const std::string& path);
 
 }  // namespace kachi
