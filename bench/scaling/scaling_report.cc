@@ -119,11 +119,15 @@ void PrintScalingReport(const ScalingReport& report, std::ostream& out) {
     for (const ProjectedPoint& p : report.projection) {
       if (p.preset == preset) largest = &p;
     }
+    // Backward hides the all-reduce once it lasts as long: micro-batch >= all-reduce / (backward per sequence).
+    const double backward_per_seq = largest->compute_s * c.backward_fraction() / c.micro_batch();
+    const int64_t hiding_micro = static_cast<int64_t>(std::ceil(largest->allreduce_s / backward_per_seq));
     out << absl::StrFormat("# %s: communication exposed (> 1%% of compute) from %s; at %d GPUs the best bucket is %s "
-                           "(%.2f ms exposed, %.2f ms with %s)\n",
+                           "(%.2f ms exposed, %.2f ms with %s); a micro-batch of >= %d x %d per GPU hides the "
+                           "all-reduce behind backward\n",
                            preset, first > 0 ? absl::StrCat(first, " GPUs") : std::string("no projected count"),
                            largest->gpus, Mib(largest->best_bucket_bytes), Ms(largest->best_exposed_s),
-                           Ms(largest->exposed_s), Mib(c.bucket_bytes()));
+                           Ms(largest->exposed_s), Mib(c.bucket_bytes()), hiding_micro, c.seq_len());
   }
 }
 
