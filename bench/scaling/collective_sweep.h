@@ -24,7 +24,8 @@ struct SweepOptions {
 };
 
 // Collective over `parent` (every job rank calls it with the same members, ascending job ranks). Returns the
-// samples on rank 0 (empty elsewhere). Buffers are host memory: the sweep prices the MPI path the CPU trainer uses.
+// samples on rank 0 (empty elsewhere). Buffers are host memory (the MPI path the CPU trainer uses), or device memory
+// when the backend wants it (NCCL, with the CUDA kernels).
 absl::StatusOr<std::vector<CollectiveSample>> SweepAllReduce(Communicator& parent, MPI_Comm job,
                                                              const std::vector<int>& members,
                                                              const SweepOptions& options);
