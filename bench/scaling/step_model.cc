@@ -114,7 +114,7 @@ StepBreakdown PredictStep(const StepModel& m, const ScalingPoint& point, int hos
   b.compute_s = ComputeAt(m, point.micro_batch) * contention * tp_share * slowdown;
   b.data_s = m.data_per_seq_s * point.micro_batch * slowdown;
   b.optimizer_s = m.optimizer_s / point.tp / (m.zero1 ? point.dp : 1) * slowdown;
-  b.checkpoint_s = m.checkpoint_s / point.ranks;
+  b.checkpoint_s = m.checkpoint_s / point.tp / (m.zero1 ? point.dp : 1);  // this rank's share of the state
   const CommPrediction comm = PredictCollectives(m, point, hosts);
   b.comm_s = comm.dp_s * m.dp_exposed_fraction + comm.tp_s * m.tp_exposed_fraction;
   b.total_s = b.compute_s + b.comm_s + b.optimizer_s + b.data_s + b.checkpoint_s;

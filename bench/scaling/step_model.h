@@ -9,7 +9,7 @@
 //              crosses (inside a host or across hosts), times the exposed fraction measured at 2 ranks (what the
 //              training thread actually waited / what the formulas give: overlap, skew and copies);
 //   optimizer  the 1-rank optimizer time / tp (/ dp with ZeRO-1); data: per sequence; both slowed like compute;
-//   checkpoint the 1-rank stall / ranks.
+//   checkpoint the 1-rank stall scaled like the optimizer (each rank snapshots its share of the state).
 #ifndef KACHI_BENCH_SCALING_STEP_MODEL_H_
 #define KACHI_BENCH_SCALING_STEP_MODEL_H_
 
