@@ -57,15 +57,28 @@ absl::StatusOr<ScalingReport> RunScalingBench(const ScalingBenchSetup& setup) {
   ScalingReport report;
   absl::StatusOr<std::vector<ScalingPoint>> plan = PlanScaling(*inputs, &report.skipped);
   if (!plan.ok()) return plan.status();
-  for (const ScalingPoint& point : *plan) {
-    absl::StatusOr<MeasuredPoint> measured = MeasurePoint(setup.run, point);
-    if (!measured.ok()) return measured.status();
-    if (leader && setup.progress != nullptr) {
-      *setup.progress << absl::StrFormat("# measured %-24s %9.2f ms/step (slowest rank %d)\n", point.Label(),
-                                         measured->median.total_s * 1e3, measured->slowest_rank);
-      setup.progress->flush();
+  const int rounds = std::max<int>(1, setup.scaling.rounds());
+  std::vector<std::vector<MeasuredPoint>> by_point(plan->size());
+  for (int round = 0; round < rounds; ++round) {
+    for (size_t i = 0; i < plan->size(); ++i) {
+      absl::StatusOr<MeasuredPoint> measured = MeasurePoint(setup.run, (*plan)[i]);
+      if (!measured.ok()) return measured.status();
+      if (leader && setup.progress != nullptr) {
+        *setup.progress << absl::StrFormat("# measured %-24s %9.2f ms/step (slowest rank %d)%s\n",
+                                           (*plan)[i].Label(), measured->median.total_s * 1e3,
+                                           measured->slowest_rank,
+                                           rounds > 1 ? absl::StrFormat(", round %d of %d", round + 1, rounds) : "");
+        setup.progress->flush();
+      }
+      by_point[i].push_back(*std::move(measured));
     }
-    report.points.push_back(*std::move(measured));
+  }
+  // Each point: the round with the median step time.
+  for (std::vector<MeasuredPoint>& measured : by_point) {
+    std::sort(measured.begin(), measured.end(), [](const MeasuredPoint& a, const MeasuredPoint& b) {
+      return a.median.total_s < b.median.total_s;
+    });
+    report.points.push_back(measured[(measured.size() - 1) / 2]);
   }
   // Efficiency against the 1-rank point of the same mode.
   for (MeasuredPoint& m : report.points) {

@@ -1,5 +1,5 @@
 // `kachi bench scaling` end to end on every rank of the job: plans the points (scaling_plan.h), measures each on
-// its carved sub-world (scaling_runner.h), computes efficiencies against the 1-rank point of the same mode, times
+// its carved sub-world (scaling_runner.h) once per round (keeping the round with the median step), computes efficiencies against the 1-rank point of the same mode, times
 // the all-reduce sweeps (inside a host; across hosts when there are several), fits the links and the step model on
 // the 1- and 2-rank points, predicts every point, and projects to the configured cluster.
 #ifndef KACHI_BENCH_SCALING_SCALING_BENCH_H_
