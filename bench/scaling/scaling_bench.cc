@@ -50,6 +50,14 @@ std::vector<int> InterHostPair(const ScalingRunContext& run) {
 
 }  // namespace
 
+MeasuredPoint MedianRound(std::vector<MeasuredPoint> rounds) {
+  if (rounds.empty()) return MeasuredPoint{};
+  std::sort(rounds.begin(), rounds.end(), [](const MeasuredPoint& a, const MeasuredPoint& b) {
+    return a.median.total_s < b.median.total_s;
+  });
+  return rounds[(rounds.size() - 1) / 2];
+}
+
 absl::StatusOr<ScalingReport> RunScalingBench(const ScalingBenchSetup& setup) {
   const bool leader = setup.run.parent->rank() == 0;
   absl::StatusOr<ScalingPlanInputs> inputs = PlanInputs(setup);
@@ -73,13 +81,7 @@ absl::StatusOr<ScalingReport> RunScalingBench(const ScalingBenchSetup& setup) {
       by_point[i].push_back(*std::move(measured));
     }
   }
-  // Each point: the round with the median step time.
-  for (std::vector<MeasuredPoint>& measured : by_point) {
-    std::sort(measured.begin(), measured.end(), [](const MeasuredPoint& a, const MeasuredPoint& b) {
-      return a.median.total_s < b.median.total_s;
-    });
-    report.points.push_back(measured[(measured.size() - 1) / 2]);
-  }
+  for (std::vector<MeasuredPoint>& measured : by_point) report.points.push_back(MedianRound(std::move(measured)));
   // Efficiency against the 1-rank point of the same mode.
   for (MeasuredPoint& m : report.points) {
     for (const MeasuredPoint& base : report.points) {

@@ -27,6 +27,9 @@ struct ScalingBenchSetup {
   std::ostream* progress = nullptr;      // rank 0: one line per measured point (may be null)
 };
 
+// The round of one point with the median step time (the lower middle one for an even count; empty: a default).
+MeasuredPoint MedianRound(std::vector<MeasuredPoint> rounds);
+
 // Collective over setup.run.parent. The report is complete on rank 0 (points, fit, prediction, projection); other
 // ranks get an empty one. Errors agree across ranks.
 absl::StatusOr<ScalingReport> RunScalingBench(const ScalingBenchSetup& setup);

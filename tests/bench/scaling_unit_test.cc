@@ -13,6 +13,7 @@
 #include "absl/time/clock.h"
 #include "bench/scaling/alpha_beta.h"
 #include "bench/scaling/cluster_projection.h"
+#include "bench/scaling/scaling_bench.h"
 #include "bench/scaling/scaling_html.h"
 #include "bench/scaling/scaling_plan.h"
 #include "bench/scaling/scaling_report.h"
@@ -183,6 +184,15 @@ TEST(StepModelTest, FitsOneAndTwoRankPointsAndPredictsHeldOutOnes) {
   EXPECT_NEAR(PredictCollectives(*model, held, 2).dp_s,
               CollectiveSeconds(CollectiveKind::kAllReduce, 4, 5e5, links.inter_host), 1e-12);
   EXPECT_FALSE(FitStepModel({points[2]}, links, 4, false).ok());  // no 1-rank point
+}
+
+TEST(ScalingBenchTest, MedianRoundKeepsTheRoundWithTheMedianStep) {
+  std::vector<MeasuredPoint> rounds = {Point(2, 1, ScalingMode::kWeak, 2, 0.5, 0), Point(2, 1, ScalingMode::kWeak, 2, 0.1, 0),
+                                       Point(2, 1, ScalingMode::kWeak, 2, 0.3, 0.01)};
+  EXPECT_NEAR(MedianRound(rounds).median.comm_s, 0.01, 1e-12);  // the 0.32 s round, breakdown kept whole
+  rounds.pop_back();
+  EXPECT_NEAR(MedianRound(rounds).median.compute_s, 0.1, 1e-12);  // two rounds: the faster
+  EXPECT_EQ(MedianRound({}).median.total_s, 0);
 }
 
 TEST(ClusterProjectionTest, ExposedTimeFollowsTheBucketPipeline) {
