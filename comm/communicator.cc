@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "comm/collective_observer.h"
 #include "comm/watchdog.h"
 
 namespace kachi {
@@ -66,7 +67,16 @@ absl::Status CheckOverlap(absl::string_view op_name, const void* a, size_t a_byt
   return absl::OkStatus();
 }
 
+// The calling thread's observer (SetThreadCollectiveObserver).
+thread_local CollectiveObserver* thread_observer = nullptr;
+
 }  // namespace
+
+CollectiveObserver* SetThreadCollectiveObserver(CollectiveObserver* observer) {
+  CollectiveObserver* previous = thread_observer;
+  thread_observer = observer;
+  return previous;
+}
 
 absl::string_view CollectiveName(CollectiveKind kind) {
   switch (kind) {
@@ -106,6 +116,9 @@ absl::Status Communicator::RunCollective(CollectiveKind kind, size_t bytes, Body
   const uint64_t token = watchdog.Begin(record);
   absl::Status status = body();
   if (!status.ok() || !TrackAsync(token)) watchdog.End(token);
+  if (thread_observer != nullptr) {
+    thread_observer->OnCollective(kind, options_.name, record.size, bytes, record.started, absl::Now());
+  }
   return status;
 }
 

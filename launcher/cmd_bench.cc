@@ -89,7 +89,9 @@ int BenchUsage(const std::string& problem) {
                "       kachi bench train [--set model.preset=gpt2_124m] [--bench_steps=N] [--bench_warmup=N]\n"
                "       [--bench_micro_batch=B] [--bench_torch=true|false] [--bench_torch_modes=eager,compile]\n"
                "       [--bench_matmul_tflops=X] [--bench_peak_tflops=989] [--bench_profile]   (one process; PyTorch peer\n"
-               "       from $KACHI_PYTHON; --bench_profile adds a per-op time table of one step)\n",
+               "       from $KACHI_PYTHON; --bench_profile adds a per-op time table of one step)\n"
+               "       kachi bench scaling [--bench_scaling='FIELD: VALUE ...'] [--bench_cluster FILE] [--timeline FILE]\n"
+               "       (inside mpirun/srun: the model on 1, 2, 4, ... ranks, measured, modeled, projected)\n",
                problem.c_str());
   return 2;
 }
@@ -356,12 +358,13 @@ int TrainBench(const std::vector<std::string>& args) {
 }  // namespace
 
 int BenchCommand(const std::vector<std::string>& args) {
-  if (args.empty()) return BenchUsage("missing benchmark name (available: comm, kernels, train)");
+  if (args.empty()) return BenchUsage("missing benchmark name (available: comm, kernels, train, scaling)");
   const std::vector<std::string> rest(args.begin() + 1, args.end());
   if (args.front() == "comm") return CommBench(rest);
   if (args.front() == "kernels") return KernelBench(rest);
   if (args.front() == "train") return TrainBench(rest);
-  return BenchUsage("unknown benchmark '" + args.front() + "' (available: comm, kernels, train)");
+  if (args.front() == "scaling") return ScalingBenchCommand(rest);
+  return BenchUsage("unknown benchmark '" + args.front() + "' (available: comm, kernels, train, scaling)");
 }
 
 }  // namespace kachi

@@ -2,6 +2,7 @@
 // model, parallel, train, data, optimizer, checkpoint; --set overrides), printing progress on rank 0, saving sharded
 // checkpoints (checkpoint.dir) and optionally the trained weights as Hugging Face GPT-2 safetensors. It starts from
 // the latest sound checkpoint with --resume or checkpoint.resume, else from model.init_from weights if given.
+// --timeline FILE writes every rank's steps (data, compute, each collective, optimizer, checkpoint) as a Chrome trace.
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -17,6 +18,7 @@
 #include "launcher/bootstrap.h"
 #include "launcher/commands.h"
 #include "launcher/flags.h"
+#include "launcher/timeline_file.h"
 #include "runtime/ckpt/checkpoint_writer.h"
 #include "runtime/ckpt/restore.h"
 #include "runtime/io/hf_gpt2.h"
@@ -110,7 +112,17 @@ absl::Status Train(Session& session) {
   }
   AfterStepHook save_checkpoint;
   if (writer) save_checkpoint = [&](const StepResult&) { return writer->AfterStep(t); };
-  if (auto st = t.Run(&std::cout, save_checkpoint); !st.ok()) return st;
+  const std::string timeline_path = absl::GetFlag(FLAGS_timeline);
+  StepTimeline timeline;
+  {
+    ScopedTimeline attach(timeline_path.empty() ? nullptr : &timeline);
+    if (auto st = t.Run(&std::cout, save_checkpoint); !st.ok()) return st;
+  }
+  if (!timeline_path.empty()) {
+    // The grid's world is an MPI communicator over MPI_COMM_WORLD's ranks in order: gather over the job's world.
+    if (auto st = WriteTimelineFile(timeline, MPI_COMM_WORLD, timeline_path); !st.ok()) return st;
+    if (world.rank() == 0) std::cout << "kachi train: timeline written to " << timeline_path << "\n";
+  }
   if (writer) {
     if (auto st = writer->Finish(); !st.ok()) return st;
   }

@@ -15,6 +15,9 @@ int VersionCommand(const std::vector<std::string>& args);
 int EnvCommand(const std::vector<std::string>& args);
 // `kachi bench comm|...`: benchmarks printed beside their peer (bench/).
 int BenchCommand(const std::vector<std::string>& args);
+// `kachi bench scaling`: the model on sub-worlds of 1, 2, 4, ... ranks, measured, modeled and projected
+// (launcher/cmd_bench_scaling.cc, bench/scaling/).
+int ScalingBenchCommand(const std::vector<std::string>& args);
 // `kachi train [CONFIG.pbtxt]`: trains a GPT over the job's ranks as a dp x tp grid (launcher/cmd_train.cc).
 int TrainCommand(const std::vector<std::string>& args);
 // `kachi sample WEIGHTS.safetensors`: generates text from trained weights on one process (launcher/cmd_sample.cc).

@@ -44,7 +44,8 @@ constexpr Subcommand kSubcommands[] = {
     {"lanes", "lanes competing for the card pool: `kachi lanes --simulate [LANES.pbtxt] [--set field=value]`",
      LanesCommand, /*raw_args=*/true},
 #ifdef KACHI_HAVE_BENCH_COMMAND
-    {"bench", "benchmarks beside their peer: `kachi bench comm` (collectives), `kachi bench kernels` (CUDA kernels)",
+    {"bench", "benchmarks beside their peer: `kachi bench comm` (collectives), `kachi bench kernels` (CUDA kernels), "
+              "`kachi bench train`, `kachi bench scaling` (1, 2, 4, ... ranks, modeled and projected)",
      BenchCommand},
 #endif
 };

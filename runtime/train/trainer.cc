@@ -5,12 +5,14 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "runtime/model/cuda_model_ops.h"
 #include "runtime/model/parameter_layout.h"
+#include "runtime/train/timeline.h"
 
 namespace kachi {
 namespace {
@@ -138,7 +140,9 @@ absl::Status Trainer::BeforeCollective() {
 }
 
 absl::Status Trainer::AfterCollective(Communicator& comm) {
-  return model_->ops().device_memory() ? comm.Synchronize() : absl::OkStatus();
+  if (!model_->ops().device_memory()) return absl::OkStatus();
+  TimelineScope wait(TimelineCategory::kComm, "comm_synchronize");
+  return comm.Synchronize();
 }
 
 absl::StatusOr<StepResult> Trainer::Step() {
@@ -154,8 +158,12 @@ absl::StatusOr<StepResult> Trainer::Step() {
   const float grad_scale = 1.0f / static_cast<float>(accumulation);
   double loss_sum = 0;
   for (int micro = 0; micro < accumulation; ++micro) {
-    absl::StatusOr<TokenBatch> batch = train_loader_->MicroBatch(micro);
+    absl::StatusOr<TokenBatch> batch = [&] {
+      TimelineScope data(TimelineCategory::kData, "micro_batch");
+      return train_loader_->MicroBatch(micro);
+    }();
     if (!batch.ok()) return batch.status();
+    TimelineScope compute(TimelineCategory::kCompute, "forward_backward");
     absl::StatusOr<float> loss =
         overlap && micro + 1 == accumulation
             ? ForwardBackwardOverlapped(*batch, grad_scale)
@@ -173,10 +181,12 @@ absl::StatusOr<StepResult> Trainer::Step() {
   }
   if (auto st = AfterCollective(grid_->dp()); !st.ok()) return st;
   result.lr = options_.schedule.At(result.step);
+  std::optional<TimelineScope> optimizer_scope(std::in_place, TimelineCategory::kOptimizer, "adamw");
   absl::StatusOr<double> norm =
       mixed ? optimizer_->Step(model_->params_bf16(),
                                sync_->zero1() ? shard_grads_bf16_.data() : model_->grads_bf16(), result.lr)
             : optimizer_->Step(model_->params(), sync_->zero1() ? shard_grads_.data() : model_->grads(), result.lr);
+  optimizer_scope.reset();
   if (!norm.ok()) return norm.status();
   result.grad_norm = *norm;
   if (auto st = BeforeCollective(); !st.ok()) return st;
@@ -213,7 +223,10 @@ absl::StatusOr<float> Trainer::ForwardBackwardOverlapped(const TokenBatch& batch
   model_->set_gradients_ready_hook(nullptr);
   // Always finish, even after a failed backward: the launched buckets must be done before anything else touches
   // the data-parallel communicator or the gradients.
-  absl::Status reduced = sync_->FinishOverlap();
+  absl::Status reduced = [&] {
+    TimelineScope wait(TimelineCategory::kComm, "grad_sync_wait");
+    return sync_->FinishOverlap();
+  }();
   for (void* event : events) model_->ops().ReleaseEvent(event);
   if (!loss.ok()) return loss.status();
   if (!reduced.ok()) return reduced;
@@ -248,6 +261,8 @@ absl::Status Trainer::Run(std::ostream* log, const AfterStepHook& after_step) {
   double elapsed = 0;
   int64_t timed_steps = 0;
   while (step() < options_.steps) {
+    StepTimeline* timeline = StepTimeline::ForThisThread();
+    if (timeline != nullptr) timeline->BeginStep(step());
     absl::StatusOr<StepResult> result = Step();
     if (!result.ok()) return result.status();
     // The first step warms caches and allocates: leave it out of the ETA.
@@ -257,10 +272,12 @@ absl::Status Trainer::Run(std::ostream* log, const AfterStepHook& after_step) {
     }
     double stall = 0;
     if (after_step) {
+      TimelineScope checkpoint(TimelineCategory::kCheckpoint, "after_step");
       absl::StatusOr<double> hook = after_step(*result);
       if (!hook.ok()) return hook.status();
       stall = *hook;
     }
+    if (timeline != nullptr) timeline->EndStep();
     const std::string stall_text = stall > 0 ? absl::StrFormat(" | ckpt stall %.1f ms", stall * 1e3) : "";
     const double per_step = timed_steps > 0 ? elapsed / timed_steps : result->seconds;
     const double tokens_per_s = result->tokens / result->seconds;

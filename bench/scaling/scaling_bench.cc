@@ -1,0 +1,143 @@
+// `kachi bench scaling` end to end (see scaling_bench.h).
+#include "bench/scaling/scaling_bench.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "bench/scaling/collective_sweep.h"
+#include "bench/scaling/scaling_plan.h"
+
+namespace kachi {
+namespace {
+
+absl::StatusOr<ScalingPlanInputs> PlanInputs(const ScalingBenchSetup& setup) {
+  const config::ScalingBenchConfig& c = setup.scaling;
+  ScalingPlanInputs inputs;
+  inputs.world_size = setup.run.parent->size();
+  inputs.ranks_per_host = setup.run.ranks_per_node;
+  inputs.shape = setup.run.base.shape;
+  for (uint32_t n : c.ranks()) inputs.sizes.push_back(static_cast<int>(n));
+  for (const std::string& name : c.layouts()) {
+    absl::StatusOr<ScalingLayout> layout = ParseScalingLayout(name);
+    if (!layout.ok()) return absl::InvalidArgumentError(absl::StrCat("--bench_scaling layouts: ", layout.status().message()));
+    inputs.layouts.push_back(*layout);
+  }
+  for (const std::string& name : c.modes()) {
+    absl::StatusOr<ScalingMode> mode = ParseScalingMode(name);
+    if (!mode.ok()) return absl::InvalidArgumentError(absl::StrCat("--bench_scaling modes: ", mode.status().message()));
+    inputs.modes.push_back(*mode);
+  }
+  inputs.micro_batch = c.micro_batch() > 0 ? c.micro_batch() : setup.run.base.micro_batch;
+  inputs.global_batch = c.global_batch();
+  inputs.dp_tp_width = static_cast<int>(c.tp());
+  return inputs;
+}
+
+// Job ranks for the sweeps: the first two ranks of host 0, and rank 0 with the first rank of another host.
+std::vector<int> IntraHostPair(const ScalingRunContext& run) {
+  for (int r = 1; r < static_cast<int>(run.host_of_rank.size()); ++r) {
+    if (run.host_of_rank[r] == run.host_of_rank[0]) return {0, r};
+  }
+  return {};
+}
+std::vector<int> InterHostPair(const ScalingRunContext& run) {
+  for (int r = 1; r < static_cast<int>(run.host_of_rank.size()); ++r) {
+    if (run.host_of_rank[r] != run.host_of_rank[0]) return {0, r};
+  }
+  return {};
+}
+
+}  // namespace
+
+MeasuredPoint MedianRound(std::vector<MeasuredPoint> rounds) {
+  if (rounds.empty()) return MeasuredPoint{};
+  std::sort(rounds.begin(), rounds.end(), [](const MeasuredPoint& a, const MeasuredPoint& b) {
+    return a.median.total_s < b.median.total_s;
+  });
+  return rounds[(rounds.size() - 1) / 2];
+}
+
+absl::StatusOr<ScalingReport> RunScalingBench(const ScalingBenchSetup& setup) {
+  const bool leader = setup.run.parent->rank() == 0;
+  absl::StatusOr<ScalingPlanInputs> inputs = PlanInputs(setup);
+  if (!inputs.ok()) return inputs.status();
+  ScalingReport report;
+  absl::StatusOr<std::vector<ScalingPoint>> plan = PlanScaling(*inputs, &report.skipped);
+  if (!plan.ok()) return plan.status();
+  const int rounds = std::max<int>(1, setup.scaling.rounds());
+  std::vector<std::vector<MeasuredPoint>> by_point(plan->size());
+  for (int round = 0; round < rounds; ++round) {
+    for (size_t i = 0; i < plan->size(); ++i) {
+      absl::StatusOr<MeasuredPoint> measured = MeasurePoint(setup.run, (*plan)[i]);
+      if (!measured.ok()) return measured.status();
+      if (leader && setup.progress != nullptr) {
+        *setup.progress << absl::StrFormat("# measured %-24s %9.2f ms/step (slowest rank %d)%s\n",
+                                           (*plan)[i].Label(), measured->median.total_s * 1e3,
+                                           measured->slowest_rank,
+                                           rounds > 1 ? absl::StrFormat(", round %d of %d", round + 1, rounds) : "");
+        setup.progress->flush();
+      }
+      by_point[i].push_back(*std::move(measured));
+    }
+  }
+  for (std::vector<MeasuredPoint>& measured : by_point) report.points.push_back(MedianRound(std::move(measured)));
+  // Efficiency against the 1-rank point of the same mode.
+  for (MeasuredPoint& m : report.points) {
+    for (const MeasuredPoint& base : report.points) {
+      if (base.point.ranks == 1 && base.point.mode == m.point.mode && base.tokens_per_s > 0) {
+        m.efficiency = m.tokens_per_s / (m.point.ranks * base.tokens_per_s);
+      }
+    }
+  }
+  // The links, timed in this job.
+  SweepOptions sweep;
+  sweep.min_bytes = setup.scaling.sweep_min_bytes();
+  sweep.max_bytes = setup.scaling.sweep_max_bytes();
+  sweep.iters = static_cast<int>(setup.scaling.sweep_iters());
+  const std::vector<int> intra = IntraHostPair(setup.run), inter = InterHostPair(setup.run);
+  if (!intra.empty()) {
+    absl::StatusOr<std::vector<CollectiveSample>> samples =
+        SweepAllReduce(*setup.run.parent, setup.run.job, intra, sweep);
+    if (!samples.ok()) return samples.status();
+    report.intra_host_samples = *std::move(samples);
+  }
+  if (!inter.empty()) {
+    absl::StatusOr<std::vector<CollectiveSample>> samples =
+        SweepAllReduce(*setup.run.parent, setup.run.job, inter, sweep);
+    if (!samples.ok()) return samples.status();
+    report.inter_host_samples = *std::move(samples);
+  }
+  if (!leader) return ScalingReport{};
+  report.title = setup.title;
+  if (!report.intra_host_samples.empty()) {
+    absl::StatusOr<AlphaBeta> link = FitAllReduceAlphaBeta(report.intra_host_samples);
+    if (!link.ok()) return link.status();
+    report.links.intra_host = *link;
+  }
+  if (!report.inter_host_samples.empty()) {
+    absl::StatusOr<AlphaBeta> link = FitAllReduceAlphaBeta(report.inter_host_samples);
+    if (!link.ok()) return link.status();
+    report.links.inter_host = *link;
+    report.links.has_inter_host = true;
+  }
+  absl::StatusOr<StepModel> model =
+      FitStepModel(report.points, report.links, setup.cores_per_machine, setup.run.base.zero1);
+  if (model.ok()) {
+    report.model = *model;
+    report.has_model = true;
+    for (const MeasuredPoint& m : report.points) {
+      report.predicted.push_back(PredictStep(report.model, m.point, m.hosts, m.ranks_per_machine));
+      report.held_out.push_back(m.point.ranks > 2);
+    }
+  }
+  if (setup.project) {
+    report.cluster = setup.cluster;
+    absl::StatusOr<std::vector<ProjectedPoint>> projection = ProjectCluster(setup.cluster);
+    if (!projection.ok()) return projection.status();
+    report.projection = *std::move(projection);
+  }
+  return report;
+}
+
+}  // namespace kachi

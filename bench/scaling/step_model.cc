@@ -1,0 +1,124 @@
+// Fitting and evaluating the step cost model (see step_model.h).
+#include "bench/scaling/step_model.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+
+namespace kachi {
+namespace {
+
+// Payloads up to this size are scalars (loss, norms): their size does not follow the model's.
+constexpr int64_t kScalarBytes = 1024;
+
+const MeasuredPoint* Find(const std::vector<MeasuredPoint>& points, int dp, int tp, ScalingMode mode) {
+  for (const MeasuredPoint& p : points) {
+    if (p.point.dp == dp && p.point.tp == tp && p.point.mode == mode) return &p;
+  }
+  return nullptr;
+}
+
+// The point of either mode, weak first.
+const MeasuredPoint* FindAnyMode(const std::vector<MeasuredPoint>& points, int dp, int tp) {
+  const MeasuredPoint* weak = Find(points, dp, tp, ScalingMode::kWeak);
+  return weak != nullptr ? weak : Find(points, dp, tp, ScalingMode::kStrong);
+}
+
+double ComputeAt(const StepModel& m, double sequences) { return m.compute_fixed_s + m.compute_per_seq_s * sequences; }
+
+// Calls of `group` with more than one rank.
+std::vector<CollectiveCall> Calls(const MeasuredPoint& point, const std::string& group) {
+  std::vector<CollectiveCall> calls;
+  for (const CollectiveCall& call : point.schedule) {
+    if (call.group == group && call.ranks > 1) calls.push_back(call);
+  }
+  return calls;
+}
+
+}  // namespace
+
+CommPrediction PredictCollectives(const StepModel& model, const ScalingPoint& point, int hosts) {
+  CommPrediction out;
+  const AlphaBeta& dp_link =
+      hosts > 1 && model.links.has_inter_host ? model.links.inter_host : model.links.intra_host;
+  if (point.dp > 1) {
+    for (const CollectiveCall& call : model.dp_schedule) {
+      double bytes = static_cast<double>(call.bytes);
+      if (call.bytes > kScalarBytes) {
+        bytes /= point.tp;  // each tp rank reduces its shard of the parameters
+        if (call.kind == CollectiveKind::kAllGather) bytes *= static_cast<double>(call.ranks) / point.dp;
+      }
+      out.dp_s += CollectiveSeconds(call.kind, point.dp, bytes, dp_link);
+    }
+  }
+  if (point.tp > 1) {
+    const double scale = static_cast<double>(point.micro_batch) / model.tp_schedule_micro_batch;
+    for (const CollectiveCall& call : model.tp_schedule) {
+      const double bytes = call.bytes > kScalarBytes ? call.bytes * scale : call.bytes;
+      out.tp_s += CollectiveSeconds(call.kind, point.tp, bytes, model.links.intra_host);
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<StepModel> FitStepModel(const std::vector<MeasuredPoint>& points, const LinkModel& links,
+                                       int cores_per_machine, bool zero1) {
+  StepModel m;
+  m.links = links;
+  m.cores_per_machine = std::max(1, cores_per_machine);
+  m.zero1 = zero1;
+  const MeasuredPoint* weak1 = Find(points, 1, 1, ScalingMode::kWeak);
+  const MeasuredPoint* strong1 = Find(points, 1, 1, ScalingMode::kStrong);
+  const MeasuredPoint* one = weak1 != nullptr ? weak1 : strong1;
+  if (one == nullptr) return absl::FailedPreconditionError("the step model needs a 1-rank point (--bench_scaling ranks)");
+  // Compute: a line through the 1-rank points (through the origin when there is one batch size).
+  const double b1 = one->point.micro_batch;
+  if (weak1 != nullptr && strong1 != nullptr && strong1->point.micro_batch != weak1->point.micro_batch) {
+    const double bw = weak1->point.micro_batch, bs = strong1->point.micro_batch;
+    m.compute_per_seq_s = (strong1->median.compute_s - weak1->median.compute_s) / (bs - bw);
+    m.compute_fixed_s = weak1->median.compute_s - m.compute_per_seq_s * bw;
+    if (m.compute_fixed_s < 0 || m.compute_per_seq_s < 0) {  // noise: fall back to proportional
+      m.compute_fixed_s = 0;
+      m.compute_per_seq_s = one->median.compute_s / b1;
+    }
+  } else {
+    m.compute_per_seq_s = one->median.compute_s / b1;
+  }
+  m.data_per_seq_s = one->median.data_s / b1;
+  m.optimizer_s = one->median.optimizer_s;
+  m.checkpoint_s = one->median.checkpoint_s;
+  // Two ranks on one machine: contention, the dp schedule and its exposed fraction.
+  if (const MeasuredPoint* dp2 = FindAnyMode(points, 2, 1); dp2 != nullptr) {
+    const double alone = ComputeAt(m, dp2->point.micro_batch);
+    if (alone > 0) m.contention = std::max(0.5, dp2->median.compute_s / alone);
+    m.dp_schedule = Calls(*dp2, "dp");
+    const double formula = PredictCollectives(m, dp2->point, dp2->hosts).dp_s;
+    if (formula > 0) m.dp_exposed_fraction = dp2->median.comm_s / formula;
+  }
+  if (const MeasuredPoint* tp2 = FindAnyMode(points, 1, 2); tp2 != nullptr) {
+    const double full = ComputeAt(m, tp2->point.micro_batch) * m.contention;
+    if (full > 0) m.tp_serial_fraction = std::clamp(2 * tp2->median.compute_s / full - 1, 0.0, 1.0);
+    m.tp_schedule = Calls(*tp2, "tp");
+    m.tp_schedule_micro_batch = std::max<int64_t>(1, tp2->point.micro_batch);
+    const double formula = PredictCollectives(m, tp2->point, 1).tp_s;
+    if (formula > 0) m.tp_exposed_fraction = tp2->median.comm_s / formula;
+  }
+  return m;
+}
+
+StepBreakdown PredictStep(const StepModel& m, const ScalingPoint& point, int hosts, int ranks_per_machine) {
+  StepBreakdown b;
+  const double slowdown = std::max(1.0, static_cast<double>(ranks_per_machine) / m.cores_per_machine);
+  const double contention = ranks_per_machine >= 2 ? m.contention : 1.0;
+  const double tp_share = m.tp_serial_fraction + (1 - m.tp_serial_fraction) / point.tp;
+  b.compute_s = ComputeAt(m, point.micro_batch) * contention * tp_share * slowdown;
+  b.data_s = m.data_per_seq_s * point.micro_batch * slowdown;
+  b.optimizer_s = m.optimizer_s / point.tp / (m.zero1 ? point.dp : 1) * slowdown;
+  b.checkpoint_s = m.checkpoint_s / point.tp / (m.zero1 ? point.dp : 1);  // this rank's share of the state
+  const CommPrediction comm = PredictCollectives(m, point, hosts);
+  b.comm_s = comm.dp_s * m.dp_exposed_fraction + comm.tp_s * m.tp_exposed_fraction;
+  b.total_s = b.compute_s + b.comm_s + b.optimizer_s + b.data_s + b.checkpoint_s;
+  return b;
+}
+
+}  // namespace kachi
