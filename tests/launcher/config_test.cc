@@ -56,6 +56,9 @@ TEST(LoadConfigTest, EveryShippedConfigLoadsAndValidates) {
     if (entry.path().extension() != ".pbtxt") continue;
     // Lanes files are kachi.lanes.LanesFile messages (runtime/proto/lanes.proto), checked by lanes_file_test.
     if (entry.path().filename().string().rfind("lanes_", 0) == 0) continue;
+    // Cluster files are kachi.config.ClusterSpec messages (runtime/proto/scaling.proto), loaded by
+    // scaling_cli_np4 through `kachi bench scaling --bench_cluster`.
+    if (entry.path().filename().string().rfind("cluster_", 0) == 0) continue;
     ++count;
     auto config = LoadConfig(entry.path().string());
     ASSERT_TRUE(config.ok()) << config.status();
