@@ -31,7 +31,7 @@ expect() {
 expect 1 "$want" bench kernels
 expect 1 "$want" bench kernels attention memory
 expect 2 "unknown kernel family 'softmax' (available: memory, matmul, attention)" bench kernels memory softmax
-expect 2 "missing benchmark name (available: comm, kernels, train)" bench
+expect 2 "missing benchmark name (available: comm, kernels, train, scaling)" bench
 expect 2 "kachi bench kernels [memory|matmul|attention ...]" bench nonsense
 [ "$failed" = 0 ] && echo "PASS"
 exit $failed
