@@ -36,7 +36,8 @@ using Clock = std::chrono::steady_clock;
 enum FrameType : uint8_t { kHello = 1, kQuery = 2, kAnswer = 3, kBye = 4, kAbort = 5 };
 
 // How long after the first peer death the loss is reported (other ranks of the same host die within it).
-constexpr auto kLossGrace = std::chrono::milliseconds(300);
+// A whole host's death is reported as soon as it is complete.
+constexpr auto kLossGrace = std::chrono::milliseconds(200);
 // Set-up limits: one connection attempt, and the whole mesh.
 constexpr int kConnectAttemptMs = 2000;
 constexpr auto kSetupLimit = std::chrono::seconds(30);
@@ -73,6 +74,7 @@ struct Channel {
   std::map<int, std::string> answers;
   bool job_ending = false;  // a peer aborts or leaves: deaths are no longer news
   bool loss_reported = false;
+  bool loss_is_news = false;  // the first death came before any abort or goodbye
   std::vector<int> dead;
   Clock::time_point report_loss_at;
   std::function<void(const std::vector<int>&)> on_loss;
@@ -256,11 +258,25 @@ void ReadPeerLocked(Channel& channel, int from) {
   if (peer.fd < 0 && !peer.left && !peer.dead) {
     peer.dead = true;
     channel.answered.notify_all();
-    if (!channel.job_ending) {
-      if (channel.dead.empty()) channel.report_loss_at = Clock::now() + kLossGrace;
-      channel.dead.push_back(from);
+    // A death is news only if it comes before any abort or goodbye (then the job is ending anyway); later deaths
+    // still join the report of an earlier one.
+    if (channel.dead.empty() && !channel.job_ending) {
+      channel.loss_is_news = true;
+      channel.report_loss_at = Clock::now() + kLossGrace;
+    }
+    channel.dead.push_back(from);
+  }
+}
+
+// True when every dead peer's host has no live rank left (a whole host is gone: no need to wait for more deaths).
+bool WholeHostsDeadLocked(const Channel& channel) {
+  for (int dead : channel.dead) {
+    for (int r = 0; r < channel.size; ++r) {
+      if (channel.hosts[r] != channel.hosts[dead]) continue;
+      if (r == channel.rank || !channel.peers[r]->dead) return false;
     }
   }
+  return true;
 }
 
 void Serve(Channel& channel) {
@@ -287,8 +303,9 @@ void Serve(Channel& channel) {
       for (size_t i = 1; i < fds.size(); ++i) {
         if (fds[i].revents != 0 && channel.peers[owners[i]]->fd == fds[i].fd) ReadPeerLocked(channel, owners[i]);
       }
-      if (!channel.dead.empty() && !channel.loss_reported && !channel.job_ending &&
-          Clock::now() >= channel.report_loss_at && channel.on_loss) {
+      // Deaths seen before an abort or goodbye arrived are still reported (each survivor names the loss itself).
+      if (channel.loss_is_news && !channel.loss_reported && channel.on_loss &&
+          (Clock::now() >= channel.report_loss_at || WholeHostsDeadLocked(channel))) {
         channel.loss_reported = true;
         report = channel.on_loss;
         dead = channel.dead;

@@ -42,8 +42,9 @@ struct PeerAnswer {
 // Asks every peer still connected for its flight record, waiting at most `timeout`; one entry per other rank.
 std::vector<PeerAnswer> QueryPeers(absl::Duration timeout);
 
-// Sets what runs (on the channel's thread) when peers die without a goodbye: called once, about 300 ms after the
-// first death (so that every rank of a lost host is seen), with every dead rank so far. Not called once a peer
+// Sets what runs (on the channel's thread) when peers die without a goodbye: called once, with every dead rank so
+// far, as soon as every dead rank's host has no live rank left, else about 200 ms after the first death (so that
+// every rank of a lost host is seen). Not called once a peer
 // has announced that it ends the job (an abort) or has said goodbye.
 void SetPeerLossHandler(std::function<void(const std::vector<int>& dead)> handler);
 
