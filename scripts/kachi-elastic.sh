@@ -41,8 +41,8 @@ log() { echo "kachi-elastic: $*" >&2; }
 hosts=()
 if [[ $launcher == srun ]]; then
   mapfile -t hosts < <(scontrol show hostnames "${SLURM_JOB_NODELIST:?not inside a Slurm allocation}")
-  slots=${slots:-${SLURM_NTASKS_PER_NODE%%(*}}
-  slots=${slots:-1}
+  slots=${slots:-${SLURM_NTASKS_PER_NODE:-}}
+  slots=${slots%%(*}
 elif [[ -n $hostfile ]]; then
   mapfile -t hosts < <(awk 'NF && $1 !~ /^#/ {print $1}' "$hostfile")
   slots=${slots:-$(awk 'NF && $1 !~ /^#/ {for (i = 2; i <= NF; i++) if ($i ~ /^slots=/) {sub("slots=", "", $i); print $i; exit}}' "$hostfile")}
