@@ -8,7 +8,11 @@
 # --max_restarts restarts (default 3).
 #
 #   scripts/kachi-elastic.sh [--hostfile FILE] [--slots P] [--max_restarts N] [--kachi PATH] [--launcher mpirun|srun]
-#                            [--mpirun_arg ARG]... -- CONFIG.pbtxt [kachi train flags...]
+#                            [--mpirun_arg ARG]... [--lanes] -- CONFIG.pbtxt [kachi train flags...]
+#
+# --lanes: `kachi lanes LANES.pbtxt [flags]` instead; a restart uses every rank of the hosts left and `--resume`
+# (the lanes journal replays the run and continues each lane from its last journaled checkpoint). Not yet after a
+# host loss: `kachi lanes --resume` refuses a pool of another size than the journal's (it says so; no restart).
 #
 # mpirun: hosts and slots from the hostfile ("host slots=P" lines; default: this host with --slots slots).
 # srun (launcher/slurm/train.sbatch): hosts from SLURM_JOB_NODELIST, slots from SLURM_NTASKS_PER_NODE (or --slots).
@@ -16,7 +20,7 @@
 # failure reports) goes to $KACHI_ELASTIC_DIR (default: a fresh /tmp folder). Exit: 0 when training completed.
 set -uo pipefail
 
-hostfile= slots= max_restarts=3 launcher=mpirun mpirun_args=()
+hostfile= slots= max_restarts=3 launcher=mpirun mpirun_args=() command=train
 kachi=${KACHI:-$(dirname "$(readlink -f "$0")")/../build/kachi}
 while (($#)); do
   case $1 in
@@ -26,6 +30,7 @@ while (($#)); do
     --kachi) kachi=$2; shift 2 ;;
     --launcher) launcher=$2; shift 2 ;;
     --mpirun_arg) mpirun_args+=("$2"); shift 2 ;;
+    --lanes) command=lanes; shift ;;
     --) shift; break ;;
     *) echo "kachi-elastic: unknown option '$1' (see the header of $0)" >&2; exit 2 ;;
   esac
@@ -103,26 +108,31 @@ for flag in "${train_flags[@]}"; do
 done
 rc=1
 for ((attempt = 0; attempt <= max_restarts; attempt++)); do
-  plan=$("$kachi" plan "$config" "${base_flags[@]}" --hosts "${#hosts[@]}" --ranks_per_host "$slots") || {
-    log "no layout fits ${#hosts[@]} host(s) of $slots rank(s): $plan"; exit 1; }
+  if [[ $command == lanes ]]; then  # lanes take every rank as their card pool
+    plan="ranks $((${#hosts[@]} * slots)) hosts ${#hosts[@]} dp - tp - micro_batch - accumulation -"
+  else
+    plan=$("$kachi" plan "$config" "${base_flags[@]}" --hosts "${#hosts[@]}" --ranks_per_host "$slots") || {
+      log "no layout fits ${#hosts[@]} host(s) of $slots rank(s): $plan"; exit 1; }
+  fi
   read -r _ ranks _ nhosts _ dp _ tp _ micro _ accumulation <<<"$plan"
   use=("${hosts[@]:0:nhosts}")
   report=$state/failure_report.$attempt
   rm -f "$report"
   log "attempt $attempt: $ranks ranks on ${use[*]} (dp $dp x tp $tp, micro_batch $micro, accumulation" \
       "$accumulation)${resume:+, resuming from the latest checkpoint}"
-  flags=("${base_flags[@]}" --set "parallel.dp=$dp" --set "train.micro_batch=$micro" "${resume[@]}")
+  flags=("${base_flags[@]}" "${resume[@]}")
+  [[ $command == train ]] && flags+=(--set "parallel.dp=$dp" --set "train.micro_batch=$micro")
   if [[ $launcher == srun ]]; then
     export KACHI_FAILURE_REPORT=$report; run_job "$report" srun --mpi=pmix --kill-on-bad-exit=1 -N "$nhosts" -n "$ranks" \
-      --ntasks-per-node="$slots" --nodelist="$(IFS=,; echo "${use[*]}")" "$kachi" train "$config" "${flags[@]}"
+      --ntasks-per-node="$slots" --nodelist="$(IFS=,; echo "${use[*]}")" "$kachi" "$command" "$config" "${flags[@]}"
   else
     : >"$state/hostfile.$attempt"
     for host in "${use[@]}"; do echo "$host slots=$slots" >>"$state/hostfile.$attempt"; done
     export KACHI_FAILURE_REPORT=$report; run_job "$report" mpirun --hostfile "$state/hostfile.$attempt" -np "$ranks" \
-      -x KACHI_FAILURE_REPORT "${mpirun_args[@]}" "$kachi" train "$config" "${flags[@]}"
+      -x KACHI_FAILURE_REPORT "${mpirun_args[@]}" "$kachi" "$command" "$config" "${flags[@]}"
   fi
   if ((rc == 0)); then
-    log "training completed (attempt $attempt)"
+    log "$command completed (attempt $attempt)"
     exit 0
   fi
   [[ -s $report ]] || { log "the job failed (exit $rc) without a kachi failure report: not restarting"; exit "$rc"; }

@@ -122,7 +122,7 @@ finish() {
   rc=$?
   job=
   [[ $rc -eq 0 ]] || fail "the elastic run exited $rc"
-  grep -q "training completed (attempt $1)" "$base/elastic.log" || fail "no completion after attempt $1"
+  grep -q "train completed (attempt $1)" "$base/elastic.log" || fail "no completion after attempt $1"
   grep -E "^kachi-elastic:|resumed from" "$base/elastic.log"
 }
 if [[ $mode == link ]]; then
