@@ -48,6 +48,7 @@ struct Card {
   int32_t address_count = 0;
   uint32_t addresses[4] = {0, 0, 0, 0};  // IPv4, network order
   char host[64] = {0};
+  uint64_t job = 0;  // this job's token (rank 0's pid and port, all-gathered): a stray connection cannot join
 };
 
 struct Peer {
@@ -337,6 +338,7 @@ absl::Status ConnectMesh(Channel& channel, int listener, const std::vector<Card>
     }
     const int32_t me = htonl(channel.rank);
     std::string hello(reinterpret_cast<const char*>(&me), 4);
+    hello.append(reinterpret_cast<const char*>(&cards[0].job), 8);
     ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     if (!WriteAll(fd, Frame(kHello, hello))) {
       ::close(fd);
@@ -358,10 +360,13 @@ absl::Status ConnectMesh(Channel& channel, int listener, const std::vector<Card>
     uint8_t type = 0;
     std::string payload;
     int32_t from = -1;
-    if (ReadFrameBlocking(fd, 5000, &type, &payload) && type == kHello && payload.size() == 4) {
+    uint64_t job = 0;
+    if (ReadFrameBlocking(fd, 5000, &type, &payload) && type == kHello && payload.size() == 12) {
       std::memcpy(&from, payload.data(), 4);
       from = ntohl(from);
+      std::memcpy(&job, payload.data() + 4, 8);
     }
+    if (job != cards[0].job) from = -1;
     if (from <= channel.rank || from >= channel.size || channel.peers[from]->fd >= 0) {
       ::close(fd);
       continue;
@@ -400,6 +405,8 @@ absl::Status StartSideChannel(MPI_Comm world) {
   card.address_count = static_cast<int32_t>(addresses.size());
   for (size_t i = 0; i < addresses.size(); ++i) card.addresses[i] = addresses[i];
   ::gethostname(card.host, sizeof(card.host) - 1);
+  card.job = (static_cast<uint64_t>(::getpid()) << 16) ^ static_cast<uint64_t>(card.port) ^
+             (static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) << 32);
   std::vector<Card> cards(size);
   MPI_Allgather(&card, sizeof(Card), MPI_BYTE, cards.data(), sizeof(Card), MPI_BYTE, world);
 
