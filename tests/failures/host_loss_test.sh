@@ -9,7 +9,10 @@
 # 1e-5 relative (as tests/ckpt/resume_test.cc across layouts).
 # With MODE "link" the link of kf4 is cut instead (its ranks live on, cut off): the survivors' deadline finds no rank
 # of kf4 answering on the side channel, they exit within deadline + 10 s naming it, and the run resumes on 3 hosts.
-# Usage: host_loss_test.sh KACHI MPIRUN SOURCE_DIR [kill|link]. Exit 77 (skipped) where namespaces are refused.
+# With MODE "sbatch" the job runs through launcher/slurm/train.sbatch (elastic under Slurm) with stand-ins for
+# scontrol and srun that launch onto the emulated hosts with mpirun (srun's -N, -n, --ntasks-per-node and
+# --nodelist become a hostfile): kf4 is killed once and the batch script resumes on the 3 hosts left.
+# Usage: host_loss_test.sh KACHI MPIRUN SOURCE_DIR [kill|link|sbatch]. Exit 77 (skipped) where namespaces are refused.
 set -uo pipefail
 kachi=$(readlink -f "$1")
 mpirun=$2
@@ -54,12 +57,45 @@ CONFIG
   --set "train.metrics=$base/ref.jsonl" >"$base/ref.log" 2>&1 || { cat "$base/ref.log"; fail "reference run failed"; }
 
 # The elastic run across the cluster.
-(
-  # shellcheck disable=SC1091
-  source "$state/env"
-  KACHI_ELASTIC_DIR=$base/elastic exec bash "$source_dir/scripts/kachi-elastic.sh" --hostfile "$state/hostfile" \
-    --kachi "$kachi" --max_restarts 3 -- "$base/run.pbtxt" --set "train.metrics=$base/elastic.jsonl"
-) >"$base/elastic.log" 2>&1 &
+if [[ $mode == sbatch ]]; then
+  mkdir -p "$base/bin"
+  cat >"$base/bin/scontrol" <<'SH'
+#!/bin/bash
+# stand-in: `scontrol show hostnames LIST` for the emulated hosts (LIST is "kf1,kf2,...")
+[[ $1 == show && $2 == hostnames ]] || exit 2
+tr ',' '\n' <<<"$3"
+SH
+  cat >"$base/bin/srun" <<SH
+#!/bin/bash
+# stand-in: srun --mpi=pmix ... -N n -n r --ntasks-per-node=p --nodelist=a,b cmd... -> mpirun on the emulated hosts
+n= r= p= list=
+while [[ \$1 == -* ]]; do
+  case \$1 in
+    -N) n=\$2; shift 2 ;; -n) r=\$2; shift 2 ;;
+    --ntasks-per-node=*) p=\${1#*=}; shift ;; --nodelist=*) list=\${1#*=}; shift ;;
+    *) shift ;;
+  esac
+done
+hf=\$(mktemp $base/srun_hosts_XXXX)
+for h in \${list//,/ }; do echo "\$h slots=\$p"; done >"\$hf"
+exec mpirun --hostfile "\$hf" -np "\$r" -x KACHI_FAILURE_REPORT "\$@"
+SH
+  chmod +x "$base/bin/scontrol" "$base/bin/srun"
+  (
+    # shellcheck disable=SC1091
+    source "$state/env"
+    export PATH=$base/bin:$PATH SLURM_JOB_NODELIST=kf1,kf2,kf3,kf4 SLURM_NTASKS_PER_NODE=2 SLURM_NTASKS=8 \
+      SLURM_JOB_NUM_NODES=4 SLURM_JOB_ID=1 SLURM_SUBMIT_DIR=$source_dir KACHI=$kachi KACHI_ELASTIC_DIR=$base/elastic
+    exec bash "$source_dir/launcher/slurm/train.sbatch" "$base/run.pbtxt" --set "train.metrics=$base/elastic.jsonl"
+  ) >"$base/elastic.log" 2>&1 &
+else
+  (
+    # shellcheck disable=SC1091
+    source "$state/env"
+    KACHI_ELASTIC_DIR=$base/elastic exec bash "$source_dir/scripts/kachi-elastic.sh" --hostfile "$state/hostfile" \
+      --kachi "$kachi" --max_restarts 3 -- "$base/run.pbtxt" --set "train.metrics=$base/elastic.jsonl"
+  ) >"$base/elastic.log" 2>&1 &
+fi
 job=$!
 
 latest_step() { local l; l=$(cat "$base/ckpt/latest" 2>/dev/null) || { echo 0; return; }; echo $((10#${l#step_})); }
@@ -125,7 +161,7 @@ finish() {
   grep -q "train completed (attempt $1)" "$base/elastic.log" || fail "no completion after attempt $1"
   grep -E "^kachi-elastic:|resumed from" "$base/elastic.log"
 }
-if [[ $mode == link ]]; then
+if [[ $mode != kill ]]; then
   finish 1
 else
 wait_step 25
