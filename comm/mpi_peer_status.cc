@@ -11,6 +11,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "comm/failure_watch.h"
+#include "comm/side_channel.h"
 
 namespace kachi {
 namespace {
@@ -79,6 +81,7 @@ void ServiceRequestsLocked(Service& service) {
 
 // MPI_COMM_SELF attribute destructor: MPI_Finalize runs it first, while MPI is still fully usable.
 int StopBeforeFinalize(MPI_Comm, int, void*, void*) {
+  StopSideChannel();
   ShutdownPeerStatus();
   return MPI_SUCCESS;
 }
@@ -115,6 +118,8 @@ std::string DescribePeer(int peer, uint64_t sequence, const int64_t answer[3]) {
 
 ProgressScope::ProgressScope(PeerProgress& progress, uint64_t sequence, CollectiveKind kind)
     : progress_(progress), sequence_(static_cast<int64_t>(sequence)) {
+  static std::atomic<int64_t> order{0};
+  progress_.stamp.store(++order);
   progress_.entered_kind.store(static_cast<int>(kind));
   progress_.entered.store(sequence_);
 }
@@ -160,6 +165,8 @@ void ShutdownPeerStatus() {
 
 std::string ReportMissingPeers(const CollectiveRecord& record) {
   if (record.backend != "mpi") return "";
+  // With the side channel: world ranks and hosts of every rank (also one stopped outside this communicator).
+  if (std::string world_report = DescribeLateCollective(record); !world_report.empty()) return world_report;
   Service& service = GetService();
   std::lock_guard<std::mutex> lock(service.mu);
   if (!service.alive) return "";

@@ -24,6 +24,7 @@ struct PeerProgress {
   std::atomic<int64_t> entered{-1};    // sequence number of the last collective entered (-1: none yet)
   std::atomic<int> entered_kind{0};    // its CollectiveKind
   std::atomic<int64_t> completed{-1};  // sequence number of the last collective completed
+  std::atomic<int64_t> stamp{0};       // process-wide order of the last entry (which communicator was used last)
 };
 
 // Marks collective `sequence` of `kind` entered on construction and completed on destruction.

@@ -3,10 +3,15 @@
 #include <mpi.h>
 
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "comm/mpi_communicator.h"
+#include "comm/failure_watch.h"
 #include "comm/mpi_peer_status.h"
+#include "comm/side_channel.h"
 
 namespace kachi {
 namespace {
@@ -49,7 +54,16 @@ absl::Status InitMpi(int* argc, char*** argv) {
     return absl::InternalError("MPI_Init_thread failed");
   }
   g_initialized_by_kachi = true;
-  return CheckThreadLevel(provided);
+  if (absl::Status level = CheckThreadLevel(provided); !level.ok()) return level;
+  // The side channel (failure messages in world ranks and hosts, lost peers); KACHI_SIDE_CHANNEL=0 turns it off.
+  const char* side = std::getenv("KACHI_SIDE_CHANNEL");
+  if (side == nullptr || std::strcmp(side, "0") != 0) {
+    if (absl::Status status = StartFailureWatch(MPI_COMM_WORLD); !status.ok()) {
+      std::fprintf(stderr, "kachi: warning: running without the failure side channel: %s\n",
+                   std::string(status.message()).c_str());
+    }
+  }
+  return absl::OkStatus();
 }
 
 void FinalizeMpi() {
@@ -57,6 +71,7 @@ void FinalizeMpi() {
   int finalized = 0;
   MPI_Finalized(&finalized);
   if (finalized) return;
+  StopSideChannel();
   ShutdownPeerStatus();
   MPI_Finalize();
 }

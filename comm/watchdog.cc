@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 
 namespace kachi {
@@ -59,6 +60,7 @@ struct WatchdogCore {
   std::map<int, std::function<void()>> abort_hooks;
   std::shared_ptr<std::function<std::string(const CollectiveRecord&)>> peer_reporter;
   std::function<void(int)> terminate = DefaultTerminate;
+  std::string identity;  // "world rank R (host H)" once known
   int running_poller = 0;  // id of the poller the thread is calling right now (0: none)
   std::thread::id thread_id;
   std::thread thread;
@@ -84,9 +86,10 @@ Watchdog& Watchdog::Get() {
 }
 
 // Ends the job (or, with a returning test terminator, marks it ended) after printing `message`.
-static void EndJob(WatchdogCore& state, const std::string& message) {
+static void EndJob(WatchdogCore& state, const std::string& message, int exit_code) {
   std::fprintf(stderr, "%s\n", message.c_str());
   std::fflush(stderr);
+  WriteFailureReport(message);
   std::vector<std::function<void()>> hooks;
   std::function<void(int)> terminate;
   {
@@ -95,7 +98,7 @@ static void EndJob(WatchdogCore& state, const std::string& message) {
     terminate = state.terminate;
   }
   for (auto& hook : hooks) hook();
-  terminate(kWatchdogExitCode);
+  terminate(exit_code);
 }
 
 // Asks the peer reporter which ranks did not arrive, giving up after kPeerReporterLimit (it runs on its own thread
@@ -132,7 +135,7 @@ static void Tick(WatchdogCore& state) {
       if (!status.ok()) state.pollers.erase(id);
     }
     state.poller_done.notify_all();
-    if (!status.ok()) EndJob(state, absl::StrCat("kachi: WATCHDOG ", status.ToString()));
+    if (!status.ok()) EndJob(state, absl::StrCat("kachi: WATCHDOG ", status.ToString()), kBackendErrorExitCode);
   }
 
   // EndWhen entries: poll their completion checks without the lock.
@@ -169,8 +172,18 @@ static void Tick(WatchdogCore& state) {
   }
   const std::string peers = AskPeerReporter(reporter, late);
   std::string message = DeadlineMessage(late, now);
-  if (!peers.empty()) absl::StrAppend(&message, "; ranks not arrived: ", peers);
-  EndJob(state, message);
+  std::string identity;
+  {
+    std::lock_guard<std::mutex> lock(state.mu);
+    identity = state.identity;
+  }
+  constexpr absl::string_view kPrefix = "kachi: DEADLINE ";
+  if (!identity.empty()) message.insert(kPrefix.size(), absl::StrCat(identity, ", "));
+  if (!peers.empty()) {
+    // A reporter that knows world ranks starts its answer with "; " and says everything itself.
+    absl::StrAppend(&message, absl::StartsWith(peers, "; ") ? "" : "; ranks not arrived: ", peers);
+  }
+  EndJob(state, message, kDeadlineExitCode);
 }
 
 Watchdog::Watchdog() : state_(new State) {
@@ -246,6 +259,13 @@ void Watchdog::SetPeerReporter(std::function<std::string(const CollectiveRecord&
   std::lock_guard<std::mutex> lock(state_->mu);
   state_->peer_reporter =
       std::make_shared<std::function<std::string(const CollectiveRecord&)>>(std::move(reporter));
+}
+
+void Watchdog::Fail(int exit_code, const std::string& message) { EndJob(*state_, message, exit_code); }
+
+void Watchdog::SetIdentity(const std::string& identity) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  state_->identity = identity;
 }
 
 void Watchdog::SetTerminator(std::function<void(int exit_code)> terminate) {

@@ -13,11 +13,12 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "comm/communicator.h"
+#include "comm/failure_codes.h"
 
 namespace kachi {
 
-// Exit code of a job ended by the watchdog (deadline passed or a backend reported an asynchronous error).
-inline constexpr int kWatchdogExitCode = 124;
+// Exit code of a job ended by a missed deadline (comm/failure_codes.h: 86; a failing poller ends it with 88).
+inline constexpr int kWatchdogExitCode = kDeadlineExitCode;
 
 // One in-flight collective, as the watchdog reports it.
 struct CollectiveRecord {
@@ -60,6 +61,13 @@ class Watchdog {
   // Sets the function that, given the late collective, returns a description of which ranks did not arrive
   // (bounded in time; empty when unknown). The MPI backend installs one.
   void SetPeerReporter(std::function<std::string(const CollectiveRecord&)> reporter);
+
+  // Ends the job now with `exit_code` after printing `message` (and appending it to KACHI_FAILURE_REPORT) and
+  // running the abort hooks: for failures found outside a collective (a peer or host lost).
+  void Fail(int exit_code, const std::string& message);
+
+  // Names this process in deadline messages, e.g. "world rank 3 (host kf2)" (set once the world is known).
+  void SetIdentity(const std::string& identity);
 
   // Sets how the job ends (default: MPI_Abort on MPI_COMM_WORLD when MPI is initialized, else _exit).
   void SetTerminator(std::function<void(int exit_code)> terminate);

@@ -20,6 +20,8 @@ int BenchCommand(const std::vector<std::string>& args);
 int ScalingBenchCommand(const std::vector<std::string>& args);
 // `kachi train [CONFIG.pbtxt]`: trains a GPT over the job's ranks as a dp x tp grid (launcher/cmd_train.cc).
 int TrainCommand(const std::vector<std::string>& args);
+// `kachi plan [CONFIG] --hosts H --ranks_per_host P`: the largest layout that fits (elastic restarts).
+int PlanCommand(const std::vector<std::string>& args);
 // `kachi sample WEIGHTS.safetensors`: generates text from trained weights on one process (launcher/cmd_sample.cc).
 int SampleCommand(const std::vector<std::string>& args);
 // `kachi data --out DIR FILE...`: text files to byte-level token shards (runtime/data/data_command.h).

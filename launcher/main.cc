@@ -36,6 +36,8 @@ constexpr Subcommand kSubcommands[] = {
     {"env", "start every rank and print rank, world, local rank, node, device, backend and source per rank",
      EnvCommand},
     {"train", "train a GPT over the job's ranks (dp x tp): `kachi train CONFIG.pbtxt`", TrainCommand},
+    {"plan", "the largest layout of a run that fits H hosts of P ranks: `kachi plan CONFIG --hosts H "
+             "--ranks_per_host P` (elastic restarts)", PlanCommand},
     {"sample", "generate text from weights saved by train: `kachi sample WEIGHTS.safetensors`", SampleCommand},
     {"data", "turn text files into byte-level token shards: `kachi data --out DIR FILE...`", DataCommand,
      /*raw_args=*/true},

@@ -218,6 +218,7 @@ absl::StatusOr<ExecutorSummary> RunLanes(const config::LanesFile& file, Communic
     std::cerr << "kachi lanes: rank 0 worker: " << worker.message() << "\n" << std::flush;
     MPI_Abort(MPI_COMM_WORLD, 1);
   }
+  if (!leader && !worker.ok() && absl::IsDeadlineExceeded(worker)) EndJobWithoutCoordinator(worker, deadline);
   if (leader) coordinator_thread.join();
   if (!worker.ok()) return worker;
   if (absl::Status agreed = world.Barrier(); !agreed.ok()) return agreed;

@@ -1,8 +1,16 @@
 // The lanes worker loop (see worker.h).
 #include "launcher/lanes/worker.h"
 
+#include <mpi.h>
+#include <unistd.h>
+
+#include <thread>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "comm/failure_codes.h"
+#include "comm/side_channel.h"
+#include "comm/watchdog.h"
 #include "launcher/lanes/lane_messages.h"
 #include "runtime/proto/lanes.pb.h"
 
@@ -70,6 +78,22 @@ absl::Status RunWorker(ControlChannel& channel, ChunkRunner& runner, absl::Durat
     }
     if (!sent.ok()) return sent;
   }
+}
+
+void EndJobWithoutCoordinator(const absl::Status& why, absl::Duration deadline) {
+  std::this_thread::sleep_for(absl::ToChronoMilliseconds(kCoordinatorLossGrace));
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  std::vector<std::string> hosts = SideChannelHosts();
+  char own[256] = {0};
+  ::gethostname(own, sizeof(own) - 1);
+  const std::string coordinator_host = hosts.empty() ? "?" : hosts[kCoordinatorRank];
+  Watchdog::Get().Fail(
+      kDeadlineExitCode,
+      absl::StrFormat("kachi: COORDINATOR LOST: lanes worker world rank %d (host %s) heard nothing from the "
+                      "coordinator (world rank %d, host %s) for %.1f s (comm.deadline_s); ending the job (exit %d): %s",
+                      rank, own, kCoordinatorRank, coordinator_host, absl::ToDoubleSeconds(deadline),
+                      kDeadlineExitCode, why.message()));
 }
 
 }  // namespace kachi::lanes

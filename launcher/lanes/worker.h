@@ -22,6 +22,15 @@ std::string ChunkFailureReason(const ChunkOutcome& outcome);
 // cannot be sent.
 absl::Status RunWorker(ControlChannel& channel, ChunkRunner& runner, absl::Duration idle_deadline);
 
+// Grace a worker that lost its coordinator gives the coordinator's rank to end the job itself.
+inline constexpr absl::Duration kCoordinatorLossGrace = absl::Seconds(3);
+
+// Ends the job (MPI_Abort, exit 86, "kachi: COORDINATOR LOST ..." naming this rank and the coordinator's by world
+// rank and host) after kCoordinatorLossGrace: a worker that heard nothing from the coordinator for `deadline`
+// (`why`) must not wait in MPI_Finalize, which would hang until the coordinator's rank resumes. Does not return
+// (unless a test installed a returning watchdog terminator).
+void EndJobWithoutCoordinator(const absl::Status& why, absl::Duration deadline);
+
 }  // namespace kachi::lanes
 
 #endif  // KACHI_LAUNCHER_LANES_WORKER_H_

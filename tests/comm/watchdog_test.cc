@@ -121,7 +121,7 @@ TEST_F(WatchdogTest, ExpiredEntryPrintsReportsRunsHooksAndTerminates) {
   watchdog.RemoveAbortHook(hook);
   watchdog.End(token);
   ASSERT_TRUE(fired) << "the watchdog did not end the job within 3 s of a 200 ms deadline";
-  EXPECT_EQ(Events(), (std::vector<std::string>{"hook", "terminate 124"}));
+  EXPECT_EQ(Events(), (std::vector<std::string>{"hook", "terminate 86"}));
   EXPECT_EQ(reporter_calls.load(), 1);
   EXPECT_PRED2(Contains, err, ("kachi: DEADLINE rank 1 of 4 (comm test, mpi): all_reduce #" +
                              std::to_string(record.sequence) + " of " + std::to_string(record.bytes) + " bytes"));
@@ -192,7 +192,7 @@ TEST_F(WatchdogTest, FailingPollerEndsTheJobWithItsMessage) {
   const std::string err = ::testing::internal::GetCapturedStderr();
   watchdog.RemovePoller(id);
   ASSERT_TRUE(fired);
-  EXPECT_EQ(Events(), (std::vector<std::string>{"terminate 124"}));
+  EXPECT_EQ(Events(), (std::vector<std::string>{"terminate 88"}));
   EXPECT_PRED2(Contains, err, ("kachi: WATCHDOG INTERNAL: " + detail));
 }
 
