@@ -1,4 +1,4 @@
-// Helpers shared by tests: deterministic random fill (never zeros) and the GPU skip guard.
+// Helpers shared by tests: deterministic random fill (never zeros) and the GPU skip guard (tests/gpu_skip.h).
 #ifndef KACHI_TESTS_TEST_UTIL_H_
 #define KACHI_TESTS_TEST_UTIL_H_
 
@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "tests/gpu_skip.h"
 
 #ifdef KACHI_WITH_CUDA
 #include <cuda_runtime.h>
@@ -39,12 +40,34 @@ inline int CudaDeviceCount() {
 
 }  // namespace kachi::testing
 
-// Skips the current test with a clear message when no CUDA device is usable.
-#define KACHI_SKIP_WITHOUT_GPU()                                                                        \
-  do {                                                                                                 \
-    if (::kachi::testing::CudaDeviceCount() == 0) {                                                    \
-      GTEST_SKIP() << "no CUDA device (cudaGetDeviceCount failed or CPU-only build): GPU test skipped"; \
-    }                                                                                                  \
+// Skips the current test with a clear message when no CUDA device is usable, recording kGpuSkipProperty so that the
+// gtest main exits 77 (ctest: "Skipped"); with KACHI_REQUIRE_GPU=1 (the GPU machine's check) it fails instead.
+#define KACHI_SKIP_WITHOUT_GPU()                                                                          \
+  do {                                                                                                   \
+    if (::kachi::testing::CudaDeviceCount() == 0) {                                                      \
+      if (::kachi::testing::GpuRequired()) {                                                             \
+        GTEST_FAIL() << "KACHI_REQUIRE_GPU is set but no CUDA device is usable: GPU test failed";        \
+      }                                                                                                  \
+      ::testing::Test::RecordProperty(::kachi::testing::kGpuSkipProperty, 1);                           \
+      GTEST_SKIP() << "no CUDA device (cudaGetDeviceCount failed or CPU-only build): GPU test skipped";   \
+    }                                                                                                    \
+  } while (0)
+
+// Skips (recording kGpuSkipProperty) when fewer than `n` CUDA devices are usable, e.g. a test wanting one GPU per
+// rank on a one-GPU machine; it fails instead only when KACHI_REQUIRE_GPU (a count: "1" = one GPU) is at least `n`.
+#define KACHI_SKIP_WITHOUT_GPUS(n)                                                                        \
+  do {                                                                                                   \
+    const int kachi_want_gpus = (n);                                                                     \
+    const int kachi_have_gpus = ::kachi::testing::CudaDeviceCount();                                     \
+    if (kachi_have_gpus < kachi_want_gpus) {                                                             \
+      if (::kachi::testing::RequiredGpuCount() >= kachi_want_gpus) {                                     \
+        GTEST_FAIL() << "KACHI_REQUIRE_GPU=" << ::kachi::testing::RequiredGpuCount() << " but only "      \
+                     << kachi_have_gpus << " CUDA device(s) for " << kachi_want_gpus << ": GPU test failed"; \
+      }                                                                                                  \
+      ::testing::Test::RecordProperty(::kachi::testing::kGpuSkipProperty, 1);                           \
+      GTEST_SKIP() << "needs " << kachi_want_gpus << " CUDA devices, " << kachi_have_gpus                 \
+                   << " usable: GPU test skipped";                                                       \
+    }                                                                                                    \
   } while (0)
 
 #endif  // KACHI_TESTS_TEST_UTIL_H_

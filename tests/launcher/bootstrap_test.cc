@@ -112,10 +112,7 @@ TEST(BootstrapTest, NcclWithoutDeviceIsRefused) {
 // With one GPU per rank, the default (auto) backend binds device local_rank and reduces device buffers with NCCL.
 TEST(BootstrapGpuTest, AutoBindsOwnGpuAndReducesWithNccl) {
   KACHI_SKIP_WITHOUT_GPU();
-  if (::kachi::testing::CudaDeviceCount() < MpiSize()) {
-    GTEST_SKIP() << "needs one GPU per rank: " << ::kachi::testing::CudaDeviceCount() << " GPU(s) for " << MpiSize()
-                 << " ranks";
-  }
+  KACHI_SKIP_WITHOUT_GPUS(MpiSize());  // one GPU per rank
   auto session = Bootstrap(config::KachiConfig());
   ASSERT_TRUE(session.ok()) << session.status();
   const Session& s = **session;

@@ -33,8 +33,8 @@ TEST(NcclSetupTest, NoDeviceOrNoNcclIsUnavailableOnEveryRank) {
 
 TEST(NcclSetupTest, DeviceBeyondTheVisibleOnesIsNamed) {
   if (!NcclAvailable()) GTEST_SKIP() << "CPU-only build: no NCCL backend";
+  KACHI_SKIP_WITHOUT_GPU();  // the no-device path: NoDeviceOrNoNcclIsUnavailableOnEveryRank
   const int devices = testing::CudaDeviceCount();
-  if (devices == 0) GTEST_SKIP() << "no CUDA device: covered by NoDeviceOrNoNcclIsUnavailableOnEveryRank";
   absl::StatusOr<std::unique_ptr<Communicator>> comm =
       CreateNcclCommunicator(MPI_COMM_WORLD, devices + 3, CommOptions());
   ASSERT_FALSE(comm.ok());
