@@ -1,6 +1,6 @@
 # Family cuda_memory (included by kernels/CMakeLists.txt in CUDA builds only): the memory-bound CUDA twins of the
 # CPU reference kernels (embeddings, LayerNorm with the fused residual add, GELU, multi-tensor AdamW, global
-# squared norm), their benchmark library and a small benchmark executable (bench_cuda_memory).
+# squared norm). Their benchmarks are built by bench/kernels/CMakeLists.txt.
 add_library(kachi_cuda_memory STATIC
   ${CMAKE_CURRENT_LIST_DIR}/adamw.cu
   ${CMAKE_CURRENT_LIST_DIR}/elementwise.cu
@@ -14,13 +14,3 @@ target_link_libraries(kachi_cuda_memory PUBLIC kachi_kernels kachi_options CUDA:
   absl::strings)
 target_compile_options(kachi_cuda_memory PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr -lineinfo>)
 target_link_libraries(kachi_kernels_cuda INTERFACE kachi_cuda_memory)
-
-# BenchMemoryKernels and MeasureKernelCeilings (bench/kernels/kernel_bench.h).
-add_library(kachi_bench_cuda_memory STATIC
-  ${PROJECT_SOURCE_DIR}/bench/kernels/ceilings.cu
-  ${PROJECT_SOURCE_DIR}/bench/kernels/cuda_memory_bench.cu)
-target_link_libraries(kachi_bench_cuda_memory PUBLIC kachi_cuda_memory CUDA::cublas absl::status absl::statusor
-  absl::strings absl::str_format)
-
-add_executable(bench_cuda_memory ${PROJECT_SOURCE_DIR}/bench/kernels/cuda_memory_bench_main.cu)
-target_link_libraries(bench_cuda_memory PRIVATE kachi_bench_cuda_memory)

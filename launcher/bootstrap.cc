@@ -7,7 +7,7 @@
 #include "absl/time/time.h"
 #include "comm/mpi_communicator.h"
 #include "comm/nccl_communicator.h"
-#include "launcher/device_binding.h"
+#include "runtime/config/device_binding.h"
 #include "launcher/flags.h"
 #include "launcher/world_check.h"
 

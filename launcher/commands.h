@@ -24,7 +24,7 @@ int TrainCommand(const std::vector<std::string>& args);
 int PlanCommand(const std::vector<std::string>& args);
 // `kachi sample WEIGHTS.safetensors`: generates text from trained weights on one process (launcher/cmd_sample.cc).
 int SampleCommand(const std::vector<std::string>& args);
-// `kachi data --out DIR FILE...`: text files to byte-level token shards (runtime/data/data_command.h).
+// `kachi data --out DIR FILE...`: text files to byte-level token shards (launcher/data_command.h).
 int DataCommand(const std::vector<std::string>& args);
 // `kachi ckpt inspect DIR | export DIR --safetensors OUT`: checkpoint tools, one process (launcher/cmd_ckpt.cc).
 int CkptCommand(const std::vector<std::string>& args);

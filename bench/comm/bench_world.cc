@@ -10,7 +10,7 @@
 #include "bench/comm/comm_bench.h"
 #include "comm/mpi_communicator.h"
 #include "comm/nccl_communicator.h"
-#include "launcher/device_binding.h"
+#include "runtime/config/device_binding.h"
 
 namespace kachi {
 namespace {

@@ -6,7 +6,7 @@
 
 #include "absl/base/config.h"
 #include "absl/strings/str_cat.h"
-#include "comm/dtype.h"
+#include "kernels/base/dtype.h"
 
 namespace kachi {
 namespace {

@@ -1,11 +1,11 @@
 // Bf16: a bfloat16 value as host code stores it (the bits of the upper half of an IEEE fp32), layout-compatible with
-// CUDA's __nv_bfloat16, plus the conversions of comm/dtype.h (round to nearest even; NaN stays NaN).
+// CUDA's __nv_bfloat16, plus the conversions of kernels/base/dtype.h (round to nearest even; NaN stays NaN).
 #ifndef KACHI_RUNTIME_MODEL_BF16_H_
 #define KACHI_RUNTIME_MODEL_BF16_H_
 
 #include <cstdint>
 
-#include "comm/dtype.h"
+#include "kernels/base/dtype.h"
 
 namespace kachi {
 

@@ -11,7 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
 #include "runtime/data/byte_tokenizer.h"
-#include "runtime/data/data_command.h"
+#include "launcher/data_command.h"
 #include "runtime/data/token_shard.h"
 #include "tests/data/data_test_util.h"
 

@@ -11,7 +11,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "comm/nccl_communicator.h"
-#include "launcher/device_binding.h"
+#include "runtime/config/device_binding.h"
 #include "tests/test_util.h"
 
 namespace kachi {

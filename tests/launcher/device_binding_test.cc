@@ -1,5 +1,5 @@
 // Device and backend choice as pure logic with injected device counts (no GPU needed).
-#include "launcher/device_binding.h"
+#include "runtime/config/device_binding.h"
 
 #include <random>
 

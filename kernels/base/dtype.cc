@@ -1,5 +1,5 @@
 // DType helpers and 16-bit float conversions (see dtype.h).
-#include "comm/dtype.h"
+#include "kernels/base/dtype.h"
 
 #include <cmath>
 #include <cstring>

@@ -1,5 +1,5 @@
 // `kachi data` (see data_command.h): option parsing and the printed summary around TextToShards.
-#include "runtime/data/data_command.h"
+#include "launcher/data_command.h"
 
 #include <cstdint>
 #include <iostream>

@@ -1,5 +1,5 @@
 // Device and backend choice (see device_binding.h).
-#include "launcher/device_binding.h"
+#include "runtime/config/device_binding.h"
 
 #include "absl/strings/str_cat.h"
 

@@ -5,8 +5,8 @@
 // Options come from the absl flags --data_out, --data_val_fraction and --data_shard_tokens (parsed by main), and
 // may also appear among the positional arguments as --out, --val_fraction, --shard_tokens (as "--name value" or
 // "--name=value"), which override the flags. The split rule is described in text_to_shards.h.
-#ifndef KACHI_RUNTIME_DATA_DATA_COMMAND_H_
-#define KACHI_RUNTIME_DATA_DATA_COMMAND_H_
+#ifndef KACHI_LAUNCHER_DATA_COMMAND_H_
+#define KACHI_LAUNCHER_DATA_COMMAND_H_
 
 #include <string>
 #include <vector>
@@ -26,4 +26,4 @@ int DataCommand(const std::vector<std::string>& args);
 
 }  // namespace kachi
 
-#endif  // KACHI_RUNTIME_DATA_DATA_COMMAND_H_
+#endif  // KACHI_LAUNCHER_DATA_COMMAND_H_

@@ -1,8 +1,8 @@
 // Which CUDA device a rank uses and which backend its world communicator gets. The decisions are pure functions
 // of (local rank, local size, visible device count, config) so they are tested without GPUs; VisibleDeviceCount()
 // is the only part that asks CUDA (and so honours CUDA_VISIBLE_DEVICES).
-#ifndef KACHI_LAUNCHER_DEVICE_BINDING_H_
-#define KACHI_LAUNCHER_DEVICE_BINDING_H_
+#ifndef KACHI_RUNTIME_CONFIG_DEVICE_BINDING_H_
+#define KACHI_RUNTIME_CONFIG_DEVICE_BINDING_H_
 
 #include <string>
 
@@ -30,4 +30,4 @@ absl::StatusOr<std::string> ChooseBackend(config::CommConfig::Backend requested,
 
 }  // namespace kachi
 
-#endif  // KACHI_LAUNCHER_DEVICE_BINDING_H_
+#endif  // KACHI_RUNTIME_CONFIG_DEVICE_BINDING_H_
