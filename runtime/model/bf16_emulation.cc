@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "comm/status_macros.h"
+#include "kernels/base/status_macros.h"
 #include "kernels/adamw.h"
 #include "runtime/model/model_ops.h"
 

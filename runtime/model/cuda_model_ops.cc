@@ -10,7 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "comm/cuda_event_pool.h"
-#include "comm/status_macros.h"
+#include "kernels/base/status_macros.h"
 #include "kernels/adamw_cuda.h"
 #include "kernels/attention_cuda.h"
 #include "kernels/cross_entropy_cuda.h"

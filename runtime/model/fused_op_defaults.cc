@@ -1,6 +1,6 @@
 // ModelOps' default fused residual + LayerNorm (see model_ops.h): the two unfused ops in turn, in whichever memory
 // the ops use. Device ops override it with one kernel.
-#include "comm/status_macros.h"
+#include "kernels/base/status_macros.h"
 #include "runtime/model/model_ops.h"
 
 namespace kachi {

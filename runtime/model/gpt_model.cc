@@ -6,7 +6,7 @@
 #include <type_traits>
 
 #include "absl/strings/str_cat.h"
-#include "comm/status_macros.h"
+#include "kernels/base/status_macros.h"
 
 namespace kachi {
 

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "comm/status_macros.h"
+#include "kernels/base/status_macros.h"
 
 namespace kachi {
 
