@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "kernels/attention_cuda.h"
+#include "kernels/base/cuda_status.h"
 
 namespace kachi::cuda::attention_internal {
 
@@ -21,20 +22,9 @@ inline constexpr float kLog2e = 1.4426950408889634f;
 
 using bf16 = __nv_bfloat16;
 
-// OK, or an Internal error naming `what` and the CUDA error left by the last launch.
-inline absl::Status LastLaunchStatus(const char* what) {
-  const cudaError_t error = cudaGetLastError();
-  if (error == cudaSuccess) return absl::OkStatus();
-  return absl::InternalError(absl::StrCat(what, " failed: ", cudaGetErrorName(error), " (",
-                                          cudaGetErrorString(error), ")"));
-}
-
-// OK, or an Internal error naming `what` and `error`.
-inline absl::Status CudaStatus(cudaError_t error, const char* what) {
-  if (error == cudaSuccess) return absl::OkStatus();
-  return absl::InternalError(absl::StrCat(what, " failed: ", cudaGetErrorName(error), " (",
-                                          cudaGetErrorString(error), ")"));
-}
+// CUDA errors as absl::Status (kernels/base/cuda_status.h); LastLaunchStatus is the status of the last launch.
+using ::kachi::base::CudaStatus;
+inline absl::Status LastLaunchStatus(const char* what) { return ::kachi::base::LaunchStatus(what); }
 
 // Checks sizes and alignment shared by every entry point.
 inline absl::Status CheckShapes(const char* op, int64_t batch, int64_t seq_len, int64_t num_heads,

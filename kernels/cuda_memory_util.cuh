@@ -11,20 +11,13 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "kernels/base/cuda_status.h"
 
 namespace kachi::cuda::internal {
 
-// OK, or an internal error naming the failed CUDA call `what` and CUDA's own message.
-inline absl::Status CudaStatus(cudaError_t error, const char* what) {
-  if (error == cudaSuccess) return absl::OkStatus();
-  return absl::InternalError(absl::StrCat(what, " failed: ", cudaGetErrorName(error), " (",
-                                          cudaGetErrorString(error), ")"));
-}
-
-// Status of the most recent kernel launch (cudaGetLastError), naming `kernel` on failure.
-inline absl::Status LaunchStatus(const char* kernel) {
-  return CudaStatus(cudaGetLastError(), kernel);
-}
+// CUDA errors and the last launch as absl::Status (kernels/base/cuda_status.h).
+using ::kachi::base::CudaStatus;
+using ::kachi::base::LaunchStatus;
 
 // Returns from the enclosing function with the error when a CUDA call fails.
 #define KACHI_CUDA_RETURN_IF_ERROR(call)                                                   \

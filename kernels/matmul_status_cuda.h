@@ -8,15 +8,14 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "kernels/base/cuda_status.h"
+#include "kernels/base/status_macros.h"
 
 namespace kachi::cuda::matmul_internal {
 
-// OK for cudaSuccess, else Internal naming the call and the CUDA error.
-inline absl::Status CudaStatus(cudaError_t error, const char* what) {
-  if (error == cudaSuccess) return absl::OkStatus();
-  return absl::InternalError(absl::StrCat(what, " failed: ", cudaGetErrorName(error), " (",
-                                          cudaGetErrorString(error), ")"));
-}
+// CUDA errors and the last launch as absl::Status (kernels/base/cuda_status.h).
+using ::kachi::base::CudaStatus;
+using ::kachi::base::LaunchStatus;
 
 // OK for CUBLAS_STATUS_SUCCESS, else Internal naming the call and the cuBLAS status.
 inline absl::Status CublasStatus(cublasStatus_t status, const char* what) {
@@ -25,16 +24,10 @@ inline absl::Status CublasStatus(cublasStatus_t status, const char* what) {
                                           cublasLtGetStatusName(status), ": ", cublasLtGetStatusString(status), ")"));
 }
 
-// Status of the kernel launch just issued (cudaGetLastError), naming the kernel.
-inline absl::Status LaunchStatus(const char* kernel) { return CudaStatus(cudaGetLastError(), kernel); }
 
 }  // namespace kachi::cuda::matmul_internal
 
-// Returns from the enclosing function when `expr` (an absl::Status) is not OK.
-#define KACHI_MATMUL_RETURN_IF_ERROR(expr)          \
-  do {                                              \
-    const ::absl::Status kachi_mm_status_ = (expr); \
-    if (!kachi_mm_status_.ok()) return kachi_mm_status_; \
-  } while (0)
+// Returns from the enclosing function when `expr` is not OK (the foundation's macro under the family's old name).
+#define KACHI_MATMUL_RETURN_IF_ERROR(expr) KACHI_RETURN_IF_ERROR(expr)
 
 #endif  // KACHI_KERNELS_MATMUL_STATUS_CUDA_H_

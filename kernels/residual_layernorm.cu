@@ -47,6 +47,29 @@ __device__ __forceinline__ int SlotOf(int i, int k, int lane) {
   return (i * VEC + k) * 32 + lane;
 }
 
+// Block partial of both backward kernels: per slot, the warps' sums added in order 0, 1, ... (dweight in
+// warp_partials[w * 2 * padded + slot], dbias `padded` further), written to this block's row of `partials` at the
+// column that SlotOf maps the slot from (dweight at column, dbias at channels + column).
+template <int VEC>
+__device__ __forceinline__ void WriteBlockPartial(const float* warp_partials, float* partials, int channels,
+                                                  int padded, int warps) {
+  float* block_partial = partials + static_cast<int64_t>(blockIdx.x) * 2 * channels;
+  for (int slot = threadIdx.x; slot < padded; slot += blockDim.x) {
+    const int slot_lane = slot % 32;
+    const int element = (slot / 32) % VEC;
+    const int vector = slot / 32 / VEC;
+    const int column = (vector * 32 + slot_lane) * VEC + element;
+    if (column >= channels) continue;
+    float dweight_total = 0.0f, dbias_total = 0.0f;
+    for (int w = 0; w < warps; ++w) {
+      dweight_total += warp_partials[w * 2 * padded + slot];
+      dbias_total += warp_partials[w * 2 * padded + padded + slot];
+    }
+    block_partial[column] = dweight_total;
+    block_partial[channels + column] = dbias_total;
+  }
+}
+
 template <typename T, int VEC, bool kHasResidual>
 __global__ void ResidualLayerNormForwardKernel(T* residual_out, T* out, float* mean, float* rstd, const T* a,
                                                const T* b, const T* weight, const T* bias, int64_t rows,
@@ -162,21 +185,7 @@ __global__ void LayerNormBackwardKernel(T* dx_out, const T* dx_in, float* partia
   __syncthreads();
 
   // Block partial: warps added in order 0, 1, ... for every slot; slot -> column by inverting SlotOf.
-  float* block_partial = partials + static_cast<int64_t>(blockIdx.x) * 2 * channels;
-  for (int slot = threadIdx.x; slot < padded; slot += blockDim.x) {
-    const int slot_lane = slot % 32;
-    const int element = (slot / 32) % VEC;
-    const int vector = slot / 32 / VEC;
-    const int column = (vector * 32 + slot_lane) * VEC + element;
-    if (column >= channels) continue;
-    float dweight_total = 0.0f, dbias_total = 0.0f;
-    for (int w = 0; w < warps; ++w) {
-      dweight_total += warp_partials[w * 2 * padded + slot];
-      dbias_total += warp_partials[w * 2 * padded + padded + slot];
-    }
-    block_partial[column] = dweight_total;
-    block_partial[channels + column] = dbias_total;
-  }
+  WriteBlockPartial<VEC>(warp_partials, partials, channels, padded, warps);
 }
 
 // Register path of the forward for channels <= ITERS * 32 * VEC: the row stays in registers and every load of the
@@ -314,21 +323,7 @@ __global__ void __launch_bounds__(kMaxWarpsPerBlock * 32, 2)
     }
   }
   __syncthreads();
-  float* block_partial = partials + static_cast<int64_t>(blockIdx.x) * 2 * channels;
-  for (int slot = threadIdx.x; slot < padded; slot += blockDim.x) {
-    const int slot_lane = slot % 32;
-    const int element = (slot / 32) % VEC;
-    const int vector = slot / 32 / VEC;
-    const int column = (vector * 32 + slot_lane) * VEC + element;
-    if (column >= channels) continue;
-    float dweight_total = 0.0f, dbias_total = 0.0f;
-    for (int w = 0; w < warps; ++w) {
-      dweight_total += warp_partials[w * 2 * padded + slot];
-      dbias_total += warp_partials[w * 2 * padded + padded + slot];
-    }
-    block_partial[column] = dweight_total;
-    block_partial[channels + column] = dbias_total;
-  }
+  WriteBlockPartial<VEC>(warp_partials, partials, channels, padded, warps);
 }
 
 // dweight[c] += sum over blocks of partials[block][c], dbias likewise (entries channels..2*channels-1). One block
