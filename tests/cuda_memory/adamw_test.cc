@@ -13,16 +13,9 @@
 namespace kachi {
 namespace {
 
-using testing::DeviceArray;
-using testing::ExpectClose;
-using testing::kTolerance;
-using testing::RandomValues;
-using testing::RoundedThrough;
+using namespace testing;  // NOLINT(build/namespaces): the helpers of cuda_memory_test_util.h
 
-template <typename T>
-class CudaAdamWTest : public ::testing::Test {};
-using StorageTypes = ::testing::Types<float, __nv_bfloat16>;
-TYPED_TEST_SUITE(CudaAdamWTest, StorageTypes);
+KACHI_CUDA_MEMORY_TYPED_SUITE(CudaAdamWTest);
 
 // One tensor's device buffers and its float64 reference state.
 template <typename T>

@@ -122,4 +122,11 @@ inline void ExpectClose(const std::vector<double>& actual, const std::vector<dou
 
 }  // namespace kachi::testing
 
+// The preamble of every cuda_memory test: the typed suite `NAME` over the fp32 and bf16 storage types.
+#define KACHI_CUDA_MEMORY_TYPED_SUITE(NAME)                          \
+  template <typename T>                                              \
+  class NAME : public ::testing::Test {};                            \
+  using NAME##StorageTypes = ::testing::Types<float, __nv_bfloat16>; \
+  TYPED_TEST_SUITE(NAME, NAME##StorageTypes)
+
 #endif  // KACHI_TESTS_CUDA_MEMORY_CUDA_MEMORY_TEST_UTIL_H_

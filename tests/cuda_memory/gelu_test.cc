@@ -10,16 +10,9 @@
 namespace kachi {
 namespace {
 
-using testing::DeviceArray;
-using testing::ExpectClose;
-using testing::kTolerance;
-using testing::RandomValues;
-using testing::RoundedThrough;
+using namespace testing;  // NOLINT(build/namespaces): the helpers of cuda_memory_test_util.h
 
-template <typename T>
-class CudaGeluTest : public ::testing::Test {};
-using StorageTypes = ::testing::Types<float, __nv_bfloat16>;
-TYPED_TEST_SUITE(CudaGeluTest, StorageTypes);
+KACHI_CUDA_MEMORY_TYPED_SUITE(CudaGeluTest);
 
 // Forward and backward on n elements whose device pointers start `offset` elements past an aligned base.
 template <typename T>

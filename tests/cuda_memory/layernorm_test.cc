@@ -12,16 +12,9 @@
 namespace kachi {
 namespace {
 
-using testing::DeviceArray;
-using testing::ExpectClose;
-using testing::kTolerance;
-using testing::RandomValues;
-using testing::RoundedThrough;
+using namespace testing;  // NOLINT(build/namespaces): the helpers of cuda_memory_test_util.h
 
-template <typename T>
-class CudaLayerNormTest : public ::testing::Test {};
-using StorageTypes = ::testing::Types<float, __nv_bfloat16>;
-TYPED_TEST_SUITE(CudaLayerNormTest, StorageTypes);
+KACHI_CUDA_MEMORY_TYPED_SUITE(CudaLayerNormTest);
 
 template <typename T>
 void CheckLayerNorm(int64_t rows, int64_t channels, uint64_t seed) {

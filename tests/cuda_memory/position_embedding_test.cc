@@ -11,16 +11,9 @@
 namespace kachi {
 namespace {
 
-using testing::DeviceArray;
-using testing::ExpectClose;
-using testing::kTolerance;
-using testing::RandomValues;
-using testing::RoundedThrough;
+using namespace testing;  // NOLINT(build/namespaces): the helpers of cuda_memory_test_util.h
 
-template <typename T>
-class CudaPositionEmbeddingTest : public ::testing::Test {};
-using StorageTypes = ::testing::Types<float, __nv_bfloat16>;
-TYPED_TEST_SUITE(CudaPositionEmbeddingTest, StorageTypes);
+KACHI_CUDA_MEMORY_TYPED_SUITE(CudaPositionEmbeddingTest);
 
 template <typename T>
 void CheckPositionEmbedding(int64_t batch, int64_t seq_len, int64_t channels, uint64_t seed) {

@@ -13,16 +13,9 @@
 namespace kachi {
 namespace {
 
-using testing::DeviceArray;
-using testing::ExpectClose;
-using testing::kTolerance;
-using testing::RandomValues;
-using testing::RoundedThrough;
+using namespace testing;  // NOLINT(build/namespaces): the helpers of cuda_memory_test_util.h
 
-template <typename T>
-class CudaResidualLayerNormTest : public ::testing::Test {};
-using StorageTypes = ::testing::Types<float, __nv_bfloat16>;
-TYPED_TEST_SUITE(CudaResidualLayerNormTest, StorageTypes);
+KACHI_CUDA_MEMORY_TYPED_SUITE(CudaResidualLayerNormTest);
 
 template <typename T>
 void CheckResidualLayerNorm(int64_t rows, int64_t channels, size_t offset, bool in_place, uint64_t seed) {

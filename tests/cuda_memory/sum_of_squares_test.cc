@@ -13,17 +13,11 @@
 namespace kachi {
 namespace {
 
-using testing::DeviceArray;
-using testing::ExpectClose;
-using testing::RandomValues;
-using testing::RoundedThrough;
+using namespace testing;  // NOLINT(build/namespaces): the helpers of cuda_memory_test_util.h
 
 constexpr double kDoubleSumTolerance = 1e-12;
 
-template <typename T>
-class CudaSumOfSquaresTest : public ::testing::Test {};
-using StorageTypes = ::testing::Types<float, __nv_bfloat16>;
-TYPED_TEST_SUITE(CudaSumOfSquaresTest, StorageTypes);
+KACHI_CUDA_MEMORY_TYPED_SUITE(CudaSumOfSquaresTest);
 
 TYPED_TEST(CudaSumOfSquaresTest, SingleTensorMatchesCpuTwin) {
   KACHI_SKIP_WITHOUT_GPU();

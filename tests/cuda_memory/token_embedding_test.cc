@@ -11,20 +11,12 @@
 namespace kachi {
 namespace {
 
-using testing::DeviceArray;
-using testing::ExpectClose;
-using testing::kTolerance;
-using testing::RandomTokens;
-using testing::RandomValues;
-using testing::RoundedThrough;
+using namespace testing;  // NOLINT(build/namespaces): the helpers of cuda_memory_test_util.h
 
 constexpr int64_t kVocabStart = 40;
 constexpr int64_t kVocabRows = 90;
 
-template <typename T>
-class CudaTokenEmbeddingTest : public ::testing::Test {};
-using StorageTypes = ::testing::Types<float, __nv_bfloat16>;
-TYPED_TEST_SUITE(CudaTokenEmbeddingTest, StorageTypes);
+KACHI_CUDA_MEMORY_TYPED_SUITE(CudaTokenEmbeddingTest);
 
 template <typename T>
 void CheckTokenEmbedding(int64_t num_tokens, int64_t channels, uint64_t seed) {
