@@ -109,9 +109,7 @@ absl::StatusOr<SquaredNormTensorList<T>> SquaredNormTensorList<T>::Create(
     list.total_elements_ += tensor.n;
   }
   list.count_ = static_cast<int>(tensors.size());
-  const size_t bytes = sizeof(Entry<T>) * entries.size();
-  KACHI_CUDA_RETURN_IF_ERROR(cudaMalloc(&list.device_table_, bytes));
-  KACHI_CUDA_RETURN_IF_ERROR(cudaMemcpy(list.device_table_, entries.data(), bytes, cudaMemcpyHostToDevice));
+  KACHI_CUDA_RETURN_IF_ERROR(internal::UploadTable(entries, &list.device_table_));
   KACHI_CUDA_RETURN_IF_ERROR(cudaMalloc(&list.partials_, sizeof(double) * kMaxBlocks));
   return list;
 }
