@@ -150,7 +150,9 @@ phase_configure() {
   # shellcheck disable=SC2086
   lim cmake -S "$repo" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 $flags || return 1
   ((dry)) && [ ! -f "$build/CMakeCache.txt" ] && { problem "$build is not configured"; return 0; }
-  ((dry)) && ! grep -q '^KACHI_WITH_CUDA:BOOL=ON' "$build/CMakeCache.txt" && problem "$build is not a CUDA build"
+  if ((dry)) && ! grep -q '^KACHI_WITH_CUDA:BOOL=ON' "$build/CMakeCache.txt"; then
+    echo "  note: $build is a CPU-only build: the CUDA-only GPU tests and their targets are not checked"; return 0
+  fi
   local count
   count=$(cd "$build" && ctest -N -L gpu | sed -n 's/^Total Tests: //p')
   echo "ctest -L gpu: ${count:-0} tests"
@@ -163,7 +165,7 @@ gpu_test_targets() {
 import json, os, sys
 b = os.path.realpath(sys.argv[1])
 names = {os.path.basename(a) for t in json.load(sys.stdin)["tests"] for a in t["command"]
-         if os.path.realpath(a).startswith(b + "/") and not a.endswith(".sh")}
+         if a.startswith("/") and os.path.realpath(a).startswith(b + "/") and not a.endswith(".sh")}
 print(" ".join(sorted(names)))' "$build"
 }
 phase_build() {
