@@ -32,7 +32,9 @@
 # Measured here (2026-12-04, this CPU box, 2 cores shared with other builds, no GPU): the CUDA build of every GPU
 # test target from a warm ccache 20 s (cold: ~20 min at -j2, so ~3-4 min at -j16 with no cache on the device);
 # `ctest -L gpu` skipping all 22 tests 16 s at -j2; a dry run of either call and the summary < 2 s. The GPU phases
-# themselves cannot be timed here.
+# themselves cannot be timed here. Run for real here (KACHI_BUILD_DIR=build KACHI_GPU_CHECK_NO_GPU=1): call1 20 s,
+# every check FAIL as it must (22 GPU tests Failed under KACHI_REQUIRE_GPU=1, no numpy/torch, no device for the
+# kernels); call2 without KACHI_GPU_CHECK_NO_GPU stops after env ("no GPU visible"), every later phase not reached.
 set -uo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 dry=${KACHI_GPU_CHECK_DRY_RUN:-0}
@@ -133,10 +135,15 @@ phase_env() {
   x date -u
   x nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
   ((dry)) || echo "gpus=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU ')"
+  ((dry)) || echo "gpu: $(nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null | head -1)"
   x nvcc --version; x cmake --version; x g++ --version
   x python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.get_device_name(0))'
   x python3 -c 'import safetensors, transformers; print("safetensors", safetensors.__version__, "transformers", transformers.__version__)'
-  ((dry)) || echo "mpirun: $(command -v mpirun)  protoc: $(command -v protoc)  .deps: $([ -f "$repo/.deps/env.sh" ] && echo yes || echo no)"
+  ((dry)) && return
+  echo "mpirun: $(command -v mpirun)  protoc: $(command -v protoc)  .deps: $([ -f "$repo/.deps/env.sh" ] && echo yes || echo no)"
+  # No GPU: stop here rather than spend the call training GPT-2 on the CPU (KACHI_GPU_CHECK_NO_GPU=1 goes on,
+  # to try the script's plumbing on a CPU machine).
+  nvidia-smi -L 2>/dev/null | grep -q '^GPU ' || { echo "FAIL: no GPU visible (nvidia-smi -L)"; return 1; }
 }
 
 # NCCL: the system's, else the nvidia-nccl wheel of the image's python.
@@ -255,8 +262,9 @@ v=phases_$call
 for p in ${!v}; do
   phase "${p%%:*}" "${p##*:}"
   ((dry)) && continue
-  # Nothing after a failed configure or build can run (the summary marks the rest as not reached).
-  if [[ ${p%%:*} == configure || ${p%%:*} == build ]] && [ "$(tail -1 "$out/phases.tsv" | cut -f2)" != 0 ]; then break; fi
+  # Nothing after a failed configure or build, or without a GPU, can run (the summary marks the rest not reached).
+  if [[ ${p%%:*} == configure || ${p%%:*} == build || (${p%%:*} == env && ${KACHI_GPU_CHECK_NO_GPU:-0} != 1) ]] &&
+    [ "$(tail -1 "$out/phases.tsv" | cut -f2)" != 0 ]; then break; fi
 done
 if ((dry)); then
   total=0

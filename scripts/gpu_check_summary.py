@@ -185,6 +185,10 @@ def check_ckpt(text, rows):
 
 
 def check_lanes(text, rows):
+    if re.search(r"kachi lanes: done after .*chosen lane \(none finished\)", text or ""):
+        rows.append(("lanes on the GPU (configs/lanes_gpu.pbtxt)", "FAIL", "no lane finished",
+                     "see lanes_gpu.log (every lane stopped)"))
+        return
     m = re.search(r"kachi lanes: done after (\d+) events in ([\d.]+) s; chosen lane (\S+).*?card utilization ([\d.]+)%",
                   text or "")
     if m:
@@ -216,6 +220,9 @@ def summarize(out, call):
             rows.append((f"phase {name}", "FAIL", "cut by the time budget", "its figures are missing"))
         else:
             rows.append((f"phase {name}", verdict(code == "0"), f"exit {code}, {seconds} s", ""))
+    if "env" in ph and ph["env"][0] != "skipped":
+        gpus = gpu_count(env)
+        rows.append(("GPU visible to the check", verdict(gpus >= 1), f"{gpus} GPU(s)", "goal: the lent GPU (nvidia-smi -L)"))
     ran = {name for name, (code, _) in ph.items() if code != "skipped"}
     logs = {name: read(out, name + ".log") for name in ph}
     if "ctest_gpu" in ran:
@@ -233,7 +240,8 @@ def summarize(out, call):
     if "train_1558m_recompute" in ran:
         check_train(logs["train_1558m_recompute"], rows, "GPT-2 1.5B, activation recompute, B=16", None)
 
-    gpu = next((l for l in env.splitlines() if "H100" in l or "H200" in l or "NVIDIA" in l), "GPU: not recorded")
+    gpu = next((l for l in env.splitlines() if l.startswith("gpu: ") and l[5:].strip()), None) or next(
+        (l for l in env.splitlines() if "H100" in l or "H200" in l), "gpu: not recorded")
     date = env.splitlines()[0] if env else "date not recorded"
     failed = sum(r[1] == "FAIL" for r in rows)
     not_run = sum(r[1] == "NOT RUN" for r in rows)

@@ -42,7 +42,7 @@ CALL1 = {
 CALL2 = {
     "phases.tsv": "env\t0\t2\nconfigure\t0\t3\nbuild\t0\t4\nbench_train\t0\t230\nbench_ckpt\t0\t80\n"
                   "lanes_gpu\t0\t100\ntrain_1558m_recompute\tskipped\t0\n",
-    "env.log": "Thu Dec 10 10:10:00 UTC 2026\nNVIDIA H200, 580.159.03, 143771 MiB\n",
+    "env.log": "Thu Dec 10 10:10:00 UTC 2026\nNVIDIA H200, 580.159.03, 143771 MiB\ngpus=1\ngpu: NVIDIA H200, 143771 MiB\n",
     "bench_train.log": "\n".join([
         "kachi_bench_train runner=kachi precision=bf16 batch=32 seq_len=1024 steps=5 ms_per_step=300.0 "
         "tokens_per_s=109226.7 flops_per_token=0 mfu_peak=0.5 mfu_ceiling=0.6 peak_mem_bytes=32212254720 "
@@ -99,6 +99,7 @@ class Call1Test(unittest.TestCase):
     def test_title_counts_failures(self):
         self.assertTrue(self.text.startswith("# GPU check call1: "))
         self.assertIn("NVIDIA H200", self.text)
+        self.assertEqual(self.rows["GPU visible to the check"][:2], ["PASS", "1 GPU(s)"])
         self.assertEqual(self.failed, 4)  # phase ctest_gpu, ctest, hs64 reference, gelu below 80%
         self.assertIn("4 check(s) FAIL, 1 NOT RUN", self.text.splitlines()[0])
         self.assertEqual(main_exit_code(CALL1, "call1"), 1)
@@ -194,7 +195,14 @@ class MissingLogsTest(unittest.TestCase):
         text, failed, rows = summarize(files, "call2")
         for name in ("bench_train", "bench_ckpt", "lanes_gpu", "train_1558m_recompute"):
             self.assertEqual(rows["phase " + name][:2], ["FAIL", "not reached"])
-        self.assertEqual(failed, 5)
+        self.assertEqual(rows["GPU visible to the check"][:2], ["FAIL", "0 GPU(s)"])  # no gpus= line
+        self.assertEqual(failed, 6)
+
+    def test_no_lane_finished_fails(self):
+        log = ("kachi lanes: done after 9 events in 0.0 s; chosen lane (none finished) (final loss nan); card "
+               "utilization 81.0% (journal /tmp/kachi_lanes_gpu/run)\n")
+        rows = summarize(dict(CALL2, **{"lanes_gpu.log": log}), "call2")[2]
+        self.assertEqual(rows["lanes on the GPU (configs/lanes_gpu.pbtxt)"][:2], ["FAIL", "no lane finished"])
 
     def test_nothing_ran(self):
         text, failed, rows = summarize({}, "call2")
