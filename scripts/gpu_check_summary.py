@@ -255,6 +255,9 @@ def summarize(out, call):
              f"{date}; {gpu.strip()}", "",
              "| check | result | figure | peer / goal |", "|---|---|---|---|"]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+    ratio = next((r[2] for r in rows if r[0] == "kachi / torch compile (tokens/s)"), None)
+    if ratio:  # the line issue 12 asks bench/RESULTS.md to carry, with the date and device above
+        lines += ["", f"For bench/RESULTS.md: `kachi / torch compile: {ratio} tokens/s` ({date.strip()}; {gpu.strip()})"]
     lines += ["", "Logs beside this file: <phase>.log; phases.tsv has each phase's exit code and seconds."]
     return "\n".join(lines) + "\n", failed
 

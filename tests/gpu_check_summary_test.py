@@ -164,6 +164,7 @@ class Call2Test(unittest.TestCase):
         self.assertIn("91,022", note)
         self.assertEqual(self.rows["kachi / torch eager (tokens/s)"][1], "1.50x")
         self.assertEqual(self.rows["peak memory kachi / torch compile"][:2], ["PASS", "0.91x"])
+        self.assertIn("`kachi / torch compile: 1.20x tokens/s` (Thu Dec 10 10:10:00 UTC 2026; gpu: NVIDIA H200", self.text)
 
     def test_ckpt_and_lanes_against_goals(self):
         self.assertEqual(self.rows["checkpoint save / dd (same bytes)"][:2], ["FAIL", "0.65x"])
