@@ -135,6 +135,10 @@ std::string FormatJournal(const config::LanesJournal& journal) {
                             d.has_loss() ? absl::StrFormat(" loss %.6f", d.loss()) : "");
     }
   }
+  for (const config::LanesJournalRepool& repool : journal.repools()) {  // journal_repool.h
+    absl::StrAppendFormat(&text, "repool at event %d cards %d cards_per_node %d\n", repool.first_event(),
+                          repool.cards(), repool.cards_per_node());
+  }
   absl::StrAppendFormat(&text, "utilization %.4f\n", JournalUtilization(journal));
   const int best = journal.best_lane();
   absl::StrAppendFormat(&text, "best_lane %d %s\n", best,
