@@ -92,7 +92,9 @@ run_job() {
     if [[ -z $reported && -s $report ]]; then reported=$SECONDS; fi
     if [[ -n $reported ]] && ((SECONDS - reported > grace)); then
       log "the launcher is still running $grace s after kachi's failure report: ending it"
-      kill -TERM "$job" 2>/dev/null; sleep 5; kill -KILL "$job" 2>/dev/null
+      kill -TERM "$job" 2>/dev/null
+      for _ in $(seq 50); do kill -0 "$job" 2>/dev/null || break; sleep 0.1; done  # up to 5 s to end
+      kill -KILL "$job" 2>/dev/null
       break
     fi
     sleep 1
