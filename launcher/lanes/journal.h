@@ -39,7 +39,7 @@ absl::Status ReplayJournal(const config::LanesJournal& journal, LanePolicy* poli
 double JournalSeconds(const config::LanesJournal& journal);
 
 // Measured card utilization: card-seconds held by chunks (cards x (end_s - begin_s), summed over runs) over
-// cards x JournalSeconds. 0 for an empty journal.
+// cards x JournalSeconds (after a repool, each pool's cards over its sessions' time). 0 for an empty journal.
 double JournalUtilization(const config::LanesJournal& journal);
 
 // The journal as text, one line each: "event E at T session S", "event E report KIND lane L step S loss X

@@ -168,6 +168,15 @@ TEST(LanesRepoolTest, HostLossResumesOnTheCardsLeftKeepingEveryLanesState) {
       }
     }
     for (size_t lane = 0; lane < steps.size(); ++lane) EXPECT_GE(steps[lane], resumed_from[lane]);
+    // Utilization counts 8 cards until the loss and 6 after it.
+    double held = 0;
+    for (const config::LanesJournalEvent& event : journal.events()) {
+      for (const config::LanesJournalRun& run : event.runs()) held += run.cards_size() * (run.end_s() - run.begin_s());
+    }
+    const double lost_at = journal.events(events_before - 1).time_s();
+    const double pool_seconds = 8 * lost_at + 6 * (JournalSeconds(journal) - lost_at);
+    EXPECT_NEAR(JournalUtilization(journal), held / pool_seconds, 1e-9);
+    EXPECT_LE(JournalUtilization(journal), 1.0 + 1e-9);
     // A later resume replays both sessions on their pools and appends nothing.
     config::LanesJournal again = journal;
     absl::StatusOr<LanePolicy> replayed = ReplayJournalOnPool(&again, {6, kCardsPerNode}, Options(), Specs(), nullptr);
