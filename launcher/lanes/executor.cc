@@ -21,6 +21,7 @@
 #include "launcher/lanes/chunk_runner.h"
 #include "launcher/lanes/coordinator.h"
 #include "launcher/lanes/journal.h"
+#include "launcher/lanes/journal_repool.h"
 #include "launcher/lanes/lane_expansion.h"
 #include "launcher/lanes/lane_messages.h"
 #include "launcher/lanes/lanes_file.h"
@@ -125,8 +126,7 @@ absl::StatusOr<ExecutorSummary> RunLanes(const config::LanesFile& file, Communic
   absl::StatusOr<config::LanesJournal> previous = ReadJournal(journal_path);
   if (options.resume && previous.ok()) {
     journal = *std::move(previous);
-    const int journal_cards = static_cast<int>(journal.cards());
-    if (journal.lane_names_size() != static_cast<int>(lanes.size()) || journal_cards != pool.cards) {
+    if (journal.lane_names_size() != static_cast<int>(lanes.size())) {
       return absl::FailedPreconditionError(absl::StrCat(
           "--resume: the journal ", journal_path, " has ", journal.lane_names_size(), " lanes on ", journal.cards(),
           " cards; the lanes file now gives ", lanes.size(), " lanes on ", pool.cards, " cards"));
@@ -143,7 +143,10 @@ absl::StatusOr<ExecutorSummary> RunLanes(const config::LanesFile& file, Communic
       return absl::FailedPreconditionError(absl::StrCat("--resume: the journal ", journal_path,
                                                         " holds no events (a journal of the synchronous executor?)"));
     }
-    if (absl::Status status = ReplayJournal(journal, &policy); !status.ok()) return status;
+    // On another pool (the hosts left after a host loss) the policy moves onto it: journal_repool.h.
+    absl::StatusOr<LanePolicy> replayed = ReplayJournalOnPool(&journal, pool, policy_options, specs, log);
+    if (!replayed.ok()) return replayed.status();
+    policy = *std::move(replayed);
     if (journal.complete()) {
       if (log) *log << "kachi lanes: the journal " << journal_path << " is complete already; nothing to resume\n";
       return Summarize(journal, policy, lanes);

@@ -100,6 +100,11 @@ class LanePolicy {
   // shrinks, starts, widenings. The policy's state already reflects them.
   std::vector<Decision> Decide();
 
+  // Moves the policy onto a pool of shape `pool` (defined in policy_repool.cc, for a resume after a host loss):
+  // running lanes give up their cards and wait again from their checkpoints; paused, finished and stopped lanes
+  // keep their state; no card memory of the old pool is kept. InvalidArgument when a lane no longer fits.
+  absl::Status Repool(PoolShape pool);
+
   // True when no lane is running, runnable or awaiting a verdict (the remaining ones are finished, stopped or
   // paused for good).
   bool Done() const;
