@@ -186,7 +186,7 @@ TEST_F(OverlapTest, BucketFailureOnTheWorkerEndsTheStep) {
   if (*members != nullptr) {
     auto plan = std::make_shared<FaultyCommunicator::Plan>();
     auto grid = ProcessGrid::Adopt(std::make_unique<FaultyCommunicator>(*std::move(members), plan), /*tp=*/1,
-                                   /*ranks_per_node=*/2, /*node=*/0);
+                                   /*host=*/"");
     ASSERT_TRUE(grid.ok()) << grid.status();
     auto trainer = Trainer::Create(Options(data_dir_, "fp32", true), grid->get());
     ASSERT_TRUE(trainer.ok()) << trainer.status();
