@@ -159,19 +159,20 @@ TEST_F(MpiSplitGridTest, CarvedTpGroupMustStayOnOneNode) {
   const int rank = world_->rank();
   const int size = world_->size();
   if (size != 4) GTEST_SKIP() << "needs 4 ranks (two nodes of 2)";
-  // Members {1, 2} with 2 ranks per node: ranks 1 and 2 are on nodes 0 and 1, so tp = 2 spans nodes.
+  // Members {1, 2} on hosts kn1 (ranks 0, 1) and kn2 (ranks 2, 3): one rank per host, so tp = 2 would span hosts.
+  const std::string host = rank < 2 ? "kn1" : "kn2";
   const bool member = rank == 1 || rank == 2;
-  auto spanning = ProcessGrid::Carve(*world_, member ? 0 : -1, 2, 2);
+  auto spanning = ProcessGrid::Carve(*world_, member ? 0 : -1, 2, host);
   if (member) {
     EXPECT_EQ(spanning.status().code(), absl::StatusCode::kFailedPrecondition) << spanning.status();
-    EXPECT_PRED2(Contains, std::string(spanning.status().message()), "spans several nodes");
+    EXPECT_PRED2(Contains, std::string(spanning.status().message()), "must lie on one host");
   } else {
     ASSERT_TRUE(spanning.ok());
     EXPECT_EQ(*spanning, nullptr);
   }
-  // Members {2, 3} share node 1: fine, one TP group of 2.
+  // Members {2, 3} share host kn2: fine, one TP group of 2.
   const bool on_node1 = rank >= 2;
-  auto fine = ProcessGrid::Carve(*world_, on_node1 ? 5 : -1, 2, 2);
+  auto fine = ProcessGrid::Carve(*world_, on_node1 ? 5 : -1, 2, host);
   ASSERT_TRUE(fine.ok()) << fine.status();
   if (on_node1) {
     ASSERT_NE(*fine, nullptr);
@@ -181,8 +182,6 @@ TEST_F(MpiSplitGridTest, CarvedTpGroupMustStayOnOneNode) {
   }
 }
 
-}  // namespace
-}  // namespace kachi
 
 // Issue 14: hosts come from discovery, not rank arithmetic. Host names here are made up per rank.
 // Uneven ranks per host (4 ranks: 3 on "kn1", 1 on "kn2"; 2 ranks: one per host) cannot hold TP groups of 2: every
@@ -227,3 +226,5 @@ TEST_F(MpiSplitGridTest, GridByNodeMappingKeepsTpGroupsOnOneHost) {
   for (int32_t m : members) tp_expected += ValueOf(m, seed);
   EXPECT_EQ(SumOver(g.tp(), seed), tp_expected);
 }
+}  // namespace
+}  // namespace kachi
