@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "comm/host_placement.h"
 
 namespace kachi {
@@ -62,23 +63,30 @@ absl::StatusOr<std::unique_ptr<ProcessGrid>> ProcessGrid::Adopt(std::unique_ptr<
 absl::StatusOr<std::unique_ptr<ProcessGrid>> ProcessGrid::Build(std::unique_ptr<Communicator> world, int tp,
                                                                 const std::string& host) {
   const std::string name = world->options().name;
+  std::string placement;
   // tp = 1 fits any placement: no exchange (and no extra collective) needed.
   if (tp > 1) {
-  // Every rank sees the same hosts, so every rank reaches the same order or the same error.
-  absl::StatusOr<std::vector<std::string>> hosts = GatherHosts(*world, host);
-  if (!hosts.ok()) return hosts.status();
-  absl::StatusOr<std::vector<int>> order = PlaceByHost(*hosts, tp);
-  if (!order.ok()) {
-    return absl::FailedPreconditionError(absl::StrCat("process grid '", name, "': ", order.status().message()));
-  }
-  const int position = static_cast<int>(std::find(order->begin(), order->end(), world->rank()) - order->begin());
-  if (!std::is_sorted(order->begin(), order->end())) {  // the same decision on every rank
-    auto reordered = world->Split(0, position, name);
-    if (!reordered.ok()) return reordered.status();
-    world = *std::move(reordered);
-  }
+    // Every rank sees the same hosts, so every rank reaches the same order or the same error.
+    absl::StatusOr<std::vector<std::string>> hosts = GatherHosts(*world, host);
+    if (!hosts.ok()) return hosts.status();
+    absl::StatusOr<std::vector<int>> order = PlaceByHost(*hosts, tp);
+    if (!order.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat("process grid '", name, "': ", order.status().message()));
+    }
+    const int position = static_cast<int>(std::find(order->begin(), order->end(), world->rank()) - order->begin());
+    if (!std::is_sorted(order->begin(), order->end())) {  // the same decision on every rank
+      auto reordered = world->Split(0, position, name);
+      if (!reordered.ok()) return reordered.status();
+      world = *std::move(reordered);
+    }
+    for (size_t g = 0; g < order->size(); g += tp) {
+      std::vector<int> group(order->begin() + g, order->begin() + g + tp);
+      absl::StrAppend(&placement, placement.empty() ? "" : " ", (*hosts)[group[0]], " [", absl::StrJoin(group, ","),
+                      "]");
+    }
   }
   std::unique_ptr<ProcessGrid> grid(new ProcessGrid);
+  grid->placement_ = std::move(placement);
   grid->tp_size_ = tp;
   grid->dp_size_ = world->size() / tp;
   grid->dp_rank_ = world->rank() / tp;

@@ -53,6 +53,9 @@ class ProcessGrid {
   int dp_size() const { return dp_size_; }
   // Ranks per tensor-parallel group.
   int tp_size() const { return tp_size_; }
+  // Where the TP groups sit, for logs: "kn1 [0,2] kn2 [1,3]" (each group's host and its ranks in the communicator
+  // the grid was built from); empty when tp_size() is 1.
+  const std::string& placement() const { return placement_; }
 
  private:
   ProcessGrid() = default;
@@ -69,6 +72,7 @@ class ProcessGrid {
   int tp_rank_ = 0;
   int dp_size_ = 1;
   int tp_size_ = 1;
+  std::string placement_;
 };
 
 }  // namespace kachi

@@ -91,6 +91,9 @@ absl::Status Train(Session& session) {
   absl::StatusOr<std::unique_ptr<ProcessGrid>> grid = ProcessGrid::Create(world, layout->dp, layout->tp,
                                                                           session.world.node_name);
   if (!grid.ok()) return grid.status();
+  if (world.rank() == 0 && !(*grid)->placement().empty()) {
+    std::cout << "kachi train: TP groups on hosts: " << (*grid)->placement() << "\n";
+  }
   absl::StatusOr<std::unique_ptr<Trainer>> trainer = Trainer::Create(*options, grid->get());
   if (auto st = AgreeOnStatus(world, trainer.status()); !st.ok()) return st;
   Trainer& t = **trainer;

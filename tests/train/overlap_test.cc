@@ -76,7 +76,7 @@ class OverlapTest : public ::testing::Test {
   // Trains at (dp, tp) on the first dp*tp ranks; other ranks return an empty result.
   static RunResult Train(int dp, int tp, const std::string& precision, bool overlap) {
     RunResult result;
-    auto grid = ProcessGrid::Carve(*world_, world_->rank() < dp * tp ? 0 : -1, tp, world_->size());
+    auto grid = ProcessGrid::Carve(*world_, world_->rank() < dp * tp ? 0 : -1, tp, /*host=*/"");
     EXPECT_TRUE(grid.ok()) << grid.status();
     if (!grid.ok() || *grid == nullptr) return result;
     auto trainer = Trainer::Create(Options(data_dir_, precision, overlap), grid->get());
