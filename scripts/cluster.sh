@@ -10,6 +10,7 @@
 #   scripts/cluster.sh link [--name kn] HOST up|down                      cut or restore one host's link
 #   scripts/cluster.sh down [--name kn]                                   kill what runs on the hosts, remove them
 #   scripts/cluster.sh dir [--name kn]                                    the state folder (hostfile, agent, env)
+#   scripts/cluster.sh slurm-up|slurm-down [--name kn]                    Slurm across the hosts (cluster-slurm.sh)
 #
 # State lives in /tmp/kachi-cluster-NAME/: `hostfile` (HOST slots=S), `agent` (plm_rsh_agent), `env` (the MCA
 # settings to source), `subnet`. Tests source `env` and call `mpirun --hostfile ... ` themselves, or use `mpirun`
@@ -18,7 +19,7 @@ set -euo pipefail
 
 readonly SKIP=77
 cmd=${1:-}
-[[ -n $cmd ]] || { sed -n '2,16p' "$0"; exit 2; }
+[[ -n $cmd ]] || { sed -n '2,17p' "$0"; exit 2; }
 shift
 name=kn
 subnet=10.211.0
@@ -45,6 +46,7 @@ hosts_remove() { (flock 9; sed -i "/ # kachi-cluster $name\$/d" /etc/hosts) 9>/t
 
 down() {
   local host
+  [[ -d $state/slurm ]] && bash "$(dirname "$0")/cluster-slurm.sh" down --name "$name"
   for host in $(hosts_of 2>/dev/null || true); do
     if ip netns list 2>/dev/null | grep -qw "$host"; then
       ip netns pids "$host" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
@@ -112,6 +114,8 @@ case $cmd in
       up "${args[0]}" ;;
   down) down ;;
   dir) echo "$state" ;;
+  slurm-up) exec bash "$(dirname "$0")/cluster-slurm.sh" up --name "$name" ;;
+  slurm-down) exec bash "$(dirname "$0")/cluster-slurm.sh" down --name "$name" ;;
   mpirun)
     [[ -f $state/env ]] || { echo "cluster $name is not up (scripts/cluster.sh up N)" >&2; exit 2; }
     # shellcheck disable=SC1091
@@ -123,5 +127,5 @@ case $cmd in
   link)
     [[ ${#args[@]} -eq 2 ]] || { echo "usage: cluster.sh link HOST up|down" >&2; exit 2; }
     ip link set "${name}v${args[0]#"$name"}" "${args[1]}" ;;
-  *) echo "cluster: unknown command '$cmd' (up, down, dir, mpirun, run, link)" >&2; exit 2 ;;
+  *) echo "cluster: unknown command '$cmd' (up, down, dir, mpirun, run, link, slurm-up, slurm-down)" >&2; exit 2 ;;
 esac
