@@ -101,6 +101,10 @@ export OMPI_MCA_plm_rsh_agent=$state/agent
 export OMPI_MCA_pml=ob1 OMPI_MCA_btl=self,vader,tcp OMPI_MCA_btl_vader_single_copy_mechanism=none
 export OMPI_MCA_oob_tcp_if_include=$subnet.0/24 OMPI_MCA_btl_tcp_if_include=$subnet.0/24
 export OMPI_MCA_hwloc_base_binding_policy=none OMPI_MCA_rmaps_base_oversubscribe=1
+# The emulated hosts share this machine's cores, which OpenMPI cannot see (each host declares its own slots): idle
+# ranks must yield, or busy-polling ranks starve the TCP stack and the ranks they wait for (bench/RESULTS.md,
+# 2026-12-03 "emulated hosts": a 1 KiB all-reduce across 2 hosts 47 ms busy-polling, 0.17 ms yielding).
+export OMPI_MCA_mpi_yield_when_idle=1
 ENV
   # Every host must answer on its address before anyone launches onto it.
   for ((i = 1; i <= n; i++)); do
