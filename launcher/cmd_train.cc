@@ -87,10 +87,13 @@ absl::Status Train(Session& session) {
     }
     options->device = session.device;
   }
-  const int ranks_per_node = session.world.local_size > 0 ? session.world.local_size : world.size();
+  // TP groups from the host every rank really runs on (discovery), whatever the launcher's mapping.
   absl::StatusOr<std::unique_ptr<ProcessGrid>> grid = ProcessGrid::Create(world, layout->dp, layout->tp,
-                                                                          ranks_per_node);
+                                                                          session.world.node_name);
   if (!grid.ok()) return grid.status();
+  if (world.rank() == 0 && !(*grid)->placement().empty()) {
+    std::cout << "kachi train: TP groups on hosts: " << (*grid)->placement() << "\n";
+  }
   absl::StatusOr<std::unique_ptr<Trainer>> trainer = Trainer::Create(*options, grid->get());
   if (auto st = AgreeOnStatus(world, trainer.status()); !st.ok()) return st;
   Trainer& t = **trainer;

@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "comm/control_channel.h"
+#include "comm/host_placement.h"
 #include "comm/mpi_communicator.h"
 #include "launcher/lanes/chunk_runner.h"
 #include "launcher/lanes/coordinator.h"
@@ -26,6 +27,7 @@
 #include "launcher/lanes/lane_messages.h"
 #include "launcher/lanes/lanes_file.h"
 #include "launcher/lanes/policy.h"
+#include "launcher/lanes/pool_topology.h"
 #include "launcher/lanes/report.h"
 #include "launcher/lanes/worker.h"
 #include "runtime/ckpt/checkpoint_paths.h"
@@ -88,7 +90,12 @@ absl::StatusOr<ExecutorSummary> RunLanes(const config::LanesFile& file, Communic
   if (parent == MPI_COMM_NULL) return absl::InvalidArgumentError("kachi lanes: the world must be an MPI communicator");
   absl::StatusOr<std::vector<LaneDefinition>> definitions = ExpandLanes(file);
   if (!definitions.ok()) return definitions.status();
-  const PoolShape pool = PoolFromFile(file, world.size());
+  // The pool's nodes from the hosts the ranks run on (pool.cards_per_node = 0; launcher/lanes/pool_topology.h).
+  absl::StatusOr<std::vector<std::string>> hosts = GatherHosts(world, options.host);
+  if (!hosts.ok()) return hosts.status();
+  absl::StatusOr<PoolShape> placed = PoolOnHosts(PoolFromFile(file, world.size()), *hosts);
+  if (!placed.ok()) return placed.status();
+  const PoolShape pool = *placed;
   if (pool.cards > world.size()) {
     return absl::InvalidArgumentError(absl::StrCat("pool.cards is ", pool.cards, " but the job has only ",
                                                    world.size(), " ranks"));
@@ -112,6 +119,7 @@ absl::StatusOr<ExecutorSummary> RunLanes(const config::LanesFile& file, Communic
   ChunkRunnerOptions runner_options;
   runner_options.parent = parent;
   runner_options.cards_per_node = pool.CardsPerNode();
+  runner_options.host = options.host;
   runner_options.max_steps = policy_options.max_steps;
   runner_options.device = options.device;
   runner_options.deadline = world.options().deadline;
