@@ -137,6 +137,8 @@ class Simulation {
       switch (decision.kind) {
         case DecisionKind::kStart:
           ++result_.starts;
+          // Started wider than its minimum: the policy widened it in the round it started.
+          if (cards / tp > AllowedWidths(input_.lanes[lane], input_.pool).front()) ++result_.widens;
           s.running = true;
           held_cards_ += cards;
           s.cards = cards;
@@ -198,7 +200,12 @@ class Simulation {
 }  // namespace
 
 double StepSeconds(const SimTiming& timing, int width) {
-  return timing.step_time_s * (timing.serial_fraction + (1.0 - timing.serial_fraction) / std::max(1, width));
+  const int w = std::max(1, width);
+  const double compute = timing.step_time_s * (timing.serial_fraction + (1.0 - timing.serial_fraction) / w);
+  const double allreduce = w > 1 ? 2.0 * (w - 1) * timing.allreduce_alpha_s +
+                                       2.0 * (w - 1) / w * timing.allreduce_beta_s
+                                 : 0.0;
+  return compute + allreduce;
 }
 
 absl::StatusOr<SimulationResult> Simulate(const SimulationInput& input) {
@@ -211,10 +218,12 @@ absl::StatusOr<SimulationResult> Simulate(const SimulationInput& input) {
   }
   const SimTiming& t = input.timing;
   if (!(t.step_time_s > 0) || !(t.serial_fraction >= 0 && t.serial_fraction <= 1) || !(t.checkpoint_s >= 0) ||
-      !(t.restore_s >= 0)) {
+      !(t.restore_s >= 0) || !(t.allreduce_alpha_s >= 0) || !(t.allreduce_beta_s >= 0)) {
     return absl::InvalidArgumentError(absl::StrCat("simulator timing: step_time_s ", t.step_time_s,
                                                    ", serial_fraction ", t.serial_fraction, ", checkpoint_s ",
                                                    t.checkpoint_s, ", restore_s ", t.restore_s,
+                                                   ", allreduce alpha ", t.allreduce_alpha_s, " beta ",
+                                                   t.allreduce_beta_s,
                                                    "; expected step_time_s > 0, serial_fraction in [0, 1], "
                                                    "costs >= 0"));
   }

@@ -181,8 +181,9 @@ TEST(LaneSimulatorTest, CsvErrorsNameTheLine) {
               HasSubstr("c.csv:3: found 2 fields; expected 3"));
   EXPECT_THAT(ParseCurvesCsv("a,1,2.0\na,1,2.5\n", "c.csv").status().message(), HasSubstr("has step 1 twice"));
   EXPECT_THAT(ParseCurvesCsv("a,1,2.0\na,x,2.5\n", "c.csv").status().message(),
-              HasSubstr("c.csv:2: step 'x' is not an integer"));
-  EXPECT_THAT(ParseCurvesCsv("a,1,low\n", "c.csv").status().message(), HasSubstr("loss 'low' is not a number"));
+              HasSubstr("c.csv:2: field 2 (step) 'x' is not an integer"));
+  EXPECT_THAT(ParseCurvesCsv("a,1,low\n", "c.csv").status().message(),
+              HasSubstr("field 3 (loss) 'low' is not a number"));
 }
 
 }  // namespace
