@@ -214,9 +214,11 @@ bool LanePolicy::PromoteRunnerUp(std::vector<Decision>* out) {
   // The best paused lane: deepest rung, then its rank at that rung (within the best 2/eta), then index.
   int best = -1;
   std::tuple<int, int, int> best_key;
-  for (int k = Rungs() - 1; k >= 0 && best < 0; --k) {
+  for (int k = Rungs() - 1; k >= options_.runner_up_min_rung && best < 0; --k) {
     const auto& rung = reports_[k];
-    const int band = (2 * static_cast<int>(rung.size()) + options_.eta - 1) / options_.eta;
+    const int n = static_cast<int>(rung.size());
+    const int band = options_.runner_up_extra > 0 ? n / options_.eta + options_.runner_up_extra
+                                                  : (2 * n + options_.eta - 1) / options_.eta;
     for (int rank = 0; rank < static_cast<int>(rung.size()) && rank < band; ++rank) {
       const int lane = rung[rank].second;
       const LaneStatus& s = lanes_[lane];

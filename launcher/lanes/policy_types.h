@@ -43,6 +43,10 @@ struct PolicyOptions {
   // Cards no runnable lane needs go first to paused runners-up ranked within the best 2/eta of their rung (deepest
   // rung, then best rank first), while some lane still runs; widening gets what is left.
   bool promote_runners_up = false;
+  // The runners-up eligible at a rung of n reports: ranks below floor(n / eta) + runner_up_extra (0: below
+  // ceil(2n / eta)), at rungs >= runner_up_min_rung. 2 measured best for its cost (bench/RESULTS.md, issue 18).
+  int runner_up_extra = 2;
+  int runner_up_min_rung = 0;
 };
 
 // What the policy needs to know about one lane.
