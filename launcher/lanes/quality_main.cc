@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   spec.options.min_steps = 100;
   spec.options.eta = 3;
   spec.options.widen_min_remaining_steps = 50;
+  spec.timing.chunk_steps = spec.options.min_steps;  // as `kachi lanes` runs chunks by default
   if (argc > 1) spec.seeds = std::atoi(argv[1]);
   for (int i = 2; i < argc; ++i) spec.families.push_back(argv[i]);
   absl::StatusOr<std::vector<kachi::lanes::QualityCell>> cells = kachi::lanes::MeasureQuality(spec);

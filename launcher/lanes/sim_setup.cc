@@ -98,7 +98,9 @@ absl::StatusOr<std::unique_ptr<SimulationSetup>> BuildSimulation(const config::L
   setup->input.pool = PoolFromFile(file, static_cast<int>(sim.cards()));
   setup->input.options = PolicyOptionsFromFile(file);
   setup->input.timing = SimTiming{sim.step_time_s(), sim.serial_fraction(), sim.checkpoint_s(), sim.restore_s(),
-                                  sim.allreduce_alpha_s(), sim.allreduce_beta_s()};
+                                  sim.allreduce_alpha_s(), sim.allreduce_beta_s(),
+                                  sim.chunk_steps() > 0 ? static_cast<int64_t>(sim.chunk_steps())
+                                                        : setup->input.options.min_steps};
   absl::StatusOr<std::vector<LaneDefinition>> defined = ExpandLanes(file);
   if (!defined.ok()) return defined.status();
   for (const LaneDefinition& lane : *defined) {

@@ -29,6 +29,11 @@ struct SimTiming {
   // Gradient all-reduce at width w > 1 (alpha-beta ring model): 2 (w - 1) alpha + 2 (w - 1) / w beta.
   double allreduce_alpha_s = 0.0001;
   double allreduce_beta_s = 0.02;
+  // Steps per chunk, as the real executor runs lanes (0: no chunks). Each chunk ends with a checkpoint
+  // (checkpoint_s, the trainer kept when the cards stay), and a widening or shrinking takes effect at the lane's next
+  // chunk boundary: until then it trains at its old width while the cards given to it idle, then it checkpoints
+  // and restores at the new width.
+  int64_t chunk_steps = 0;
 };
 
 // Seconds per step at data-parallel width `width`: step_time_s * (f + (1 - f) / w) plus the all-reduce term.

@@ -111,6 +111,7 @@ TEST(LanePolicyQualityTest, KachiChoosesTheBestAtLeastAsOftenAsStoppingAsha) {
   spec.options.min_steps = 100;
   spec.options.eta = 3;
   spec.options.widen_min_remaining_steps = 50;
+  spec.timing.chunk_steps = 100;
   absl::StatusOr<std::vector<QualityCell>> cells = MeasureQuality(spec);
   ASSERT_TRUE(cells.ok()) << cells.status();
   std::printf("%s", FormatQuality(*cells, spec).c_str());

@@ -148,5 +148,36 @@ TEST(LaneSimHonestyTest, NanExactlyFromItsStep) {
   for (int64_t step : {200, 250, 300, 400}) EXPECT_TRUE(std::isnan(curve.LossAt(step))) << "step " << step;
 }
 
+TEST(LaneSimHonestyTest, ChunkCheckpointsAndResizeAtTheChunkBoundary) {
+  // Two lanes on 2 cards, no rungs, 300 steps in chunks of 100, checkpoint 10 s, restore 10 s. Lane 1 diverges at
+  // step 50 (t = 50 s); its card widens lane 0, which (as the real executor does) keeps training at width 1 to its
+  // chunk boundary (step 100, t = 100 s), checkpoints (10 s), restores at width 2 (10 s), then trains 200 steps with
+  // one more chunk checkpoint and the final one. Before: resized at once from step 50, no chunk checkpoints.
+  const std::vector<float> r = ::kachi::testing::RandomFloats(1, 13, 0.0f, 0.1f);
+  SimulationInput input;
+  input.pool = PoolShape{2, 2};
+  input.options.max_steps = 300;
+  input.options.successive_halving = false;
+  input.timing.serial_fraction = r[0];
+  input.timing.chunk_steps = 100;
+  LaneSpec lane;
+  lane.batch_units = 2;
+  input.lanes = {lane, lane};
+  SyntheticCurve good(2.0, 1.0, 0.5, 0.0, -1, 1), bad(2.0, 1.0, 0.5, 0.0, 50, 2);
+  input.curves = {&good, &bad};
+  absl::StatusOr<SimulationResult> result = Simulate(input);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->widens, 1);
+  const double s2 = StepSeconds(input.timing, 2);
+  EXPECT_NEAR(result->makespan_s, 100 + 10 + 10 + 200 * s2 + 10 + 10, 1e-9);
+  // One lane alone, no resize: 300 steps, two chunk checkpoints and the final one.
+  input.lanes = {lane};
+  input.lanes[0].batch_units = 1;
+  input.curves = {&good};
+  absl::StatusOr<SimulationResult> alone = Simulate(input);
+  ASSERT_TRUE(alone.ok()) << alone.status();
+  EXPECT_NEAR(alone->makespan_s, 300 + 3 * 10, 1e-9);
+}
+
 }  // namespace
 }  // namespace kachi::lanes
