@@ -71,7 +71,8 @@ absl::Status AttachCsvCurves(const config::LanesFile& file, const std::vector<La
     // The first report (the first rung, or max_steps without rungs) must lie on the recorded curve.
     const std::vector<int64_t> rungs = RungSteps(setup->input.options);
     const int64_t first_report = rungs.empty() ? max_steps : rungs.front();
-    if (curve.FirstStep() < 0 || curve.FirstStep() > first_report) {
+    const bool diverges_first = curve.DivergeStep() >= 0 && curve.DivergeStep() <= first_report;
+    if (!diverges_first && (curve.FirstStep() < 0 || curve.FirstStep() > first_report)) {
       return absl::InvalidArgumentError(absl::StrCat("lane '", lane.name, "': its recorded curve starts at step ",
                                                      curve.FirstStep(), ", after the first rung at step ",
                                                      first_report, "; expected a point at or before it"));
