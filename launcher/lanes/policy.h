@@ -10,8 +10,8 @@
 // minimum width, by priority, then deeper rung first, then index, skipping lanes that do not fit (backfill); when
 // free cards do not suffice, widened lanes are shrunk (worst first). Cards no runnable lane needs go to the best
 // running lanes as extra data-parallel width up to their maximum (with promote_runners_up, paused runners-up ranked
-// within floor(n/eta) + runner_up_extra of their rung get them first, while a lane still runs). A lane is not judged at rungs below its
-// grace_steps (warmup): it is promoted there. Every replica (tp cards) lies inside one node.
+// within floor(n/eta) + runner_up_extra of their rung get them first, while a lane still runs). A lane is not
+// judged at rungs below its grace_steps (warmup): it is promoted there. Every replica (tp cards) lies inside one node.
 // A non-finite loss or a failure stops the lane; the others go on.
 #ifndef KACHI_LAUNCHER_LANES_POLICY_H_
 #define KACHI_LAUNCHER_LANES_POLICY_H_

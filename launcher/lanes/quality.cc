@@ -89,7 +89,8 @@ absl::StatusOr<std::vector<QualityCell>> MeasureQuality(const QualitySpec& spec)
 std::string FormatQuality(const std::vector<QualityCell>& cells, const QualitySpec& spec) {
   std::string out = absl::StrFormat(
       "%d seeds x %d lanes per family, %d cards (nodes of %d), rungs %d * %d^k below %d steps, step %.2f s, "
-      "serial %.2f, all-reduce alpha %.4f s beta %.3f s, checkpoint %.0f s (also after every chunk of %d steps; stop-asha never checkpoints), restore %.0f s\n\n",
+      "serial %.2f, all-reduce alpha %.4f s beta %.3f s, checkpoint %.0f s (also after every chunk of %d steps; "
+      "stop-asha never checkpoints), restore %.0f s\n\n",
       spec.seeds, spec.lanes, spec.pool.cards, spec.pool.CardsPerNode(), static_cast<int>(spec.options.min_steps),
       spec.options.eta, static_cast<int>(spec.options.max_steps), spec.timing.step_time_s,
       spec.timing.serial_fraction, spec.timing.allreduce_alpha_s, spec.timing.allreduce_beta_s,

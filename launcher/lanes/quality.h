@@ -1,7 +1,7 @@
 // Policy quality over seeded curve families (issue 18): for each family and seed, every policy runs on the same
 // curves, pool and timing, and is scored against the ground truth: whether it chose the true best lane, its regret
-// (the chosen lane's final loss minus the best lane's, as measured at max_steps), and the GPU-hours the pool spent until the chosen
-// lane finished and in all.
+// (the chosen lane's final loss minus the best lane's, as measured at max_steps), and the GPU-hours the pool spent
+// until the chosen lane finished and in all.
 #ifndef KACHI_LAUNCHER_LANES_QUALITY_H_
 #define KACHI_LAUNCHER_LANES_QUALITY_H_
 
@@ -14,8 +14,8 @@
 namespace kachi::lanes {
 
 // The policies compared: "asha+widen" (kachi's promotion ASHA with widening, as before issue 18), "kachi"
-// (asha+widen with runners-up promoted onto idle cards, runner_up_extra 2, and warmup grace), "sh-no-widen", "equal-split", and
-// "stop-asha" (the reference: stopping-based ASHA, launcher/lanes/stopping_asha.h).
+// (asha+widen with runners-up promoted onto idle cards, runner_up_extra 2, and warmup grace), "sh-no-widen",
+// "equal-split", and "stop-asha" (the reference: stopping-based ASHA, launcher/lanes/stopping_asha.h).
 std::vector<std::string> QualityPolicyNames();
 
 // What to measure.

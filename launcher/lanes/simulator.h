@@ -1,7 +1,7 @@
 // The lane simulator: drives LanePolicy (the same code the real executor drives) with simulated lanes whose
 // losses come from LearningCurve, whose steps take longer or shorter with their data-parallel width (sub-linear,
-// Amdahl, plus a ring all-reduce that grows with the width), and whose checkpoints and restores cost time on their cards. Event-driven, so 1000 lanes on 256 cards
-// take well under a second.
+// Amdahl, plus a ring all-reduce that grows with the width), and whose checkpoints and restores cost time on their
+// cards. Event-driven, so 1000 lanes on 256 cards take well under a second.
 #ifndef KACHI_LAUNCHER_LANES_SIMULATOR_H_
 #define KACHI_LAUNCHER_LANES_SIMULATOR_H_
 

@@ -31,7 +31,8 @@ TEST(LanePolicyQualityTest, StoppingAshaStopsWorseLanesAtOnce) {
   input.options.min_steps = 10;
   input.options.eta = 3;
   input.timing.checkpoint_s = 0;
-  std::vector<SyntheticCurve> curves = {SyntheticCurve(2.0, 1.0, 0.5, 0, -1, 1), SyntheticCurve(2.5, 1.0, 0.5, 0, -1, 2),
+  std::vector<SyntheticCurve> curves = {SyntheticCurve(2.0, 1.0, 0.5, 0, -1, 1),
+                                        SyntheticCurve(2.5, 1.0, 0.5, 0, -1, 2),
                                         SyntheticCurve(1.5, 1.0, 0.5, 0, -1, 3)};
   for (int i = 0; i < 3; ++i) {
     input.lanes.push_back(LaneSpec{});

@@ -98,7 +98,8 @@ def main():
     print(f"fitted on {len(one)} one-card chunks: step {step_s:.4f} s, checkpoint {ckpt_s:.4f} s, "
           f"restore {restore_s:.4f} s")
     print(f"real makespan {makespan:.3f} s, decisions {dict(sorted(counts.items()))}")
-    print(f"simulated makespan {max(times) if times else float('nan'):.3f} s, decisions {dict(sorted(sim_counts.items()))}")
+    simulated = max(times) if times else float("nan")
+    print(f"simulated makespan {simulated:.3f} s, decisions {dict(sorted(sim_counts.items()))}")
     print("simulator asha+widen row:", next((l for l in sim.stdout.splitlines() if l.startswith("asha+widen ")), "?"))
 
 
