@@ -63,8 +63,7 @@ absl::StatusOr<std::unique_ptr<ProcessGrid>> CreateMemberGrid(MPI_Comm parent, c
                                 : CreateMpiCommunicator(raw, options.comm);  // both keep no reference to `raw`
   MPI_Comm_free(&raw);
   if (!world.ok()) return world.status();
-  return ProcessGrid::Adopt(*std::move(world), options.tp, options.ranks_per_node,
-                            parent_rank / std::max(1, options.ranks_per_node));
+  return ProcessGrid::Adopt(*std::move(world), options.tp, options.host);
 }
 
 }  // namespace kachi

@@ -19,8 +19,9 @@ namespace kachi {
 
 // How to build a member grid.
 struct MemberGridOptions {
-  // Cards (ranks of the parent) per node: a TP group must lie inside one node (node = parent rank / this).
-  int ranks_per_node = 1;
+  // The host this rank runs on (discovery's host name): a TP group must lie inside one host
+  // (ProcessGrid orders the members by host where needed; comm/host_placement.h).
+  std::string host;
   // Tensor-parallel width (dp = members / tp).
   int tp = 1;
   // "mpi" or "nccl" (CUDA builds; needs `device`).
@@ -34,7 +35,8 @@ struct MemberGridOptions {
   int tag = 0;
 };
 
-// Collective over the ranks `members` of `parent` (in that order: member i is grid rank i), called by each of
+// Collective over the ranks `members` of `parent` (in that order: member i is grid rank i, unless a TP group would
+// straddle hosts: then members are ordered host by host), called by each of
 // them and by no other rank. The group creation runs under the watchdog with options.comm.deadline. Errors when
 // this rank is not a member, members repeat or leave the parent, or as ProcessGrid::Adopt.
 absl::StatusOr<std::unique_ptr<ProcessGrid>> CreateMemberGrid(MPI_Comm parent, const std::vector<int>& members,

@@ -10,27 +10,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "comm/device_staging.h"
+#include "comm/comm_record.h"
 #include "comm/flight_recorder.h"
 #include "comm/mpi_host_collectives.h"
 #include "comm/mpi_peer_status.h"
 
 namespace kachi {
 namespace {
-
-// The MPI_COMM_WORLD ranks of `comm`'s members, in `comm` rank order (for the flight recorder).
-std::vector<int> WorldRanksOf(MPI_Comm comm) {
-  int size = 0;
-  MPI_Comm_size(comm, &size);
-  std::vector<int> local(size), world(size, -1);
-  for (int i = 0; i < size; ++i) local[i] = i;
-  MPI_Group group = MPI_GROUP_NULL, world_group = MPI_GROUP_NULL;
-  MPI_Comm_group(comm, &group);
-  MPI_Comm_group(MPI_COMM_WORLD, &world_group);
-  MPI_Group_translate_ranks(group, size, local.data(), world_group, world.data());
-  MPI_Group_free(&group);
-  MPI_Group_free(&world_group);
-  return world;
-}
 
 // Communicator over an owned MPI communicator (plus its control communicator for peer-status queries).
 class MpiCommunicator final : public Communicator {
@@ -43,7 +29,7 @@ class MpiCommunicator final : public Communicator {
     MPI_Comm_size(comm, &group_.size);
     progress_ = std::make_shared<PeerProgress>();
     RegisterPeerStatus(control_, options_.name, group_.rank, group_.size, progress_);
-    RecordCommunicator(options_.name, WorldRanksOf(comm), progress_);
+    RecordCommunicator(options_.name, MpiWorldRanks(comm), progress_);
   }
 
   ~MpiCommunicator() override {

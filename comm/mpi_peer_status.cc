@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "comm/comm_record.h"
 #include "comm/failure_watch.h"
 #include "comm/side_channel.h"
 
@@ -118,13 +119,10 @@ std::string DescribePeer(int peer, uint64_t sequence, const int64_t answer[3]) {
 
 ProgressScope::ProgressScope(PeerProgress& progress, uint64_t sequence, CollectiveKind kind)
     : progress_(progress), sequence_(static_cast<int64_t>(sequence)) {
-  static std::atomic<int64_t> order{0};
-  progress_.stamp.store(++order);
-  progress_.entered_kind.store(static_cast<int>(kind));
-  progress_.entered.store(sequence_);
+  MarkCollectiveEntered(progress_, sequence_, kind);
 }
 
-ProgressScope::~ProgressScope() { progress_.completed.store(sequence_); }
+ProgressScope::~ProgressScope() { MarkCollectiveCompleted(progress_, sequence_); }
 
 void RegisterPeerStatus(MPI_Comm control, const std::string& name, int rank, int size,
                         std::shared_ptr<PeerProgress> progress) {

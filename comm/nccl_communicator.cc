@@ -14,12 +14,15 @@
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
+#include "comm/comm_record.h"
 #include "comm/cuda_event_pool.h"
+#include "comm/flight_recorder.h"
 #include "comm/nccl_raw.h"
 #include "comm/nccl_status.h"
 #include "comm/nccl_types.h"
@@ -66,9 +69,10 @@ absl::Status AgreeOnSetup(MPI_Comm bootstrap, const absl::Status& local, absl::s
 
 class NcclCommunicator final : public Communicator {
  public:
-  // Wraps a ready NCCL communicator; takes ownership of `comm` and `stream`.
+  // Wraps a ready NCCL communicator whose members are `world_ranks` (MPI_COMM_WORLD ranks, in NCCL rank order,
+  // for the flight recorder); takes ownership of `comm` and `stream`.
   static absl::StatusOr<std::unique_ptr<Communicator>> Wrap(ncclComm_t comm, cudaStream_t stream, int device,
-                                                            CommOptions options) {
+                                                            CommOptions options, std::vector<int> world_ranks) {
     int rank = 0;
     int size = 0;
     absl::Status status = NcclStatus(ncclCommUserRank(comm, &rank), "ncclCommUserRank", comm);
@@ -83,7 +87,7 @@ class NcclCommunicator final : public Communicator {
       return status;
     }
     return std::unique_ptr<Communicator>(
-        new NcclCommunicator(comm, stream, device, rank, size, scratch, std::move(options)));
+        new NcclCommunicator(comm, stream, device, rank, size, scratch, std::move(options), std::move(world_ranks)));
   }
 
   ~NcclCommunicator() override;
@@ -108,6 +112,7 @@ class NcclCommunicator final : public Communicator {
 
  protected:
   absl::Status DoAllReduce(const void* send, void* recv, size_t count, DType dtype, ReduceOp op) override {
+    Entered(CollectiveKind::kAllReduce);
     pending_ = false;
     if (count == 0) return absl::OkStatus();
     const size_t bytes = count * DTypeSize(dtype);
@@ -120,6 +125,7 @@ class NcclCommunicator final : public Communicator {
 
   absl::Status DoReduceScatter(const void* send, void* recv, size_t recv_count, DType dtype,
                                ReduceOp op) override {
+    Entered(CollectiveKind::kReduceScatter);
     pending_ = false;
     if (recv_count == 0) return absl::OkStatus();
     const size_t bytes = recv_count * DTypeSize(dtype);
@@ -132,6 +138,7 @@ class NcclCommunicator final : public Communicator {
   }
 
   absl::Status DoAllGather(const void* send, void* recv, size_t send_count, DType dtype) override {
+    Entered(CollectiveKind::kAllGather);
     pending_ = false;
     if (send_count == 0) return absl::OkStatus();
     const size_t bytes = send_count * DTypeSize(dtype);
@@ -143,6 +150,7 @@ class NcclCommunicator final : public Communicator {
   }
 
   absl::Status DoBroadcast(void* buffer, size_t count, DType dtype, int root) override {
+    Entered(CollectiveKind::kBroadcast);
     pending_ = false;
     if (count == 0) return absl::OkStatus();
     const size_t bytes = count * DTypeSize(dtype);
@@ -156,6 +164,7 @@ class NcclCommunicator final : public Communicator {
   // A one-element all-reduce on a scratch word, then a wait for this communicator's stream: every rank has
   // arrived and all earlier work of this communicator is complete.
   absl::Status DoBarrier() override {
+    Entered(CollectiveKind::kBarrier);
     pending_ = false;
     cudaSetDevice(device_);
     absl::Status status =
@@ -166,12 +175,24 @@ class NcclCommunicator final : public Communicator {
   }
 
   absl::StatusOr<std::unique_ptr<Communicator>> DoSplit(int color, int key, CommOptions options) override;
+  // The world ranks of the child that DoSplit(color, key) makes of this rank (every rank's color and key
+  // gathered over this communicator); empty for a negative color.
+  absl::StatusOr<std::vector<int>> ChildWorldRanks(int color, int key);
 
   bool TrackAsync(uint64_t token) override;
 
  private:
   NcclCommunicator(ncclComm_t comm, cudaStream_t stream, int device, int rank, int size, void* barrier_word,
-                   CommOptions options);
+                   CommOptions options, std::vector<int> world_ranks);
+
+  // Flight record: collective sequence() - 1 of `kind` entered. A collective that never reached TrackAsync (it
+  // failed) counts as completed once the next one is entered.
+  void Entered(CollectiveKind kind) {
+    if (open_) MarkCollectiveCompleted(*progress_, open_sequence_);
+    open_sequence_ = static_cast<int64_t>(sequence()) - 1;
+    open_ = true;
+    MarkCollectiveEntered(*progress_, open_sequence_, kind);
+  }
 
   // The NCCL reduction for `op` on this communicator. On a single rank, avg is the identity, which ncclSum
   // computes too; NCCL before 2.29.7 leaves the tail of a one-rank ncclAvg unwritten when the count is not a
@@ -216,10 +237,14 @@ class NcclCommunicator final : public Communicator {
   std::shared_ptr<SharedNcclState> shared_;
   int poller_id_ = -1;
   int abort_hook_id_ = -1;
+  const std::vector<int> world_ranks_;       // members as MPI_COMM_WORLD ranks (for the flight recorder)
+  std::shared_ptr<PeerProgress> progress_;  // this communicator's line of the flight record
+  bool open_ = false;                       // a collective entered whose completion is not yet arranged
+  int64_t open_sequence_ = -1;              // its sequence number
 };
 
 NcclCommunicator::NcclCommunicator(ncclComm_t comm, cudaStream_t stream, int device, int rank, int size,
-                                   void* barrier_word, CommOptions options)
+                                   void* barrier_word, CommOptions options, std::vector<int> world_ranks)
     : Communicator(std::move(options)),
       comm_(comm),
       stream_(stream),
@@ -228,7 +253,10 @@ NcclCommunicator::NcclCommunicator(ncclComm_t comm, cudaStream_t stream, int dev
       size_(size),
       barrier_word_(static_cast<int32_t*>(barrier_word)),
       events_(std::make_shared<CudaEventPool>(device)),
-      shared_(std::make_shared<SharedNcclState>(comm, Label())) {
+      shared_(std::make_shared<SharedNcclState>(comm, Label())),
+      world_ranks_(std::move(world_ranks)),
+      progress_(std::make_shared<PeerProgress>()) {
+  RecordCommunicator(options_.name, world_ranks_, progress_);
   std::shared_ptr<SharedNcclState> shared = shared_;
   poller_id_ = Watchdog::Get().AddPoller([shared]() -> absl::Status {
     absl::MutexLock lock(&shared->mu);
@@ -250,6 +278,7 @@ NcclCommunicator::NcclCommunicator(ncclComm_t comm, cudaStream_t stream, int dev
 }
 
 NcclCommunicator::~NcclCommunicator() {
+  ForgetCommunicator(progress_.get());
   Watchdog::Get().RemovePoller(poller_id_);
   Watchdog::Get().RemoveAbortHook(abort_hook_id_);
   cudaSetDevice(device_);
@@ -397,7 +426,12 @@ absl::Status NcclCommunicator::WaitForStream(absl::Time deadline, absl::string_v
 }
 
 bool NcclCommunicator::TrackAsync(uint64_t token) {
-  if (!pending_) return false;
+  const int64_t sequence = open_sequence_;
+  open_ = false;
+  if (!pending_) {  // nothing left on the stream for it: complete now
+    MarkCollectiveCompleted(*progress_, sequence);
+    return false;
+  }
   pending_ = false;
   absl::StatusOr<cudaEvent_t> event = events_->Acquire();
   absl::Status status = event.status();
@@ -405,13 +439,16 @@ bool NcclCommunicator::TrackAsync(uint64_t token) {
   if (!status.ok()) {
     // Without an event the entry cannot be tied to the GPU work: let the poller end the job with the reason.
     if (event.ok()) events_->Release(*event);
+    MarkCollectiveCompleted(*progress_, sequence);
     absl::MutexLock lock(&shared_->mu);
     if (shared_->event_error.empty()) shared_->event_error = absl::StrCat(Label(), ": ", status.message());
     return false;
   }
-  Watchdog::Get().EndWhen(token, [events = events_, shared = shared_, done = *event]() {
+  Watchdog::Get().EndWhen(token, [events = events_, shared = shared_, progress = progress_, sequence,
+                                  done = *event]() {
     const cudaError_t query = cudaEventQuery(done);
     if (query == cudaErrorNotReady) return false;
+    MarkCollectiveCompleted(*progress, sequence);  // done on the GPU (or failed: no longer waited for)
     if (query != cudaSuccess) {
       absl::MutexLock lock(&shared->mu);
       if (shared->event_error.empty()) {
@@ -425,8 +462,29 @@ bool NcclCommunicator::TrackAsync(uint64_t token) {
   return true;
 }
 
-absl::StatusOr<std::unique_ptr<Communicator>> NcclCommunicator::DoSplit(int color, int key, CommOptions options) {
+absl::StatusOr<std::vector<int>> NcclCommunicator::ChildWorldRanks(int color, int key) {
+  const int mine[2] = {color < 0 ? -1 : color, key};
+  std::vector<int> all(2 * static_cast<size_t>(size_), 0);
+  absl::StatusOr<Staged> b = Stage(CollectiveKind::kSplit, mine, sizeof(mine), all.data(), all.size() * sizeof(int));
+  if (!b.ok()) return b.status();
+  absl::Status status = Enqueue(ncclAllGather(b->send, b->recv, 2, ncclInt32, comm_, stream_),
+                                "ncclAllGather of split colors and keys");
   pending_ = false;
+  if (status.ok()) status = Unstage(*b);
+  if (!status.ok()) return status;
+  std::vector<int> colors(size_), keys(size_);
+  for (int r = 0; r < size_; ++r) {
+    colors[r] = all[2 * r];
+    keys[r] = all[2 * r + 1];
+  }
+  return SplitWorldRanks(world_ranks_, colors, keys, rank_);
+}
+
+absl::StatusOr<std::unique_ptr<Communicator>> NcclCommunicator::DoSplit(int color, int key, CommOptions options) {
+  Entered(CollectiveKind::kSplit);
+  pending_ = false;
+  absl::StatusOr<std::vector<int>> child_world = ChildWorldRanks(color, key);
+  if (!child_world.ok()) return child_world.status();
   cudaSetDevice(device_);
   ncclConfig_t config = NonBlockingConfig(options.name);
   ncclComm_t child = nullptr;
@@ -447,7 +505,7 @@ absl::StatusOr<std::unique_ptr<Communicator>> NcclCommunicator::DoSplit(int colo
     ncclCommAbort(child);
     return status;
   }
-  return Wrap(child, stream, device_, std::move(options));
+  return Wrap(child, stream, device_, std::move(options), *std::move(child_world));
 }
 
 }  // namespace
@@ -523,7 +581,7 @@ absl::StatusOr<std::unique_ptr<Communicator>> CreateNcclCommunicator(MPI_Comm bo
     cudaStreamDestroy(stream);
     return status;
   }
-  return NcclCommunicator::Wrap(comm, stream, device, std::move(options));
+  return NcclCommunicator::Wrap(comm, stream, device, std::move(options), MpiWorldRanks(bootstrap));
 }
 
 absl::StatusOr<NcclHandles> NcclHandlesOf(const Communicator& communicator) {

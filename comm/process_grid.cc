@@ -1,35 +1,29 @@
-// ProcessGrid (see process_grid.h): argument checks, then dp/tp splits of an owned world communicator and a check,
-// agreed by every rank, that each TP group stays on one node.
+// ProcessGrid (see process_grid.h): argument checks, an order of the ranks that keeps every TP group on one host
+// (comm/host_placement.h, from the hosts all ranks name), then dp/tp splits of an owned world communicator.
 #include "comm/process_grid.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "comm/host_placement.h"
 
 namespace kachi {
 namespace {
 
-absl::Status CheckShape(int tp, int ranks_per_node) {
+absl::Status CheckTp(int tp) {
   if (tp <= 0) return absl::InvalidArgumentError(absl::StrCat("process grid: tp is ", tp, " (expected >= 1)"));
-  if (ranks_per_node <= 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("process grid: ranks_per_node is ", ranks_per_node, " (expected >= 1)"));
-  }
-  if (ranks_per_node % tp != 0) {
-    return absl::InvalidArgumentError(absl::StrCat("process grid: tp = ", tp, " does not divide ranks_per_node = ",
-                                                   ranks_per_node, " (a TP group must stay inside one node)"));
-  }
   return absl::OkStatus();
 }
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ProcessGrid>> ProcessGrid::Create(Communicator& parent, int dp, int tp,
-                                                                 int ranks_per_node) {
-  if (auto s = CheckShape(tp, ranks_per_node); !s.ok()) return s;
+                                                                 const std::string& host) {
+  if (auto s = CheckTp(tp); !s.ok()) return s;
   if (dp <= 0 || static_cast<int64_t>(dp) * tp != parent.size()) {
     return absl::InvalidArgumentError(absl::StrCat("process grid: dp x tp = ", dp, " x ", tp, " does not match the ",
                                                    parent.size(), " ranks of communicator '",
@@ -37,13 +31,13 @@ absl::StatusOr<std::unique_ptr<ProcessGrid>> ProcessGrid::Create(Communicator& p
   }
   auto world = parent.Split(0, parent.rank(), parent.options().name);
   if (!world.ok()) return world.status();
-  return Build(*std::move(world), tp, parent.rank() / ranks_per_node);
+  return Build(*std::move(world), tp, host);
 }
 
 absl::StatusOr<std::unique_ptr<ProcessGrid>> ProcessGrid::Carve(Communicator& parent, int color, int tp,
-                                                                int ranks_per_node) {
+                                                                const std::string& host) {
   // Every rank takes part in the split, even with bad arguments, so that no rank is left waiting.
-  const absl::Status shape = CheckShape(tp, ranks_per_node);
+  const absl::Status shape = CheckTp(tp);
   auto world = parent.Split(color, parent.rank(), absl::StrCat(parent.options().name, "/carve", color));
   if (!world.ok()) return world.status();
   if (*world == nullptr) return std::unique_ptr<ProcessGrid>();
@@ -53,27 +47,50 @@ absl::StatusOr<std::unique_ptr<ProcessGrid>> ProcessGrid::Carve(Communicator& pa
     return absl::InvalidArgumentError(absl::StrCat("process grid: carve color ", color, " has ", members,
                                                    " ranks, not a multiple of tp = ", tp));
   }
-  return Build(*std::move(world), tp, parent.rank() / ranks_per_node);
+  return Build(*std::move(world), tp, host);
 }
 
 absl::StatusOr<std::unique_ptr<ProcessGrid>> ProcessGrid::Adopt(std::unique_ptr<Communicator> world, int tp,
-                                                                int ranks_per_node, int node) {
-  if (auto s = CheckShape(tp, ranks_per_node); !s.ok()) return s;
+                                                                const std::string& host) {
+  if (auto s = CheckTp(tp); !s.ok()) return s;
   if (world == nullptr || world->size() % tp != 0) {
     return absl::InvalidArgumentError(absl::StrCat("process grid: ", world == nullptr ? 0 : world->size(),
                                                    " ranks, not a multiple of tp = ", tp));
   }
-  return Build(std::move(world), tp, node);
+  return Build(std::move(world), tp, host);
 }
 
 absl::StatusOr<std::unique_ptr<ProcessGrid>> ProcessGrid::Build(std::unique_ptr<Communicator> world, int tp,
-                                                                int node) {
+                                                                const std::string& host) {
+  const std::string name = world->options().name;
+  std::string placement;
+  // tp = 1 fits any placement: no exchange (and no extra collective) needed.
+  if (tp > 1) {
+    // Every rank sees the same hosts, so every rank reaches the same order or the same error.
+    absl::StatusOr<std::vector<std::string>> hosts = GatherHosts(*world, host);
+    if (!hosts.ok()) return hosts.status();
+    absl::StatusOr<std::vector<int>> order = PlaceByHost(*hosts, tp);
+    if (!order.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat("process grid '", name, "': ", order.status().message()));
+    }
+    const int position = static_cast<int>(std::find(order->begin(), order->end(), world->rank()) - order->begin());
+    if (!std::is_sorted(order->begin(), order->end())) {  // the same decision on every rank
+      auto reordered = world->Split(0, position, name);
+      if (!reordered.ok()) return reordered.status();
+      world = *std::move(reordered);
+    }
+    for (size_t g = 0; g < order->size(); g += tp) {
+      std::vector<int> group(order->begin() + g, order->begin() + g + tp);
+      absl::StrAppend(&placement, placement.empty() ? "" : " ", (*hosts)[group[0]], " [", absl::StrJoin(group, ","),
+                      "]");
+    }
+  }
   std::unique_ptr<ProcessGrid> grid(new ProcessGrid);
+  grid->placement_ = std::move(placement);
   grid->tp_size_ = tp;
   grid->dp_size_ = world->size() / tp;
   grid->dp_rank_ = world->rank() / tp;
   grid->tp_rank_ = world->rank() % tp;
-  const std::string& name = world->options().name;
   auto dp = world->Split(grid->tp_rank_, grid->dp_rank_, absl::StrCat(name, "/dp"));
   if (!dp.ok()) return dp.status();
   auto tp_group = world->Split(grid->dp_rank_, grid->tp_rank_, absl::StrCat(name, "/tp"));
@@ -81,20 +98,6 @@ absl::StatusOr<std::unique_ptr<ProcessGrid>> ProcessGrid::Build(std::unique_ptr<
   grid->dp_ = *std::move(dp);
   grid->tp_ = *std::move(tp_group);
   grid->world_ = std::move(world);
-
-  // Every TP group must sit on one node; all ranks learn whether any group does not.
-  std::vector<int32_t> nodes(tp);
-  const int32_t my_node = node;
-  if (auto s = grid->tp_->AllGather(&my_node, nodes.data(), 1, DType::kInt32); !s.ok()) return s;
-  int32_t spans = 0;
-  for (int32_t other : nodes) spans |= other != my_node ? 1 : 0;
-  int32_t any_spans = 0;
-  if (auto s = grid->world_->AllReduce(&spans, &any_spans, 1, DType::kInt32, ReduceOp::kMax); !s.ok()) return s;
-  if (any_spans != 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "process grid '", name, "': a TP group of ", tp, " ranks spans several nodes", spans ? " (this rank's: nodes " : "",
-        spans ? absl::StrJoin(nodes, ", ") : "", spans ? ")" : "", "; expected each TP group on one node"));
-  }
   return grid;
 }
 

@@ -273,7 +273,7 @@ absl::Status RunTrainBench(Session& session) {
   absl::StatusOr<std::unique_ptr<Communicator>> mpi_world =
       CreateMpiCommunicator(MPI_COMM_WORLD, CommOptions{absl::Seconds(300), "bench_train"});
   if (!mpi_world.ok()) return mpi_world.status();
-  absl::StatusOr<std::unique_ptr<ProcessGrid>> grid = ProcessGrid::Create(**mpi_world, 1, 1, 1);
+  absl::StatusOr<std::unique_ptr<ProcessGrid>> grid = ProcessGrid::Create(**mpi_world, 1, 1, /*host=*/"");
   if (!grid.ok()) return grid.status();
   std::string device_name = "CPU";
 #ifdef KACHI_WITH_CUDA

@@ -172,6 +172,7 @@ absl::Status RunScaling(Session& session) {
   setup.run.parent = &parent;
   setup.run.job = MPI_COMM_WORLD;
   setup.run.ranks_per_node = ranks_per_node;
+  setup.run.host = session.world.node_name;
   setup.run.host_of_rank = GatherIndices(static_cast<uint64_t>(session.world.node_index), MPI_COMM_WORLD);
   setup.run.machine_of_rank = GatherIndices(MachineId(), MPI_COMM_WORLD);
   setup.run.base = *base;

@@ -1,6 +1,8 @@
-// `kachi ckpt inspect DIR` and `kachi ckpt export DIR --safetensors OUT`: checkpoint tools that run in one process
-// without MPI (the shards are read and assembled in memory). DIR is a checkpoint directory (its newest sound step
-// is exported) or one step directory.
+// `kachi ckpt inspect DIR`, `kachi ckpt check DIR` and `kachi ckpt export DIR --safetensors OUT`: checkpoint tools
+// that run in one process without MPI (the shards are read and assembled in memory). DIR is a checkpoint directory
+// (its newest sound step is exported) or one step directory. inspect and check exit 0 when every step directory is
+// sound (manifest seal and structure, shard sizes and crc32) and `latest` is valid, 3 when any is damaged or
+// incomplete, 1 when DIR holds no checkpoint.
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -16,15 +18,26 @@ namespace {
 
 constexpr char kUsage[] =
     "usage: kachi ckpt inspect DIR                      steps, layout, tensors, sizes, checksum status\n"
+    "       kachi ckpt check DIR                        one line per step: sound, damaged or incomplete (why)\n"
     "       kachi ckpt export DIR --safetensors OUT     model weights with Hugging Face GPT-2 names\n";
 
-int Inspect(const std::string& dir) {
-  absl::StatusOr<std::string> text = ckpt::InspectCheckpoints(dir);
+// Exit code of inspect/check when a step directory is damaged or incomplete, or `latest` is garbage.
+constexpr int kDamagedExitCode = 3;
+
+int Inspect(const std::string& dir, bool brief) {
+  const char* verb = brief ? "check" : "inspect";
+  bool sound = false;
+  absl::StatusOr<std::string> text = ckpt::InspectCheckpoints(dir, &sound, brief);
   if (!text.ok()) {
-    std::fprintf(stderr, "kachi ckpt inspect: %s\n", std::string(text.status().message()).c_str());
+    std::fprintf(stderr, "kachi ckpt %s: %s\n", verb, std::string(text.status().message()).c_str());
     return 1;
   }
   std::cout << *text;
+  if (!sound) {
+    std::fprintf(stderr, "kachi ckpt %s: '%s' holds damaged or incomplete checkpoints (see above)\n", verb,
+                 dir.c_str());
+    return kDamagedExitCode;
+  }
   return 0;
 }
 
@@ -43,7 +56,8 @@ int Export(const std::string& dir, const std::string& out) {
 }  // namespace
 
 int CkptCommand(const std::vector<std::string>& args) {
-  if (args.size() == 2 && args[0] == "inspect") return Inspect(args[1]);
+  if (args.size() == 2 && args[0] == "inspect") return Inspect(args[1], /*brief=*/false);
+  if (args.size() == 2 && args[0] == "check") return Inspect(args[1], /*brief=*/true);
   if (args.size() == 4 && args[0] == "export" && args[2] == "--safetensors") return Export(args[1], args[3]);
   if (args.size() == 3 && args[0] == "export" && args[2].rfind("--safetensors=", 0) == 0) {
     return Export(args[1], args[2].substr(std::string("--safetensors=").size()));

@@ -182,6 +182,7 @@ int Execute(const LanesArgs& args) {
   options.resume = args.resume;
   options.chunk_steps = args.chunk_steps;
   options.device = (*session)->device;
+  options.host = (*session)->world.node_name;
   options.log = &std::cout;
   absl::StatusOr<lanes::ExecutorSummary> summary = lanes::RunLanes(*file, world, options);
   if (!summary.ok()) {

@@ -4,12 +4,14 @@
 // the latest sound checkpoint with --resume or checkpoint.resume, else from model.init_from weights if given.
 // --timeline FILE writes every rank's steps (data, compute, each collective, optimizer, checkpoint) as a Chrome trace.
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/status/status.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "comm/agree.h"
@@ -22,6 +24,7 @@
 #include "runtime/ckpt/checkpoint_writer.h"
 #include "runtime/ckpt/restore.h"
 #include "runtime/io/hf_gpt2.h"
+#include "runtime/train/run_paths.h"
 #include "runtime/train/train_config.h"
 #include "runtime/train/trainer.h"
 
@@ -30,6 +33,34 @@ ABSL_FLAG(bool, resume, false,
 
 namespace kachi {
 namespace {
+
+// Payload that marks an error another rank prints (TrainCommand stays silent on it).
+constexpr char kQuietPayload[] = "kachi.quiet";
+
+absl::Status Quiet(absl::Status status) {
+  status.SetPayload(kQuietPayload, absl::Cord("1"));
+  return status;
+}
+
+// Collective over `world`: OK when `local` is OK on every rank. Otherwise every rank returns an error, and of the
+// ranks that share one message only the lowest returns it unmarked: on N ranks a configuration error is printed
+// once, distinct errors (a path missing on one host) once each.
+absl::Status AgreeOncePerMessage(Communicator& world, const absl::Status& local) {
+  int64_t mine = 0;
+  if (!local.ok()) mine = static_cast<int64_t>(std::hash<std::string>()(std::string(local.message())) | 1);
+  std::vector<int64_t> all(static_cast<size_t>(world.size()), 0);
+  if (auto st = world.AllGather(&mine, all.data(), 1, DType::kInt64); !st.ok()) return st;
+  if (mine != 0) {
+    for (int r = 0; r < world.rank(); ++r) {
+      if (all[static_cast<size_t>(r)] == mine) return Quiet(local);
+    }
+    return local;
+  }
+  for (int64_t h : all) {
+    if (h != 0) return Quiet(absl::AbortedError("start-up stopped by another rank's error"));
+  }
+  return absl::OkStatus();
+}
 
 // Where training starts: the newest sound checkpoint when resuming (a fresh start when the directory holds none
 // yet), else model.init_from weights when given, else the random initialization Trainer::Create made.
@@ -77,20 +108,26 @@ absl::Status Train(Session& session) {
     }
   }
   Communicator& world = mpi_world ? *mpi_world : *session.world_comm;
+  // Configuration and path errors before step 1: every rank checks, each distinct message is printed once.
   absl::StatusOr<ParallelLayout> layout = LayoutFromConfig(session.config, world.size());
-  if (!layout.ok()) return layout.status();
-  absl::StatusOr<TrainOptions> options = TrainOptionsFromConfig(session.config, *layout);
-  if (!options.ok()) return options.status();
+  absl::StatusOr<TrainOptions> options =
+      layout.ok() ? TrainOptionsFromConfig(session.config, *layout) : absl::StatusOr<TrainOptions>(layout.status());
+  absl::Status startup = options.status();
+  if (startup.ok()) startup = CheckRunPaths(session.config);
+  if (auto st = AgreeOncePerMessage(world, startup); !st.ok()) return st;
   if (options->kernels == "cuda") {
     if (session.device < 0) {
       return absl::FailedPreconditionError("train.kernels = \"cuda\" but this rank has no GPU bound (kachi env)");
     }
     options->device = session.device;
   }
-  const int ranks_per_node = session.world.local_size > 0 ? session.world.local_size : world.size();
+  // TP groups from the host every rank really runs on (discovery), whatever the launcher's mapping.
   absl::StatusOr<std::unique_ptr<ProcessGrid>> grid = ProcessGrid::Create(world, layout->dp, layout->tp,
-                                                                          ranks_per_node);
+                                                                          session.world.node_name);
   if (!grid.ok()) return grid.status();
+  if (world.rank() == 0 && !(*grid)->placement().empty()) {
+    std::cout << "kachi train: TP groups on hosts: " << (*grid)->placement() << "\n";
+  }
   absl::StatusOr<std::unique_ptr<Trainer>> trainer = Trainer::Create(*options, grid->get());
   if (auto st = AgreeOnStatus(world, trainer.status()); !st.ok()) return st;
   Trainer& t = **trainer;
@@ -157,6 +194,7 @@ int TrainCommand(const std::vector<std::string>& args) {
     return 1;
   }
   const absl::Status status = Train(**session);
+  if (!status.ok() && status.GetPayload(kQuietPayload).has_value()) return 1;
   if (!status.ok()) {
     std::fprintf(stderr, "kachi train: rank %d: %s\n", (*session)->world.rank,
                  std::string(status.message()).c_str());

@@ -2,7 +2,10 @@
 // launcher/commands.h after the common flags (launcher/flags.h) are parsed. `kachi --help` lists subcommands and
 // common flags; an unknown or missing subcommand prints that list and exits 2.
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <exception>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -20,6 +23,29 @@ namespace {
 
 // Exit code for command-line mistakes (unknown subcommand, missing subcommand).
 constexpr int kUsageExitCode = 2;
+// Exit code when an exception escapes a subcommand (a bug or an allocation beyond what the bounds foresaw): one
+// "kachi: internal error: ..." line on stderr (EX_SOFTWARE of sysexits.h; README "Failures").
+constexpr int kInternalErrorExitCode = 70;
+
+// std::terminate (an exception escaping another thread, or thrown during unwinding): the same one line and code.
+[[noreturn]] void OnTerminate() {
+  const char* what = "unknown exception";
+  if (std::exception_ptr current = std::current_exception()) {
+    try {
+      std::rethrow_exception(current);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "kachi: internal error: %s\n", e.what());
+      std::fflush(stderr);
+      std::_Exit(kInternalErrorExitCode);
+    } catch (...) {
+    }
+  } else {
+    what = "std::terminate called without an exception";
+  }
+  std::fprintf(stderr, "kachi: internal error: %s\n", what);
+  std::fflush(stderr);
+  std::_Exit(kInternalErrorExitCode);
+}
 
 // One subcommand: its name, a one-line summary for --help, its entry point, and whether it parses its own
 // arguments (raw_args: everything after its name reaches it unparsed, e.g. `kachi data --out DIR FILE...`).
@@ -41,7 +67,7 @@ constexpr Subcommand kSubcommands[] = {
     {"sample", "generate text from weights saved by train: `kachi sample WEIGHTS.safetensors`", SampleCommand},
     {"data", "turn text files into byte-level token shards: `kachi data --out DIR FILE...`", DataCommand,
      /*raw_args=*/true},
-    {"ckpt", "checkpoint tools: `kachi ckpt inspect DIR`, `kachi ckpt export DIR --safetensors OUT`", CkptCommand,
+    {"ckpt", "checkpoint tools: `kachi ckpt inspect DIR`, `kachi ckpt check DIR`, `kachi ckpt export DIR --safetensors OUT`", CkptCommand,
      /*raw_args=*/true},
     {"lanes", "lanes competing for the card pool: `kachi lanes --simulate [LANES.pbtxt] [--set field=value]`",
      LanesCommand, /*raw_args=*/true},
@@ -112,4 +138,18 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace kachi
 
-int main(int argc, char** argv) { return kachi::Main(argc, argv); }
+// One top-level handler: no exception reaches the C++ runtime (which would abort with a core dump).
+int main(int argc, char** argv) {
+  std::set_terminate(kachi::OnTerminate);
+  try {
+    return kachi::Main(argc, argv);
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "kachi: internal error: out of memory (std::bad_alloc): the run needs more memory than this "
+                         "host can give\n");
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "kachi: internal error: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "kachi: internal error: unknown exception\n");
+  }
+  return kachi::kInternalErrorExitCode;
+}

@@ -5,7 +5,7 @@
 # One host is all it serves (self, shared memory, TCP): the InfiniBand/OFI/UCX/PSM transports and OpenSHMEM are left
 # out, and every OpenMPI/PMIx component needing a library neither bundled nor in the base system is dropped. For machines without them (the lent GPU machine's image, a bare chroot:
 # scripts/deps_chroot_check.sh proves it), carried by the device tool (`carry: [".deps"]`).
-# Relocatable: .deps/env.sh sets PATH, LD_LIBRARY_PATH, CMAKE_PREFIX_PATH, OPAL_PREFIX and PMIX_PREFIX
+# Relocatable: .deps/env.sh sets PATH, LD_LIBRARY_PATH, CMAKE_PREFIX_PATH, OPAL_PREFIX and PMIX_PREFIX + PMIx's dirs
 # (OpenMPI and PMIx find their own files through them) from its own location; absolute symlinks are made relative; pkg-config files use ${pcfiledir};
 # docs, man pages, Fortran modules and static libraries other than GoogleTest's are pruned (about 30 MiB; must stay
 # <= 40 MiB to carry).
@@ -96,8 +96,12 @@ cat >"$dir/env.sh" <<'EOF'
 deps=$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")" && pwd)
 export OPAL_PREFIX=$deps/usr
 export PATH=$deps/usr/bin${PATH:+:$PATH}
-# PMIx (a separate prefix in Debian) finds its own components and help files through PMIX_PREFIX.
+# PMIx (a separate prefix in Debian) finds its own components and help files through these: Debian's build has
+# them as expanded absolute paths, which PMIX_PREFIX alone does not move (a bare chroot showed it).
 export PMIX_PREFIX=$deps/usr/lib/x86_64-linux-gnu/pmix2
+export PMIX_EXEC_PREFIX=$PMIX_PREFIX PMIX_BINDIR=$PMIX_PREFIX/bin PMIX_LIBDIR=$PMIX_PREFIX/lib
+export PMIX_PKGLIBDIR=$PMIX_PREFIX/lib/pmix PMIX_DATAROOTDIR=$PMIX_PREFIX/share PMIX_DATADIR=$PMIX_PREFIX/share
+export PMIX_PKGDATADIR=$PMIX_PREFIX/share/pmix PMIX_INCLUDEDIR=$PMIX_PREFIX/include
 export LD_LIBRARY_PATH=$deps/usr/lib/x86_64-linux-gnu:$deps/usr/lib/x86_64-linux-gnu/openmpi/lib:$PMIX_PREFIX/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 export CMAKE_PREFIX_PATH=$deps/usr${CMAKE_PREFIX_PATH:+:$CMAKE_PREFIX_PATH}
 export PKG_CONFIG_PATH=$deps/usr/lib/x86_64-linux-gnu/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}

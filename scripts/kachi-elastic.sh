@@ -11,8 +11,9 @@
 #                            [--mpirun_arg ARG]... [--lanes] -- CONFIG.pbtxt [kachi train flags...]
 #
 # --lanes: `kachi lanes LANES.pbtxt [flags]` instead; a restart uses every rank of the hosts left and `--resume`
-# (the lanes journal replays the run and continues each lane from its last journaled checkpoint). Not yet after a
-# host loss: `kachi lanes --resume` refuses a pool of another size than the journal's (it says so; no restart).
+# (the lanes journal replays the run and continues each lane from its last journaled checkpoint). After a host loss
+# the pool is the cards left: lanes move onto it (launcher/lanes/journal_repool.h; the lanes file needs pool.cards 0
+# = every rank, and pool.cards_per_node = the slots per host so tp gangs stay inside a host).
 #
 # mpirun: hosts and slots from the hostfile ("host slots=P" lines; default: this host with --slots slots).
 # srun (launcher/slurm/train.sbatch): hosts from SLURM_JOB_NODELIST, slots from SLURM_NTASKS_PER_NODE (or --slots).
@@ -91,7 +92,9 @@ run_job() {
     if [[ -z $reported && -s $report ]]; then reported=$SECONDS; fi
     if [[ -n $reported ]] && ((SECONDS - reported > grace)); then
       log "the launcher is still running $grace s after kachi's failure report: ending it"
-      kill -TERM "$job" 2>/dev/null; sleep 5; kill -KILL "$job" 2>/dev/null
+      kill -TERM "$job" 2>/dev/null
+      for _ in $(seq 50); do kill -0 "$job" 2>/dev/null || break; sleep 0.1; done  # up to 5 s to end
+      kill -KILL "$job" 2>/dev/null
       break
     fi
     sleep 1

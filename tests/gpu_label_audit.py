@@ -6,6 +6,8 @@ KACHI_SKIP_WITHOUT_GPU / KACHI_SKIP_WITHOUT_GPUS, or when a shell script it runs
 come from the Ninja build file (which objects each executable links, which source each object compiles), labels from
 `ctest --show-only=json-v1`. Rules: needs a GPU <=> label `gpu`; `multigpu` only beside `gpu`; no other label contains
 "gpu"; every `gpu` test has SKIP_RETURN_CODE 77; every built test source that uses the macro runs in some registered test.
+In a CPU-only build (CMakeCache: KACHI_WITH_CUDA OFF) a macro inside `#ifdef KACHI_WITH_CUDA` is not compiled and
+does not count.
 
 Usage: gpu_label_audit.py BUILD_DIR SOURCE_DIR     (Ninja builds only; exit 77 for others)
        gpu_label_audit.py --self-test              (the rules on canned tests: each must catch its planted error)
@@ -20,6 +22,32 @@ MACRO = re.compile(r"\bKACHI_SKIP_WITHOUT_GPUS?\(")
 SHELL_CALL = re.compile(r"^\s*kachi_skip_without_gpu(\s|$)", re.M)  # a call at a line start, from gpu_skip.sh
 # Files that define the macro rather than use it.
 DEFINERS = {"tests/test_util.h", "tests/gpu_skip.h"}
+# `#ifdef KACHI_WITH_CUDA` / `#if defined(KACHI_WITH_CUDA)` (alone or with &&): false in a CPU-only build; and
+# `#ifndef KACHI_WITH_CUDA` / `#if !defined(KACHI_WITH_CUDA)` (alone): true there, so its #else part is left out.
+CUDA_IF = re.compile(r"^\s*#\s*(ifdef\s+KACHI_WITH_CUDA\b|if\s+defined\s*\(?\s*KACHI_WITH_CUDA\b(?!.*\|\|))")
+CUDA_IFNOT = re.compile(r"^\s*#\s*(ifndef\s+KACHI_WITH_CUDA\b|if\s+!\s*defined\s*\(?\s*KACHI_WITH_CUDA\s*\)?\s*(//.*)?$)")
+# Whether the audited build compiles CUDA (main sets it from CMakeCache.txt); False drops the blocks CUDA_IF opens.
+CUDA_BUILD = True
+
+
+def without_cuda_blocks(text):
+    """text without the lines a CPU-only build leaves out: those under CUDA_IF up to its #else / #elif / #endif, and
+    the #else part of CUDA_IFNOT."""
+    kept, stack = [], []  # stack: per open #if, [lines left out now?, flips at #else?]
+    for line in text.splitlines(keepends=True):
+        directive = re.match(r"\s*#\s*(\w+)", line)
+        word = directive.group(1) if directive else ""
+        if word in ("if", "ifdef", "ifndef"):
+            cuda, not_cuda = bool(CUDA_IF.match(line)), bool(CUDA_IFNOT.match(line))
+            stack.append([cuda, cuda or not_cuda])
+        elif word in ("else", "elif") and stack:
+            if stack[-1][1]:
+                stack[-1][0] = not stack[-1][0]
+        elif word == "endif" and stack:
+            stack.pop()
+        elif not any(left_out for left_out, _ in stack):
+            kept.append(line)
+    return "".join(kept)
 
 
 def ctest_tests(build):
@@ -57,6 +85,8 @@ def uses_macro(path, source_dir, seen=None):
         return False
     seen.add(rel)
     text = open(path, errors="replace").read()
+    if not CUDA_BUILD:
+        text = without_cuda_blocks(text)
     if rel not in DEFINERS and MACRO.search(text):
         return True
     for inc in re.findall(r'#include "(tests/[^"]+)"', text):
@@ -117,6 +147,13 @@ def self_test():
         "unregistered source": (good, {"/s/o.cc"}, 1),
     }
     failed = 0
+    code = ("#ifdef KACHI_WITH_CUDA\nA();\n#if X\nB();\n#endif\n#else\nC();\n#endif\n"
+            "#if defined(KACHI_WITH_CUDA) || Y\nD();\n#endif\n#ifndef KACHI_WITH_CUDA  // why\nE();\n#else\nF();\n"
+            "#endif\n#if !defined(KACHI_WITH_CUDA)\nG();\n#else\nH();\n#endif\n")
+    got = without_cuda_blocks(code)
+    ok = got == "C();\nD();\nE();\nG();\n"
+    failed += not ok
+    print(f"self-test CPU-only build drops #ifdef KACHI_WITH_CUDA blocks: {'ok' if ok else 'WRONG: ' + repr(got)}")
     for what, (tests, macro_sources, want) in cases.items():
         run_exes = {a for _, cmd, _, _ in tests for a in cmd}
         got = audit(tests, verdicts, macro_sources, run_exes, exe_sources)
@@ -138,6 +175,9 @@ def main(argv):
     if not os.path.exists(os.path.join(build, "build.ninja")):
         print(f"SKIPPED: {build} is not a Ninja build (no build.ninja), and the audit reads Ninja's file")
         return 77
+    global CUDA_BUILD
+    with open(os.path.join(build, "CMakeCache.txt"), errors="replace") as f:
+        CUDA_BUILD = "KACHI_WITH_CUDA:BOOL=ON" in f.read()
     tests = ctest_tests(build)
     exe_sources = ninja_sources(build)
     verdicts = {name: needs_gpu(cmd, exe_sources, source_dir) for name, cmd, _, _ in tests}

@@ -59,7 +59,7 @@ int64_t DirectoryBytes(const std::string& dir) {
 int Run(const std::string& dir, int reps) {
   auto world = CreateMpiCommunicator(MPI_COMM_WORLD, CommOptions{});
   if (!world.ok()) return std::fprintf(stderr, "%s\n", world.status().ToString().c_str()), 1;
-  auto grid = ProcessGrid::Create(**world, 1, 1, 1);
+  auto grid = ProcessGrid::Create(**world, 1, 1, /*host=*/"");
   if (!grid.ok()) return std::fprintf(stderr, "%s\n", grid.status().ToString().c_str()), 1;
   const bool gpu = HaveGpu();
   std::filesystem::remove_all(dir);

@@ -51,7 +51,7 @@ absl::StatusOr<std::vector<CollectiveSample>> SweepAllReduce(Communicator& paren
                                                    " iterations; expected 4 <= min <= max and >= 1 iteration"));
   }
   const bool member = std::find(members.begin(), members.end(), parent.rank()) != members.end();
-  absl::StatusOr<std::unique_ptr<ProcessGrid>> grid = ProcessGrid::Carve(parent, member ? 0 : -1, 1, 1);
+  absl::StatusOr<std::unique_ptr<ProcessGrid>> grid = ProcessGrid::Carve(parent, member ? 0 : -1, 1, /*host=*/"");
   if (!grid.ok()) return grid.status();
   // The members over MPI, for agreeing on each call's time whatever the backend (NCCL takes no host scalars).
   MPI_Comm member_comm = MPI_COMM_NULL;

@@ -132,7 +132,7 @@ absl::StatusOr<MeasuredPoint> MeasurePoint(const ScalingRunContext& ctx, const S
   const int world = ctx.parent->size();
   const bool member = rank < point.ranks;
   absl::StatusOr<std::unique_ptr<ProcessGrid>> grid =
-      ProcessGrid::Carve(*ctx.parent, member ? 0 : -1, point.tp, ctx.ranks_per_node);
+      ProcessGrid::Carve(*ctx.parent, member ? 0 : -1, point.tp, ctx.host);
   if (!grid.ok()) return grid.status();  // the same error on every rank
   std::vector<double> timed(static_cast<size_t>(ctx.timed_steps) * kFields, 0.0);
   std::vector<CollectiveCall> schedule;

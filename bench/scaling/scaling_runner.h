@@ -21,7 +21,8 @@ namespace kachi {
 struct ScalingRunContext {
   Communicator* parent = nullptr;  // every rank of the job, in job order (the sub-worlds are carved from it)
   MPI_Comm job = MPI_COMM_WORLD;   // the same ranks, for gathering results
-  int ranks_per_node = 1;          // TP groups stay inside a node
+  int ranks_per_node = 1;          // ranks on this node (for the report and the widest tp)
+  std::string host;                // this rank's host (discovery): TP groups stay inside one (comm/host_placement.h)
   std::vector<int> host_of_rank;   // by job rank: host index (discovery's node)
   std::vector<int> machine_of_rank;  // by job rank: physical machine (ranks sharing its cores)
   TrainOptions base;               // model, kernels, precision, data, zero1, buckets (batch and steps are set here)

@@ -63,7 +63,7 @@ ChunkOutcome ChunkRunner::Run(const config::LanesAssignment& order, const std::f
     }
     if (status.ok()) {
       MemberGridOptions grid_options;
-      grid_options.ranks_per_node = options_.cards_per_node;
+      grid_options.host = options_.host;
       grid_options.tp = lane.spec.tp;
       grid_options.comm.deadline = options_.deadline;
       grid_options.comm.name = absl::StrCat("lane", order.lane(), "/chunk", order.chunk());

@@ -44,6 +44,8 @@ struct ChunkRunnerOptions {
   MPI_Comm parent = MPI_COMM_NULL;
   // Cards per node (TP groups stay inside one).
   int cards_per_node = 1;
+  // This rank's host (discovery): member grids keep TP groups on one host (comm/host_placement.h).
+  std::string host;
   // Steps every lane trains at most (the LR schedule spans them, whatever the chunk).
   int64_t max_steps = 0;
   // This rank's CUDA device (-1: none); lanes with train.kernels = "cuda" need one.

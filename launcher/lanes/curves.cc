@@ -12,6 +12,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 
 namespace kachi::lanes {
@@ -86,21 +87,25 @@ absl::StatusOr<std::vector<std::unique_ptr<LearningCurve>>> DrawSyntheticCurves(
   return curves;
 }
 
-RecordedCurve::RecordedCurve(std::vector<std::pair<int64_t, double>> points) : points_(std::move(points)) {
-  for (const auto& [step, loss] : points_) {
-    if (!std::isfinite(loss)) {
-      diverge_step_ = step;
+RecordedCurve::RecordedCurve(std::vector<std::pair<int64_t, double>> points) {
+  // Points from the first non-finite one on are the divergence: only the finite prefix is interpolated.
+  for (const auto& point : points) {
+    if (!std::isfinite(point.second)) {
+      diverge_step_ = point.first;
       break;
     }
+    points_.push_back(point);
   }
 }
 
 double RecordedCurve::LossAt(int64_t step) const {
   if (diverge_step_ >= 0 && step >= diverge_step_) return kNaN;
+  // No extrapolation before the first recorded point: the loss there is unknown.
+  if (points_.empty() || step < points_.front().first) return kNaN;
   auto after = std::lower_bound(points_.begin(), points_.end(), step,
                                 [](const std::pair<int64_t, double>& point, int64_t s) { return point.first < s; });
   if (after == points_.end()) return points_.back().second;
-  if (after->first == step || after == points_.begin()) return after->second;
+  if (after->first == step) return after->second;
   const auto before = after - 1;
   const double t = static_cast<double>(step - before->first) / static_cast<double>(after->first - before->first);
   return before->second + t * (after->second - before->second);
@@ -109,32 +114,60 @@ double RecordedCurve::LossAt(int64_t step) const {
 absl::StatusOr<std::vector<NamedCurve>> ParseCurvesCsv(const std::string& text, const std::string& source) {
   std::vector<std::string> order;
   std::map<std::string, std::vector<std::pair<int64_t, double>>> points;
+  std::map<std::string, int> batch_units;
   int line_number = 0;
+  size_t columns = 0;  // 3 or 4, fixed by the header or the first data row
+  bool first = true;
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
     ++line_number;
     line = absl::StripAsciiWhitespace(line);
     if (line.empty()) continue;
     std::vector<absl::string_view> fields = absl::StrSplit(line, ',');
-    const std::string where = absl::StrCat(source, ":", line_number, ": ");
-    if (fields.size() != 3) {
-      return absl::InvalidArgumentError(absl::StrCat(where, "found ", fields.size(),
-                                                     " fields; expected 3 (lane,step,loss)"));
-    }
     for (auto& field : fields) field = absl::StripAsciiWhitespace(field);
+    const std::string where = absl::StrCat(source, ":", line_number, ": ");
+    const std::string spaced = absl::StrJoin(fields, ",");
+    if (first) {
+      first = false;
+      const std::string header = absl::AsciiStrToLower(spaced);
+      if (header == "lane,step,loss" || header == "lane,step,loss,batch_units") {
+        columns = fields.size();
+        continue;
+      }
+    }
+    if (columns == 0) columns = fields.size() == 4 ? 4 : 3;
+    if (fields.size() != columns) {
+      return absl::InvalidArgumentError(absl::StrCat(where, "found ", fields.size(), " fields; expected ", columns,
+                                                     columns == 4 ? " (lane,step,loss,batch_units)"
+                                                                  : " (lane,step,loss)"));
+    }
     int64_t step = 0;
     if (!absl::SimpleAtoi(fields[1], &step)) {
-      if (order.empty() && points.empty()) continue;  // a header line
-      return absl::InvalidArgumentError(absl::StrCat(where, "step '", fields[1], "' is not an integer"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, "field 2 (step) '", fields[1], "' is not an integer",
+          line_number == 1 ? "; a header line must read lane,step,loss or lane,step,loss,batch_units" : ""));
     }
     double loss = 0;
     if (absl::AsciiStrToLower(fields[2]) == "nan") {
       loss = kNaN;
     } else if (!absl::SimpleAtod(fields[2], &loss)) {
-      return absl::InvalidArgumentError(absl::StrCat(where, "loss '", fields[2], "' is not a number (or nan)"));
+      return absl::InvalidArgumentError(absl::StrCat(where, "field 3 (loss) '", fields[2],
+                                                     "' is not a number (or nan)"));
     }
-    if (step < 0) return absl::InvalidArgumentError(absl::StrCat(where, "step ", step, " is negative"));
+    if (step < 0) return absl::InvalidArgumentError(absl::StrCat(where, "field 2 (step) ", step, " is negative"));
     const std::string lane(fields[0]);
-    if (lane.empty()) return absl::InvalidArgumentError(absl::StrCat(where, "empty lane name"));
+    if (lane.empty()) return absl::InvalidArgumentError(absl::StrCat(where, "field 1 (lane) is empty"));
+    if (columns == 4) {
+      int units = 0;
+      if (!absl::SimpleAtoi(fields[3], &units) || units < 1) {
+        return absl::InvalidArgumentError(absl::StrCat(where, "field 4 (batch_units) '", fields[3],
+                                                       "'; expected a positive integer (global / micro batch)"));
+      }
+      auto [it, inserted] = batch_units.emplace(lane, units);
+      if (!inserted && it->second != units) {
+        return absl::InvalidArgumentError(absl::StrCat(where, "field 4 (batch_units) ", units, " for lane '", lane,
+                                                       "', which had ", it->second, "; expected one value per lane"));
+      }
+    }
     if (!points.count(lane)) order.push_back(lane);
     points[lane].emplace_back(step, loss);
   }
@@ -150,7 +183,8 @@ absl::StatusOr<std::vector<NamedCurve>> ParseCurvesCsv(const std::string& text, 
                                                        " twice; expected one loss per step"));
       }
     }
-    curves.push_back(NamedCurve{lane, std::make_unique<RecordedCurve>(std::move(lane_points))});
+    const int units = batch_units.count(lane) ? batch_units[lane] : 0;
+    curves.push_back(NamedCurve{lane, std::make_unique<RecordedCurve>(std::move(lane_points)), units});
   }
   return curves;
 }

@@ -53,15 +53,18 @@ absl::StatusOr<std::vector<std::unique_ptr<LearningCurve>>> DrawSyntheticCurves(
                                                                                 int lanes, uint64_t seed,
                                                                                 int64_t max_steps);
 
-// A recorded curve: (step, loss) points, linearly interpolated; the first NaN point marks the divergence.
+// A recorded curve: (step, loss) points, linearly interpolated between finite points; the first non-finite point
+// marks the divergence (NaN from exactly its step; points after it are ignored). Before the first point the loss is
+// unknown: NaN (no extrapolation).
 class RecordedCurve : public LearningCurve {
  public:
   // `points` sorted by step, steps distinct.
   explicit RecordedCurve(std::vector<std::pair<int64_t, double>> points);
   double LossAt(int64_t step) const override;
   int64_t DivergeStep() const override { return diverge_step_; }
-  // The last recorded step.
-  int64_t LastStep() const { return points_.back().first; }
+  // The first and the last finite recorded step (-1 when there is none).
+  int64_t FirstStep() const { return points_.empty() ? -1 : points_.front().first; }
+  int64_t LastStep() const { return points_.empty() ? -1 : points_.back().first; }
 
  private:
   std::vector<std::pair<int64_t, double>> points_;
@@ -72,10 +75,14 @@ class RecordedCurve : public LearningCurve {
 struct NamedCurve {
   std::string lane;
   std::unique_ptr<RecordedCurve> curve;
+  // Micro-batches per optimizer step (global / micro batch) from the CSV's batch_units column; 0 when absent.
+  int batch_units = 0;
 };
 
-// Parses CSV rows "lane,step,loss" (an optional header line, blank lines skipped; "nan" is a divergence), lanes in
-// order of first appearance. Errors name the source and line: a bad field, a repeated step.
+// Parses CSV rows "lane,step,loss" or "lane,step,loss,batch_units" (blank lines skipped; "nan" is a divergence),
+// lanes in order of first appearance. Only the first non-blank line may be a header, and it must read exactly
+// "lane,step,loss" or "lane,step,loss,batch_units"; every row has the same number of fields. Errors name the source,
+// line and field: a bad field, a repeated step, a lane whose batch_units changes.
 absl::StatusOr<std::vector<NamedCurve>> ParseCurvesCsv(const std::string& text, const std::string& source);
 // Reads and parses the CSV file at `path`.
 absl::StatusOr<std::vector<NamedCurve>> LoadCurvesCsv(const std::string& path);

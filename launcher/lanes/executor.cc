@@ -17,14 +17,17 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "comm/control_channel.h"
+#include "comm/host_placement.h"
 #include "comm/mpi_communicator.h"
 #include "launcher/lanes/chunk_runner.h"
 #include "launcher/lanes/coordinator.h"
 #include "launcher/lanes/journal.h"
+#include "launcher/lanes/journal_repool.h"
 #include "launcher/lanes/lane_expansion.h"
 #include "launcher/lanes/lane_messages.h"
 #include "launcher/lanes/lanes_file.h"
 #include "launcher/lanes/policy.h"
+#include "launcher/lanes/pool_topology.h"
 #include "launcher/lanes/report.h"
 #include "launcher/lanes/worker.h"
 #include "runtime/ckpt/checkpoint_paths.h"
@@ -87,7 +90,12 @@ absl::StatusOr<ExecutorSummary> RunLanes(const config::LanesFile& file, Communic
   if (parent == MPI_COMM_NULL) return absl::InvalidArgumentError("kachi lanes: the world must be an MPI communicator");
   absl::StatusOr<std::vector<LaneDefinition>> definitions = ExpandLanes(file);
   if (!definitions.ok()) return definitions.status();
-  const PoolShape pool = PoolFromFile(file, world.size());
+  // The pool's nodes from the hosts the ranks run on (pool.cards_per_node = 0; launcher/lanes/pool_topology.h).
+  absl::StatusOr<std::vector<std::string>> hosts = GatherHosts(world, options.host);
+  if (!hosts.ok()) return hosts.status();
+  absl::StatusOr<PoolShape> placed = PoolOnHosts(PoolFromFile(file, world.size()), *hosts);
+  if (!placed.ok()) return placed.status();
+  const PoolShape pool = *placed;
   if (pool.cards > world.size()) {
     return absl::InvalidArgumentError(absl::StrCat("pool.cards is ", pool.cards, " but the job has only ",
                                                    world.size(), " ranks"));
@@ -111,6 +119,7 @@ absl::StatusOr<ExecutorSummary> RunLanes(const config::LanesFile& file, Communic
   ChunkRunnerOptions runner_options;
   runner_options.parent = parent;
   runner_options.cards_per_node = pool.CardsPerNode();
+  runner_options.host = options.host;
   runner_options.max_steps = policy_options.max_steps;
   runner_options.device = options.device;
   runner_options.deadline = world.options().deadline;
@@ -125,8 +134,7 @@ absl::StatusOr<ExecutorSummary> RunLanes(const config::LanesFile& file, Communic
   absl::StatusOr<config::LanesJournal> previous = ReadJournal(journal_path);
   if (options.resume && previous.ok()) {
     journal = *std::move(previous);
-    const int journal_cards = static_cast<int>(journal.cards());
-    if (journal.lane_names_size() != static_cast<int>(lanes.size()) || journal_cards != pool.cards) {
+    if (journal.lane_names_size() != static_cast<int>(lanes.size())) {
       return absl::FailedPreconditionError(absl::StrCat(
           "--resume: the journal ", journal_path, " has ", journal.lane_names_size(), " lanes on ", journal.cards(),
           " cards; the lanes file now gives ", lanes.size(), " lanes on ", pool.cards, " cards"));
@@ -143,7 +151,10 @@ absl::StatusOr<ExecutorSummary> RunLanes(const config::LanesFile& file, Communic
       return absl::FailedPreconditionError(absl::StrCat("--resume: the journal ", journal_path,
                                                         " holds no events (a journal of the synchronous executor?)"));
     }
-    if (absl::Status status = ReplayJournal(journal, &policy); !status.ok()) return status;
+    // On another pool (the hosts left after a host loss) the policy moves onto it: journal_repool.h.
+    absl::StatusOr<LanePolicy> replayed = ReplayJournalOnPool(&journal, pool, policy_options, specs, log);
+    if (!replayed.ok()) return replayed.status();
+    policy = *std::move(replayed);
     if (journal.complete()) {
       if (log) *log << "kachi lanes: the journal " << journal_path << " is complete already; nothing to resume\n";
       return Summarize(journal, policy, lanes);

@@ -37,6 +37,8 @@ struct ExecutorOptions {
   int64_t chunk_steps = 0;
   // The CUDA device bound to this rank (-1: none); lanes whose config asks for train.kernels = "cuda" need one.
   int device = -1;
+  // This rank's host (discovery's host name): the pool's nodes and the lanes' TP groups follow the real hosts.
+  std::string host;
   // Rank 0's live table and summary (may be null).
   std::ostream* log = nullptr;
 };

@@ -109,7 +109,18 @@ double JournalUtilization(const config::LanesJournal& journal) {
   for (const config::LanesJournalEvent& event : journal.events()) {
     for (const config::LanesJournalRun& run : event.runs()) held += run.cards_size() * (run.end_s() - run.begin_s());
   }
-  const double total = static_cast<double>(journal.cards()) * JournalSeconds(journal);
+  // Pool card-seconds: journal.cards() until the first repool's event, then each repool's cards (journal_repool.h).
+  double total = 0;
+  double cards = journal.cards();
+  double since = 0;
+  for (const config::LanesJournalRepool& repool : journal.repools()) {
+    const int first = static_cast<int>(repool.first_event());
+    const double at = first > 0 && first <= journal.events_size() ? journal.events(first - 1).time_s() : since;
+    total += cards * (at - since);
+    cards = repool.cards();
+    since = at;
+  }
+  total += cards * (JournalSeconds(journal) - since);
   return total > 0 ? held / total : 0;
 }
 
@@ -134,6 +145,10 @@ std::string FormatJournal(const config::LanesJournal& journal) {
                             d.lane(), d.rung(), d.step(), absl::StrJoin(d.cards(), ","),
                             d.has_loss() ? absl::StrFormat(" loss %.6f", d.loss()) : "");
     }
+  }
+  for (const config::LanesJournalRepool& repool : journal.repools()) {  // journal_repool.h
+    absl::StrAppendFormat(&text, "repool at event %d cards %d cards_per_node %d\n", repool.first_event(),
+                          repool.cards(), repool.cards_per_node());
   }
   absl::StrAppendFormat(&text, "utilization %.4f\n", JournalUtilization(journal));
   const int best = journal.best_lane();

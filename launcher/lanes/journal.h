@@ -39,12 +39,13 @@ absl::Status ReplayJournal(const config::LanesJournal& journal, LanePolicy* poli
 double JournalSeconds(const config::LanesJournal& journal);
 
 // Measured card utilization: card-seconds held by chunks (cards x (end_s - begin_s), summed over runs) over
-// cards x JournalSeconds. 0 for an empty journal.
+// cards x JournalSeconds (after a repool, each pool's cards over its sessions' time). 0 for an empty journal.
 double JournalUtilization(const config::LanesJournal& journal);
 
 // The journal as text, one line each: "event E at T session S", "event E report KIND lane L step S loss X
 // checkpoint C [reason]", "event E run lane L cards [..] steps A->B time B->E work W restored 0|1", "event E
-// decision KIND lane L rung R step S cards [..] [loss X]", then "utilization U", "best_lane L NAME" and
+// decision KIND lane L rung R step S cards [..] [loss X]", then "repool at event E cards C cards_per_node N" per
+// pool change (journal_repool.h), then "utilization U", "best_lane L NAME" and
 // "complete 0|1". `kachi lanes --journal DIR` prints it; tests read it.
 std::string FormatJournal(const config::LanesJournal& journal);
 

@@ -1,6 +1,8 @@
 // Reading lanes files; effective lane configs, lane specs, pool and policy options.
 #include "launcher/lanes/lanes_file.h"
 
+#include <algorithm>
+
 #include <fstream>
 #include <sstream>
 
@@ -50,6 +52,7 @@ absl::StatusOr<LaneSpec> SpecForLane(const config::LanesFile& file, const LaneDe
   spec.min_cards = lane.min_cards > 0 ? lane.min_cards : static_cast<int>(file.policy().min_cards());
   spec.max_cards = lane.max_cards > 0 ? lane.max_cards : static_cast<int>(file.policy().max_cards());
   spec.batch_units = train.global_batch() / train.micro_batch();
+  if (file.policy().warmup_grace()) spec.grace_steps = std::max(0, config->optimizer().warmup_steps());
   return spec;
 }
 
@@ -69,6 +72,7 @@ PolicyOptions PolicyOptionsFromFile(const config::LanesFile& file) {
   options.successive_halving = policy.successive_halving();
   options.widen = policy.widen();
   options.widen_min_remaining_steps = static_cast<int64_t>(policy.widen_min_remaining_steps());
+  options.promote_runners_up = policy.promote_runners_up();
   return options;
 }
 

@@ -147,6 +147,9 @@ std::vector<Decision> LanePolicy::Decide() {
   pending_.clear();
   Promote(&out);
   Place(&out);
+  if (options_.promote_runners_up) {
+    while (PromoteRunnerUp(&out)) Place(&out);
+  }
   Widen(&out);
   return out;
 }
@@ -183,11 +186,57 @@ void LanePolicy::Promote(std::vector<Decision>* out) {
   }
   for (int lane = 0; lane < lane_count(); ++lane) {
     LaneStatus& s = lanes_[lane];
+    if (s.state != LaneState::kAtRung || targets_[s.target] >= specs_[lane].grace_steps) continue;
+    // Still in its warmup: not judged at this rung.
+    const int k = s.target;
+    s.state = LaneState::kWaiting;
+    s.target = k + 1;
+    s.waiting_since_s = now_s_;
+    out->push_back(Decision{DecisionKind::kPromote, lane, now_s_, k, targets_[k], s.rung_losses[k], {}, "warmup"});
+  }
+  for (int lane = 0; lane < lane_count(); ++lane) {
+    LaneStatus& s = lanes_[lane];
     if (s.state != LaneState::kAtRung) continue;
     s.state = LaneState::kPaused;
     out->push_back(Decision{DecisionKind::kPause, lane, now_s_, s.target, targets_[s.target],
                             s.rung_losses[s.target], {}, ""});
   }
+}
+
+bool LanePolicy::PromoteRunnerUp(std::vector<Decision>* out) {
+  if (pool_.free_cards() == 0) return false;
+  bool running = false;
+  for (const LaneStatus& s : lanes_) {
+    if (s.state == LaneState::kWaiting) return false;  // cards still needed by a runnable lane
+    running = running || s.state == LaneState::kRunning;
+  }
+  if (!running) return false;  // never prolong the run: only fill cards idle beside a running lane
+  // The best paused lane: deepest rung, then its rank at that rung (within the best 2/eta), then index.
+  int best = -1;
+  std::tuple<int, int, int> best_key;
+  for (int k = Rungs() - 1; k >= options_.runner_up_min_rung && best < 0; --k) {
+    const auto& rung = reports_[k];
+    const int n = static_cast<int>(rung.size());
+    const int band = options_.runner_up_extra > 0 ? n / options_.eta + options_.runner_up_extra
+                                                  : (2 * n + options_.eta - 1) / options_.eta;
+    for (int rank = 0; rank < static_cast<int>(rung.size()) && rank < band; ++rank) {
+      const int lane = rung[rank].second;
+      const LaneStatus& s = lanes_[lane];
+      if (s.state != LaneState::kPaused || s.target != k) continue;
+      if (pool_.free_cards() < widths_[lane].front() * specs_[lane].tp) continue;
+      if (pool_.FindGangs(widths_[lane].front(), specs_[lane].tp, s.previous_cards).empty()) continue;
+      const std::tuple<int, int, int> key(-k, rank, lane);
+      if (best < 0 || key < best_key) best = lane, best_key = key;
+    }
+  }
+  if (best < 0) return false;
+  LaneStatus& s = lanes_[best];
+  const int k = s.target;
+  s.state = LaneState::kWaiting;
+  s.target = k + 1;
+  s.waiting_since_s = now_s_;
+  out->push_back(Decision{DecisionKind::kPromote, best, now_s_, k, targets_[k], s.rung_losses[k], {}, "runner-up"});
+  return true;
 }
 
 std::vector<int> LanePolicy::RunningByMerit() const {

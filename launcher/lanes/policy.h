@@ -9,7 +9,9 @@
 // are paused with their checkpoint and may still be promoted later. Runnable lanes (fresh or promoted) get their
 // minimum width, by priority, then deeper rung first, then index, skipping lanes that do not fit (backfill); when
 // free cards do not suffice, widened lanes are shrunk (worst first). Cards no runnable lane needs go to the best
-// running lanes as extra data-parallel width up to their maximum. Every replica (tp cards) lies inside one node.
+// running lanes as extra data-parallel width up to their maximum (with promote_runners_up, paused runners-up ranked
+// within floor(n/eta) + runner_up_extra of their rung get them first, while a lane still runs). A lane is not
+// judged at rungs below its grace_steps (warmup): it is promoted there. Every replica (tp cards) lies inside one node.
 // A non-finite loss or a failure stops the lane; the others go on.
 #ifndef KACHI_LAUNCHER_LANES_POLICY_H_
 #define KACHI_LAUNCHER_LANES_POLICY_H_
@@ -100,6 +102,11 @@ class LanePolicy {
   // shrinks, starts, widenings. The policy's state already reflects them.
   std::vector<Decision> Decide();
 
+  // Moves the policy onto a pool of shape `pool` (defined in policy_repool.cc, for a resume after a host loss):
+  // running lanes give up their cards and wait again from their checkpoints; paused, finished and stopped lanes
+  // keep their state; no card memory of the old pool is kept. InvalidArgument when a lane no longer fits.
+  absl::Status Repool(PoolShape pool);
+
   // True when no lane is running, runnable or awaiting a verdict (the remaining ones are finished, stopped or
   // paused for good).
   bool Done() const;
@@ -130,6 +137,9 @@ class LanePolicy {
   void ReleaseCards(int lane);
   // Promotes the promotable lanes of every rung, bottom up, then pauses the rest of the lanes awaiting a verdict.
   void Promote(std::vector<Decision>* out);
+  // With promote_runners_up: promotes the best paused runner-up that fits the free cards when no lane is runnable
+  // and some lane runs. Returns whether it promoted one.
+  bool PromoteRunnerUp(std::vector<Decision>* out);
   // Gives runnable lanes their minimum width, shrinking widened lanes when needed.
   void Place(std::vector<Decision>* out);
   // Widens the best running lanes with the free cards.

@@ -40,6 +40,13 @@ struct PolicyOptions {
   bool widen = true;
   // Widen a lane only while at least this many steps remain before its next rung (by its last progress report).
   int64_t widen_min_remaining_steps = 0;
+  // Cards no runnable lane needs go first to paused runners-up ranked within the best 2/eta of their rung (deepest
+  // rung, then best rank first), while some lane still runs; widening gets what is left.
+  bool promote_runners_up = false;
+  // The runners-up eligible at a rung of n reports: ranks below floor(n / eta) + runner_up_extra (0: below
+  // ceil(2n / eta)), at rungs >= runner_up_min_rung. 2 measured best for its cost (bench/RESULTS.md, issue 18).
+  int runner_up_extra = 2;
+  int runner_up_min_rung = 0;
 };
 
 // What the policy needs to know about one lane.
@@ -56,6 +63,8 @@ struct LaneSpec {
   // Micro-batches per optimizer step (global_batch / micro_batch): the data-parallel width must divide it so the
   // global batch stays constant at every width. 0 = any width.
   int batch_units = 0;
+  // Rungs below this step do not judge the lane (its warmup): it is promoted there whatever its loss.
+  int64_t grace_steps = 0;
 };
 
 // The rung steps below max_steps (min_steps * eta^k), empty when successive_halving is off.

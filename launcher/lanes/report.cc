@@ -51,6 +51,48 @@ std::string LaneTable(const LanesReportData& data) {
   return table;
 }
 
+// The regret view (issue 18): the chosen lane (the finished lane with the lowest final loss) beside every other
+// finished or paused lane's last loss (paused lanes at their last rung, an earlier step) and its difference from the
+// chosen lane's; empty when no lane finished.
+std::string RegretView(const LanesReportData& data) {
+  auto last = [](const LaneSeries& lane, int64_t* step, double* loss) {
+    for (auto it = lane.points.rbegin(); it != lane.points.rend(); ++it) {
+      if (!std::isfinite(it->second)) continue;
+      *step = it->first;
+      *loss = it->second;
+      return true;
+    }
+    return false;
+  };
+  int chosen = -1;
+  int64_t chosen_step = 0;
+  double chosen_loss = 0;
+  for (size_t i = 0; i < data.lanes.size(); ++i) {
+    int64_t step = 0;
+    double loss = 0;
+    if (data.lanes[i].status != "finished" || !last(data.lanes[i], &step, &loss)) continue;
+    if (chosen < 0 || loss < chosen_loss) chosen = static_cast<int>(i), chosen_step = step, chosen_loss = loss;
+  }
+  if (chosen < 0) return "";
+  std::string view = absl::StrFormat(
+      "<h2>Regret view</h2>\n<p>Chosen: %s, loss %.4f at step %d. Paused lanes are shown at their last rung (an "
+      "earlier step: a lower loss there than the chosen lane's final one means it may have been the better "
+      "lane).</p>\n<table class=\"lanes regret\"><tr><th>lane</th><th>status</th><th>step</th><th>loss</th>"
+      "<th>minus chosen</th></tr>\n",
+      HtmlEscape(data.lanes[chosen].name), chosen_loss, static_cast<int>(chosen_step));
+  for (size_t i = 0; i < data.lanes.size(); ++i) {
+    const LaneSeries& lane = data.lanes[i];
+    int64_t step = 0;
+    double loss = 0;
+    if ((lane.status != "finished" && lane.status != "paused") || !last(lane, &step, &loss)) continue;
+    absl::StrAppendFormat(&view, "<tr><td>%s</td><td>%s</td><td>%d</td><td>%.4f</td><td>%+.4f</td></tr>\n",
+                          HtmlEscape(lane.name), static_cast<int>(i) == chosen ? "chosen" : HtmlEscape(lane.status),
+                          static_cast<int>(step), loss, loss - chosen_loss);
+  }
+  view += "</table>\n";
+  return view;
+}
+
 }  // namespace
 
 absl::Status ValidateLanesReportData(const LanesReportData& data) {
@@ -99,7 +141,8 @@ absl::StatusOr<std::string> RenderLanesReportHtml(const LanesReportData& data) {
                       data.lanes.size(), finished, stopped, paused, data.num_cards, data.total_seconds),
       "<div class=\"charts\">\n<section>\n<h2>Loss curves</h2>\n", LossCurvesSvg(data),
       "\n</section>\n<section>\n<h2>Which lane held which card</h2>\n", CardTimelineSvg(data),
-      "\n</section>\n</div>\n<h2>Lanes</h2>\n", LaneTable(data), "\n</body>\n</html>\n");
+      "\n</section>\n</div>\n<h2>Lanes</h2>\n", LaneTable(data), "\n", RegretView(data),
+      "</body>\n</html>\n");
 }
 
 absl::Status WriteLanesReport(const LanesReportData& data, const std::string& path) {

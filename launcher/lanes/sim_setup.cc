@@ -40,12 +40,20 @@ absl::Status AttachCsvCurves(const config::LanesFile& file, const std::vector<La
   if (!recorded.ok()) return recorded.status();
   std::map<std::string, std::unique_ptr<RecordedCurve>> by_name;
   std::vector<std::string> order;
+  std::map<std::string, int> units;
   for (NamedCurve& named : *recorded) {
     order.push_back(named.lane);
+    units[named.lane] = named.batch_units > 0 ? named.batch_units
+                                              : static_cast<int>(file.simulator().csv_batch_units());
     by_name[named.lane] = std::move(named.curve);
   }
   if (defined.empty()) {
-    for (const std::string& name : order) setup->input.lanes.push_back(SimulatedLaneSpec(file, name));
+    for (const std::string& name : order) {
+      // A CSV lane's batch shape is its recorded one (never the synthetic lanes' 64 units).
+      LaneSpec spec = SimulatedLaneSpec(file, name);
+      spec.batch_units = units[name];
+      setup->input.lanes.push_back(std::move(spec));
+    }
   }
   for (const LaneSpec& lane : setup->input.lanes) {
     auto found = by_name.find(lane.name);
@@ -59,6 +67,15 @@ absl::Status AttachCsvCurves(const config::LanesFile& file, const std::vector<La
       return absl::InvalidArgumentError(absl::StrCat("lane '", lane.name, "': its recorded curve ends at step ",
                                                      curve.LastStep(), "; expected it to reach max_steps ",
                                                      max_steps));
+    }
+    // The first report (the first rung, or max_steps without rungs) must lie on the recorded curve.
+    const std::vector<int64_t> rungs = RungSteps(setup->input.options);
+    const int64_t first_report = rungs.empty() ? max_steps : rungs.front();
+    const bool diverges_first = curve.DivergeStep() >= 0 && curve.DivergeStep() <= first_report;
+    if (!diverges_first && (curve.FirstStep() < 0 || curve.FirstStep() > first_report)) {
+      return absl::InvalidArgumentError(absl::StrCat("lane '", lane.name, "': its recorded curve starts at step ",
+                                                     curve.FirstStep(), ", after the first rung at step ",
+                                                     first_report, "; expected a point at or before it"));
     }
     setup->curves.push_back(std::move(found->second));
   }
@@ -81,7 +98,10 @@ absl::StatusOr<std::unique_ptr<SimulationSetup>> BuildSimulation(const config::L
   const config::LaneSimulatorConfig& sim = file.simulator();
   setup->input.pool = PoolFromFile(file, static_cast<int>(sim.cards()));
   setup->input.options = PolicyOptionsFromFile(file);
-  setup->input.timing = SimTiming{sim.step_time_s(), sim.serial_fraction(), sim.checkpoint_s(), sim.restore_s()};
+  setup->input.timing = SimTiming{sim.step_time_s(), sim.serial_fraction(), sim.checkpoint_s(), sim.restore_s(),
+                                  sim.allreduce_alpha_s(), sim.allreduce_beta_s(),
+                                  sim.chunk_steps() > 0 ? static_cast<int64_t>(sim.chunk_steps())
+                                                        : setup->input.options.min_steps};
   absl::StatusOr<std::vector<LaneDefinition>> defined = ExpandLanes(file);
   if (!defined.ok()) return defined.status();
   for (const LaneDefinition& lane : *defined) {

@@ -81,11 +81,29 @@ class Simulation {
  private:
   int64_t TargetStep(int lane) const { return policy_.Targets()[policy_.status(lane).target]; }
 
-  // The lane's (fractional) step at `now_s`.
+  // The lane's (fractional) step at `now_s`: chunks of chunk_steps steps, each followed by a checkpoint.
   double CurrentStep(int lane, double now_s) const {
     const SimLane& s = lanes_[lane];
     if (now_s <= s.segment_start_s) return s.segment_start_step;
-    return std::min<double>(TargetStep(lane), s.segment_start_step + (now_s - s.segment_start_s) / s.step_s);
+    const double elapsed = now_s - s.segment_start_s;
+    double steps = elapsed / s.step_s;
+    const int64_t chunk = input_.timing.chunk_steps;
+    if (chunk > 0) {
+      const double period = chunk * s.step_s + input_.timing.checkpoint_s;
+      const double full = std::floor(elapsed / period);
+      steps = full * chunk + std::min<double>(chunk, (elapsed - full * period) / s.step_s);
+    }
+    return std::min<double>(TargetStep(lane), s.segment_start_step + steps);
+  }
+
+  // When the lane reaches `step` (>= its segment start) at its current width: its steps plus a checkpoint at every
+  // chunk boundary strictly before `step`.
+  double TimeToReach(int lane, double step) const {
+    const SimLane& s = lanes_[lane];
+    const double n = std::max(0.0, step - s.segment_start_step);
+    const int64_t chunk = input_.timing.chunk_steps;
+    const double boundaries = chunk > 0 && n > 0 ? std::floor((n - 1e-9) / chunk) : 0;
+    return s.segment_start_s + n * s.step_s + boundaries * input_.timing.checkpoint_s;
   }
 
   void Schedule(int lane) {
@@ -94,12 +112,32 @@ class Simulation {
     const int64_t target = TargetStep(lane);
     const int64_t diverge = input_.curves[lane]->DivergeStep();
     if (diverge >= 0 && diverge < target) {
-      const double steps = std::max(0.0, diverge - s.segment_start_step);
-      events_.push(Event{s.segment_start_s + steps * s.step_s, lane, s.version, true});
+      events_.push(Event{TimeToReach(lane, static_cast<double>(diverge)), lane, s.version, true});
     } else {
-      const double steps = std::max(0.0, target - s.segment_start_step);
-      events_.push(Event{s.segment_start_s + steps * s.step_s + input_.timing.checkpoint_s, lane, s.version, false});
+      events_.push(Event{TimeToReach(lane, static_cast<double>(target)) + input_.timing.checkpoint_s, lane, s.version,
+                         false});
     }
+  }
+
+  // The lane changes to `step_s` per step: at once (checkpoint + restore, no chunks) or at its next chunk boundary
+  // (it trains on at its old width until then); a boundary at or past its next target leaves its schedule as is.
+  void Resize(int lane, double now_s, double step_s) {
+    SimLane& s = lanes_[lane];
+    const double current = CurrentStep(lane, now_s);
+    const int64_t chunk = input_.timing.chunk_steps;
+    if (chunk <= 0) {
+      s.segment_start_step = current;
+      s.segment_start_s = std::max(now_s, s.segment_start_s) + input_.timing.checkpoint_s + input_.timing.restore_s;
+    } else {
+      const double done = current - s.segment_start_step;
+      const double boundary = s.segment_start_step + chunk * std::max(1.0, std::ceil(done / chunk - 1e-9));
+      if (boundary >= static_cast<double>(TargetStep(lane))) return;
+      const double at = TimeToReach(lane, boundary);
+      s.segment_start_step = boundary;
+      s.segment_start_s = std::max(now_s, at) + input_.timing.checkpoint_s + input_.timing.restore_s;
+    }
+    s.step_s = step_s;
+    Schedule(lane);
   }
 
   absl::Status Report(const Event& event, double now_s) {
@@ -137,6 +175,8 @@ class Simulation {
       switch (decision.kind) {
         case DecisionKind::kStart:
           ++result_.starts;
+          // Started wider than its minimum: the policy widened it in the round it started.
+          if (cards / tp > AllowedWidths(input_.lanes[lane], input_.pool).front()) ++result_.widens;
           s.running = true;
           held_cards_ += cards;
           s.cards = cards;
@@ -148,12 +188,9 @@ class Simulation {
         case DecisionKind::kWiden:
         case DecisionKind::kShrink:
           ++(decision.kind == DecisionKind::kWiden ? result_.widens : result_.shrinks);
-          s.segment_start_step = CurrentStep(lane, now_s);
-          s.segment_start_s = now_s + input_.timing.checkpoint_s + input_.timing.restore_s;
-          held_cards_ += cards - s.cards;
+          held_cards_ += cards - s.cards;  // the new cards are held (idle) from now
           s.cards = cards;
-          s.step_s = StepSeconds(input_.timing, cards / tp);
-          Schedule(lane);
+          Resize(lane, now_s, StepSeconds(input_.timing, cards / tp));
           break;
         case DecisionKind::kPromote: ++result_.promotions; break;
         case DecisionKind::kPause: ++result_.pauses; break;
@@ -198,7 +235,12 @@ class Simulation {
 }  // namespace
 
 double StepSeconds(const SimTiming& timing, int width) {
-  return timing.step_time_s * (timing.serial_fraction + (1.0 - timing.serial_fraction) / std::max(1, width));
+  const int w = std::max(1, width);
+  const double compute = timing.step_time_s * (timing.serial_fraction + (1.0 - timing.serial_fraction) / w);
+  const double allreduce = w > 1 ? 2.0 * (w - 1) * timing.allreduce_alpha_s +
+                                       2.0 * (w - 1) / w * timing.allreduce_beta_s
+                                 : 0.0;
+  return compute + allreduce;
 }
 
 absl::StatusOr<SimulationResult> Simulate(const SimulationInput& input) {
@@ -211,10 +253,12 @@ absl::StatusOr<SimulationResult> Simulate(const SimulationInput& input) {
   }
   const SimTiming& t = input.timing;
   if (!(t.step_time_s > 0) || !(t.serial_fraction >= 0 && t.serial_fraction <= 1) || !(t.checkpoint_s >= 0) ||
-      !(t.restore_s >= 0)) {
+      !(t.restore_s >= 0) || !(t.allreduce_alpha_s >= 0) || !(t.allreduce_beta_s >= 0)) {
     return absl::InvalidArgumentError(absl::StrCat("simulator timing: step_time_s ", t.step_time_s,
                                                    ", serial_fraction ", t.serial_fraction, ", checkpoint_s ",
                                                    t.checkpoint_s, ", restore_s ", t.restore_s,
+                                                   ", allreduce alpha ", t.allreduce_alpha_s, " beta ",
+                                                   t.allreduce_beta_s,
                                                    "; expected step_time_s > 0, serial_fraction in [0, 1], "
                                                    "costs >= 0"));
   }

@@ -1,7 +1,7 @@
 // The lane simulator: drives LanePolicy (the same code the real executor drives) with simulated lanes whose
 // losses come from LearningCurve, whose steps take longer or shorter with their data-parallel width (sub-linear,
-// Amdahl), and whose checkpoints and restores cost time on their cards. Event-driven, so 1000 lanes on 256 cards
-// take well under a second.
+// Amdahl, plus a ring all-reduce that grows with the width), and whose checkpoints and restores cost time on their
+// cards. Event-driven, so 1000 lanes on 256 cards take well under a second.
 #ifndef KACHI_LAUNCHER_LANES_SIMULATOR_H_
 #define KACHI_LAUNCHER_LANES_SIMULATOR_H_
 
@@ -26,9 +26,17 @@ struct SimTiming {
   double checkpoint_s = 10;
   // Seconds to restore a checkpoint (on resume, after a resize), cards held.
   double restore_s = 10;
+  // Gradient all-reduce at width w > 1 (alpha-beta ring model): 2 (w - 1) alpha + 2 (w - 1) / w beta.
+  double allreduce_alpha_s = 0.0001;
+  double allreduce_beta_s = 0.02;
+  // Steps per chunk, as the real executor runs lanes (0: no chunks). Each chunk ends with a checkpoint
+  // (checkpoint_s, the trainer kept when the cards stay), and a widening or shrinking takes effect at the lane's next
+  // chunk boundary: until then it trains at its old width while the cards given to it idle, then it checkpoints
+  // and restores at the new width.
+  int64_t chunk_steps = 0;
 };
 
-// Seconds per step at data-parallel width `width`.
+// Seconds per step at data-parallel width `width`: step_time_s * (f + (1 - f) / w) plus the all-reduce term.
 double StepSeconds(const SimTiming& timing, int width);
 
 // What to simulate. `curves[i]` is lane i's curve (not owned; must outlive the call).
@@ -58,7 +66,8 @@ struct SimulationResult {
   // Seconds lanes waited for cards while runnable: mean over lanes, and the longest single lane's total.
   double mean_queue_s = 0;
   double max_queue_s = 0;
-  // Decision counts.
+  // Decision counts. `widens` also counts starts at more than the lane's minimum width (a widening decided in the
+  // round the lane starts, which the decision log shows as a wider kStart).
   int starts = 0, promotions = 0, pauses = 0, widens = 0, shrinks = 0, stops = 0, finishes = 0;
   // Lanes left paused at the end.
   int paused_at_end = 0;

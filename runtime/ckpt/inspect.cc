@@ -27,11 +27,13 @@ std::string PieceText(const TensorPiece& piece) {
 }
 
 // One step directory's section; `with_tensors` adds the tensor table. Returns whether it is sound.
-bool AppendStep(const std::string& step_dir, bool with_tensors, std::string* text) {
+bool AppendStep(const std::string& step_dir, bool with_tensors, bool brief, std::string* text) {
   const std::string name = fs::path(step_dir).filename().string();
-  absl::StatusOr<Manifest> manifest = ReadManifest(step_dir);
+  bool sealed = false;
+  absl::StatusOr<Manifest> manifest = ReadManifest(step_dir, &sealed);
   if (!manifest.ok()) {
-    absl::StrAppend(text, name, "  INCOMPLETE: ", manifest.status().message(), "\n");
+    absl::StrAppend(text, name, absl::IsNotFound(manifest.status()) ? "  INCOMPLETE: " : "  DAMAGED: ",
+                    manifest.status().message(), "\n");
     return false;
   }
   const std::vector<std::string> problems = VerifyShards(step_dir, *manifest);
@@ -47,13 +49,15 @@ bool AppendStep(const std::string& step_dir, bool with_tensors, std::string* tex
   const LoaderState& loader = manifest->loader();
   absl::StrAppend(text, absl::StrFormat(
       "%s  %s  step %d | dp %d x tp %d%s | %s | %.3f MB in %d shards | loader step %d epoch %d seed %d global batch "
-      "%d | AdamW steps %d%s\n",
+      "%d | AdamW steps %d%s%s\n",
       name, problems.empty() ? "OK" : "DAMAGED", manifest->step(), layout.dp(), layout.tp(),
       layout.zero1() ? " ZeRO-1" : "", DescribeShape(ShapeFromProto(manifest->shape())), bytes / 1e6,
       manifest->shards_size(), loader.step(), loader.epoch(), loader.seed(), loader.global_batch(),
       manifest->optimizer_steps(),
-      params_split ? " | parameters from fp32 master weights, split by optimizer range" : ""));
+      params_split ? " | parameters from fp32 master weights, split by optimizer range" : "",
+      sealed ? "" : " | unsealed manifest (written before manifest checksums)"));
   for (const std::string& problem : problems) absl::StrAppend(text, "    problem: ", problem, "\n");
+  if (brief) return problems.empty();
   for (const ShardRecord& shard : manifest->shards()) {
     std::vector<std::string> kinds;
     for (const Segment& segment : shard.segments()) {
@@ -82,11 +86,13 @@ bool AppendStep(const std::string& step_dir, bool with_tensors, std::string* tex
 
 }  // namespace
 
-absl::StatusOr<std::string> InspectCheckpoints(const std::string& path) {
+absl::StatusOr<std::string> InspectCheckpoints(const std::string& path, bool* sound, bool brief) {
   std::string text;
   std::error_code error;
+  bool all_sound = true;
   if (fs::exists(path + "/" + kManifestFile, error)) {
-    AppendStep(path, /*with_tensors=*/true, &text);
+    all_sound = AppendStep(path, /*with_tensors=*/true, brief, &text);
+    if (sound != nullptr) *sound = all_sound;
     return text;
   }
   const std::vector<int64_t> steps = ListStepDirs(path);
@@ -98,16 +104,30 @@ absl::StatusOr<std::string> InspectCheckpoints(const std::string& path) {
     return absl::NotFoundError(absl::StrCat("'", path, "' holds no checkpoint (no step_* directory, no manifest)"));
   }
   const std::optional<int64_t> latest = ReadLatest(path);
-  absl::StrAppend(&text, "checkpoints in ", path, ": ", steps.size(), " step directories, latest -> ",
-                  latest.has_value() ? StepDirName(*latest) : "(none)", "\n");
-  bool tensors_shown = false;
+  const bool has_latest_file = fs::exists(path + "/" + kLatestFile, error);
+  std::string latest_text = latest.has_value() ? StepDirName(*latest) : "(none)";
+  if (has_latest_file && !latest.has_value()) {
+    latest_text = "DAMAGED (the file 'latest' names no step directory; loaders fall back to the newest step)";
+    all_sound = false;
+  } else if (latest.has_value() && !std::binary_search(steps.begin(), steps.end(), *latest)) {
+    latest_text += " DAMAGED (no such step directory; loaders fall back to the newest step)";
+    all_sound = false;
+  }
+  absl::StrAppend(&text, "checkpoints in ", path, ": ", steps.size(), " step directories, latest -> ", latest_text,
+                  "\n");
+  bool tensors_shown = brief;
   for (auto it = steps.rbegin(); it != steps.rend(); ++it) {
-    if (AppendStep(StepDirPath(path, *it), !tensors_shown, &text)) tensors_shown = true;
+    if (AppendStep(StepDirPath(path, *it), !tensors_shown, brief, &text)) {
+      tensors_shown = true;
+    } else {
+      all_sound = false;
+    }
   }
   std::sort(temps.begin(), temps.end());
   for (const std::string& temp : temps) {
     absl::StrAppend(&text, temp, "  INTERRUPTED save (not committed; ignored by loaders, removed at the next save)\n");
   }
+  if (sound != nullptr) *sound = all_sound;
   return text;
 }
 

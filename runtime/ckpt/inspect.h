@@ -11,8 +11,10 @@
 namespace kachi::ckpt {
 
 // The report for `path` (reads every shard to check its crc32). NotFound when `path` is neither a step directory
-// nor a directory holding step directories.
-absl::StatusOr<std::string> InspectCheckpoints(const std::string& path);
+// nor a directory holding step directories. `sound` (may be null) is set to whether every step directory is
+// complete and sound and `latest` (when present) names one of them: `kachi ckpt inspect` exits 3 otherwise.
+// `brief` leaves out the shard and tensor tables (`kachi ckpt check`).
+absl::StatusOr<std::string> InspectCheckpoints(const std::string& path, bool* sound = nullptr, bool brief = false);
 
 }  // namespace kachi::ckpt
 

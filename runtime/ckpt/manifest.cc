@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "runtime/ckpt/checkpoint_paths.h"
+#include "runtime/ckpt/manifest_check.h"
 #include "runtime/io/atomic_file.h"
 
 namespace kachi::ckpt {
@@ -104,10 +105,10 @@ absl::StatusOr<ParameterSpec> SavedSpec(const TensorRecord& tensor, int tp_rank)
 }
 
 absl::Status WriteManifest(const std::string& step_dir, const Manifest& manifest) {
-  return WriteFileAtomically(step_dir + "/" + kManifestFile, manifest.SerializeAsString());
+  return WriteFileAtomically(step_dir + "/" + kManifestFile, SealManifest(manifest));
 }
 
-absl::StatusOr<Manifest> ReadManifest(const std::string& step_dir) {
+absl::StatusOr<Manifest> ReadManifest(const std::string& step_dir, bool* sealed) {
   const std::string path = step_dir + "/" + kManifestFile;
   std::error_code error;
   if (!std::filesystem::exists(path, error)) {
@@ -122,10 +123,10 @@ absl::StatusOr<Manifest> ReadManifest(const std::string& step_dir) {
   if (!manifest.has_layout() || !manifest.has_shape() || manifest.shards_size() == 0 || manifest.tensors_size() == 0) {
     return absl::DataLossError(absl::StrCat("'", path, "' lacks its layout, shape, tensors or shard list"));
   }
-  if (manifest.shards_size() != manifest.layout().dp() * manifest.layout().tp()) {
-    return absl::DataLossError(absl::StrCat("'", path, "' lists ", manifest.shards_size(), " shards, expected dp x tp = ",
-                                            manifest.layout().dp() * manifest.layout().tp()));
-  }
+  bool is_sealed = false;
+  if (auto st = CheckManifestSeal(path, *bytes, manifest, &is_sealed); !st.ok()) return st;
+  if (sealed != nullptr) *sealed = is_sealed;
+  if (auto st = ValidateManifest(step_dir, manifest); !st.ok()) return st;
   return manifest;
 }
 

@@ -30,11 +30,14 @@ void AddTensorRecords(const GptShape& shape, int tp, Manifest* manifest);
 // NotFound when the record has no piece for that rank.
 absl::StatusOr<ParameterSpec> SavedSpec(const TensorRecord& tensor, int tp_rank);
 
-// Writes DIR/manifest.binpb atomically (temporary file, fsync, rename).
+// Writes DIR/manifest.binpb atomically (temporary file, fsync, rename), sealed with its own crc32
+// (manifest_check.h SealManifest).
 absl::Status WriteManifest(const std::string& step_dir, const Manifest& manifest);
-// Reads and parses DIR/manifest.binpb; NotFound when absent, DataLoss when it does not parse or lacks a layout,
-// shape or shard list.
-absl::StatusOr<Manifest> ReadManifest(const std::string& step_dir);
+// Reads and parses DIR/manifest.binpb and checks it before anything uses it: its seal (crc32 of its own bytes) and
+// its structure (manifest_check.h ValidateManifest). NotFound when absent; DataLoss naming the file and what differs
+// when it does not parse, its checksum does not match, or it fails a check. `sealed` (may be null) tells whether it
+// carried a seal (manifests written before 2026-12-03 do not; they pass the structural checks only).
+absl::StatusOr<Manifest> ReadManifest(const std::string& step_dir, bool* sealed = nullptr);
 
 }  // namespace kachi::ckpt
 

@@ -82,6 +82,8 @@ absl::StatusOr<RestoreReport> RestoreTrainer(const std::string& dir, Trainer& tr
       continue;
     }
     absl::Status loaded = LoadIntoTrainer(*reader, trainer);
+    // A validated manifest that still misses a piece is damaged, never "no checkpoint" (which starts from step 0).
+    if (absl::IsNotFound(loaded)) loaded = absl::DataLossError(loaded.message());
     absl::StatusOr<int64_t> load_failing = FirstFailingRank(world, !loaded.ok());
     if (!load_failing.ok()) return load_failing.status();
     if (!loaded.ok()) return loaded;

@@ -77,7 +77,7 @@ GlobalState GatherGlobalState(Trainer& trainer, ProcessGrid& grid) {
 PhaseResult RunPhase(Communicator& world, const std::string& train_pattern, const Phase& phase) {
   PhaseResult result;
   const int members = phase.dp * phase.tp;
-  auto grid = ProcessGrid::Carve(world, world.rank() < members ? 0 : -1, phase.tp, world.size());
+  auto grid = ProcessGrid::Carve(world, world.rank() < members ? 0 : -1, phase.tp, /*host=*/"");
   EXPECT_TRUE(grid.ok()) << grid.status();
   if (!grid.ok() || *grid == nullptr) return result;
   result.member = true;

@@ -104,7 +104,7 @@ TEST_P(GpuResumePrecisionTest, SplitRunWithAsyncSaveIsBitwiseIdentical) {
   const std::string precision = GetParam();
   auto world = CreateMpiCommunicator(MPI_COMM_WORLD, CommOptions{});
   ASSERT_TRUE(world.ok()) << world.status();
-  auto grid = ProcessGrid::Create(**world, 1, 1, 1);
+  auto grid = ProcessGrid::Create(**world, 1, 1, /*host=*/"");
   ASSERT_TRUE(grid.ok()) << grid.status();
   const std::string dir = "/tmp/kachi_gpu_resume_" + precision + "_" + std::to_string(getpid());
   std::filesystem::create_directories(dir);
@@ -136,7 +136,7 @@ TEST(GpuResumeTest, StagedAndPinnedSnapshotsWriteTheSameBytes) {
   KACHI_SKIP_WITHOUT_GPU();
   auto world = CreateMpiCommunicator(MPI_COMM_WORLD, CommOptions{});
   ASSERT_TRUE(world.ok()) << world.status();
-  auto grid = ProcessGrid::Create(**world, 1, 1, 1);
+  auto grid = ProcessGrid::Create(**world, 1, 1, /*host=*/"");
   ASSERT_TRUE(grid.ok()) << grid.status();
   const std::string dir = "/tmp/kachi_gpu_snapshot_" + std::to_string(getpid());
   std::filesystem::create_directories(dir);

@@ -34,7 +34,7 @@ class MemberGridTest : public ::testing::Test {
   // A member grid of `members` with short deadlines.
   absl::StatusOr<std::unique_ptr<ProcessGrid>> Grid(const std::vector<int>& members, int tp, int tag) {
     MemberGridOptions options;
-    options.ranks_per_node = 4;
+    options.host = "one-host";
     options.tp = tp;
     options.comm.deadline = absl::Seconds(20);
     options.comm.name = absl::StrCat("members", tag);

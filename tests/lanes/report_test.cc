@@ -347,5 +347,28 @@ TEST(ReportFromDecisionsTest, SimulatedRunMatchesTheSimulatorsAccounting) {
   EXPECT_EQ(paused, result->paused_at_end);
 }
 
+// Issue 18: the regret view names the chosen lane (the finished lane with the lowest final loss) and shows each
+// paused lane's loss at its last rung minus the chosen lane's.
+TEST(LanesReportTest, RegretViewShowsChosenAndPausedLanes) {
+  LanesReportData data;
+  data.num_cards = 1;
+  data.total_seconds = 10;
+  data.lanes = {LaneSeries{"good", "finished", {{1, 3.0}, {9, 2.0}}},
+                LaneSeries{"better", "finished", {{1, 3.0}, {9, 1.5}}},
+                LaneSeries{"dropped", "paused", {{1, 2.9}, {3, 1.25}}},
+                LaneSeries{"blown", "stopped", {{1, std::nan("")}}}};
+  absl::StatusOr<std::string> html = RenderLanesReportHtml(data);
+  ASSERT_TRUE(html.ok()) << html.status();
+  EXPECT_THAT(*html, ::testing::HasSubstr("Chosen: better, loss 1.5000 at step 9"));
+  EXPECT_THAT(*html, ::testing::HasSubstr("<td>dropped</td><td>paused</td><td>3</td><td>1.2500</td><td>-0.2500</td>"));
+  EXPECT_THAT(*html, ::testing::HasSubstr("<td>good</td><td>finished</td><td>9</td><td>2.0000</td><td>+0.5000</td>"));
+  EXPECT_THAT(*html, ::testing::Not(::testing::HasSubstr("<td>blown</td><td>stopped</td><td>")));
+  data.lanes.resize(1);
+  data.lanes[0].status = "paused";
+  html = RenderLanesReportHtml(data);
+  ASSERT_TRUE(html.ok());
+  EXPECT_THAT(*html, ::testing::Not(::testing::HasSubstr("Regret view"))) << "no finished lane, no regret view";
+}
+
 }  // namespace
 }  // namespace kachi::lanes

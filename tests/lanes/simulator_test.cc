@@ -55,12 +55,14 @@ TEST(LaneSimulatorTest, EqualSplitWithoutDivergenceTakesExactlyFourWaves) {
   ASSERT_NE(setup, nullptr);
   absl::StatusOr<SimulationResult> split = Simulate(EqualSplitInput(setup->input));
   ASSERT_TRUE(split.ok()) << split.status();
-  // 64 lanes on 16 cards, one card each: 4 waves of 8100 one-second steps plus a 10 s final checkpoint.
-  EXPECT_DOUBLE_EQ(split->makespan_s, 4 * 8110.0);
-  EXPECT_DOUBLE_EQ(split->held_card_s, 64 * 8110.0);
+  // 64 lanes on 16 cards, one card each: 4 waves of 8100 one-second steps in 81 chunks of 100 (the executor's
+  // default chunk, min_steps), each ending with a 10 s checkpoint.
+  constexpr double kLane = 8100 + 81 * 10.0;
+  EXPECT_DOUBLE_EQ(split->makespan_s, 4 * kLane);
+  EXPECT_DOUBLE_EQ(split->held_card_s, 64 * kLane);
   EXPECT_DOUBLE_EQ(split->Utilization(), 1.0);
   EXPECT_EQ(split->finishes, 64);
-  EXPECT_DOUBLE_EQ(split->max_queue_s, 3 * 8110.0) << "the last wave waited three waves";
+  EXPECT_DOUBLE_EQ(split->max_queue_s, 3 * kLane) << "the last wave waited three waves";
   ASSERT_TRUE(split->best_lane.has_value());
   EXPECT_EQ(*split->best_lane, BestByCurves(*setup));
   EXPECT_DOUBLE_EQ(split->best_loss, setup->curves[*split->best_lane]->LossAt(8100));
@@ -181,8 +183,9 @@ TEST(LaneSimulatorTest, CsvErrorsNameTheLine) {
               HasSubstr("c.csv:3: found 2 fields; expected 3"));
   EXPECT_THAT(ParseCurvesCsv("a,1,2.0\na,1,2.5\n", "c.csv").status().message(), HasSubstr("has step 1 twice"));
   EXPECT_THAT(ParseCurvesCsv("a,1,2.0\na,x,2.5\n", "c.csv").status().message(),
-              HasSubstr("c.csv:2: step 'x' is not an integer"));
-  EXPECT_THAT(ParseCurvesCsv("a,1,low\n", "c.csv").status().message(), HasSubstr("loss 'low' is not a number"));
+              HasSubstr("c.csv:2: field 2 (step) 'x' is not an integer"));
+  EXPECT_THAT(ParseCurvesCsv("a,1,low\n", "c.csv").status().message(),
+              HasSubstr("field 3 (loss) 'low' is not a number"));
 }
 
 }  // namespace

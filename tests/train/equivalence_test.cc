@@ -69,7 +69,7 @@ class EquivalenceTest : public ::testing::Test {
     RunResult result;
     const int members = dp * tp;
     const int color = every_rank_alone ? world_->rank() : (world_->rank() < members ? 0 : -1);
-    auto grid = ProcessGrid::Carve(*world_, color, tp, world_->size());
+    auto grid = ProcessGrid::Carve(*world_, color, tp, /*host=*/"");
     EXPECT_TRUE(grid.ok()) << grid.status();
     if (!grid.ok() || *grid == nullptr) return result;
     TrainOptions options;

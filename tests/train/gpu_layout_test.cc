@@ -51,7 +51,7 @@ struct RunResult {
 RunResult Train(Communicator& world, int dp, int tp, bool zero1, bool alone, const std::string& data,
                 std::optional<bool> overlap = std::nullopt) {
   RunResult result;
-  auto grid = ProcessGrid::Carve(world, alone ? world.rank() : 0, tp, world.size());
+  auto grid = ProcessGrid::Carve(world, alone ? world.rank() : 0, tp, /*host=*/"");
   EXPECT_TRUE(grid.ok()) << grid.status();
   if (!grid.ok() || *grid == nullptr) return result;
   TrainOptions options;

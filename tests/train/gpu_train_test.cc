@@ -77,7 +77,7 @@ TEST(GpuTrainTest, CudaKernelsTrainLikeTheCpuReference) {
   KACHI_SKIP_WITHOUT_GPU();
   auto world = CreateMpiCommunicator(MPI_COMM_WORLD, CommOptions{});
   ASSERT_TRUE(world.ok()) << world.status();
-  auto grid = ProcessGrid::Create(**world, 1, 1, 1);
+  auto grid = ProcessGrid::Create(**world, 1, 1, /*host=*/"");
   ASSERT_TRUE(grid.ok()) << grid.status();
   const std::string dir = "/tmp/kachi_gpu_train_" + std::to_string(getpid());
   const std::string data = WriteData(dir);
@@ -103,7 +103,7 @@ TEST(GpuTrainTest, CudaBf16TrainsLikeTheCpuBf16Emulation) {
   KACHI_SKIP_WITHOUT_GPU();
   auto world = CreateMpiCommunicator(MPI_COMM_WORLD, CommOptions{});
   ASSERT_TRUE(world.ok()) << world.status();
-  auto grid = ProcessGrid::Create(**world, 1, 1, 1);
+  auto grid = ProcessGrid::Create(**world, 1, 1, /*host=*/"");
   ASSERT_TRUE(grid.ok()) << grid.status();
   const std::string dir = "/tmp/kachi_gpu_train_bf16_" + std::to_string(getpid());
   const std::string data = WriteData(dir);
@@ -136,7 +136,7 @@ TEST(GpuTrainTest, CudaRecomputeTrainsBitForBitLikeKeepingActivations) {
   KACHI_SKIP_WITHOUT_GPU();
   auto world = CreateMpiCommunicator(MPI_COMM_WORLD, CommOptions{});
   ASSERT_TRUE(world.ok()) << world.status();
-  auto grid = ProcessGrid::Create(**world, 1, 1, 1);
+  auto grid = ProcessGrid::Create(**world, 1, 1, /*host=*/"");
   ASSERT_TRUE(grid.ok()) << grid.status();
   const std::string dir = "/tmp/kachi_gpu_train_recompute_" + std::to_string(getpid());
   const std::string data = WriteData(dir);

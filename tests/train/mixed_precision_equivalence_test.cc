@@ -59,7 +59,7 @@ class MixedPrecisionEquivalenceTest : public ::testing::Test {
   static RunResult Train(int dp, int tp, bool zero1, bool every_rank_alone = false) {
     RunResult result;
     const int color = every_rank_alone ? world_->rank() : (world_->rank() < dp * tp ? 0 : -1);
-    auto grid = ProcessGrid::Carve(*world_, color, tp, world_->size());
+    auto grid = ProcessGrid::Carve(*world_, color, tp, /*host=*/"");
     EXPECT_TRUE(grid.ok()) << grid.status();
     if (!grid.ok() || *grid == nullptr) return result;
     TrainOptions options;

@@ -46,7 +46,7 @@ class MixedPrecisionTest : public ::testing::Test {
     auto world = CreateMpiCommunicator(MPI_COMM_WORLD, CommOptions{});
     ASSERT_TRUE(world.ok()) << world.status();
     world_ = world->release();
-    auto grid = ProcessGrid::Create(*world_, 1, 1, 1);
+    auto grid = ProcessGrid::Create(*world_, 1, 1, /*host=*/"");
     ASSERT_TRUE(grid.ok()) << grid.status();
     grid_ = grid->release();
     dir_ = "/tmp/kachi_mixed_precision_" + std::to_string(getpid());

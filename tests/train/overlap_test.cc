@@ -76,7 +76,7 @@ class OverlapTest : public ::testing::Test {
   // Trains at (dp, tp) on the first dp*tp ranks; other ranks return an empty result.
   static RunResult Train(int dp, int tp, const std::string& precision, bool overlap) {
     RunResult result;
-    auto grid = ProcessGrid::Carve(*world_, world_->rank() < dp * tp ? 0 : -1, tp, world_->size());
+    auto grid = ProcessGrid::Carve(*world_, world_->rank() < dp * tp ? 0 : -1, tp, /*host=*/"");
     EXPECT_TRUE(grid.ok()) << grid.status();
     if (!grid.ok() || *grid == nullptr) return result;
     auto trainer = Trainer::Create(Options(data_dir_, precision, overlap), grid->get());
@@ -186,7 +186,7 @@ TEST_F(OverlapTest, BucketFailureOnTheWorkerEndsTheStep) {
   if (*members != nullptr) {
     auto plan = std::make_shared<FaultyCommunicator::Plan>();
     auto grid = ProcessGrid::Adopt(std::make_unique<FaultyCommunicator>(*std::move(members), plan), /*tp=*/1,
-                                   /*ranks_per_node=*/2, /*node=*/0);
+                                   /*host=*/"");
     ASSERT_TRUE(grid.ok()) << grid.status();
     auto trainer = Trainer::Create(Options(data_dir_, "fp32", true), grid->get());
     ASSERT_TRUE(trainer.ok()) << trainer.status();

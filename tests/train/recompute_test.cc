@@ -59,7 +59,7 @@ class RecomputeTest : public ::testing::Test {
   static RunResult Train(const Case& c, bool recompute) {
     RunResult result;
     const int color = world_->rank() < c.dp * c.tp ? 0 : -1;
-    auto grid = ProcessGrid::Carve(*world_, color, c.tp, world_->size());
+    auto grid = ProcessGrid::Carve(*world_, color, c.tp, /*host=*/"");
     EXPECT_TRUE(grid.ok()) << grid.status();
     if (!grid.ok() || *grid == nullptr) return result;
     TrainOptions options;

@@ -107,7 +107,7 @@ TEST(TrainConfigTest, VocabularyIsPaddedForTensorParallelism) {
 TEST(TrainConfigTest, MissingDataIsReportedWithItsPath) {
   auto world = CreateMpiCommunicator(MPI_COMM_WORLD, CommOptions{});
   ASSERT_TRUE(world.ok()) << world.status();
-  auto grid = ProcessGrid::Create(**world, 1, 1, 1);
+  auto grid = ProcessGrid::Create(**world, 1, 1, /*host=*/"");
   ASSERT_TRUE(grid.ok()) << grid.status();
   const config::KachiConfig config = ValidWith({"parallel.tp=1"});
   auto options = TrainOptionsFromConfig(config, ParallelLayout{1, 1, false});

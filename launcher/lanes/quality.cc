@@ -1,0 +1,107 @@
+// Measuring policy quality over curve families.
+#include "launcher/lanes/quality.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "launcher/lanes/baselines.h"
+#include "launcher/lanes/curve_families.h"
+#include "launcher/lanes/stopping_asha.h"
+
+namespace kachi::lanes {
+
+std::vector<std::string> QualityPolicyNames() {
+  return {"asha+widen", "kachi", "sh-no-widen", "equal-split", "stop-asha"};
+}
+
+namespace {
+
+absl::StatusOr<SimulationResult> RunPolicy(const std::string& policy, SimulationInput input,
+                                           const std::vector<FamilyLane>& lanes) {
+  if (policy == "stop-asha") return SimulateStoppingAsha(input);
+  if (policy == "equal-split") return Simulate(EqualSplitInput(input));
+  if (policy == "sh-no-widen") return Simulate(NoWideningInput(input));
+  if (policy == "kachi") {
+    input.options.promote_runners_up = true;
+    for (size_t i = 0; i < lanes.size(); ++i) input.lanes[i].grace_steps = lanes[i].warmup_steps;
+  }
+  return Simulate(input);
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<QualityCell>> MeasureQuality(const QualitySpec& spec) {
+  const std::vector<std::string> families = spec.families.empty() ? CurveFamilyNames() : spec.families;
+  std::vector<QualityCell> cells;
+  for (const std::string& family : families) {
+    std::vector<QualityCell> row;
+    for (const std::string& policy : QualityPolicyNames()) row.push_back(QualityCell{family, policy});
+    for (int seed = 1; seed <= spec.seeds; ++seed) {
+      absl::StatusOr<std::vector<FamilyLane>> lanes =
+          DrawFamily(family, spec.lanes, static_cast<uint64_t>(seed), spec.options.max_steps);
+      if (!lanes.ok()) return lanes.status();
+      SimulationInput input;
+      input.pool = spec.pool;
+      input.options = spec.options;
+      input.timing = spec.timing;
+      double best = std::numeric_limits<double>::infinity(), worst = -best;
+      for (size_t i = 0; i < lanes->size(); ++i) {
+        LaneSpec lane;
+        lane.name = absl::StrCat(family, i);
+        lane.batch_units = spec.batch_units;
+        input.lanes.push_back(lane);
+        input.curves.push_back((*lanes)[i].curve.get());
+        const double t = (*lanes)[i].true_final;
+        if (std::isfinite(t)) best = std::min(best, t), worst = std::max(worst, t);
+      }
+      for (QualityCell& cell : row) {
+        absl::StatusOr<SimulationResult> result = RunPolicy(cell.policy, input, *lanes);
+        if (!result.ok()) {
+          return absl::InternalError(absl::StrCat(family, " seed ", seed, " ", cell.policy, ": ",
+                                                  result.status().message()));
+        }
+        ++cell.runs;
+        const double chosen = result->best_lane ? (*lanes)[*result->best_lane].true_final : worst;
+        cell.p_best += chosen == best ? 1 : 0;
+        cell.regret += chosen - best;
+        cell.gpu_h_to_chosen += result->best_lane ? result->GpuHoursToBest() : result->PoolGpuHours();
+        cell.pool_gpu_h += result->PoolGpuHours();
+        cell.held_gpu_h += result->held_card_s / 3600.0;
+      }
+    }
+    for (QualityCell& cell : row) {
+      const double n = std::max(1, cell.runs);
+      cell.p_best /= n;
+      cell.regret /= n;
+      cell.gpu_h_to_chosen /= n;
+      cell.pool_gpu_h /= n;
+      cell.held_gpu_h /= n;
+      cells.push_back(cell);
+    }
+  }
+  return cells;
+}
+
+std::string FormatQuality(const std::vector<QualityCell>& cells, const QualitySpec& spec) {
+  std::string out = absl::StrFormat(
+      "%d seeds x %d lanes per family, %d cards (nodes of %d), rungs %d * %d^k below %d steps, step %.2f s, "
+      "serial %.2f, all-reduce alpha %.4f s beta %.3f s, checkpoint %.0f s (also after every chunk of %d steps; "
+      "stop-asha never checkpoints), restore %.0f s\n\n",
+      spec.seeds, spec.lanes, spec.pool.cards, spec.pool.CardsPerNode(), static_cast<int>(spec.options.min_steps),
+      spec.options.eta, static_cast<int>(spec.options.max_steps), spec.timing.step_time_s,
+      spec.timing.serial_fraction, spec.timing.allreduce_alpha_s, spec.timing.allreduce_beta_s,
+      spec.timing.checkpoint_s, static_cast<int>(spec.timing.chunk_steps), spec.timing.restore_s);
+  out += "| family | policy | P(true best) | mean regret | GPU-h to chosen | pool GPU-h | held GPU-h |\n";
+  out += "|---|---|---|---|---|---|---|\n";
+  for (const QualityCell& c : cells) {
+    out += absl::StrFormat("| %s | %s | %.2f | %.4f | %.1f | %.1f | %.1f |\n", c.family, c.policy, c.p_best,
+                           c.regret, c.gpu_h_to_chosen, c.pool_gpu_h, c.held_gpu_h);
+  }
+  return out;
+}
+
+}  // namespace kachi::lanes

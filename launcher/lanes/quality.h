@@ -1,0 +1,51 @@
+// Policy quality over seeded curve families (issue 18): for each family and seed, every policy runs on the same
+// curves, pool and timing, and is scored against the ground truth: whether it chose the true best lane, its regret
+// (the chosen lane's final loss minus the best lane's, as measured at max_steps), and the GPU-hours the pool spent
+// until the chosen lane finished and in all.
+#ifndef KACHI_LAUNCHER_LANES_QUALITY_H_
+#define KACHI_LAUNCHER_LANES_QUALITY_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "launcher/lanes/simulator.h"
+
+namespace kachi::lanes {
+
+// The policies compared: "asha+widen" (kachi's promotion ASHA with widening, as before issue 18), "kachi"
+// (asha+widen with runners-up promoted onto idle cards, runner_up_extra 2, and warmup grace), "sh-no-widen",
+// "equal-split", and "stop-asha" (the reference: stopping-based ASHA, launcher/lanes/stopping_asha.h).
+std::vector<std::string> QualityPolicyNames();
+
+// What to measure.
+struct QualitySpec {
+  std::vector<std::string> families;  // empty: all
+  int seeds = 20;
+  int lanes = 64;
+  PoolShape pool{16, 8};
+  PolicyOptions options;  // max_steps, min_steps, eta (the rest is set per policy)
+  SimTiming timing;
+  int batch_units = 64;
+};
+
+// One (family, policy) cell, means over the seeds.
+struct QualityCell {
+  std::string family, policy;
+  int runs = 0;
+  double p_best = 0;      // fraction of seeds where the chosen lane is the true best
+  double regret = 0;      // mean regret (no lane chosen: the worst finite true final minus the best)
+  double gpu_h_to_chosen = 0;
+  double pool_gpu_h = 0;  // cards x makespan
+  double held_gpu_h = 0;  // card-hours lanes held
+};
+
+// Runs every policy on every family and seed. Errors: a family or a simulation failing.
+absl::StatusOr<std::vector<QualityCell>> MeasureQuality(const QualitySpec& spec);
+
+// A markdown table of the cells.
+std::string FormatQuality(const std::vector<QualityCell>& cells, const QualitySpec& spec);
+
+}  // namespace kachi::lanes
+
+#endif  // KACHI_LAUNCHER_LANES_QUALITY_H_

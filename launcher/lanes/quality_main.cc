@@ -1,0 +1,24 @@
+// kachi_lanes_quality [SEEDS [FAMILY...]]: prints the policy-quality table (launcher/lanes/quality.h) with the
+// default simulated pool (16 cards in nodes of 8, 64 lanes, rungs at 100 * 3^k below 8100 steps).
+#include <cstdio>
+#include <cstdlib>
+
+#include "launcher/lanes/quality.h"
+
+int main(int argc, char** argv) {
+  kachi::lanes::QualitySpec spec;
+  spec.options.max_steps = 8100;
+  spec.options.min_steps = 100;
+  spec.options.eta = 3;
+  spec.options.widen_min_remaining_steps = 50;
+  spec.timing.chunk_steps = spec.options.min_steps;  // as `kachi lanes` runs chunks by default
+  if (argc > 1) spec.seeds = std::atoi(argv[1]);
+  for (int i = 2; i < argc; ++i) spec.families.push_back(argv[i]);
+  absl::StatusOr<std::vector<kachi::lanes::QualityCell>> cells = kachi::lanes::MeasureQuality(spec);
+  if (!cells.ok()) {
+    std::fprintf(stderr, "kachi_lanes_quality: %s\n", std::string(cells.status().message()).c_str());
+    return 1;
+  }
+  std::fputs(kachi::lanes::FormatQuality(*cells, spec).c_str(), stdout);
+  return 0;
+}

@@ -1,0 +1,135 @@
+// Policy quality (issue 18): the reference stopping-based ASHA (its quantile, its stopping rule), runners-up
+// promoted onto idle cards, warmup grace, and on seeded curve families kachi's policy choosing the true best lane at
+// least as often as the reference with no more regret.
+#include <cmath>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "launcher/lanes/curve_families.h"
+#include "launcher/lanes/policy.h"
+#include "launcher/lanes/quality.h"
+#include "launcher/lanes/stopping_asha.h"
+#include "tests/test_util.h"
+
+namespace kachi::lanes {
+namespace {
+
+TEST(LanePolicyQualityTest, QuantileIsNumpyLinear) {
+  // numpy.percentile([4, 1, 3, 2], 100/3) = 2.0; of [1, 2] at 0.5 = 1.5; one value = itself.
+  EXPECT_DOUBLE_EQ(Quantile({4, 1, 3, 2}, 1.0 / 3), 2.0);
+  EXPECT_DOUBLE_EQ(Quantile({1, 2}, 0.5), 1.5);
+  const std::vector<float> r = ::kachi::testing::RandomFloats(1, 21, 0.0f, 5.0f);
+  EXPECT_DOUBLE_EQ(Quantile({r[0]}, 0.3), r[0]);
+}
+
+TEST(LanePolicyQualityTest, StoppingAshaStopsWorseLanesAtOnce) {
+  // Three lanes on one card, rungs at 10 and 30 below 90, eta 3: lane 0 (first at each rung) always continues;
+  // lane 1 is worse at rung 10 and stops there; lane 2 is best and finishes too.
+  SimulationInput input;
+  input.pool = PoolShape{1, 1};
+  input.options.max_steps = 90;
+  input.options.min_steps = 10;
+  input.options.eta = 3;
+  input.timing.checkpoint_s = 0;
+  std::vector<SyntheticCurve> curves = {SyntheticCurve(2.0, 1.0, 0.5, 0, -1, 1),
+                                        SyntheticCurve(2.5, 1.0, 0.5, 0, -1, 2),
+                                        SyntheticCurve(1.5, 1.0, 0.5, 0, -1, 3)};
+  for (int i = 0; i < 3; ++i) {
+    input.lanes.push_back(LaneSpec{});
+    input.curves.push_back(&curves[i]);
+  }
+  absl::StatusOr<SimulationResult> result = SimulateStoppingAsha(input);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->finishes, 2);
+  EXPECT_EQ(result->stops, 1);
+  ASSERT_TRUE(result->best_lane.has_value());
+  EXPECT_EQ(*result->best_lane, 2);
+  EXPECT_DOUBLE_EQ(result->makespan_s, 90 + 10 + 90) << "one card, lanes back to back, lane 1 stopped at step 10";
+}
+
+PolicyOptions SmallOptions(int eta, bool runners_up) {
+  PolicyOptions options;
+  options.max_steps = 90;
+  options.min_steps = 10;
+  options.eta = eta;
+  options.widen = false;
+  options.promote_runners_up = runners_up;
+  options.runner_up_extra = 1;
+  return options;
+}
+
+bool Promoted(const std::vector<Decision>& decisions, int lane) {
+  for (const Decision& d : decisions) {
+    if (d.kind == DecisionKind::kPromote && d.lane == lane) return true;
+  }
+  return false;
+}
+
+TEST(LanePolicyQualityTest, WarmupGrace) {
+  // 4 lanes, 2 cards, rungs at 10, 20, 40, 80 below 90, eta 2. Lane 3 warms up for 20 steps: not judged at rung 10.
+  std::vector<LaneSpec> lanes(4);
+  lanes[3].grace_steps = 20;
+  LanePolicy policy = *LanePolicy::Create(PoolShape{2, 2}, SmallOptions(2, false), lanes);
+  policy.Decide();  // lanes 0 and 1 start
+  ASSERT_TRUE(policy.OnRungReached(0, 10, 3.0, 1).ok());
+  ASSERT_TRUE(policy.OnRungReached(1, 10, 2.0, 1).ok());
+  policy.Decide();  // lane 1 promoted, lane 0 paused; lanes 1 and 2 run
+  ASSERT_TRUE(policy.OnRungReached(2, 10, 2.5, 2).ok());
+  policy.Decide();  // lane 2 paused; lane 3 starts
+  ASSERT_TRUE(policy.OnRungReached(3, 10, 9.0, 3).ok());  // the worst loss, but in its warmup
+  EXPECT_TRUE(Promoted(policy.Decide(), 3)) << "a lane in its warmup is promoted at the rung";
+  // Without grace the same worst report is paused.
+  lanes[3].grace_steps = 0;
+  LanePolicy strict = *LanePolicy::Create(PoolShape{2, 2}, SmallOptions(2, false), lanes);
+  strict.Decide();
+  ASSERT_TRUE(strict.OnRungReached(0, 10, 3.0, 1).ok());
+  ASSERT_TRUE(strict.OnRungReached(1, 10, 2.0, 1).ok());
+  strict.Decide();
+  ASSERT_TRUE(strict.OnRungReached(2, 10, 2.5, 2).ok());
+  strict.Decide();
+  ASSERT_TRUE(strict.OnRungReached(3, 10, 9.0, 3).ok());
+  EXPECT_FALSE(Promoted(strict.Decide(), 3));
+}
+
+TEST(LanePolicyQualityTest, RunnersUpTakeIdleCardsInsteadOfWaiting) {
+  // 3 lanes on 3 cards, eta 3: the first lane at rung 10 is alone there (quota 0) and, in promotion ASHA, waits
+  // paused with its card idle. With runners-up it is promoted onto that card while the others still run.
+  for (bool runners_up : {false, true}) {
+    LanePolicy policy = *LanePolicy::Create(PoolShape{3, 3}, SmallOptions(3, runners_up), std::vector<LaneSpec>(3));
+    policy.Decide();
+    ASSERT_TRUE(policy.OnRungReached(0, 10, 1.0, 1).ok());
+    const std::vector<Decision> decisions = policy.Decide();
+    EXPECT_EQ(Promoted(decisions, 0), runners_up);
+    EXPECT_EQ(policy.pool().free_cards(), runners_up ? 0 : 1);
+  }
+}
+
+TEST(LanePolicyQualityTest, KachiChoosesTheBestAtLeastAsOftenAsStoppingAsha) {
+  QualitySpec spec;
+  spec.seeds = 8;
+  spec.families = {"powerlaw", "warmup-heavy"};
+  spec.options.max_steps = 8100;
+  spec.options.min_steps = 100;
+  spec.options.eta = 3;
+  spec.options.widen_min_remaining_steps = 50;
+  spec.timing.chunk_steps = 100;
+  absl::StatusOr<std::vector<QualityCell>> cells = MeasureQuality(spec);
+  ASSERT_TRUE(cells.ok()) << cells.status();
+  std::printf("%s", FormatQuality(*cells, spec).c_str());
+  for (const std::string& family : spec.families) {
+    const QualityCell *kachi = nullptr, *ref = nullptr, *split = nullptr;
+    for (const QualityCell& c : *cells) {
+      if (c.family != family) continue;
+      if (c.policy == "kachi") kachi = &c;
+      if (c.policy == "stop-asha") ref = &c;
+      if (c.policy == "equal-split") split = &c;
+    }
+    ASSERT_TRUE(kachi && ref && split);
+    EXPECT_DOUBLE_EQ(split->p_best, 1.0) << family << ": equal split trains every lane, so it defines the best";
+    EXPECT_GE(kachi->p_best, ref->p_best) << family;
+    EXPECT_LE(kachi->regret, ref->regret + 1e-12) << family;
+  }
+}
+
+}  // namespace
+}  // namespace kachi::lanes

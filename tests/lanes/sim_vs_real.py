@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""Checks the lane simulator against a real `kachi lanes` run (issue 18).
+
+  sim_vs_real.py KACHI LANES_FILE RUN_DIR LOG OUT_DIR
+
+From the run's journal (`kachi lanes --journal RUN_DIR`) and its log (lane names, in index order, from the final
+table), writes OUT_DIR/curves.csv (every reported loss; a lane's last loss held to max_steps, so the simulator reads
+real losses wherever it makes the real run's decisions; NaN from a stopped lane's step) and OUT_DIR/sim.pbtxt (the
+lanes file plus a simulator section with the step time, checkpoint and restore costs fitted by least squares on the
+real one-card chunks: duration = steps * step_s + checkpoint_s + restored * restore_s), runs
+`kachi lanes --simulate` on it and prints the real and simulated makespan and decision counts.
+"""
+import re
+import subprocess
+import sys
+
+import math
+
+
+def lstsq3(rows, y):
+    """Least squares for 3 unknowns by the normal equations (Gaussian elimination)."""
+    m = [[sum(r[i] * r[j] for r in rows) for j in range(3)] + [sum(r[i] * v for r, v in zip(rows, y))]
+         for i in range(3)]
+    for c in range(3):
+        p = max(range(c, 3), key=lambda k: abs(m[k][c]))
+        m[c], m[p] = m[p], m[c]
+        if abs(m[c][c]) < 1e-12:
+            m[c][c] = 1e-12
+        for k in range(3):
+            if k != c:
+                f = m[k][c] / m[c][c]
+                m[k] = [x - f * z for x, z in zip(m[k], m[c])]
+    return [m[i][3] / m[i][i] for i in range(3)]
+
+
+def main():
+    kachi, lanes_file, run_dir, log, out = sys.argv[1:6]
+    journal = subprocess.run([kachi, "lanes", "--journal", run_dir], check=True, capture_output=True,
+                             text=True).stdout
+    names = []
+    table = False
+    for line in open(log):
+        if re.match(r"^  lane +state", line):
+            names, table = [], True
+            continue
+        if table:
+            m = re.match(r"^  (\S+) +(waiting|running|at_rung|paused|finished|stopped) ", line)
+            if m:
+                names.append(m.group(1))
+            else:
+                table = False
+    points, runs, counts, makespan, max_step = {}, [], {}, 0.0, 0
+    for line in journal.splitlines():
+        m = re.match(r"event \d+ report (\w+) lane (\d+) step (\d+) loss (\S+)", line)
+        if m:
+            points.setdefault(int(m.group(2)), {})[int(m.group(3))] = float(m.group(4))
+        m = re.match(r"event \d+ run lane (\d+) cards \[([\d,]*)\] steps (\d+)->(\d+) time (\S+)->(\S+) work \S+ "
+                     r"restored (\d)", line)
+        if m:
+            runs.append((len(m.group(2).split(",")), int(m.group(4)) - int(m.group(3)),
+                         float(m.group(6)) - float(m.group(5)), int(m.group(7))))
+            makespan = max(makespan, float(m.group(6)))
+        m = re.match(r"event \d+ decision (\w+) lane (\d+)", line)
+        if m:
+            counts[m.group(1)] = counts.get(m.group(1), 0) + 1
+        m = re.match(r"event \d+ decision finish lane \d+ rung -1 step (\d+)", line)
+        if m:
+            max_step = max(max_step, int(m.group(1)))
+    one = [r for r in runs if r[0] == 1 and r[1] > 0]
+    cards = 1 + max(int(c) for group in re.findall(r"cards \[([\d,]+)\]", journal) for c in group.split(","))
+    step_s, ckpt_s, restore_s = lstsq3([[r[1], 1.0, r[3]] for r in one], [r[2] for r in one])
+    ckpt_s, restore_s = max(ckpt_s, 0.0), max(restore_s, 0.0)
+    with open(f"{out}/curves.csv", "w") as f:
+        f.write("lane,step,loss,batch_units\n")
+        for lane, name in enumerate(names):
+            pts = points.get(lane, {})
+            steps = sorted(pts)
+            last = pts[steps[-1]] if steps else float("nan")
+            if not steps or not math.isfinite(last):
+                f.write(f"{name},4,nan,4\n")  # the executor sees a NaN at its first chunk's end
+                continue
+            for s in steps:
+                f.write(f"{name},{s},{pts[s]},4\n")
+            if steps[-1] < max_step:
+                f.write(f"{name},{max_step},{last},4\n")
+    with open(f"{out}/sim.pbtxt", "w") as f:
+        f.write(open(lanes_file).read())
+        # Times in milliseconds (the decision log prints 0.1 time units), pool as the job's ranks.
+        f.write(f'simulator {{ curves_csv: "{out}/curves.csv" step_time_s: {1e3 * step_s:.4f} '
+                f"checkpoint_s: {1e3 * ckpt_s:.4f} restore_s: {1e3 * restore_s:.4f} serial_fraction: 0.5 "
+                f"allreduce_alpha_s: 0 allreduce_beta_s: 0 chunk_steps: 4 cards: {cards} print_decisions: true }}\n")
+    sim = subprocess.run([kachi, "lanes", "--simulate", f"{out}/sim.pbtxt"], capture_output=True, text=True)
+    open(f"{out}/sim.txt", "w").write(sim.stdout + sim.stderr)
+    times = [float(t) / 1e3 for t in re.findall(r"t=([0-9.]+)s", sim.stdout)]
+    sim_counts = {}
+    for kind in re.findall(r"^\s*t=[0-9.]+s\s+(\w+)", sim.stdout, re.M):
+        sim_counts[kind] = sim_counts.get(kind, 0) + 1
+    print(f"fitted on {len(one)} one-card chunks: step {step_s:.4f} s, checkpoint {ckpt_s:.4f} s, "
+          f"restore {restore_s:.4f} s")
+    print(f"real makespan {makespan:.3f} s, decisions {dict(sorted(counts.items()))}")
+    simulated = max(times) if times else float("nan")
+    print(f"simulated makespan {simulated:.3f} s, decisions {dict(sorted(sim_counts.items()))}")
+    print("simulator asha+widen row:", next((l for l in sim.stdout.splitlines() if l.startswith("asha+widen ")), "?"))
+
+
+if __name__ == "__main__":
+    main()
