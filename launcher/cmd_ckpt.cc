@@ -16,7 +16,9 @@ namespace {
 
 constexpr char kUsage[] =
     "usage: kachi ckpt inspect DIR                      steps, layout, tensors, sizes, checksum status\n"
-    "       kachi ckpt export DIR --safetensors OUT     model weights with Hugging Face GPT-2 names\n";
+    "       kachi ckpt export DIR --safetensors OUT     model weights with Hugging Face GPT-2 names\n"
+    "       kachi ckpt export DIR --hf OUTDIR           a directory from_pretrained opens (config.json +\n"
+    "                                                   model.safetensors)\n";
 
 int Inspect(const std::string& dir) {
   absl::StatusOr<std::string> text = ckpt::InspectCheckpoints(dir);
@@ -45,6 +47,9 @@ int Export(const std::string& dir, const std::string& out) {
 int CkptCommand(const std::vector<std::string>& args) {
   if (args.size() == 2 && args[0] == "inspect") return Inspect(args[1]);
   if (args.size() == 4 && args[0] == "export" && args[2] == "--safetensors") return Export(args[1], args[3]);
+  if (args.size() == 4 && args[0] == "export" && args[2] == "--hf") {
+    return Export(args[1], args[3].empty() || args[3].back() == '/' ? args[3] : args[3] + "/");
+  }
   if (args.size() == 3 && args[0] == "export" && args[2].rfind("--safetensors=", 0) == 0) {
     return Export(args[1], args[2].substr(std::string("--safetensors=").size()));
   }
