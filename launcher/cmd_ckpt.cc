@@ -19,7 +19,9 @@ namespace {
 constexpr char kUsage[] =
     "usage: kachi ckpt inspect DIR                      steps, layout, tensors, sizes, checksum status\n"
     "       kachi ckpt check DIR                        one line per step: sound, damaged or incomplete (why)\n"
-    "       kachi ckpt export DIR --safetensors OUT     model weights with Hugging Face GPT-2 names\n";
+    "       kachi ckpt export DIR --safetensors OUT     model weights with Hugging Face GPT-2 names\n"
+    "       kachi ckpt export DIR --hf OUTDIR           a directory from_pretrained opens (config.json +\n"
+    "                                                   model.safetensors)\n";
 
 // Exit code of inspect/check when a step directory is damaged or incomplete, or `latest` is garbage.
 constexpr int kDamagedExitCode = 3;
@@ -59,6 +61,9 @@ int CkptCommand(const std::vector<std::string>& args) {
   if (args.size() == 2 && args[0] == "inspect") return Inspect(args[1], /*brief=*/false);
   if (args.size() == 2 && args[0] == "check") return Inspect(args[1], /*brief=*/true);
   if (args.size() == 4 && args[0] == "export" && args[2] == "--safetensors") return Export(args[1], args[3]);
+  if (args.size() == 4 && args[0] == "export" && args[2] == "--hf") {
+    return Export(args[1], args[3].empty() || args[3].back() == '/' ? args[3] : args[3] + "/");
+  }
   if (args.size() == 3 && args[0] == "export" && args[2].rfind("--safetensors=", 0) == 0) {
     return Export(args[1], args[2].substr(std::string("--safetensors=").size()));
   }

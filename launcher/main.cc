@@ -67,7 +67,7 @@ constexpr Subcommand kSubcommands[] = {
     {"sample", "generate text from weights saved by train: `kachi sample WEIGHTS.safetensors`", SampleCommand},
     {"data", "turn text files into byte-level token shards: `kachi data --out DIR FILE...`", DataCommand,
      /*raw_args=*/true},
-    {"ckpt", "checkpoint tools: `kachi ckpt inspect DIR`, `kachi ckpt check DIR`, `kachi ckpt export DIR --safetensors OUT`", CkptCommand,
+    {"ckpt", "checkpoint tools: `kachi ckpt inspect DIR`, `kachi ckpt check DIR`, `kachi ckpt export DIR --safetensors OUT`, `kachi ckpt export DIR --hf OUTDIR`", CkptCommand,
      /*raw_args=*/true},
     {"lanes", "lanes competing for the card pool: `kachi lanes --simulate [LANES.pbtxt] [--set field=value]`",
      LanesCommand, /*raw_args=*/true},

@@ -2,9 +2,12 @@
 #include "runtime/io/hf_gpt2.h"
 
 #include <cstdint>
+#include <filesystem>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "runtime/io/atomic_file.h"
+#include "runtime/io/hf_dir.h"
 #include "runtime/io/hf_gpt2_tensors.h"
 #include "runtime/io/safetensors.h"
 #include "runtime/io/tensor_shard.h"
@@ -12,6 +15,17 @@
 
 namespace kachi {
 namespace {
+
+// Writes `file` to `path`, or, when `path` is a directory target, `path`/model.safetensors plus a config.json for
+// `shape` (written last, so a directory with config.json holds complete weights).
+absl::Status WriteHfTarget(const std::string& path, const GptShape& shape, const SafetensorsFile& file) {
+  if (!IsDirectoryTarget(path)) return WriteSafetensors(path, file);
+  std::error_code error;
+  std::filesystem::create_directories(path, error);
+  if (error) return absl::InternalError(absl::StrCat("cannot create directory '", path, "': ", error.message()));
+  if (auto st = WriteSafetensors(path + "/model.safetensors", file); !st.ok()) return st;
+  return WriteFileAtomically(path + "/config.json", HfGpt2ConfigJson(shape));
+}
 
 // Checks that `tp` matches the layout's tensor-parallel position.
 absl::Status CheckGroup(const ParameterLayout& layout, const Communicator* tp) {
@@ -81,7 +95,7 @@ absl::Status ExportHfGpt2(const ParameterLayout& layout, const float* local_valu
     file.mutable_metadata() = metadata;
     file.mutable_metadata()["format"] = "pt";
     file.mutable_metadata()["kachi.shape"] = DescribeShape(layout.shape());
-    write_status = WriteSafetensors(path, file);
+    write_status = WriteHfTarget(path, layout.shape(), file);
   }
   if (tp == nullptr || tp->size() == 1) return write_status;
   int32_t failed = write_status.ok() ? 0 : 1;
@@ -118,11 +132,24 @@ absl::Status ImportHfGpt2(const SafetensorsFile& file, const ParameterLayout& la
 
 absl::Status LoadHfGpt2(const std::string& path, const ParameterLayout& layout, const HfGpt2Options& options,
                         float* local_values) {
-  absl::StatusOr<SafetensorsFile> file = ReadSafetensors(path);
-  if (!file.ok()) return file.status();
-  if (auto st = ImportHfGpt2(*file, layout, options, local_values); !st.ok()) {
-    return absl::Status(st.code(), absl::StrCat(path, ": ", st.message()));
+  absl::StatusOr<std::optional<HfGpt2Config>> config = ReadHfGpt2ConfigAt(path);
+  if (!config.ok()) return config.status();
+  if (config->has_value()) {
+    const GptShape want = ShapeOfHfConfig(**config);
+    const GptShape& have = layout.shape();
+    if (want.layers != have.layers || want.heads != have.heads || want.width != have.width ||
+        want.vocab_size != have.vocab_size || want.context != have.context) {
+      return absl::InvalidArgumentError(absl::StrCat(path, "/config.json describes ", DescribeShape(want),
+                                                     ", the model is ", DescribeShape(have)));
+    }
   }
+  absl::StatusOr<SafetensorsFile> file = ReadHfWeights(path);
+  if (!file.ok()) return file.status();
+  HfGpt2Options resolved = options;
+  if (resolved.name_prefix.empty()) resolved.name_prefix = DetectHfGpt2Prefix(*file);
+  absl::Status st = CheckTiedLmHead(*file, resolved.name_prefix + "wte.weight");
+  if (st.ok()) st = ImportHfGpt2(*file, layout, resolved, local_values);
+  if (!st.ok()) return absl::Status(st.code(), absl::StrCat(path, ": ", st.message()));
   return absl::OkStatus();
 }
 

@@ -34,7 +34,8 @@ struct HfGpt2Options {
 absl::Status GatherHfGpt2Tensors(const ParameterLayout& layout, const float* local_values, Communicator* tp,
                                  const HfGpt2Options& options, SafetensorsFile* out);
 
-// Collective: GatherHfGpt2Tensors, then tp rank 0 writes `path` atomically with `metadata` plus "format": "pt"
+// Collective: GatherHfGpt2Tensors, then tp rank 0 writes `path` (a directory target -- existing, or ending in '/' --
+// gets model.safetensors + config.json, see hf_dir.h) atomically with `metadata` plus "format": "pt"
 // (which transformers' loader expects) and "kachi.shape". Every rank returns an error if rank 0's write failed.
 absl::Status ExportHfGpt2(const ParameterLayout& layout, const float* local_values, Communicator* tp,
                           const std::string& path, const HfGpt2Options& options,
@@ -47,7 +48,9 @@ absl::Status ExportHfGpt2(const ParameterLayout& layout, const float* local_valu
 absl::Status ImportHfGpt2(const SafetensorsFile& file, const ParameterLayout& layout, const HfGpt2Options& options,
                           float* local_values);
 
-// Reads the safetensors file at `path`, then ImportHfGpt2.
+// Reads the weights at `path` (a safetensors file, or a Hugging Face directory: see hf_dir.h), then ImportHfGpt2.
+// A directory's config.json must describe the layout's shape; an empty name_prefix becomes "transformer." when the
+// file holds GPT2LMHeadModel names; a "lm_head.weight" must equal wte (tied). Errors start with `path`.
 absl::Status LoadHfGpt2(const std::string& path, const ParameterLayout& layout, const HfGpt2Options& options,
                         float* local_values);
 

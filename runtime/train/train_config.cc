@@ -3,9 +3,12 @@
 
 #include <algorithm>
 #include <numeric>
+#include <optional>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "runtime/train/config_bounds.h"
+#include "runtime/io/hf_dir.h"
 
 namespace kachi {
 
@@ -18,6 +21,23 @@ absl::StatusOr<GptShape> ShapeFromConfig(const config::ModelConfig& model, int t
     absl::StatusOr<GptShape> preset = GptPreset(model.preset());
     if (!preset.ok()) return absl::InvalidArgumentError(absl::StrCat("model.preset: ", preset.status().message()));
     shape = *preset;
+  }
+  // A Hugging Face directory in init_from: its config.json gives every size the model section leaves unset, and
+  // must agree with those it sets.
+  absl::StatusOr<std::optional<HfGpt2Config>> hf = ReadHfGpt2ConfigAt(model.init_from());
+  if (!hf.ok()) return absl::InvalidArgumentError(absl::StrCat("model.init_from: ", hf.status().message()));
+  if (hf->has_value()) {
+    const GptShape from = ShapeOfHfConfig(**hf);
+    for (auto [name, set, found] : {std::tuple<const char*, int64_t, int64_t>{"layers", model.layers(), from.layers},
+                                    {"heads", model.heads(), from.heads}, {"width", model.width(), from.width},
+                                    {"vocab_size", model.vocab_size(), from.vocab_size},
+                                    {"context", model.context(), from.context}}) {
+      if (set > 0 && set != found) {
+        return absl::InvalidArgumentError(absl::StrCat("model.", name, " = ", set, " but ", model.init_from(),
+                                                       "/config.json says ", found));
+      }
+    }
+    shape = from;
   }
   if (model.layers() > 0) shape.layers = model.layers();
   if (model.heads() > 0) shape.heads = model.heads();

@@ -83,9 +83,16 @@ TEST(HfGpt2Test, FileRoundTripWithPrefixAndMetadata) {
   std::vector<float> imported(layout.total_size(), 3.0f);
   ASSERT_TRUE(LoadHfGpt2(path, layout, options, imported.data()).ok());
   EXPECT_EQ(imported, model);
-  absl::Status unprefixed = LoadHfGpt2(path, layout, {}, imported.data());
+  // An empty prefix detects GPT2LMHeadModel's "transformer." names; a wrong explicit prefix names the missing tensor.
+  std::vector<float> detected(layout.total_size(), 3.0f);
+  ASSERT_TRUE(LoadHfGpt2(path, layout, {}, detected.data()).ok());
+  EXPECT_EQ(detected, model);
+  HfGpt2Options wrong;
+  wrong.name_prefix = "param.";
+  absl::Status unprefixed = LoadHfGpt2(path, layout, wrong, imported.data());
   EXPECT_EQ(unprefixed.code(), absl::StatusCode::kNotFound);
   EXPECT_NE(unprefixed.message().find(path), absl::string_view::npos) << unprefixed;
+  EXPECT_NE(unprefixed.message().find("param.wte.weight"), absl::string_view::npos) << unprefixed;
   std::filesystem::remove_all(dir);
 }
 
