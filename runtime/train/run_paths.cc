@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "runtime/io/hf_dir.h"
 #include "runtime/data/token_stream.h"
 
 namespace kachi {
@@ -78,7 +79,8 @@ absl::Status CheckRunPaths(const config::KachiConfig& config) {
   const std::string& save = config.train().save_weights();
   if (!save.empty()) {
     std::error_code error;
-    if (fs::is_directory(save, error)) return Bad("train.save_weights", save, "is a directory, not a file name");
+    // A path ending in '/' or naming a directory gets a Hugging Face model directory (runtime/io/hf_dir.h).
+    if (IsDirectoryTarget(save)) return CheckWritableDir("train.save_weights", save);
     std::string parent = fs::path(save).parent_path().string();
     if (parent.empty()) parent = ".";
     if (!fs::is_directory(parent, error)) return Bad("train.save_weights", save, "its folder does not exist");
