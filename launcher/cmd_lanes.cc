@@ -196,6 +196,11 @@ int Execute(const LanesArgs& args) {
                                  summary->best_lane < 0 ? "(none finished)" : summary->best_lane_name,
                                  summary->best_loss, 100 * summary->utilization, options.dir);
   }
+  // Every lane failed or was stopped: the run chose nothing, which is a failure (the summary lives on rank 0).
+  if (world.rank() == 0 && summary->best_lane < 0) {
+    std::fputs("kachi lanes: no lane finished; see the journal for each lane's end\n", stderr);
+    return 1;
+  }
   return 0;
 }
 

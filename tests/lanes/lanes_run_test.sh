@@ -121,4 +121,15 @@ resumed_loss=$(grep -E "^event [0-9]+ decision finish lane $best_lane " <<<"$res
 awk -v a="$resumed_loss" -v b="$chosen_separate" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d < 1e-3) }' \
   || fail "the chosen lane ends at $resumed_loss after the resume but $chosen_separate trained separately"
 echo "resumed run: same lanes finished and stopped, chosen lane $best_lane at $resumed_loss"
+
+# 4. A run in which no lane finishes (both lanes diverge) chose nothing: kachi lanes must exit non-zero and say so.
+sed -e 's/values: "1e-4" values: "2e-4".*$/values: "1e30" values: "2e30" }/' -e '/values: "1.5e-3"/d' "$lanes_file" \
+  >"$base/diverging.pbtxt"
+grep -q 'values: "1e30" values: "2e30" }' "$base/diverging.pbtxt" || fail "could not write the all-diverging lanes file"
+"$mpirun" --oversubscribe -np 2 "$kachi" lanes "$base/diverging.pbtxt" "${data[@]}" --dir "$base/diverging" \
+  >"$base/diverging.log" 2>&1
+rc=$?
+[ $rc -ne 0 ] || { cat "$base/diverging.log"; fail "kachi lanes exited 0 although no lane finished"; }
+grep -q 'kachi lanes: no lane finished' "$base/diverging.log" || { cat "$base/diverging.log"; fail "no 'no lane finished' line"; }
+echo "all-diverging run: exit $rc, 'no lane finished'"
 echo "all kachi lanes run checks passed"
