@@ -1,22 +1,31 @@
 // `kachi data` (see data_command.h): option parsing and the printed summary around TextToShards.
 #include "launcher/data_command.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <iostream>
 #include <string>
+#include <thread>
 
 #include "absl/flags/flag.h"
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 
 ABSL_FLAG(std::string, data_out, "", "kachi data: output directory for train_*.bin and val_*.bin shards");
 ABSL_FLAG(double, data_val_fraction, 0.1, "kachi data: fraction of each input file held out as validation");
 ABSL_FLAG(int64_t, data_shard_tokens, 100000000, "kachi data: tokens per shard");
+ABSL_FLAG(std::string, data_tokenizer, "",
+          "kachi data: byte-level BPE tokenizer (tokenizer.json, or a directory with it or vocab.json + merges.txt); "
+          "empty = byte tokenizer");
+ABSL_FLAG(int, data_threads, 0, "kachi data: encoding threads for --tokenizer (0 = all hardware threads)");
 
 namespace kachi {
 namespace {
+
+int DefaultThreads() { return std::max(1, static_cast<int>(std::thread::hardware_concurrency())); }
 
 // Applies one "--name value" option to `options`; InvalidArgument for an unknown name or a malformed value.
 absl::Status ApplyOption(const std::string& name, const std::string& value, TextToShardsOptions& options) {
@@ -30,9 +39,20 @@ absl::Status ApplyOption(const std::string& name, const std::string& value, Text
     if (!absl::SimpleAtoi(value, &options.shard_tokens)) {
       return absl::InvalidArgumentError(absl::StrCat("--shard_tokens is '", value, "', expected an integer"));
     }
+  } else if (name == "chunk_bytes") {  // encoding chunk size; small values let tests exercise the threads
+    if (!absl::SimpleAtoi(value, &options.chunk_bytes) || options.chunk_bytes < 1) {
+      return absl::InvalidArgumentError(absl::StrCat("--chunk_bytes is '", value, "', expected an integer >= 1"));
+    }
+  } else if (name == "tokenizer") {
+    options.tokenizer = value;
+  } else if (name == "threads") {
+    if (!absl::SimpleAtoi(value, &options.threads) || options.threads < 0) {
+      return absl::InvalidArgumentError(absl::StrCat("--threads is '", value, "', expected an integer >= 0"));
+    }
+    if (options.threads == 0) options.threads = DefaultThreads();
   } else {
-    return absl::InvalidArgumentError(
-        absl::StrCat("unknown option --", name, "; expected --out, --val_fraction or --shard_tokens"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unknown option --", name, "; expected --out, --val_fraction, --shard_tokens, --tokenizer or --threads"));
   }
   return absl::OkStatus();
 }
@@ -44,6 +64,9 @@ absl::StatusOr<TextToShardsOptions> ParseDataCommandArgs(const std::vector<std::
   options.out_dir = absl::GetFlag(FLAGS_data_out);
   options.val_fraction = absl::GetFlag(FLAGS_data_val_fraction);
   options.shard_tokens = absl::GetFlag(FLAGS_data_shard_tokens);
+  options.tokenizer = absl::GetFlag(FLAGS_data_tokenizer);
+  options.threads = absl::GetFlag(FLAGS_data_threads) > 0 ? absl::GetFlag(FLAGS_data_threads) : DefaultThreads();
+  options.progress = true;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
     if (!absl::StartsWith(arg, "--")) {
@@ -69,7 +92,8 @@ int DataCommand(const std::vector<std::string>& args) {
   absl::StatusOr<TextToShardsOptions> options = ParseDataCommandArgs(args);
   if (!options.ok()) {
     std::cerr << "kachi data: " << options.status().message() << "\n"
-              << "usage: kachi data --out DIR [--val_fraction 0.1] [--shard_tokens N] FILE...\n";
+              << "usage: kachi data --out DIR [--val_fraction 0.1] [--shard_tokens N] [--tokenizer DIR] "
+                 "[--threads N] FILE...\n";
     return 2;
   }
   absl::StatusOr<TextToShardsResult> result = TextToShards(*options);
@@ -77,8 +101,17 @@ int DataCommand(const std::vector<std::string>& args) {
     std::cerr << "kachi data: " << result.status() << "\n";
     return 1;
   }
-  std::cout << "kachi data: " << options->input_files.size() << " file(s) -> " << options->out_dir
-            << " (byte tokenizer, vocab 256, val_fraction " << options->val_fraction << ", shard_tokens "
+  const std::string tokenizer =
+      options->tokenizer.empty()
+          ? std::string("byte tokenizer, vocab 256")
+          : absl::StrCat("BPE tokenizer ", options->tokenizer, ", vocab ", result->vocab_size, ", ",
+                         result->wide ? "uint32 shards (magic 20240801)" : "uint16 shards", ", ", options->threads,
+                         " thread(s), ",
+                         absl::StrFormat("%.2f MB/s", result->encode_seconds > 0
+                                                          ? result->input_bytes / 1e6 / result->encode_seconds
+                                                          : 0.0));
+  std::cout << "kachi data: " << options->input_files.size() << " file(s) -> " << options->out_dir << " ("
+            << tokenizer << ", val_fraction " << options->val_fraction << ", shard_tokens "
             << options->shard_tokens << ")\n"
             << "  train: " << result->train_tokens << " tokens in " << result->train_shards.size() << " shard(s)\n"
             << "  val:   " << result->val_tokens << " tokens in " << result->val_shards.size() << " shard(s)\n";

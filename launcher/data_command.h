@@ -1,10 +1,11 @@
-// `kachi data`: text files to byte-level llm.c token shards.
+// `kachi data`: text files to llm.c token shards, byte-level or through a BPE tokenizer.
 //
-//   kachi data --out DIR [--val_fraction 0.1] [--shard_tokens N] FILE...
+//   kachi data --out DIR [--val_fraction 0.1] [--shard_tokens N] [--tokenizer DIR] [--threads N] FILE...
 //
-// Options come from the absl flags --data_out, --data_val_fraction and --data_shard_tokens (parsed by main), and
-// may also appear among the positional arguments as --out, --val_fraction, --shard_tokens (as "--name value" or
-// "--name=value"), which override the flags. The split rule is described in text_to_shards.h.
+// Options come from the absl flags --data_out, --data_val_fraction, --data_shard_tokens, --data_tokenizer and
+// --data_threads (parsed by main), and may also appear among the positional arguments as --out, --val_fraction,
+// --shard_tokens, --tokenizer, --threads (as "--name value" or "--name=value"), which override the flags. Threads
+// default to all hardware threads; a progress line goes to stderr for inputs above 16 MiB. The split rule is described in text_to_shards.h.
 #ifndef KACHI_LAUNCHER_DATA_COMMAND_H_
 #define KACHI_LAUNCHER_DATA_COMMAND_H_
 

@@ -27,16 +27,20 @@ std::string ShardMessage(const std::string& path, const std::string& what) {
 
 }  // namespace
 
-absl::Status WriteTokenShard(const std::string& path, absl::Span<const uint16_t> tokens) {
-  if (tokens.size() > static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
+namespace {
+
+// Writes one shard of `count` tokens of `token_bytes` bytes each under the given header magic and version.
+absl::Status WriteShardFile(const std::string& path, int32_t magic, int32_t version, const void* data, size_t count,
+                            size_t token_bytes) {
+  if (count > static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
     return absl::InvalidArgumentError(ShardMessage(
-        path, absl::StrCat(tokens.size(), " tokens do not fit the int32 header count (max ",
+        path, absl::StrCat(count, " tokens do not fit the int32 header count (max ",
                            std::numeric_limits<int32_t>::max(), ")")));
   }
   int32_t header[kTokenShardHeaderWords] = {};
-  header[0] = kTokenShardMagic;
-  header[1] = kTokenShardVersion;
-  header[2] = static_cast<int32_t>(tokens.size());
+  header[0] = magic;
+  header[1] = version;
+  header[2] = static_cast<int32_t>(count);
 
   const std::string temp_path = path + ".tmp";
   std::FILE* file = std::fopen(temp_path.c_str(), "wb");
@@ -45,9 +49,7 @@ absl::Status WriteTokenShard(const std::string& path, absl::Span<const uint16_t>
         ShardMessage(path, absl::StrCat("cannot create ", temp_path, ": ", std::strerror(errno))));
   }
   bool written = std::fwrite(header, sizeof(header), 1, file) == 1;
-  if (written && !tokens.empty()) {
-    written = std::fwrite(tokens.data(), sizeof(uint16_t), tokens.size(), file) == tokens.size();
-  }
+  if (written && count > 0) written = std::fwrite(data, token_bytes, count, file) == count;
   const bool closed = std::fclose(file) == 0;
   if (!written || !closed) {
     std::remove(temp_path.c_str());
@@ -59,6 +61,17 @@ absl::Status WriteTokenShard(const std::string& path, absl::Span<const uint16_t>
         ShardMessage(path, absl::StrCat("cannot rename ", temp_path, " into place: ", std::strerror(errno))));
   }
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status WriteTokenShard(const std::string& path, absl::Span<const uint16_t> tokens) {
+  return WriteShardFile(path, kTokenShardMagic, kTokenShardVersion, tokens.data(), tokens.size(), sizeof(uint16_t));
+}
+
+absl::Status WriteTokenShardU32(const std::string& path, absl::Span<const uint32_t> tokens) {
+  return WriteShardFile(path, kTokenShardU32Magic, kTokenShardU32Version, tokens.data(), tokens.size(),
+                        sizeof(uint32_t));
 }
 
 absl::StatusOr<TokenShard> TokenShard::Open(const std::string& path, int vocab_size) {
@@ -92,6 +105,11 @@ absl::StatusOr<TokenShard> TokenShard::Open(const std::string& path, int vocab_s
   shard.mapping_bytes_ = file_bytes;
 
   const auto* header = static_cast<const int32_t*>(mapping);
+  if (header[0] == kTokenShardU32Magic) {
+    return absl::UnimplementedError(ShardMessage(
+        path, "is llm.c's uint32-token variant (magic 20240801, vocabulary above 65,536); training reads uint16 "
+              "shards only"));
+  }
   if (header[0] != kTokenShardMagic) {
     return absl::DataLossError(ShardMessage(
         path, absl::StrCat("magic is ", header[0], ", expected ", kTokenShardMagic, " (not an llm.c token shard)")));

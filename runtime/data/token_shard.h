@@ -22,6 +22,15 @@ inline constexpr int32_t kTokenShardVersion = 1;
 inline constexpr size_t kTokenShardHeaderWords = 256;
 inline constexpr size_t kTokenShardHeaderBytes = kTokenShardHeaderWords * sizeof(int32_t);
 
+// llm.c's uint32 variant (its data_common.py "llama-3" format): magic 20240801, version 7, uint32 tokens after the
+// same 256-word header. Written by `kachi data --tokenizer` for vocabularies above 65,536 tokens; the trainer's
+// reader (TokenShard) takes uint16 shards only.
+inline constexpr int32_t kTokenShardU32Magic = 20240801;
+inline constexpr int32_t kTokenShardU32Version = 7;
+
+// Writes `tokens` to `path` as one shard in the uint32 variant (same atomic write and limits as WriteTokenShard).
+absl::Status WriteTokenShardU32(const std::string& path, absl::Span<const uint32_t> tokens);
+
 // Writes `tokens` to `path` as one shard, through a temporary file renamed into place (a reader never sees a
 // partial shard). Fails when the file cannot be written or the count does not fit the int32 header field.
 absl::Status WriteTokenShard(const std::string& path, absl::Span<const uint16_t> tokens);
