@@ -14,8 +14,8 @@ fail() { echo "FAIL: $*"; exit 1; }
 "$PY" -c "import tokenizers, numpy" 2>/dev/null || { echo "SKIP: $PY lacks tokenizers or numpy (pip install tokenizers numpy, or set KACHI_PYTHON)"; exit 77; }
 "$PY" "$PY_DIR/bpe_reference.py" make "$W" || fail "training the reference tokenizer"
 if [ "$MODE" = parity ]; then
-  "$TOOL" "$W/json" json "$W"/cases/case_*.txt || fail "kachi encode/decode with tokenizer.json"
-  "$TOOL" "$W/vm" vm "$W"/cases/case_*.txt || fail "kachi encode/decode with vocab.json + merges.txt"
+  "$TOOL" "$W/json" json "$W"/cases/*.txt || fail "kachi encode/decode with tokenizer.json"
+  "$TOOL" "$W/vm" vm "$W"/cases/*.txt || fail "kachi encode/decode with vocab.json + merges.txt"
   "$KACHI" data --tokenizer "$W/json" --val_fraction 0 --threads 2 --chunk_bytes 4096 --shard_tokens 40000 \
     --out "$W/shards" "$W/heldout.txt" > "$W/data.log" 2>&1 || { cat "$W/data.log"; fail "kachi data --tokenizer"; }
   cat "$W/data.log"
@@ -33,9 +33,10 @@ data { train: "$W/data/train_*.bin" val: "$W/data/val_*.bin" }
 checkpoint { dir: "$W/ckpt" every: 0 async: false }
 EOC
 "$KACHI" train "$W/run.pbtxt" > "$W/train.log" 2>&1 || { cat "$W/train.log"; fail "kachi train on BPE shards"; }
-cat "$W/train.log" | tail -5
-grep -qi "step 3" "$W/train.log" || fail "no step 3 in the training log"
+tail -5 "$W/train.log"
+grep -qE "step +3/3 \| val loss" "$W/train.log" || fail "no val loss at step 3 in the training log"
 # A model too small for the tokenizer is refused (tokens >= vocab_size are caught).
 sed -i 's/vocab_size: 800/vocab_size: 256/' "$W/run.pbtxt"
 if "$KACHI" train "$W/run.pbtxt" > "$W/small.log" 2>&1; then cat "$W/small.log"; fail "vocab_size 256 accepted BPE shards"; fi
+grep -q "is >= the vocab size 256" "$W/small.log" || { cat "$W/small.log"; fail "refusal does not name the vocab size"; }
 echo "bpe_train_test: ok"

@@ -3,7 +3,8 @@
 
   bpe_reference.py make DIR    train a small GPT-2 style byte-level BPE (vocab 800, special <|endoftext|>) on a
                                generated corpus; save DIR/json/tokenizer.json and DIR/vm/{vocab.json,merges.txt};
-                               write held-out cases DIR/cases/case_NN.txt and DIR/heldout.txt (not in the corpus)
+                               write held-out cases DIR/cases/case_NN.txt, random code points DIR/cases/fuzz_N.txt and DIR/heldout.txt
+                               (none of it in the corpus)
   bpe_reference.py check DIR   compare kachi's ids (DIR/cases/*.txt.{json,vm}.ids, from bpe_encode_tool) and the
                                shards of `kachi data` (DIR/shards/train_*.bin) with `tokenizers`' ids
   bpe_reference.py bench TOKENIZER_JSON TEXT THREADS   print `tokenizers` encode MB/s on TEXT with THREADS threads
@@ -108,6 +109,13 @@ def make(d):
     for i, case in enumerate(CASES):
         with open(os.path.join(d, "cases", f"case_{i:02d}.txt"), "w", encoding="utf-8", newline="") as f:
             f.write(case)
+    r = random.Random(4)  # random code points below U+3000 (all assigned long before Unicode 14) and spaces
+    for k in range(3):
+        fuzz = "".join(r.choice([chr(r.randint(0x20, 0x2FFF)), " ", "  ", "\n", "\t", "'s", "1", "\u3000"])
+                       for _ in range(3000))
+        fuzz = "".join(c for c in fuzz if not 0xD800 <= ord(c) <= 0xDFFF)
+        with open(os.path.join(d, "cases", f"fuzz_{k}.txt"), "w", encoding="utf-8", newline="") as f:
+            f.write(fuzz)
     held = corpus(2, 30000) + "\n" + "\n".join(CASES) + "\n" + corpus(3, 30000)
     with open(os.path.join(d, "heldout.txt"), "w", encoding="utf-8", newline="") as f:
         f.write(held)
@@ -133,7 +141,7 @@ def read_shard(path):
 def check(d):
     tok = load(d)
     bad = 0
-    cases = sorted(glob.glob(os.path.join(d, "cases", "case_*.txt")))
+    cases = sorted(glob.glob(os.path.join(d, "cases", "*.txt")))
     for path in cases:
         text = open(path, encoding="utf-8", newline="").read()
         want = tok.encode(text).ids
