@@ -166,21 +166,23 @@ def check(d):
 def bench(tokenizer_json, text_path, threads):
     tok = Tokenizer.from_file(tokenizer_json)
     text = open(text_path, encoding="utf-8", newline="").read()
-    lines = text.split("\n")
-    chunks, cur, size = [], [], 0
-    for line in lines:  # ~1 MB pieces cut at newlines, as kachi cuts
-        cur.append(line)
-        size += len(line) + 1
-        if size > (1 << 20):
-            chunks.append("\n".join(cur) + "\n")
-            cur, size = [], 0
-    chunks.append("\n".join(cur))
+    if os.environ.get("BPE_BENCH_PIECES") == "mb":  # ~1 MB newline-cut pieces, as kachi's chunks
+        chunks, cur, size = [], [], 0
+        for line in text.split("\n"):
+            cur.append(line)
+            size += len(line) + 1
+            if size > (1 << 20):
+                chunks.append("\n".join(cur) + "\n")
+                cur, size = [], 0
+        chunks.append("\n".join(cur))
+    else:  # one piece per line (a document each), the usual way to feed encode_batch
+        chunks = text.splitlines(keepends=True)
     start = time.perf_counter()
     encodings = tok.encode_batch(chunks)
     seconds = time.perf_counter() - start
     n = sum(len(e.ids) for e in encodings)
     nbytes = len(text.encode("utf-8"))
-    print(f"tokenizers {threads} thread(s): {nbytes / 1e6 / seconds:.2f} MB/s ({nbytes} bytes, {n} ids, "
+    print(f"tokenizers {threads} thread(s), {len(chunks)} pieces: {nbytes / 1e6 / seconds:.2f} MB/s ({nbytes} bytes, {n} ids, "
           f"{seconds:.2f} s)")
 
 
