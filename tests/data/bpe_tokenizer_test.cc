@@ -1,6 +1,7 @@
 // Unit tests of the byte-level BPE pieces: the GPT-2 pre-tokenizer split on hand-made cases, the byte map, the JSON
 // reader, merges by rank and added tokens on a hand-made vocabulary, decoding and its errors, threaded encoding
-// (equal to one Encode call on random text), the file loaders' refusals and the uint32 shard header.
+// (equal to one Encode call on random text), the file loaders' refusals, the uint32 shard header and a uint32
+// shard from TextToShards with a vocabulary above 65,536 ids.
 #include "runtime/data/bpe_tokenizer.h"
 
 #include <cstdio>
@@ -15,6 +16,7 @@
 #include "runtime/data/bpe_parallel.h"
 #include "runtime/data/bpe_pretokenizer.h"
 #include "runtime/data/bpe_unicode.h"
+#include "runtime/data/text_to_shards.h"
 #include "runtime/data/token_shard.h"
 #include "tests/data/data_test_util.h"
 
@@ -170,6 +172,68 @@ TEST(TokenShardU32Test, WritesLlmcUint32Header) {
   absl::StatusOr<TokenShard> shard = TokenShard::Open(path);
   ASSERT_FALSE(shard.ok());
   EXPECT_EQ(shard.status().code(), absl::StatusCode::kUnimplemented);
+}
+
+}  // namespace
+}  // namespace kachi
+
+namespace kachi {
+namespace {
+
+// Writes `files` as vocab.json + merges.txt into `dir` (ASCII-escaped JSON is not needed: spellings are UTF-8).
+void WriteVocabAndMerges(const BpeFiles& files, const std::string& dir) {
+  std::ofstream vocab(dir + "/vocab.json");
+  vocab << "{";
+  for (size_t i = 0; i < files.vocab.size(); ++i) {
+    std::string quoted;
+    for (const char c : files.vocab[i].first) {
+      if (c == '"' || c == '\\') quoted.push_back('\\');
+      quoted.push_back(c);
+    }
+    vocab << (i ? ", " : "") << "\"" << quoted << "\": " << files.vocab[i].second;
+  }
+  vocab << "}";
+  std::ofstream merges(dir + "/merges.txt");
+  merges << "#version: 0.2\n";
+  for (const auto& [left, right] : files.merges) merges << left << " " << right << "\n";
+}
+
+TEST(BpeTextToShardsTest, WideVocabularyWritesUint32Shards) {
+  testing::ScopedTempDirs dirs;
+  const std::string tok_dir = dirs.Make("bpe_wide_tok");
+  BpeFiles files = HandMadeFiles();
+  files.added_tokens.clear();
+  files.vocab.emplace_back("<|endoftext|>", 70000);  // a <|...|> entry of vocab.json is a special token
+  WriteVocabAndMerges(files, tok_dir);
+  absl::StatusOr<BpeTokenizer> tok = BpeTokenizer::Load(tok_dir);
+  ASSERT_TRUE(tok.ok()) << tok.status();
+  EXPECT_EQ(tok->vocab_size(), 70001);
+  EXPECT_EQ(tok->Encode("hello<|endoftext|>"), (std::vector<int32_t>{259, 'o', 70000}));
+
+  const std::string text = "hello world\n<|endoftext|>well, hello\n";
+  const std::string in_dir = dirs.Make("bpe_wide_in");
+  testing::WriteFileBytes(in_dir + "/a.txt", text);
+  TextToShardsOptions options;
+  options.input_files = {in_dir + "/a.txt"};
+  options.out_dir = dirs.Make("bpe_wide_out");
+  options.val_fraction = 0;
+  options.tokenizer = tok_dir;
+  options.threads = 2;
+  absl::StatusOr<TextToShardsResult> result = TextToShards(options);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_TRUE(result->wide);
+  ASSERT_EQ(result->train_shards.size(), 1u);
+  const std::string bytes = testing::ReadFileBytes(result->train_shards[0]);
+  const auto* words = reinterpret_cast<const int32_t*>(bytes.data());
+  EXPECT_EQ(words[0], kTokenShardU32Magic);
+  EXPECT_EQ(words[1], kTokenShardU32Version);
+  std::vector<int32_t> expected = {70000};  // the document separator
+  for (const int32_t id : tok->Encode(text)) expected.push_back(id);
+  ASSERT_EQ(static_cast<size_t>(words[2]), expected.size());
+  ASSERT_EQ(bytes.size(), 1024 + 4 * expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(reinterpret_cast<const uint32_t*>(bytes.data() + 1024)[i], static_cast<uint32_t>(expected[i])) << i;
+  }
 }
 
 }  // namespace
