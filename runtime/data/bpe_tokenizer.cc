@@ -2,6 +2,8 @@
 #include "runtime/data/bpe_tokenizer.h"
 
 #include <algorithm>
+#include <functional>
+#include <queue>
 #include <limits>
 #include <utility>
 
@@ -100,7 +102,57 @@ absl::StatusOr<BpeTokenizer> BpeTokenizer::FromFiles(const BpeFiles& files) {
   return tok;
 }
 
+void BpeTokenizer::EncodeLongPiece(absl::string_view piece, std::vector<int32_t>& out) const {
+  // Symbols in a linked list; a min-heap of candidate merges ordered by (rank, left position), where entries made
+  // stale by earlier merges are skipped when popped. O(n log n), the same order as the quadratic scan below.
+  const int n = static_cast<int>(piece.size());
+  std::vector<int32_t> ids(n);
+  std::vector<int> prev(n), next(n);
+  for (int i = 0; i < n; ++i) {
+    ids[i] = byte_ids_[static_cast<unsigned char>(piece[i])];
+    prev[i] = i - 1;
+    next[i] = i + 1 < n ? i + 1 : -1;
+  }
+  struct Candidate {
+    int32_t rank;
+    int left;
+    int right;
+    int32_t left_id;
+    int32_t right_id;
+    int32_t merged_id;
+    bool operator>(const Candidate& o) const { return rank != o.rank ? rank > o.rank : left > o.left; }
+  };
+  std::priority_queue<Candidate, std::vector<Candidate>, std::greater<Candidate>> heap;
+  const auto push = [&](int left) {
+    if (left < 0 || next[left] < 0) return;
+    const int right = next[left];
+    const auto it = merges_.find(PairKey(ids[left], ids[right]));
+    if (it != merges_.end()) heap.push({it->second.rank, left, right, ids[left], ids[right], it->second.merged_id});
+  };
+  for (int i = 0; i + 1 < n; ++i) push(i);
+  std::vector<bool> alive(n, true);
+  while (!heap.empty()) {
+    const Candidate c = heap.top();
+    heap.pop();
+    if (!alive[c.left] || !alive[c.right] || next[c.left] != c.right || ids[c.left] != c.left_id ||
+        ids[c.right] != c.right_id) {
+      continue;  // stale
+    }
+    ids[c.left] = c.merged_id;
+    alive[c.right] = false;
+    next[c.left] = next[c.right];
+    if (next[c.right] >= 0) prev[next[c.right]] = c.left;
+    push(prev[c.left]);
+    push(c.left);
+  }
+  for (int i = 0; i >= 0; i = next[i]) out.push_back(ids[i]);
+}
+
 void BpeTokenizer::EncodePiece(absl::string_view piece, std::vector<int32_t>& out) const {
+  if (piece.size() > 64) {
+    EncodeLongPiece(piece, out);
+    return;
+  }
   std::vector<int32_t> symbols;
   symbols.reserve(piece.size());
   for (const char c : piece) symbols.push_back(byte_ids_[static_cast<unsigned char>(c)]);

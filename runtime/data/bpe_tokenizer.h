@@ -56,8 +56,10 @@ class BpeTokenizer {
     int32_t rank;
     int32_t merged_id;
   };
-  // Appends the BPE ids of one pre-tokenized piece.
+  // Appends the BPE ids of one pre-tokenized piece (short pieces by a quadratic scan, long ones by EncodeLongPiece).
   void EncodePiece(absl::string_view piece, std::vector<int32_t>& out) const;
+  // The same result for a long piece with a heap of candidate merges (O(n log n)).
+  void EncodeLongPiece(absl::string_view piece, std::vector<int32_t>& out) const;
   // Appends the ids of text holding no added token.
   void EncodeOrdinary(absl::string_view text, std::vector<int32_t>& out) const;
 

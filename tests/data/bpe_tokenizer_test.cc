@@ -112,6 +112,14 @@ TEST(BpeTokenizerTest, MergesByRankAndAddedTokens) {
   EXPECT_EQ(tok->Encode("hello<|endoftext|> wo"), (std::vector<int32_t>{259, 'o', 300, 257, 'o'}));
   EXPECT_EQ(tok->Encode("<|endoftext|><|endoftext|>"), (std::vector<int32_t>{300, 300}));
   EXPECT_EQ(tok->Encode("lll"), (std::vector<int32_t>{258, 'l'}));  // leftmost pair first
+  // A piece above 64 bytes takes the heap path: the same leftmost-first result.
+  std::vector<int32_t> long_ids(50, 258);
+  long_ids.push_back('l');
+  EXPECT_EQ(tok->Encode(std::string(101, 'l')), long_ids);
+  std::string long_word;
+  std::vector<int32_t> long_word_ids;
+  for (int i = 0; i < 30; ++i) long_word += "hello", long_word_ids.push_back(259), long_word_ids.push_back('o');
+  EXPECT_EQ(tok->Encode(long_word), long_word_ids);
   absl::StatusOr<std::string> text = tok->Decode({259, 'o', 300, 257, 'o', ' '});
   ASSERT_TRUE(text.ok()) << text.status();
   EXPECT_EQ(*text, "hello<|endoftext|> wo ");
