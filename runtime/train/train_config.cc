@@ -100,6 +100,7 @@ absl::StatusOr<TrainOptions> TrainOptionsFromConfig(const config::KachiConfig& c
   options.eval_windows = train.eval_windows();
   options.log_every = train.log_every();
   options.metrics_path = train.metrics();
+  options.tensorboard_dir = train.tensorboard_dir();
   options.kernels = train.kernels();
   options.precision = train.precision();
   options.activation_recompute = train.activation_recompute();
