@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Issue 16 item 5: `kachi train` with train.metrics and train.tensorboard_dir on 2 ranks (dp 2) writes one event
 # file (rank 0 only) that the `tensorboard` package ($KACHI_PYTHON, default python3) reads back, every scalar equal
-# to the JSON lines' value (tensorboard_check.py). Skipped (exit 77) when the interpreter lacks tensorboard.
+# to the JSON lines' value (tensorboard_check.py): loss, lr, grad_norm, ms, tokens_per_s, val_loss (eval every 2
+# steps) and ckpt_stall_ms (synchronous checkpoints every 2 steps). Skipped (exit 77) when the interpreter lacks
+# tensorboard.
 # Usage: tensorboard_test.sh KACHI MPIRUN
 set -uo pipefail
 kachi=$(readlink -f "$1")
@@ -24,6 +26,7 @@ model { preset: "tiny" layers: 1 heads: 2 width: 32 vocab_size: 256 context: 16 
 train { seq_len: 16 global_batch: 4 micro_batch: 2 steps: 6 log_every: 1 eval_every: 2 eval_windows: 4
         metrics: "$base/metrics.jsonl" tensorboard_dir: "$base/tb/run1" }
 data { train: "$base/data/train_*.bin" val: "$base/data/val_*.bin" }
+checkpoint { dir: "$base/ckpt" every: 2 async: false }
 CONFIG
 if [[ -x $(command -v "$mpirun") ]]; then
   launch=("$mpirun" -np 2)
