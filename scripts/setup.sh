@@ -49,11 +49,6 @@ if [[ ! -x "$build_dir/pyenv/bin/python" ]] ||
   "$build_dir/pyenv/bin/pip" install --quiet --disable-pip-version-check "${python_packages[@]}" \
     || echo "setup: could not install ${python_packages[*]} from PyPI; the Python tests that need them skip" >&2
 fi
-# tensorboard (PyPI) reads kachi's event files back in tests/train/tensorboard_test.sh (skipped without it).
-if ! "$build_dir/pyenv/bin/python" -c "import tensorboard" 2>/dev/null; then
-  "$build_dir/pyenv/bin/pip" install --quiet --disable-pip-version-check tensorboard \
-    || echo "setup: could not install tensorboard from PyPI; train_tensorboard_test will skip" >&2
-fi
 
 # ccache, where installed, keeps compiled objects across build folders and worktrees (CCACHE_BASEDIR makes paths
 # relative); a machine without it builds as usual.
