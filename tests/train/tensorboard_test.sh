@@ -3,7 +3,7 @@
 # file (rank 0 only) that the `tensorboard` package ($KACHI_PYTHON, default python3) reads back, every scalar equal
 # to the JSON lines' value (tensorboard_check.py): loss, lr, grad_norm, ms, tokens_per_s, val_loss (eval every 2
 # steps) and ckpt_stall_ms (synchronous checkpoints every 2 steps). Skipped (exit 77) when the interpreter lacks
-# tensorboard.
+# tensorboard. A tensorboard_dir naming a file is refused at start-up.
 # Usage: tensorboard_test.sh KACHI MPIRUN
 set -uo pipefail
 kachi=$(readlink -f "$1")
@@ -36,4 +36,10 @@ fi
 timeout 300 "${launch[@]}" "$kachi" train run.pbtxt >out.txt 2>&1 || fail "training failed: $(tail -5 out.txt)"
 grep -q '^step     6/6 | val loss' out.txt || fail "no final val loss: $(tail -5 out.txt)"
 grep -q '"val_loss"' metrics.jsonl || fail "no val_loss in the JSON lines"
-"$python" "$here/tensorboard_check.py" metrics.jsonl tb/run1
+"$python" "$here/tensorboard_check.py" metrics.jsonl tb/run1 || exit 1
+# A tensorboard_dir that cannot be a directory is refused before step 1, naming the field.
+touch afile
+timeout 60 "$kachi" train run.pbtxt --set train.tensorboard_dir="$base/afile" >out.txt 2>&1
+[[ $? == 1 ]] && grep -q "train.tensorboard_dir = '$base/afile': exists and is not a directory" out.txt &&
+  ! grep -q '^step' out.txt || fail "a file as tensorboard_dir: $(cat out.txt)"
+echo "PASS: tensorboard_dir naming a file refused before step 1"
