@@ -13,8 +13,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "runtime/model/cuda_model_ops.h"
 #include "runtime/metrics/event_file_writer.h"
+#include "runtime/model/cuda_model_ops.h"
 #include "runtime/model/parameter_layout.h"
 #include "runtime/train/timeline.h"
 
