@@ -50,8 +50,8 @@ class Trainer {
   // Mean token loss over the validation windows (collective).
   absl::StatusOr<float> Evaluate();
   // Steps until options.steps, printing progress on rank 0 to `log` (may be null), evaluating every eval_every
-  // steps and at the end, writing metrics (JSON lines, TensorBoard event files); `after_step` (may be empty) runs after each step, and the stall it
-  // reports joins the progress line and metrics (ckpt_stall_ms).
+  // steps and at the end, writing metrics (JSON lines, TensorBoard event files); `after_step` (may be empty) runs
+  // after each step, and the stall it reports joins the progress line and metrics (ckpt_stall_ms).
   absl::Status Run(std::ostream* log, const AfterStepHook& after_step = {});
 
   // All buffer_size() parameters of this rank's model from / to host fp32 memory. In mixed precision the fp32

@@ -63,7 +63,8 @@ def self_test():
         if len(problems(names, text)) != want:
             print(f"self-test FAILED on {names}: {problems(names, text)}")
             return 1
-    table = 'constexpr Subcommand kSubcommands[] = {\n    {"a", "x", A},\n#ifdef X\n    {"b_c", "y",\n     B},\n#endif\n};\n'
+    table = ('constexpr Subcommand kSubcommands[] = {\n    {"a", "x", A},\n#ifdef X\n    {"b_c", "y",\n     B},\n'
+             '#endif\n};\n')
     if dispatched_names(table) != ["a", "b_c"]:
         print("self-test FAILED: dispatch table parse", dispatched_names(table))
         return 1

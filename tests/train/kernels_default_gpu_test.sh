@@ -8,7 +8,10 @@ set -uo pipefail
 kachi=$(readlink -f "$1")
 kachi_skip_without_gpu
 if [[ $2 != 1 ]]; then
-  if [[ ${KACHI_REQUIRE_GPU:-0} != 0 ]]; then echo "FAIL: KACHI_REQUIRE_GPU set but kachi is a CPU-only build"; exit 1; fi
+  if [[ ${KACHI_REQUIRE_GPU:-0} != 0 ]]; then
+    echo "FAIL: KACHI_REQUIRE_GPU set but kachi is a CPU-only build"
+    exit 1
+  fi
   echo "SKIPPED: CPU-only build (no CUDA kernels to default to)"; exit 77
 fi
 base=$(mktemp -d /tmp/kachi_kernels_gpu_XXXXXX)
