@@ -65,6 +65,7 @@ constexpr Subcommand kSubcommands[] = {
     {"plan", "the largest layout of a run that fits H hosts of P ranks: `kachi plan CONFIG --hosts H "
              "--ranks_per_host P` (elastic restarts)", PlanCommand},
     {"sample", "generate text from weights saved by train: `kachi sample WEIGHTS.safetensors`", SampleCommand},
+    {"eval", "loss and perplexity of weights over token shards: `kachi eval WEIGHTS --data GLOB [--windows N] [--logits OUT]`", EvalCommand, /*raw_args=*/true},
     {"data", "turn text files into byte-level token shards: `kachi data --out DIR FILE...`", DataCommand,
      /*raw_args=*/true},
     {"ckpt", "checkpoint tools: `kachi ckpt inspect DIR`, `kachi ckpt check DIR`, `kachi ckpt export DIR --safetensors OUT`, `kachi ckpt export DIR --hf OUTDIR`", CkptCommand,
