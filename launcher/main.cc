@@ -64,6 +64,7 @@ constexpr Subcommand kSubcommands[] = {
     {"train", "train a GPT over the job's ranks (dp x tp)", TrainCommand},
     {"plan", "the largest layout of a run that fits H hosts of P ranks (elastic restarts)", PlanCommand},
     {"sample", "generate text from trained weights", SampleCommand},
+    {"eval", "loss and perplexity of weights over token shards, or their logits", EvalCommand, /*raw_args=*/true},
     {"data", "turn text files into token shards (llm.c format)", DataCommand,
      /*raw_args=*/true},
     {"ckpt", "checkpoint tools: inspect, check, export (safetensors file or Hugging Face directory)", CkptCommand,
@@ -92,11 +93,13 @@ constexpr UsageForm kUsageForms[] = {
     {"train", "  (train.kernels unset: \"cuda\" when every rank has a GPU bound and head size is 64, else \"cpu\";"},
     {"train", "  train.metrics FILE, train.tensorboard_dir DIR: metrics as JSON lines, as TensorBoard event files)"},
     {"plan", "kachi plan CONFIG.pbtxt --hosts H --ranks_per_host P"},
-    {"eval", "kachi eval CONFIG.pbtxt [--weights W] [--windows N] [--logits OUT]"},
-    {"eval", "  (loss and perplexity of weights W: checkpoint, safetensors or HF directory; over all windows of the"},
-    {"eval", "  validation shards or the first N; --logits OUT writes the windows' logits as safetensors)"},
-    {"sample", "kachi sample WEIGHTS [--sample_prompt TEXT] [--sample_tokens N] [--sample_temperature T] "
-               "[--sample_seed S]"},
+    {"eval", "[mpirun -np K] kachi eval WEIGHTS --data GLOB [--windows N] [--seq_len T] [--logits OUT "
+             "[--logits_windows 0,1,...]]"},
+    {"eval", "  (loss and perplexity of WEIGHTS: checkpoint directory, safetensors file or HF directory; over all"},
+    {"eval", "  windows of the shards or the first N, split across ranks; --logits writes windows' logits)"},
+    {"sample", "kachi sample WEIGHTS [--sample_prompt TEXT | --sample_prompt_ids 1,2] [--sample_tokens N] "
+               "[--sample_temperature T (0 = greedy)]"},
+    {"sample", "  [--sample_top_k K] [--sample_top_p P] [--sample_seed S] [--sample_print_ids]"},
     {"data", "kachi data --out DIR [--val_fraction F] [--shard_tokens N] FILE..."},
     {"ckpt", "kachi ckpt inspect DIR           every step directory, manifest and shard (exit 3 when damaged)"},
     {"ckpt", "kachi ckpt check DIR             the same, one line per step"},
