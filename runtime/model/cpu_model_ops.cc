@@ -82,7 +82,7 @@ class CpuOps : public ModelOps {
   int64_t AttentionScratchSize(int64_t, int64_t, int64_t) const override { return 0; }
 
   // Every fp32 kernel op, generated from kernel_op_list.h: its CPU twin (twin:: below), an OK status on return.
-#define KACHI_CPU_OP(R, Name, Params, Args) \
+#define KACHI_CPU_OP(R, Name, Params, Args, Extents) \
   R Name Params override { return AsStatus([&] { return twin::Name Args; }); }
   KACHI_KERNEL_OPS(KACHI_CPU_OP, float)
   KACHI_FP32_KERNEL_OPS(KACHI_CPU_OP)

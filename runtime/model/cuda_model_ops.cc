@@ -185,7 +185,7 @@ class CudaOps : public ModelOps {
 
   // Every kernel op in both precisions, generated from kernel_op_list.h: its CUDA twin (twin:: above) on the ops'
   // stream, Bf16 pointers passed as __nv_bfloat16.
-#define KACHI_CUDA_OP(R, Name, Params, Args) \
+#define KACHI_CUDA_OP(R, Name, Params, Args, Extents) \
   R Name Params override { \
     return Forward([&](auto... a) -> R { return twin::Name(a..., context_); }, KACHI_OP_ARGS Args); \
   }

@@ -70,8 +70,8 @@ class ModelOps {
   // The kernel ops, declared from the one list in kernel_op_list.h (see the comments there and the CPU twins in
   // kernels/*.h for the math): the fp32 ops are pure; the bf16 ops default to the host emulation
   // (bf16_emulation.cc), the composed fused ops to their unfused parts (fused_op_defaults.cc).
-#define KACHI_DECLARE_PURE_OP(R, Name, Params, Args) virtual R Name Params = 0;
-#define KACHI_DECLARE_DEFAULT_OP(R, Name, Params, Args) virtual R Name Params;
+#define KACHI_DECLARE_PURE_OP(R, Name, Params, Args, Extents) virtual R Name Params = 0;
+#define KACHI_DECLARE_DEFAULT_OP(R, Name, Params, Args, Extents) virtual R Name Params;
   KACHI_KERNEL_OPS(KACHI_DECLARE_PURE_OP, float)
   KACHI_FP32_KERNEL_OPS(KACHI_DECLARE_PURE_OP)
   KACHI_COMPOSED_KERNEL_OPS(KACHI_DECLARE_DEFAULT_OP, float)
