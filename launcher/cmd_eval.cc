@@ -1,11 +1,14 @@
-// `kachi eval WEIGHTS --data GLOB [--windows N] [--seq_len T] [--logits OUT [--logits_windows LIST]]`: the mean
+// `kachi eval WEIGHTS --data GLOB [--windows N] [--seq_len T] [--batch B] [--logits OUT [--logits_windows LIST]]`:
+// the mean
 // token loss and perplexity of given weights (HF directory, safetensors file or kachi checkpoint directory, see
 // cmd_eval_weights.h) over the first N windows of a token stream (all windows when N is not given). Windows are
-// those of training's validation (stride T, T + 1 tokens each), split into contiguous ranges across the job's ranks
-// (rank r takes [N*r/K, N*(r+1)/K)); every window's loss is all-reduced into its own slot (the other ranks add
-// exact zeros) and rank 0 sums them in window order, so any rank count gives the same bits as one rank.
+// those of training's validation (stride T, T + 1 tokens each), cut into batches of B consecutive windows (the last
+// may be shorter) that are split into contiguous ranges across the job's ranks (of M batches, rank r takes
+// [M*r/K, M*(r+1)/K)); every batch's loss sum is all-reduced into its own slot (the other ranks add exact zeros) and
+// rank 0 sums them in batch order, so any rank count gives the same bits as one rank for the same B.
 // --logits writes the logits of the given windows (default: the first) from rank 0 as safetensors:
 // "logits" f32 [W, T, vocab_size], "inputs" and "targets" i64 [W, T], "windows" i64 [W].
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -27,7 +30,8 @@ namespace kachi {
 namespace {
 
 constexpr char kUsage[] =
-    "usage: [mpirun -np K] kachi eval WEIGHTS --data GLOB [--windows N] [--seq_len T] [--logits OUT.safetensors "
+    "usage: [mpirun -np K] kachi eval WEIGHTS --data GLOB [--windows N] [--seq_len T] [--batch B] "
+    "[--logits OUT.safetensors "
     "[--logits_windows 0,1,...]]";
 
 // The command line of `kachi eval`.
@@ -36,6 +40,7 @@ struct EvalArgs {
   std::string data;
   int64_t windows = 0;  // 0 = all
   int64_t seq_len = 0;  // 0 = the model's context
+  int64_t batch = 8;    // windows per forward pass
   std::string logits;
   std::vector<int64_t> logits_windows{0};
 };
@@ -72,6 +77,8 @@ absl::StatusOr<EvalArgs> ParseEvalArgs(const std::vector<std::string>& args) {
       if (auto st = integer(&out.windows, 1); !st.ok()) return st;
     } else if (name == "--seq_len") {
       if (auto st = integer(&out.seq_len, 1); !st.ok()) return st;
+    } else if (name == "--batch") {
+      if (auto st = integer(&out.batch, 1); !st.ok()) return st;
     } else if (name == "--logits") {
       out.logits = value;
     } else if (name == "--logits_windows") {
@@ -92,13 +99,13 @@ absl::StatusOr<EvalArgs> ParseEvalArgs(const std::vector<std::string>& args) {
   return out;
 }
 
-// The loss of one window and, when `logits` is non-null, its logits [T, vocab_size] appended to it.
+// The loss of one window; its logits [T, vocab_size] are appended to `logits`, its inputs and targets to `rows`.
 absl::StatusOr<float> WindowLoss(GptModel& model, const TokenStream& stream, int64_t window, int64_t seq_len,
                                  std::vector<float>* logits, TokenBatch* rows) {
   TokenBatch batch;
   stream.AppendWindow(window, seq_len, batch);
   absl::StatusOr<float> loss = model.Loss(batch.inputs.data(), batch.targets.data(), 1, seq_len);
-  if (!loss.ok() || logits == nullptr) return loss;
+  if (!loss.ok()) return loss;
   absl::StatusOr<std::vector<float>> local = model.LocalLogits();
   if (!local.ok()) return local.status();
   const int64_t padded = model.shape().padded_vocab;
@@ -160,11 +167,17 @@ absl::Status Eval(const EvalArgs& args, Communicator& world, int rank, int size)
     return absl::InvalidArgumentError(absl::StrCat("--windows ", n, " but ", args.data, " holds ", available,
                                                    " windows of ", seq_len, " tokens"));
   }
-  std::vector<float> losses(static_cast<size_t>(n), 0.0f);
-  for (int64_t w = n * rank / size; w < n * (rank + 1) / size; ++w) {
-    absl::StatusOr<float> loss = WindowLoss(**model, *stream, w, seq_len, nullptr, nullptr);
+  const int64_t batches = (n + args.batch - 1) / args.batch;
+  std::vector<float> losses(static_cast<size_t>(batches), 0.0f);  // per batch: mean loss x windows
+  for (int64_t j = batches * rank / size; j < batches * (rank + 1) / size; ++j) {
+    TokenBatch batch;
+    for (int64_t w = j * args.batch; w < std::min(n, (j + 1) * args.batch); ++w) {
+      stream->AppendWindow(w, seq_len, batch);
+    }
+    absl::StatusOr<float> loss =
+        (*model)->Loss(batch.inputs.data(), batch.targets.data(), batch.batch_size, seq_len);
     if (!loss.ok()) return loss.status();
-    losses[w] = *loss;
+    losses[j] = *loss * static_cast<float>(batch.batch_size);
   }
   if (size > 1) {
     if (auto st = world.AllReduce(losses.data(), losses.data(), losses.size(), DType::kFloat32, ReduceOp::kSum);
@@ -176,8 +189,9 @@ absl::Status Eval(const EvalArgs& args, Communicator& world, int rank, int size)
   double total = 0;
   for (float l : losses) total += l;
   const double mean = total / static_cast<double>(n);
-  std::printf("kachi eval: %s | %lld windows x %lld tokens over %d rank(s) | loss %.6f | perplexity %.4f\n",
-              args.weights.c_str(), static_cast<long long>(n), static_cast<long long>(seq_len), size, mean,
+  std::printf("kachi eval: %s | %lld windows x %lld tokens (batch %lld) over %d rank(s) | loss %.6f | perplexity "
+              "%.4f\n", args.weights.c_str(), static_cast<long long>(n), static_cast<long long>(seq_len),
+              static_cast<long long>(args.batch), size, mean,
               std::exp(mean));
   std::fflush(stdout);
   if (args.logits.empty()) return absl::OkStatus();

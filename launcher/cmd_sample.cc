@@ -20,7 +20,8 @@
 #include "runtime/sample/token_sampler.h"
 
 ABSL_FLAG(std::string, sample_prompt, "", "kachi sample: text the sample continues (byte-level models)");
-ABSL_FLAG(std::string, sample_prompt_ids, "", "kachi sample: comma-separated token ids the sample continues (any vocab)");
+ABSL_FLAG(std::string, sample_prompt_ids, "",
+          "kachi sample: comma-separated token ids the sample continues (any vocabulary)");
 ABSL_FLAG(int, sample_tokens, 200, "kachi sample: tokens to generate");
 ABSL_FLAG(double, sample_temperature, 0.8, "kachi sample: softmax temperature (0 = greedy)");
 ABSL_FLAG(int64_t, sample_top_k, 0, "kachi sample: keep the k most likely tokens (0 = all)");

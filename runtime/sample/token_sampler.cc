@@ -11,7 +11,8 @@ namespace kachi {
 
 absl::Status ValidateSamplingOptions(const SamplingOptions& options) {
   if (!std::isfinite(options.temperature) || options.temperature < 0) {
-    return absl::InvalidArgumentError(absl::StrCat("temperature = ", options.temperature, " must be >= 0 (0 = greedy)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("temperature = ", options.temperature, " must be >= 0 (0 = greedy)"));
   }
   if (options.top_k < 0) return absl::InvalidArgumentError(absl::StrCat("top_k = ", options.top_k, " must be >= 0"));
   if (!(options.top_p > 0 && options.top_p <= 1)) {

@@ -4,8 +4,9 @@
 #  - `kachi eval` on its saved weights, its checkpoint directory and its `ckpt export --hf` directory equals the
 #    run's reported val_loss (metrics JSON, 6 decimals) within 2e-5 (training averages 2-window batch means, eval
 #    per-window losses: fp summation order only);
-#  - eval under mpirun -np 2 and -np 3 (5 windows: a remainder; all windows) prints the same loss as -np 1, to
-#    every printed digit (each window's loss is reduced into its own slot, summed in window order on rank 0);
+#  - eval under mpirun -np 2 and -np 3 (5 windows in batches of 2: a short batch and ranks holding 1 or 2 batches;
+#    all windows in batches of 8) prints the same loss as -np 1, to every printed digit (each batch's loss is
+#    reduced into its own slot, summed in batch order on rank 0); batch 1 and batch 3 agree within 2e-5;
 #  - --logits is read back by numpy + safetensors: shapes, and the cross-entropy recomputed = the reported loss;
 #  - greedy sampling is deterministic, equals top-k 1, and its first token is the argmax of the eval logits;
 #    sampling works on the HF directory (config.json, no kachi metadata);
@@ -20,7 +21,8 @@ fail() { echo "FAIL: $*"; exit 1; }
 "$PYBIN" -c "import numpy, safetensors" || fail "$PYBIN lacks numpy or safetensors (set KACHI_PYTHON)"
 mkdir -p "$W/hf" "$W/data"
 python3 "$PYDIR/make_hf_dir.py" "$W/hf" 5 || fail "make_hf_dir"
-python3 -c "import random; r=random.Random(3); print(''.join(chr(r.randint(97,122)) for _ in range(30000)))" > "$W/text.txt"
+python3 -c "import random; r=random.Random(3); print(''.join(chr(r.randint(97,122)) for _ in range(30000)))" \
+  > "$W/text.txt"
 "$KACHI" data --out "$W/data" "$W/text.txt" > "$W/data.log" 2>&1 || { cat "$W/data.log"; fail "kachi data"; }
 cat > "$W/run.pbtxt" <<EOC
 model { preset: "" init_from: "$W/hf" }
@@ -37,25 +39,33 @@ VALDATA="$W/data/val_*.bin"
 loss_of() { sed -n 's/.*| loss \([0-9.]*\) | perplexity.*/\1/p' "$1"; }
 close() { python3 -c "import sys; a,b,t=map(float,sys.argv[1:]); sys.exit(0 if abs(a-b)<=t else 1)" "$1" "$2" "$3"; }
 for weights in "$W/w.safetensors" "$W/ckpt" "$W/exp"; do
-  "$KACHI" eval "$weights" --data "$VALDATA" --windows 4 --seq_len 16 > "$W/e.log" 2>&1 || { cat "$W/e.log"; fail "eval $weights"; }
+  "$KACHI" eval "$weights" --data "$VALDATA" --windows 4 --seq_len 16 > "$W/e.log" 2>&1 \
+    || { cat "$W/e.log"; fail "eval $weights"; }
   L=$(loss_of "$W/e.log")
   close "$L" "$VAL" 2e-5 || { cat "$W/e.log"; fail "eval of $weights: loss $L != training val_loss $VAL"; }
 done
 grep -q "perplexity" "$W/e.log" || fail "no perplexity printed"
+EVAL=("$KACHI" eval "$W/w.safetensors" --data "$VALDATA" --seq_len 16)
+"${EVAL[@]}" --windows 7 --batch 1 > "$W/b1.log" 2>&1 || fail "batch 1"
+"${EVAL[@]}" --windows 7 --batch 3 > "$W/b3.log" 2>&1 || fail "batch 3"
+close "$(loss_of "$W/b1.log")" "$(loss_of "$W/b3.log")" 2e-5 \
+  || { cat "$W/b1.log" "$W/b3.log"; fail "batch 1 != batch 3"; }
 MPI=("$MPIRUN" --oversubscribe)
-for windows in "--windows 5" ""; do
-  "$KACHI" eval "$W/w.safetensors" --data "$VALDATA" --seq_len 16 $windows > "$W/np1.log" 2>&1 || { cat "$W/np1.log"; fail "np1"; }
+for windows in "--windows 5 --batch 2" ""; do
+  "${EVAL[@]}" $windows > "$W/np1.log" 2>&1 || { cat "$W/np1.log"; fail "np1"; }
   L1=$(loss_of "$W/np1.log")
   for np in 2 3; do
     "${MPI[@]}" -np $np "$KACHI" eval "$W/w.safetensors" --data "$VALDATA" --seq_len 16 $windows > "$W/np.log" 2>&1 \
       || { cat "$W/np.log"; fail "eval -np $np"; }
     grep -q "over $np rank" "$W/np.log" || { cat "$W/np.log"; fail "-np $np did not run on $np ranks"; }
-    [[ "$(loss_of "$W/np.log")" == "$L1" ]] || { cat "$W/np1.log" "$W/np.log"; fail "-np $np loss differs from -np 1 ($windows)"; }
+    [[ "$(loss_of "$W/np.log")" == "$L1" ]] \
+      || { cat "$W/np1.log" "$W/np.log"; fail "-np $np loss differs from -np 1 ($windows)"; }
   done
 done
 "$KACHI" eval "$W/w.safetensors" --data "$VALDATA" --windows 4 --seq_len 16 --logits "$W/logits.safetensors" \
   --logits_windows 0,1,2,3 > "$W/lg.log" 2>&1 || { cat "$W/lg.log"; fail "eval --logits"; }
-read -r NEXT PROMPT < <("$PYBIN" "$PYDIR/check_eval_logits.py" "$W/logits.safetensors" "$(loss_of "$W/lg.log")" 4 16 256) \
+read -r NEXT PROMPT \
+  < <("$PYBIN" "$PYDIR/check_eval_logits.py" "$W/logits.safetensors" "$(loss_of "$W/lg.log")" 4 16 256) \
   || fail "logits check in Python"
 [[ -n "$PROMPT" ]] || fail "logits check printed nothing"
 sample() { "$KACHI" sample "$1" --sample_prompt_ids "$PROMPT" --sample_tokens 8 --sample_print_ids "${@:2}" 2>&1; }
@@ -80,7 +90,8 @@ refused() {  # $1 = pattern, rest = command
 refused "no such file" "$KACHI" eval "$W/missing.safetensors" --data "$VALDATA"
 cp -r "$W/exp" "$W/bad"; sed -i 's/"n_positions": *[0-9]*/"n_positions": 40/' "$W/bad/config.json"
 refused "wpe.weight" "$KACHI" eval "$W/bad" --data "$VALDATA"
-python3 -c "import struct,sys; open(sys.argv[1],'wb').write(struct.pack('<256i',20240520,1,3,*[0]*253)+struct.pack('<3H',1,2,3))" "$W/empty.bin"
+python3 -c "import struct,sys; h=struct.pack('<256i',20240520,1,3,*[0]*253)
+open(sys.argv[1],'wb').write(h+struct.pack('<3H',1,2,3))" "$W/empty.bin"   # 3 tokens: no window of 17
 refused "no window to evaluate" "$KACHI" eval "$W/w.safetensors" --data "$W/empty.bin"
 refused "windows" "$KACHI" eval "$W/w.safetensors" --data "$VALDATA" --windows 100000
 refused "top_p" "$KACHI" sample "$W/w.safetensors" --sample_top_p 0

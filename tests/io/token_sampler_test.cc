@@ -117,7 +117,8 @@ TEST(TokenSampler, SameSeedSameTokens) {
   uint64_t seed;
   const std::vector<float> logits = RandomLogits(100, &seed);
   std::mt19937_64 a(5), b(5);
-  for (int i = 0; i < 1000; ++i) ASSERT_EQ(SampleToken(logits, {0.9, 20, 0.9}, a), SampleToken(logits, {0.9, 20, 0.9}, b));
+  const SamplingOptions options{0.9, 20, 0.9};
+  for (int i = 0; i < 1000; ++i) ASSERT_EQ(SampleToken(logits, options, a), SampleToken(logits, options, b));
 }
 
 TEST(TokenDecoder, BytesAndIds) {
