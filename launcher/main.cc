@@ -93,7 +93,7 @@ constexpr UsageForm kUsageForms[] = {
     {"train", "  (train.kernels unset: \"cuda\" when every rank has a GPU bound and head size is 64, else \"cpu\";"},
     {"train", "  train.metrics FILE, train.tensorboard_dir DIR: metrics as JSON lines, as TensorBoard event files)"},
     {"plan", "kachi plan CONFIG.pbtxt --hosts H --ranks_per_host P"},
-    {"eval", "[mpirun -np K] kachi eval WEIGHTS --data GLOB [--windows N] [--seq_len T] [--logits OUT "
+    {"eval", "[mpirun -np K] kachi eval WEIGHTS --data GLOB [--windows N] [--seq_len T] [--batch B] [--logits OUT "
              "[--logits_windows 0,1,...]]"},
     {"eval", "  (loss and perplexity of WEIGHTS: checkpoint directory, safetensors file or HF directory; over all"},
     {"eval", "  windows of the shards or the first N, split across ranks; --logits writes windows' logits)"},
