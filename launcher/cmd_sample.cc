@@ -1,6 +1,8 @@
-// `kachi sample WEIGHTS.safetensors`: generates text from trained weights (written by `kachi train` with
-// train.save_weights) on one process: byte-level models print text, others print token ids.
-#include <cmath>
+// `kachi sample WEIGHTS`: generates tokens from any weights whose shape is known (HF directory with config.json,
+// safetensors with kachi metadata, kachi checkpoint directory; see cmd_eval_weights.h) on one process.
+// Temperature 0 is greedy; --sample_top_k / --sample_top_p truncate the distribution (runtime/sample/). Output goes
+// through a TokenDecoder: bytes for byte-level models, ids otherwise; a BPE tokenizer's decoder plugs in at
+// MakeDecoder when issue 16's tokenizer lands.
 #include <cstdio>
 #include <random>
 #include <string>
@@ -8,65 +10,90 @@
 
 #include "absl/flags/flag.h"
 #include "absl/status/status.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "launcher/cmd_eval_weights.h"
 #include "launcher/commands.h"
 #include "runtime/data/byte_tokenizer.h"
-#include "runtime/io/hf_gpt2.h"
-#include "runtime/io/safetensors.h"
-#include "runtime/model/gpt_model.h"
+#include "runtime/sample/token_decoder.h"
+#include "runtime/sample/token_sampler.h"
 
 ABSL_FLAG(std::string, sample_prompt, "", "kachi sample: text the sample continues (byte-level models)");
+ABSL_FLAG(std::string, sample_prompt_ids, "",
+          "kachi sample: comma-separated token ids the sample continues (any vocabulary)");
 ABSL_FLAG(int, sample_tokens, 200, "kachi sample: tokens to generate");
-ABSL_FLAG(double, sample_temperature, 0.8, "kachi sample: softmax temperature (> 0)");
+ABSL_FLAG(double, sample_temperature, 0.8, "kachi sample: softmax temperature (0 = greedy)");
+ABSL_FLAG(int64_t, sample_top_k, 0, "kachi sample: keep the k most likely tokens (0 = all)");
+ABSL_FLAG(double, sample_top_p, 1.0, "kachi sample: nucleus sampling, keep the most likely tokens up to probability p");
 ABSL_FLAG(uint64_t, sample_seed, 1, "kachi sample: seed of the sampler");
+ABSL_FLAG(bool, sample_print_ids, false, "kachi sample: print the generated token ids instead of decoded text");
 
 namespace kachi {
 namespace {
 
-// Draws a token from softmax(logits / temperature).
-int SampleToken(const std::vector<float>& logits, double temperature, std::mt19937_64& gen) {
-  double max_logit = logits[0];
-  for (float l : logits) max_logit = std::max<double>(max_logit, l);
-  std::vector<double> weights(logits.size());
-  for (size_t i = 0; i < logits.size(); ++i) weights[i] = std::exp((logits[i] - max_logit) / temperature);
-  std::discrete_distribution<int> pick(weights.begin(), weights.end());
-  return pick(gen);
+// The decoder of generated ids. Hook for issue 16 item 4: when a tokenizer flag is given, return its decoder here.
+std::unique_ptr<TokenDecoder> MakeDecoder(int64_t vocab_size) {
+  if (absl::GetFlag(FLAGS_sample_print_ids)) return std::make_unique<IdDecoder>();
+  return DefaultDecoder(vocab_size);
+}
+
+// The prompt's token ids: --sample_prompt_ids, else --sample_prompt's bytes (byte-level models only).
+absl::StatusOr<std::vector<int32_t>> PromptIds(int64_t vocab_size) {
+  std::vector<int32_t> tokens;
+  const std::string ids = absl::GetFlag(FLAGS_sample_prompt_ids);
+  const std::string text = absl::GetFlag(FLAGS_sample_prompt);
+  if (!ids.empty() && !text.empty()) {
+    return absl::InvalidArgumentError("give --sample_prompt or --sample_prompt_ids, not both");
+  }
+  for (absl::string_view part : absl::StrSplit(ids, ',', absl::SkipEmpty())) {
+    int32_t id;
+    if (!absl::SimpleAtoi(part, &id) || id < 0 || id >= vocab_size) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--sample_prompt_ids: '", part, "' is not a token id below vocab_size ", vocab_size));
+    }
+    tokens.push_back(id);
+  }
+  if (!text.empty()) {
+    if (vocab_size != 256) return absl::InvalidArgumentError("--sample_prompt needs a byte-level model (vocab 256)");
+    for (uint16_t t : ByteTokenize(text)) tokens.push_back(t);
+  }
+  return tokens;
 }
 
 absl::Status Sample(const std::string& path) {
-  const double temperature = absl::GetFlag(FLAGS_sample_temperature);
+  SamplingOptions options;
+  options.temperature = absl::GetFlag(FLAGS_sample_temperature);
+  options.top_k = absl::GetFlag(FLAGS_sample_top_k);
+  options.top_p = absl::GetFlag(FLAGS_sample_top_p);
   const int count = absl::GetFlag(FLAGS_sample_tokens);
-  if (temperature <= 0 || count < 0) {
-    return absl::InvalidArgumentError("--sample_temperature must be > 0 and --sample_tokens >= 0");
-  }
-  absl::StatusOr<SafetensorsFile> file = ReadSafetensors(path);
-  if (!file.ok()) return file.status();
-  absl::StatusOr<GptShape> shape = ShapeFromMetadata(file->metadata());
-  if (!shape.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": not written by kachi train (", shape.status().message(),
-                                                   ")"));
-  }
-  GptModel model(*shape, nullptr);
-  if (auto st = ImportHfGpt2(*file, model.layout(), HfGpt2Options{}, model.params()); !st.ok()) return st;
-  const bool bytes = shape->vocab_size == 256;
-  std::vector<int32_t> tokens;
-  for (uint16_t t : ByteTokenize(absl::GetFlag(FLAGS_sample_prompt))) tokens.push_back(t);
-  if (!bytes && !tokens.empty()) {
-    return absl::InvalidArgumentError("--sample_prompt needs a byte-level model (vocab_size 256)");
-  }
+  if (absl::Status st = ValidateSamplingOptions(options); !st.ok()) return st;
+  if (count < 0) return absl::InvalidArgumentError("--sample_tokens must be >= 0");
+  absl::StatusOr<std::unique_ptr<GptModel>> model = LoadInferenceModel(path);
+  if (!model.ok()) return model.status();
+  const GptShape& shape = (*model)->shape();
+  absl::StatusOr<std::vector<int32_t>> prompt = PromptIds(shape.vocab_size);
+  if (!prompt.ok()) return prompt.status();
+  std::vector<int32_t> tokens = *prompt;
+  const bool bytes = shape.vocab_size == 256;
   if (tokens.empty()) tokens.push_back(bytes ? '\n' : 0);
-  std::fputs(absl::GetFlag(FLAGS_sample_prompt).c_str(), stdout);
+  std::unique_ptr<TokenDecoder> decoder = MakeDecoder(shape.vocab_size);
+  if (!absl::GetFlag(FLAGS_sample_print_ids)) std::fputs(absl::GetFlag(FLAGS_sample_prompt).c_str(), stdout);
   std::mt19937_64 gen(absl::GetFlag(FLAGS_sample_seed));
+  std::vector<int32_t> generated;
+  std::string printed;
   for (int i = 0; i < count; ++i) {
-    const int64_t window = std::min<int64_t>(tokens.size(), shape->context);
-    absl::StatusOr<std::vector<float>> logits = model.LastLogits(tokens.data() + tokens.size() - window, window);
+    const int64_t window = std::min<int64_t>(tokens.size(), shape.context);
+    absl::StatusOr<std::vector<float>> logits = (*model)->LastLogits(tokens.data() + tokens.size() - window, window);
     if (!logits.ok()) return logits.status();
-    const int next = SampleToken(*logits, temperature, gen);
+    const auto next = static_cast<int32_t>(SampleToken(*logits, options, gen));
     tokens.push_back(next);
-    if (bytes) {
-      std::fputc(next, stdout);
-    } else {
-      std::printf("%d ", next);
+    generated.push_back(next);
+    // Print what the decoder adds (a multi-id character appears once it is complete).
+    const std::string text = decoder->Decode(generated);
+    if (text.size() > printed.size() && text.compare(0, printed.size(), printed) == 0) {
+      std::fputs(text.substr(printed.size()).c_str(), stdout);
+      printed = text;
     }
   }
   std::fputc('\n', stdout);
@@ -77,8 +104,9 @@ absl::Status Sample(const std::string& path) {
 
 int SampleCommand(const std::vector<std::string>& args) {
   if (args.size() != 1) {
-    std::fprintf(stderr, "usage: kachi sample WEIGHTS.safetensors [--sample_prompt TEXT] [--sample_tokens N] "
-                         "[--sample_temperature T] [--sample_seed S]\n");
+    std::fprintf(stderr, "usage: kachi sample WEIGHTS [--sample_prompt TEXT | --sample_prompt_ids 1,2] "
+                         "[--sample_tokens N] [--sample_temperature T (0 = greedy)] [--sample_top_k K] "
+                         "[--sample_top_p P] [--sample_seed S] [--sample_print_ids]\n");
     return 2;
   }
   if (absl::Status st = Sample(args[0]); !st.ok()) {

@@ -3,6 +3,8 @@
 // checkpoints (checkpoint.dir) and optionally the trained weights as Hugging Face GPT-2 safetensors. It starts from
 // the latest sound checkpoint with --resume or checkpoint.resume, else from model.init_from weights if given.
 // --timeline FILE writes every rank's steps (data, compute, each collective, optimizer, checkpoint) as a Chrome trace.
+#include <mpi.h>
+
 #include <cstdio>
 #include <functional>
 #include <iostream>
@@ -92,7 +94,22 @@ absl::Status StartingPoint(Session& session, Trainer& trainer, ProcessGrid& grid
   return absl::OkStatus();
 }
 
+// Resolves an unset train.kernels in `session.config` (DefaultKernels: "cuda" when every rank of the job has a GPU
+// bound and the model takes the CUDA kernels, else "cpu"); returns the note for the start line: the kernels, and
+// why when they were not set.
+std::string ResolveKernels(Session& session) {
+  config::TrainConfig& train = *session.config.mutable_train();
+  if (train.has_kernels()) return absl::StrCat("kernels ", train.kernels());
+  int has_gpu = session.device >= 0 ? 1 : 0;
+  int every_rank = 0;
+  MPI_Allreduce(&has_gpu, &every_rank, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+  const DefaultKernelsChoice choice = DefaultKernels(session.config, every_rank == 1);
+  train.set_kernels(choice.kernels);
+  return absl::StrCat("kernels ", choice.kernels, " (train.kernels unset: ", choice.reason, ")");
+}
+
 absl::Status Train(Session& session) {
+  const std::string kernels_note = ResolveKernels(session);
   // The world's backend carries the training collectives when the model lives where it wants its buffers: NCCL
   // with the CUDA kernels (it stages the trainer's small host scalars itself), MPI with any kernels. NCCL with the
   // CPU kernels would get host gradients, so such a run trains over MPI.
@@ -134,10 +151,10 @@ absl::Status Train(Session& session) {
   if (world.rank() == 0) {
     std::cout << absl::StrFormat(
         "kachi train: %s, %.2fM parameters | dp %d x tp %d%s on %s | global batch %d x %d tokens = micro %d x "
-        "accumulation %d x dp %d | %d steps\n",
+        "accumulation %d x dp %d | %d steps | %s\n",
         DescribeShape(options->shape), options->shape.num_parameters() / 1e6, layout->dp, layout->tp,
         layout->zero1 ? " (ZeRO-1)" : "", session.backend, options->global_batch, options->seq_len,
-        options->micro_batch, t.accumulation_steps(), layout->dp, options->steps);
+        options->micro_batch, t.accumulation_steps(), layout->dp, options->steps, kernels_note);
   }
   if (auto st = StartingPoint(session, t, **grid); !st.ok()) return st;
   std::unique_ptr<ckpt::CheckpointWriter> writer;

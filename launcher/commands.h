@@ -24,6 +24,9 @@ int TrainCommand(const std::vector<std::string>& args);
 int PlanCommand(const std::vector<std::string>& args);
 // `kachi sample WEIGHTS.safetensors`: generates text from trained weights on one process (launcher/cmd_sample.cc).
 int SampleCommand(const std::vector<std::string>& args);
+// `kachi eval WEIGHTS --data GLOB [--windows N] [--logits OUT]`: loss, perplexity and logits of given weights over
+// token shards, windows split across the job's ranks (launcher/cmd_eval.cc).
+int EvalCommand(const std::vector<std::string>& args);
 // `kachi data --out DIR FILE...`: text files to byte-level token shards (launcher/data_command.h).
 int DataCommand(const std::vector<std::string>& args);
 // `kachi ckpt inspect DIR | export DIR --safetensors OUT`: checkpoint tools, one process (launcher/cmd_ckpt.cc).

@@ -61,30 +61,74 @@ constexpr Subcommand kSubcommands[] = {
      VersionCommand},
     {"env", "start every rank and print rank, world, local rank, node, device, backend and source per rank",
      EnvCommand},
-    {"train", "train a GPT over the job's ranks (dp x tp): `kachi train CONFIG.pbtxt`", TrainCommand},
-    {"plan", "the largest layout of a run that fits H hosts of P ranks: `kachi plan CONFIG --hosts H "
-             "--ranks_per_host P` (elastic restarts)", PlanCommand},
-    {"sample", "generate text from weights saved by train: `kachi sample WEIGHTS.safetensors`", SampleCommand},
-    {"data", "turn text files into byte-level token shards: `kachi data --out DIR FILE...`", DataCommand,
+    {"train", "train a GPT over the job's ranks (dp x tp)", TrainCommand},
+    {"plan", "the largest layout of a run that fits H hosts of P ranks (elastic restarts)", PlanCommand},
+    {"sample", "generate text from trained weights", SampleCommand},
+    {"eval", "loss and perplexity of weights over token shards, or their logits", EvalCommand, /*raw_args=*/true},
+    {"data", "turn text files into token shards (llm.c format)", DataCommand,
      /*raw_args=*/true},
-    {"ckpt", "checkpoint tools: `kachi ckpt inspect DIR`, `kachi ckpt check DIR`, `kachi ckpt export DIR --safetensors OUT`, `kachi ckpt export DIR --hf OUTDIR`", CkptCommand,
+    {"ckpt", "checkpoint tools: inspect, check, export (safetensors file or Hugging Face directory)", CkptCommand,
      /*raw_args=*/true},
-    {"lanes", "lanes competing for the card pool: `kachi lanes --simulate [LANES.pbtxt] [--set field=value]`",
+    {"lanes", "lanes competing for the card pool: run them on the job's ranks, print a journal, or simulate",
      LanesCommand, /*raw_args=*/true},
 #ifdef KACHI_HAVE_BENCH_COMMAND
-    {"bench", "benchmarks beside their peer: `kachi bench comm` (collectives), `kachi bench kernels` (CUDA kernels), "
-              "`kachi bench train`, `kachi bench scaling` (1, 2, 4, ... ranks, modeled and projected)",
+    {"bench", "benchmarks beside their peer: collectives, CUDA kernels, training steps, scaling (modeled, "
+              "projected)",
      BenchCommand},
 #endif
 };
 
-// The --help text: synopsis, subcommands, common flags (help strings and defaults from the flags themselves).
+// The command-line forms of each subcommand, printed under its summary by --help. Every entry of kSubcommands needs
+// at least one form here (tests/launcher/help_test.py fails otherwise); a form of a subcommand this build does not
+// dispatch is not printed.
+struct UsageForm {
+  const char* name;
+  const char* form;
+};
+
+constexpr UsageForm kUsageForms[] = {
+    {"version", "kachi version"},
+    {"env", "mpirun -np N kachi env [--backend mpi|nccl|auto]"},
+    {"train", "mpirun -np N kachi train CONFIG.pbtxt [--resume] [--timeline FILE] [--set field=value]..."},
+    {"train", "  (train.kernels unset: \"cuda\" when every rank has a GPU bound and head size is 64, else \"cpu\";"},
+    {"train", "  train.metrics FILE, train.tensorboard_dir DIR: metrics as JSON lines, as TensorBoard event files)"},
+    {"plan", "kachi plan CONFIG.pbtxt --hosts H --ranks_per_host P"},
+    {"eval", "[mpirun -np K] kachi eval WEIGHTS --data GLOB [--windows N] [--seq_len T] [--batch B] [--logits OUT "
+             "[--logits_windows 0,1,...]]"},
+    {"eval", "  (loss and perplexity of WEIGHTS: checkpoint directory, safetensors file or HF directory; over all"},
+    {"eval", "  windows of the shards or the first N, split across ranks; --logits writes windows' logits)"},
+    {"sample", "kachi sample WEIGHTS [--sample_prompt TEXT | --sample_prompt_ids 1,2] [--sample_tokens N] "
+               "[--sample_temperature T (0 = greedy)]"},
+    {"sample", "  [--sample_top_k K] [--sample_top_p P] [--sample_seed S] [--sample_print_ids]"},
+    {"data", "kachi data --out DIR [--val_fraction F] [--shard_tokens N] FILE..."},
+    {"ckpt", "kachi ckpt inspect DIR           every step directory, manifest and shard (exit 3 when damaged)"},
+    {"ckpt", "kachi ckpt check DIR             the same, one line per step"},
+    {"ckpt", "kachi ckpt export DIR --safetensors OUT    newest sound step as one safetensors file"},
+    {"ckpt", "kachi ckpt export DIR --hf OUTDIR          ... as a Hugging Face directory (config.json + weights)"},
+    {"lanes", "mpirun -np N kachi lanes LANES.pbtxt [--resume] [--dir DIR] [--chunk STEPS] [--set field=value]..."},
+    {"lanes", "kachi lanes --journal DIR        print a lanes run's journal"},
+    {"lanes", "kachi lanes --simulate [LANES.pbtxt] [--set field=value]... [--lanes_report PATH]"},
+    {"bench", "mpirun -np N kachi bench comm [all_reduce|reduce_scatter|all_gather|broadcast ...] [--bench_op OP]"},
+    {"bench", "kachi bench kernels [memory|matmul|attention ...]   (CUDA build, one GPU)"},
+    {"bench", "kachi bench train [--set model.preset=gpt2_124m] [--bench_steps N] [--bench_torch=false] "
+              "[--bench_profile]"},
+    {"bench", "mpirun -np N kachi bench scaling [--bench_scaling='FIELD: VALUE ...'] [--bench_cluster FILE] "
+              "[--timeline FILE]"},
+};
+
+// The --help text: synopsis, each subcommand with its summary and forms, common flags (help strings and defaults
+// from the flags themselves).
 std::string UsageText() {
   std::string text =
       "usage: kachi [flags] <subcommand> [args]\n"
       "       mpirun -np N kachi [flags] <subcommand> [args]   (or srun --mpi=pmix -n N kachi ...)\n\n"
       "subcommands:\n";
-  for (const auto& sub : kSubcommands) absl::StrAppend(&text, absl::StrFormat("  %-9s %s\n", sub.name, sub.summary));
+  for (const auto& sub : kSubcommands) {
+    absl::StrAppend(&text, absl::StrFormat("  %-9s %s\n", sub.name, sub.summary));
+    for (const auto& usage : kUsageForms) {
+      if (absl::string_view(usage.name) == sub.name) absl::StrAppend(&text, "      ", usage.form, "\n");
+    }
+  }
   absl::StrAppend(&text, "\ncommon flags:\n");
   for (const char* name : kCommonFlagNames) {
     const absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
@@ -93,7 +137,8 @@ std::string UsageText() {
     absl::StrAppend(&text, absl::StrFormat("  --%-9s %s%s\n", name, flag->Help(),
                                            default_value.empty() ? "" : " (default: " + default_value + ")"));
   }
-  absl::StrAppend(&text, "\n--helpfull lists every flag, including abseil's.\n");
+  absl::StrAppend(&text, "\n`kachi <subcommand>` with wrong arguments prints its own usage; --helpfull lists every "
+                         "flag, including abseil's.\n");
   return text;
 }
 

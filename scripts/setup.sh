@@ -40,11 +40,14 @@ else
   echo "setup: all Debian packages present"
 fi
 
-# Python with numpy + safetensors (PyPI) for the interop test: a venv inside the build tree, made once.
-if [[ ! -x "$build_dir/pyenv/bin/python" ]] || ! "$build_dir/pyenv/bin/python" -c "import safetensors, numpy" 2>/dev/null; then
+# Python for the tests' reference sides, a venv inside the build tree made once: numpy + safetensors (interop
+# tests), tokenizers (the BPE tokenizer's reference ids), tensorboard (reads back the metrics event files).
+python_packages=(numpy safetensors tokenizers tensorboard)
+if [[ ! -x "$build_dir/pyenv/bin/python" ]] ||
+   ! "$build_dir/pyenv/bin/python" -c "import numpy, safetensors, tokenizers, tensorboard" 2>/dev/null; then
   python3 -m venv --system-site-packages "$build_dir/pyenv"
-  "$build_dir/pyenv/bin/pip" install --quiet --disable-pip-version-check safetensors \
-    || echo "setup: could not install safetensors from PyPI; the Python interop test will skip" >&2
+  "$build_dir/pyenv/bin/pip" install --quiet --disable-pip-version-check "${python_packages[@]}" \
+    || echo "setup: could not install ${python_packages[*]} from PyPI; the Python tests that need them skip" >&2
 fi
 
 # ccache, where installed, keeps compiled objects across build folders and worktrees (CCACHE_BASEDIR makes paths

@@ -73,6 +73,9 @@ absl::Status CheckPattern(const char* field, const std::string& pattern) {
 }  // namespace
 
 absl::Status CheckRunPaths(const config::KachiConfig& config) {
+  if (!config.train().tensorboard_dir().empty()) {
+    if (auto st = CheckWritableDir("train.tensorboard_dir", config.train().tensorboard_dir()); !st.ok()) return st;
+  }
   if (!config.checkpoint().dir().empty()) {
     if (auto st = CheckWritableDir("checkpoint.dir", config.checkpoint().dir()); !st.ok()) return st;
   }

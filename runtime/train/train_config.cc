@@ -11,6 +11,12 @@
 #include "runtime/io/hf_dir.h"
 
 namespace kachi {
+namespace {
+
+// The head size kachi's CUDA flash attention takes (kernels/attention_cuda.h).
+constexpr int64_t kCudaHeadSize = 64;
+
+}  // namespace
 
 absl::StatusOr<GptShape> ShapeFromConfig(const config::ModelConfig& model, int tp) {
   config::KachiConfig bounded;  // a set size out of bounds is refused, never replaced by the preset's
@@ -94,6 +100,7 @@ absl::StatusOr<TrainOptions> TrainOptionsFromConfig(const config::KachiConfig& c
   options.eval_windows = train.eval_windows();
   options.log_every = train.log_every();
   options.metrics_path = train.metrics();
+  options.tensorboard_dir = train.tensorboard_dir();
   options.kernels = train.kernels();
   options.precision = train.precision();
   options.activation_recompute = train.activation_recompute();
@@ -127,6 +134,17 @@ absl::StatusOr<TrainOptions> TrainOptionsFromConfig(const config::KachiConfig& c
         "optimizer: lr and eps must be > 0, warmup_steps >= 0, betas in [0, 1)");
   }
   return options;
+}
+
+DefaultKernelsChoice DefaultKernels(const config::KachiConfig& config, bool every_rank_has_gpu) {
+  if (!every_rank_has_gpu) return {"cpu", "no GPU bound on every rank"};
+  absl::StatusOr<GptShape> shape = ShapeFromConfig(config.model(), std::max(1, config.parallel().tp()));
+  if (!shape.ok()) return {"cpu", "model shape unresolved"};
+  if (shape->head_size() != kCudaHeadSize) {
+    return {"cpu", absl::StrCat("GPU bound, but head size ", shape->head_size(), " (the CUDA kernels need ",
+                                kCudaHeadSize, ")")};
+  }
+  return {"cuda", "GPU bound on every rank"};
 }
 
 }  // namespace kachi

@@ -3,6 +3,8 @@
 #ifndef KACHI_RUNTIME_TRAIN_TRAIN_CONFIG_H_
 #define KACHI_RUNTIME_TRAIN_TRAIN_CONFIG_H_
 
+#include <string>
+
 #include "absl/status/statusor.h"
 #include "runtime/proto/config.pb.h"
 #include "runtime/train/train_options.h"
@@ -24,6 +26,17 @@ absl::StatusOr<ParallelLayout> LayoutFromConfig(const config::KachiConfig& confi
 
 // TrainOptions for `config` at `layout` (model shape checked against tp; batch against dp).
 absl::StatusOr<TrainOptions> TrainOptionsFromConfig(const config::KachiConfig& config, const ParallelLayout& layout);
+
+// The kernels chosen for a run whose train.kernels is unset, and why (for the start line).
+struct DefaultKernelsChoice {
+  std::string kernels;  // "cuda" or "cpu"
+  std::string reason;   // e.g. "no GPU bound"
+};
+
+// train.kernels unset: "cuda" when every rank has a GPU bound (`every_rank_has_gpu`, agreed over the job) and the
+// CUDA kernels take the model (flash attention: head size 64), else "cpu". A model section that does not resolve
+// gives "cpu" (TrainOptionsFromConfig reports the error).
+DefaultKernelsChoice DefaultKernels(const config::KachiConfig& config, bool every_rank_has_gpu);
 
 }  // namespace kachi
 

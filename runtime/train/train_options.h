@@ -49,6 +49,8 @@ struct TrainOptions {
   // Rank 0's progress line every log_every steps (0: never); JSON-lines metrics file (empty: none).
   int64_t log_every = 1;
   std::string metrics_path;
+  // Directory where rank 0 writes the same metrics as TensorBoard event files (empty: none; runtime/metrics/).
+  std::string tensorboard_dir;
 };
 
 }  // namespace kachi

@@ -5,11 +5,15 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <optional>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "runtime/metrics/event_file_writer.h"
 #include "runtime/model/cuda_model_ops.h"
 #include "runtime/model/parameter_layout.h"
 #include "runtime/train/timeline.h"
@@ -258,6 +262,12 @@ absl::Status Trainer::Run(std::ostream* log, const AfterStepHook& after_step) {
     metrics.open(options_.metrics_path, std::ios::app);
     if (!metrics) return absl::PermissionDeniedError(absl::StrCat("cannot write metrics to ", options_.metrics_path));
   }
+  std::unique_ptr<EventFileWriter> events;  // TensorBoard's copy of the metrics (rank 0)
+  if (leader && !options_.tensorboard_dir.empty()) {
+    absl::StatusOr<std::unique_ptr<EventFileWriter>> created = EventFileWriter::Create(options_.tensorboard_dir);
+    if (!created.ok()) return created.status();
+    events = std::move(*created);
+  }
   double elapsed = 0;
   int64_t timed_steps = 0;
   while (step() < options_.steps) {
@@ -296,12 +306,22 @@ absl::Status Trainer::Run(std::ostream* log, const AfterStepHook& after_step) {
           stall > 0 ? absl::StrFormat(", \"ckpt_stall_ms\": %.3f", stall * 1e3) : "");
       metrics.flush();
     }
+    if (events) {
+      std::vector<std::pair<std::string, double>> scalars = {
+          {"loss", result->loss}, {"lr", result->lr}, {"grad_norm", result->grad_norm},
+          {"ms", result->seconds * 1e3}, {"tokens_per_s", tokens_per_s}};
+      if (stall > 0) scalars.emplace_back("ckpt_stall_ms", stall * 1e3);
+      if (auto st = events->WriteScalars(result->step + 1, scalars); !st.ok()) return st;
+    }
     const bool last = step() == options_.steps;
     if (eval_loader_.has_value() && (last || (options_.eval_every > 0 && step() % options_.eval_every == 0))) {
       absl::StatusOr<float> val = Evaluate();
       if (!val.ok()) return val.status();
       if (leader && log != nullptr) *log << absl::StrFormat("step %5d/%d | val loss %.4f\n", step(), options_.steps, *val);
       if (metrics.is_open()) metrics << absl::StrFormat("{\"step\": %d, \"val_loss\": %.6f}\n", step(), *val);
+      if (events) {
+        if (auto st = events->WriteScalars(step(), {{"val_loss", *val}}); !st.ok()) return st;
+      }
     }
   }
   return absl::OkStatus();

@@ -1,7 +1,8 @@
 // Trainer: the training loop of one run over a dp x tp ProcessGrid — micro-batches with gradient accumulation,
 // data-parallel gradient averaging (buckets or ZeRO-1), global-norm clipping, AdamW with the LR schedule, periodic
-// evaluation, rank-0 progress lines and JSON-lines metrics. The same code serves every (dp, tp); the global batch
-// and its windows are independent of the layout, so losses match the single-rank run.
+// evaluation, rank-0 progress lines, JSON-lines metrics and their TensorBoard twin (runtime/metrics/). The same code
+// serves every (dp, tp); the global batch and its windows are independent of the layout, so losses match the
+// single-rank run.
 #ifndef KACHI_RUNTIME_TRAIN_TRAINER_H_
 #define KACHI_RUNTIME_TRAIN_TRAINER_H_
 
@@ -49,8 +50,8 @@ class Trainer {
   // Mean token loss over the validation windows (collective).
   absl::StatusOr<float> Evaluate();
   // Steps until options.steps, printing progress on rank 0 to `log` (may be null), evaluating every eval_every
-  // steps and at the end, writing metrics; `after_step` (may be empty) runs after each step, and the stall it
-  // reports joins the progress line and metrics (ckpt_stall_ms).
+  // steps and at the end, writing metrics (JSON lines, TensorBoard event files); `after_step` (may be empty) runs
+  // after each step, and the stall it reports joins the progress line and metrics (ckpt_stall_ms).
   absl::Status Run(std::ostream* log, const AfterStepHook& after_step = {});
 
   // All buffer_size() parameters of this rank's model from / to host fp32 memory. In mixed precision the fp32
