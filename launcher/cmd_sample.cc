@@ -1,8 +1,8 @@
 // `kachi sample WEIGHTS`: generates tokens from any weights whose shape is known (HF directory with config.json,
 // safetensors with kachi metadata, kachi checkpoint directory; see cmd_eval_weights.h) on one process.
 // Temperature 0 is greedy; --sample_top_k / --sample_top_p truncate the distribution (runtime/sample/). Output goes
-// through a TokenDecoder: bytes for byte-level models, ids otherwise; a BPE tokenizer's decoder plugs in at
-// MakeDecoder when issue 16's tokenizer lands.
+// through a TokenDecoder: the BPE tokenizer of --sample_tokenizer (which also encodes --sample_prompt), else bytes
+// for byte-level models and ids otherwise.
 #include <cstdio>
 #include <random>
 #include <string>
@@ -15,11 +15,17 @@
 #include "absl/strings/str_split.h"
 #include "launcher/cmd_eval_weights.h"
 #include "launcher/commands.h"
+#include "runtime/data/bpe_tokenizer.h"
 #include "runtime/data/byte_tokenizer.h"
+#include "runtime/sample/bpe_decoder.h"
 #include "runtime/sample/token_decoder.h"
 #include "runtime/sample/token_sampler.h"
 
-ABSL_FLAG(std::string, sample_prompt, "", "kachi sample: text the sample continues (byte-level models)");
+ABSL_FLAG(std::string, sample_prompt, "",
+          "kachi sample: text the sample continues (byte-level models, or encoded by --sample_tokenizer)");
+ABSL_FLAG(std::string, sample_tokenizer, "",
+          "kachi sample: byte-level BPE tokenizer (tokenizer.json, or a directory with it or vocab.json + "
+          "merges.txt) that encodes the prompt and decodes the sample");
 ABSL_FLAG(std::string, sample_prompt_ids, "",
           "kachi sample: comma-separated token ids the sample continues (any vocabulary)");
 ABSL_FLAG(int, sample_tokens, 200, "kachi sample: tokens to generate");
@@ -32,14 +38,28 @@ ABSL_FLAG(bool, sample_print_ids, false, "kachi sample: print the generated toke
 namespace kachi {
 namespace {
 
-// The decoder of generated ids. Hook for issue 16 item 4: when a tokenizer flag is given, return its decoder here.
-std::unique_ptr<TokenDecoder> MakeDecoder(int64_t vocab_size) {
+// The decoder of generated ids: ids when asked, else the tokenizer's, else the vocabulary's default.
+std::unique_ptr<TokenDecoder> MakeDecoder(int64_t vocab_size, const std::shared_ptr<const BpeTokenizer>& tokenizer) {
   if (absl::GetFlag(FLAGS_sample_print_ids)) return std::make_unique<IdDecoder>();
+  if (tokenizer != nullptr) return std::make_unique<BpeDecoder>(tokenizer);
   return DefaultDecoder(vocab_size);
 }
 
-// The prompt's token ids: --sample_prompt_ids, else --sample_prompt's bytes (byte-level models only).
-absl::StatusOr<std::vector<int32_t>> PromptIds(int64_t vocab_size) {
+// The tokenizer of --sample_tokenizer (null when none), checked to fit the model's vocabulary.
+absl::StatusOr<std::shared_ptr<const BpeTokenizer>> LoadSampleTokenizer(int64_t vocab_size) {
+  const std::string path = absl::GetFlag(FLAGS_sample_tokenizer);
+  if (path.empty()) return std::shared_ptr<const BpeTokenizer>();
+  absl::StatusOr<BpeTokenizer> tokenizer = BpeTokenizer::Load(path);
+  if (!tokenizer.ok()) return tokenizer.status();
+  if (tokenizer->vocab_size() > vocab_size) {
+    return absl::InvalidArgumentError(absl::StrCat("--sample_tokenizer ", path, " has ", tokenizer->vocab_size(),
+                                                   " tokens, more than the model's vocab_size ", vocab_size));
+  }
+  return std::make_shared<const BpeTokenizer>(*std::move(tokenizer));
+}
+
+// The prompt's token ids: --sample_prompt_ids, else --sample_prompt encoded by the tokenizer or as bytes.
+absl::StatusOr<std::vector<int32_t>> PromptIds(int64_t vocab_size, const BpeTokenizer* tokenizer) {
   std::vector<int32_t> tokens;
   const std::string ids = absl::GetFlag(FLAGS_sample_prompt_ids);
   const std::string text = absl::GetFlag(FLAGS_sample_prompt);
@@ -54,8 +74,12 @@ absl::StatusOr<std::vector<int32_t>> PromptIds(int64_t vocab_size) {
     }
     tokens.push_back(id);
   }
-  if (!text.empty()) {
-    if (vocab_size != 256) return absl::InvalidArgumentError("--sample_prompt needs a byte-level model (vocab 256)");
+  if (!text.empty() && tokenizer != nullptr) {
+    tokenizer->EncodeAppend(text, tokens);
+  } else if (!text.empty()) {
+    if (vocab_size != 256) {
+      return absl::InvalidArgumentError("--sample_prompt needs a byte-level model (vocab 256) or --sample_tokenizer");
+    }
     for (uint16_t t : ByteTokenize(text)) tokens.push_back(t);
   }
   return tokens;
@@ -72,12 +96,17 @@ absl::Status Sample(const std::string& path) {
   absl::StatusOr<std::unique_ptr<GptModel>> model = LoadInferenceModel(path);
   if (!model.ok()) return model.status();
   const GptShape& shape = (*model)->shape();
-  absl::StatusOr<std::vector<int32_t>> prompt = PromptIds(shape.vocab_size);
+  absl::StatusOr<std::shared_ptr<const BpeTokenizer>> tokenizer = LoadSampleTokenizer(shape.vocab_size);
+  if (!tokenizer.ok()) return tokenizer.status();
+  absl::StatusOr<std::vector<int32_t>> prompt = PromptIds(shape.vocab_size, tokenizer->get());
   if (!prompt.ok()) return prompt.status();
   std::vector<int32_t> tokens = *prompt;
   const bool bytes = shape.vocab_size == 256;
+  if (tokens.empty() && *tokenizer != nullptr && (*tokenizer)->AddedTokenId("<|endoftext|>") >= 0) {
+    tokens.push_back((*tokenizer)->AddedTokenId("<|endoftext|>"));  // GPT-2's start of a document
+  }
   if (tokens.empty()) tokens.push_back(bytes ? '\n' : 0);
-  std::unique_ptr<TokenDecoder> decoder = MakeDecoder(shape.vocab_size);
+  std::unique_ptr<TokenDecoder> decoder = MakeDecoder(shape.vocab_size, *tokenizer);
   if (!absl::GetFlag(FLAGS_sample_print_ids)) std::fputs(absl::GetFlag(FLAGS_sample_prompt).c_str(), stdout);
   std::mt19937_64 gen(absl::GetFlag(FLAGS_sample_seed));
   std::vector<int32_t> generated;
@@ -106,7 +135,7 @@ int SampleCommand(const std::vector<std::string>& args) {
   if (args.size() != 1) {
     std::fprintf(stderr, "usage: kachi sample WEIGHTS [--sample_prompt TEXT | --sample_prompt_ids 1,2] "
                          "[--sample_tokens N] [--sample_temperature T (0 = greedy)] [--sample_top_k K] "
-                         "[--sample_top_p P] [--sample_seed S] [--sample_print_ids]\n");
+                         "[--sample_top_p P] [--sample_seed S] [--sample_print_ids] [--sample_tokenizer TOK]\n");
     return 2;
   }
   if (absl::Status st = Sample(args[0]); !st.ok()) {

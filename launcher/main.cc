@@ -99,8 +99,9 @@ constexpr UsageForm kUsageForms[] = {
     {"eval", "  windows of the shards or the first N, split across ranks; --logits writes windows' logits)"},
     {"sample", "kachi sample WEIGHTS [--sample_prompt TEXT | --sample_prompt_ids 1,2] [--sample_tokens N] "
                "[--sample_temperature T (0 = greedy)]"},
-    {"sample", "  [--sample_top_k K] [--sample_top_p P] [--sample_seed S] [--sample_print_ids]"},
-    {"data", "kachi data --out DIR [--val_fraction F] [--shard_tokens N] FILE..."},
+    {"sample", "  [--sample_top_k K] [--sample_top_p P] [--sample_seed S] [--sample_print_ids] "
+               "[--sample_tokenizer TOK]"},
+    {"data", "kachi data --out DIR [--val_fraction F] [--shard_tokens N] [--tokenizer TOK [--threads N]] FILE..."},
     {"ckpt", "kachi ckpt inspect DIR           every step directory, manifest and shard (exit 3 when damaged)"},
     {"ckpt", "kachi ckpt check DIR             the same, one line per step"},
     {"ckpt", "kachi ckpt export DIR --safetensors OUT    newest sound step as one safetensors file"},
