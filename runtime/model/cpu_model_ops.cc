@@ -4,17 +4,7 @@
 #include <cstring>
 #include <type_traits>
 
-#include "kernels/adamw.h"
-#include "kernels/attention.h"
-#include "kernels/cross_entropy.h"
-#include "kernels/gelu.h"
-#include "kernels/layernorm.h"
-#include "kernels/matmul.h"
-#include "kernels/matmul_gelu.h"
-#include "kernels/position_embedding.h"
-#include "kernels/residual.h"
-#include "kernels/sum_of_squares.h"
-#include "kernels/token_embedding.h"
+#include "kernels/cpu_kernels.h"
 #include "runtime/model/model_ops.h"
 
 namespace kachi {

@@ -11,17 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "comm/cuda_event_pool.h"
 #include "kernels/base/status_macros.h"
-#include "kernels/adamw_cuda.h"
-#include "kernels/attention_cuda.h"
-#include "kernels/cross_entropy_cuda.h"
-#include "kernels/elementwise_cuda.h"
-#include "kernels/gelu_cuda.h"
-#include "kernels/layernorm_cuda.h"
-#include "kernels/matmul_cuda.h"
-#include "kernels/position_embedding_cuda.h"
-#include "kernels/residual_layernorm_cuda.h"
-#include "kernels/sum_of_squares_cuda.h"
-#include "kernels/token_embedding_cuda.h"
+#include "kernels/cuda_kernels.h"
 
 namespace kachi {
 namespace {
