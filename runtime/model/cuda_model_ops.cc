@@ -10,17 +10,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "comm/cuda_event_pool.h"
+#include "kernels/base/cuda_status.h"
 #include "kernels/base/status_macros.h"
 #include "kernels/cuda_kernels.h"
 
 namespace kachi {
 namespace {
-
-absl::Status Check(cudaError_t error, const char* what) {
-  if (error == cudaSuccess) return absl::OkStatus();
-  return absl::InternalError(absl::StrCat(what, ": ", cudaGetErrorString(error)));
-}
-
 // Bf16 is layout-compatible with CUDA's bf16.
 static_assert(sizeof(Bf16) == sizeof(__nv_bfloat16), "Bf16 and __nv_bfloat16 differ in size");
 __nv_bfloat16* B(Bf16* p) { return reinterpret_cast<__nv_bfloat16*>(p); }
@@ -80,12 +75,12 @@ absl::Status AdamWStep(float* master, __nv_bfloat16* param, const __nv_bfloat16*
 // cuda::SumOfSquares into a device double, downloaded.
 template <typename T>
 absl::StatusOr<double> SumOfSquares(const T* data, int64_t count, const Context& c) {
-  if (*c.norm_result == nullptr) KACHI_RETURN_IF_ERROR(Check(cudaMalloc(c.norm_result, sizeof(double)), "cudaMalloc"));
+  if (*c.norm_result == nullptr) KACHI_RETURN_IF_ERROR(base::CudaStatus(cudaMalloc(c.norm_result, sizeof(double)), "cudaMalloc"));
   KACHI_RETURN_IF_ERROR(cuda::SumOfSquares(*c.norm_result, data, count, c.stream));
   double result = 0;
   KACHI_RETURN_IF_ERROR(
-      Check(cudaMemcpyAsync(&result, *c.norm_result, sizeof(double), cudaMemcpyDeviceToHost, c.stream), "download"));
-  KACHI_RETURN_IF_ERROR(Check(cudaStreamSynchronize(c.stream), "cudaStreamSynchronize"));
+      base::CudaStatus(cudaMemcpyAsync(&result, *c.norm_result, sizeof(double), cudaMemcpyDeviceToHost, c.stream), "download"));
+  KACHI_RETURN_IF_ERROR(base::CudaStatus(cudaStreamSynchronize(c.stream), "cudaStreamSynchronize"));
   return result;
 }
 
@@ -114,18 +109,18 @@ class CudaOps : public ModelOps {
     cudaFree(data);
   }
   absl::Status Upload(void* dst, const void* src, size_t bytes) override {
-    KACHI_RETURN_IF_ERROR(Check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream_), "upload"));
+    KACHI_RETURN_IF_ERROR(base::CudaStatus(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream_), "upload"));
     return Synchronize();  // the host buffer may be reused as soon as we return
   }
   absl::Status Download(void* dst, const void* src, size_t bytes) override {
-    KACHI_RETURN_IF_ERROR(Check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream_), "download"));
+    KACHI_RETURN_IF_ERROR(base::CudaStatus(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream_), "download"));
     return Synchronize();
   }
-  absl::Status Synchronize() override { return Check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize"); }
+  absl::Status Synchronize() override { return base::CudaStatus(cudaStreamSynchronize(stream_), "cudaStreamSynchronize"); }
   absl::StatusOr<void*> RecordEvent() override {
     absl::StatusOr<cudaEvent_t> event = events_.Acquire();
     if (!event.ok()) return event.status();
-    if (auto st = Check(cudaEventRecord(*event, stream_), "cudaEventRecord"); !st.ok()) {
+    if (auto st = base::CudaStatus(cudaEventRecord(*event, stream_), "cudaEventRecord"); !st.ok()) {
       events_.Release(*event);
       return st;
     }
@@ -138,7 +133,7 @@ class CudaOps : public ModelOps {
   void* AllocateBytes(size_t bytes) override { return Allocate(bytes); }
   absl::Status CopyAsync(void* dst, const void* src, size_t bytes) override {
     if (bytes == 0) return absl::OkStatus();
-    return Check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream_), "device copy");
+    return base::CudaStatus(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream_), "device copy");
   }
   void* AllocateHost(size_t bytes) override {
     void* data = nullptr;
@@ -155,15 +150,15 @@ class CudaOps : public ModelOps {
   }
   absl::Status DownloadConcurrent(void* dst, const void* src, size_t bytes) override {
     if (bytes == 0) return absl::OkStatus();
-    KACHI_RETURN_IF_ERROR(Check(cudaSetDevice(device_), "cudaSetDevice"));  // the current device is per thread
+    KACHI_RETURN_IF_ERROR(base::CudaStatus(cudaSetDevice(device_), "cudaSetDevice"));  // the current device is per thread
     std::lock_guard<std::mutex> lock(download_mutex_);  // one concurrent download at a time
     if (download_stream_ == nullptr) {
       KACHI_RETURN_IF_ERROR(
-          Check(cudaStreamCreateWithFlags(&download_stream_, cudaStreamNonBlocking), "cudaStreamCreate"));
+          base::CudaStatus(cudaStreamCreateWithFlags(&download_stream_, cudaStreamNonBlocking), "cudaStreamCreate"));
     }
     cudaStream_t stream = download_stream_;
-    KACHI_RETURN_IF_ERROR(Check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream), "download"));
-    return Check(cudaStreamSynchronize(stream), "cudaStreamSynchronize (download)");
+    KACHI_RETURN_IF_ERROR(base::CudaStatus(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream), "download"));
+    return base::CudaStatus(cudaStreamSynchronize(stream), "cudaStreamSynchronize (download)");
   }
 
   int64_t AttentionStatsSize(int64_t batch, int64_t heads, int64_t seq_len) const override {
@@ -212,9 +207,9 @@ class CudaOps : public ModelOps {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ModelOps>> MakeCudaModelOps(int device) {
-  KACHI_RETURN_IF_ERROR(Check(cudaSetDevice(device), "cudaSetDevice"));
+  KACHI_RETURN_IF_ERROR(base::CudaStatus(cudaSetDevice(device), "cudaSetDevice"));
   cudaStream_t stream = nullptr;
-  KACHI_RETURN_IF_ERROR(Check(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreate"));
+  KACHI_RETURN_IF_ERROR(base::CudaStatus(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreate"));
   return std::unique_ptr<ModelOps>(new CudaOps(device, stream));
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/base/status_macros.h"
 #include "runtime/model/model_ops.h"
 
 namespace kachi {
@@ -84,10 +85,10 @@ class ProfilingOps : public ModelOps {
   template <typename Call>
   auto Timed(const char* op, Call&& call) -> decltype(call()) {
     if (!enabled_) return call();
-    if (absl::Status st = inner_->Synchronize(); !st.ok()) return st;
+    KACHI_RETURN_IF_ERROR(inner_->Synchronize());
     const auto start = std::chrono::steady_clock::now();
     auto result = call();
-    if (absl::Status st = inner_->Synchronize(); !st.ok()) return st;
+    KACHI_RETURN_IF_ERROR(inner_->Synchronize());
     OpTime& time = times_[op];
     time.op = op;
     ++time.calls;
