@@ -68,7 +68,8 @@ absl::Status BenchBuffer::Upload(const std::vector<uint8_t>& content) {
   }
   if (content.empty()) return absl::OkStatus();
 #ifdef KACHI_WITH_CUDA
-  if (on_device_) return base::CudaStatus(cudaMemcpy(data_, content.data(), content.size(), cudaMemcpyHostToDevice), "upload");
+  if (on_device_)
+    return base::CudaStatus(cudaMemcpy(data_, content.data(), content.size(), cudaMemcpyHostToDevice), "upload");
 #endif
   std::memcpy(data_, content.data(), content.size());
   return absl::OkStatus();

@@ -90,7 +90,8 @@ absl::StatusOr<double> MedianMilliseconds(const std::function<absl::Status()>& b
     std::vector<double> times;
     for (int i = 0; i < kRepeats; ++i) {
       float ms = 0;
-      absl::Status s = base::CudaStatus(cudaEventElapsedTime(&ms, events[2 * i], events[2 * i + 1]), "cudaEventElapsedTime");
+      absl::Status s =
+          base::CudaStatus(cudaEventElapsedTime(&ms, events[2 * i], events[2 * i + 1]), "cudaEventElapsedTime");
       if (!s.ok()) return s;
       times.push_back(ms);
     }
@@ -117,9 +118,9 @@ SdpaTimes MeasureSdpa() {
   SdpaTimes result;
   const char* script = std::getenv("KACHI_SDPA_SCRIPT");
   const char* python = std::getenv("KACHI_PYTHON");
-  const std::string command = absl::StrCat(python ? python : "python3", " ", script ? script : KACHI_SDPA_SCRIPT_DEFAULT,
-                                           " --batch ", kBatch, " --heads ", kHeads, " --seq-len ", kSeqLen,
-                                           " --head-size ", kHeadSize, " 2>&1");
+  const std::string command =
+      absl::StrCat(python ? python : "python3", " ", script ? script : KACHI_SDPA_SCRIPT_DEFAULT, " --batch ", kBatch,
+                   " --heads ", kHeads, " --seq-len ", kSeqLen, " --head-size ", kHeadSize, " 2>&1");
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) {
     result.missing = absl::StrCat("could not start: ", command);
@@ -130,15 +131,15 @@ SdpaTimes MeasureSdpa() {
   bool found = false;
   while (std::fgets(line, sizeof(line), pipe) != nullptr) {
     last_line = line;
-    if (std::sscanf(line, "sdpa_reference fwd_ms=%lf fwdbwd_ms=%lf", &result.forward_ms,
-                    &result.forward_backward_ms) == 2) {
+    if (std::sscanf(line, "sdpa_reference fwd_ms=%lf fwdbwd_ms=%lf", &result.forward_ms, &result.forward_backward_ms) ==
+        2) {
       found = true;
     }
   }
   const int exit_code = pclose(pipe);
   if (!found) {
-    result.missing = absl::StrCat("no result line from `", command, "` (exit ", exit_code, "; last output: ",
-                                  last_line, ")");
+    result.missing =
+        absl::StrCat("no result line from `", command, "` (exit ", exit_code, "; last output: ", last_line, ")");
   }
   return result;
 }
@@ -184,8 +185,8 @@ absl::Status BenchAttentionKernels(const KernelBenchCeilings& ceilings, std::ost
     };
   };
   auto forward = [&]() {
-    return cuda::AttentionForward(attention_out.as<__nv_bfloat16>(), logsumexp.as<float>(),
-                                  qkv.as<__nv_bfloat16>(), kBatch, kSeqLen, kHeads, kHeadSize, stream);
+    return cuda::AttentionForward(attention_out.as<__nv_bfloat16>(), logsumexp.as<float>(), qkv.as<__nv_bfloat16>(),
+                                  kBatch, kSeqLen, kHeads, kHeadSize, stream);
   };
   auto backward = [&]() {
     return cuda::AttentionBackward(dqkv.as<__nv_bfloat16>(), dout.as<__nv_bfloat16>(), qkv.as<__nv_bfloat16>(),
@@ -211,9 +212,10 @@ absl::Status BenchAttentionKernels(const KernelBenchCeilings& ceilings, std::ost
   const double forward_flops = 2.0 * 2.0 * kBatch * kHeads * kSeqLen * kSeqLen * kHeadSize / 2.0;
   const double backward_flops = 2.5 * forward_flops;
   const double ceiling = ceilings.bf16_matmul_tflops;
-  out << absl::StrFormat("# attention: causal flash, bf16, B=%d H=%d T=%d D=%d; TFLOP/s count causal flops "
-                         "(fwd 2*2*B*H*T*T*D/2, bwd 2.5x); ceiling = bf16 matmul %.1f TFLOP/s\n",
-                         kBatch, kHeads, kSeqLen, kHeadSize, ceiling);
+  out << absl::StrFormat(
+      "# attention: causal flash, bf16, B=%d H=%d T=%d D=%d; TFLOP/s count causal flops "
+      "(fwd 2*2*B*H*T*T*D/2, bwd 2.5x); ceiling = bf16 matmul %.1f TFLOP/s\n",
+      kBatch, kHeads, kSeqLen, kHeadSize, ceiling);
   out << absl::StrFormat("%-28s %10s %9s %10s %10s %11s\n", "kernel", "median_ms", "TFLOP/s", "%ceiling", "sdpa_ms",
                          "sdpa/kachi");
   PrintRow(out, "forward (query tile 64)", *forward64, forward_flops, ceiling, 0);

@@ -83,7 +83,8 @@ absl::StatusOr<KernelBenchCeilings> MeasureCeilingsHere() {
   KACHI_RETURN_IF_ERROR(base::CudaStatus(cudaMalloc(&destination, copy_bytes), "cudaMalloc"));
   FillRandomBf16<<<1024, 256>>>(static_cast<__nv_bfloat16*>(source), copy_bytes / 2, 11);
   absl::StatusOr<double> copy_ms = MedianMs([&] {
-    return base::CudaStatus(cudaMemcpyAsync(destination, source, copy_bytes, cudaMemcpyDeviceToDevice), "cudaMemcpyAsync");
+    return base::CudaStatus(cudaMemcpyAsync(destination, source, copy_bytes, cudaMemcpyDeviceToDevice),
+                            "cudaMemcpyAsync");
   });
   (void)cudaFree(source);
   (void)cudaFree(destination);
@@ -103,8 +104,8 @@ absl::StatusOr<KernelBenchCeilings> MeasureCeilingsHere() {
   KACHI_RETURN_IF_ERROR(CheckBlas(cublasCreate(&handle), "cublasCreate"));
   const float alpha = 1.0f, beta = 0.0f;
   absl::StatusOr<double> gemm_ms = MedianMs([&] {
-    return CheckBlas(cublasGemmEx(handle, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &alpha, a, CUDA_R_16BF, n, b,
-                                  CUDA_R_16BF, n, &beta, c, CUDA_R_16BF, n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+    return CheckBlas(cublasGemmEx(handle, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &alpha, a, CUDA_R_16BF, n, b, CUDA_R_16BF,
+                                  n, &beta, c, CUDA_R_16BF, n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
                      "cublasGemmEx");
   });
   (void)cublasDestroy(handle);

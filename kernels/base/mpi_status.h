@@ -17,7 +17,8 @@ inline absl::Status MpiStatus(int code, absl::string_view call) {
   char text[MPI_MAX_ERROR_STRING] = {0};
   int length = 0;
   MPI_Error_string(code, text, &length);
-  return absl::InternalError(absl::StrCat(call, " failed with MPI error ", code, ": ", absl::string_view(text, length)));
+  return absl::InternalError(
+      absl::StrCat(call, " failed with MPI error ", code, ": ", absl::string_view(text, length)));
 }
 
 }  // namespace kachi::base

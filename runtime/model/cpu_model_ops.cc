@@ -62,9 +62,7 @@ class CpuOps : public ModelOps {
   absl::Status CopyAsync(void* dst, const void* src, size_t bytes) override { return Upload(dst, src, bytes); }
   void* AllocateHost(size_t bytes) override { return AllocateBytes(bytes); }
   void ReleaseHost(void* data) override { std::free(data); }
-  absl::Status DownloadConcurrent(void* dst, const void* src, size_t bytes) override {
-    return Upload(dst, src, bytes);
-  }
+  absl::Status DownloadConcurrent(void* dst, const void* src, size_t bytes) override { return Upload(dst, src, bytes); }
 
   int64_t AttentionStatsSize(int64_t batch, int64_t heads, int64_t seq_len) const override {
     return batch * heads * seq_len * seq_len;  // the softmax probabilities
@@ -72,12 +70,13 @@ class CpuOps : public ModelOps {
   int64_t AttentionScratchSize(int64_t, int64_t, int64_t) const override { return 0; }
 
   // Every fp32 kernel op, generated from kernel_op_list.h: its CPU twin (twin:: below), an OK status on return.
-#define KACHI_CPU_OP(R, Name, Params, Args, Extents) \
-  R Name Params override { return AsStatus([&] { return twin::Name Args; }); }
+#define KACHI_CPU_OP(R, Name, Params, Args, Extents)  \
+  R Name Params override {                            \
+    return AsStatus([&] { return twin::Name Args; }); \
+  }
   KACHI_KERNEL_OPS(KACHI_CPU_OP, float)
   KACHI_FP32_KERNEL_OPS(KACHI_CPU_OP)
 #undef KACHI_CPU_OP
-
 };
 
 }  // namespace

@@ -65,8 +65,8 @@ absl::Status AdamWStep(float* param, const float* grad, float* m, float* v, int6
                                 Hyper(learning_rate, beta1, beta2, eps, weight_decay), step, 1.0f, c.stream);
 }
 absl::Status AdamWStep(float* master, __nv_bfloat16* param, const __nv_bfloat16* grad, float* m, float* v,
-                       int64_t count, double learning_rate, double beta1, double beta2, double eps,
-                       double weight_decay, int64_t step, float grad_scale, const Context& c) {
+                       int64_t count, double learning_rate, double beta1, double beta2, double eps, double weight_decay,
+                       int64_t step, float grad_scale, const Context& c) {
   return cuda::AdamWStep<__nv_bfloat16>(master, param, grad, m, v, count,
                                         Hyper(learning_rate, beta1, beta2, eps, weight_decay), step, grad_scale,
                                         c.stream);
@@ -75,11 +75,12 @@ absl::Status AdamWStep(float* master, __nv_bfloat16* param, const __nv_bfloat16*
 // cuda::SumOfSquares into a device double, downloaded.
 template <typename T>
 absl::StatusOr<double> SumOfSquares(const T* data, int64_t count, const Context& c) {
-  if (*c.norm_result == nullptr) KACHI_RETURN_IF_ERROR(base::CudaStatus(cudaMalloc(c.norm_result, sizeof(double)), "cudaMalloc"));
+  if (*c.norm_result == nullptr)
+    KACHI_RETURN_IF_ERROR(base::CudaStatus(cudaMalloc(c.norm_result, sizeof(double)), "cudaMalloc"));
   KACHI_RETURN_IF_ERROR(cuda::SumOfSquares(*c.norm_result, data, count, c.stream));
   double result = 0;
-  KACHI_RETURN_IF_ERROR(
-      base::CudaStatus(cudaMemcpyAsync(&result, *c.norm_result, sizeof(double), cudaMemcpyDeviceToHost, c.stream), "download"));
+  KACHI_RETURN_IF_ERROR(base::CudaStatus(
+      cudaMemcpyAsync(&result, *c.norm_result, sizeof(double), cudaMemcpyDeviceToHost, c.stream), "download"));
   KACHI_RETURN_IF_ERROR(base::CudaStatus(cudaStreamSynchronize(c.stream), "cudaStreamSynchronize"));
   return result;
 }
@@ -109,14 +110,18 @@ class CudaOps : public ModelOps {
     cudaFree(data);
   }
   absl::Status Upload(void* dst, const void* src, size_t bytes) override {
-    KACHI_RETURN_IF_ERROR(base::CudaStatus(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream_), "upload"));
+    KACHI_RETURN_IF_ERROR(
+        base::CudaStatus(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream_), "upload"));
     return Synchronize();  // the host buffer may be reused as soon as we return
   }
   absl::Status Download(void* dst, const void* src, size_t bytes) override {
-    KACHI_RETURN_IF_ERROR(base::CudaStatus(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream_), "download"));
+    KACHI_RETURN_IF_ERROR(
+        base::CudaStatus(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream_), "download"));
     return Synchronize();
   }
-  absl::Status Synchronize() override { return base::CudaStatus(cudaStreamSynchronize(stream_), "cudaStreamSynchronize"); }
+  absl::Status Synchronize() override {
+    return base::CudaStatus(cudaStreamSynchronize(stream_), "cudaStreamSynchronize");
+  }
   absl::StatusOr<void*> RecordEvent() override {
     absl::StatusOr<cudaEvent_t> event = events_.Acquire();
     if (!event.ok()) return event.status();
@@ -150,14 +155,16 @@ class CudaOps : public ModelOps {
   }
   absl::Status DownloadConcurrent(void* dst, const void* src, size_t bytes) override {
     if (bytes == 0) return absl::OkStatus();
-    KACHI_RETURN_IF_ERROR(base::CudaStatus(cudaSetDevice(device_), "cudaSetDevice"));  // the current device is per thread
-    std::lock_guard<std::mutex> lock(download_mutex_);  // one concurrent download at a time
+    KACHI_RETURN_IF_ERROR(
+        base::CudaStatus(cudaSetDevice(device_), "cudaSetDevice"));  // the current device is per thread
+    std::lock_guard<std::mutex> lock(download_mutex_);               // one concurrent download at a time
     if (download_stream_ == nullptr) {
       KACHI_RETURN_IF_ERROR(
           base::CudaStatus(cudaStreamCreateWithFlags(&download_stream_, cudaStreamNonBlocking), "cudaStreamCreate"));
     }
     cudaStream_t stream = download_stream_;
-    KACHI_RETURN_IF_ERROR(base::CudaStatus(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream), "download"));
+    KACHI_RETURN_IF_ERROR(
+        base::CudaStatus(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream), "download"));
     return base::CudaStatus(cudaStreamSynchronize(stream), "cudaStreamSynchronize (download)");
   }
 
@@ -170,8 +177,8 @@ class CudaOps : public ModelOps {
 
   // Every kernel op in both precisions, generated from kernel_op_list.h: its CUDA twin (twin:: above) on the ops'
   // stream, Bf16 pointers passed as __nv_bfloat16.
-#define KACHI_CUDA_OP(R, Name, Params, Args, Extents) \
-  R Name Params override { \
+#define KACHI_CUDA_OP(R, Name, Params, Args, Extents)                                               \
+  R Name Params override {                                                                          \
     return Forward([&](auto... a) -> R { return twin::Name(a..., context_); }, KACHI_OP_ARGS Args); \
   }
   KACHI_KERNEL_OPS(KACHI_CUDA_OP, float)
@@ -199,9 +206,9 @@ class CudaOps : public ModelOps {
   cudaStream_t stream_;
   std::mutex download_mutex_;
   cudaStream_t download_stream_ = nullptr;  // DownloadConcurrent's stream, created on first use
-  CudaEventPool events_;  // RecordEvent's markers
-  double* norm_result_ = nullptr;  // SumOfSquares' device result
-  twin::Context context_;  // what the twins need besides the arguments
+  CudaEventPool events_;                    // RecordEvent's markers
+  double* norm_result_ = nullptr;           // SumOfSquares' device result
+  twin::Context context_;                   // what the twins need besides the arguments
 };
 
 }  // namespace
@@ -209,7 +216,8 @@ class CudaOps : public ModelOps {
 absl::StatusOr<std::unique_ptr<ModelOps>> MakeCudaModelOps(int device) {
   KACHI_RETURN_IF_ERROR(base::CudaStatus(cudaSetDevice(device), "cudaSetDevice"));
   cudaStream_t stream = nullptr;
-  KACHI_RETURN_IF_ERROR(base::CudaStatus(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreate"));
+  KACHI_RETURN_IF_ERROR(
+      base::CudaStatus(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreate"));
   return std::unique_ptr<ModelOps>(new CudaOps(device, stream));
 }
 

@@ -68,9 +68,13 @@ class ProfilingOps : public ModelOps {
 
   // Every kernel op, generated from kernel_op_list.h: timed under its name (bf16 overloads: "<name>.bf16").
 #define KACHI_PROFILE_FP32_OP(R, Name, Params, Args, Extents) \
-  R Name Params override { return Timed(#Name, [&] { return inner_->Name Args; }); }
-#define KACHI_PROFILE_BF16_OP(R, Name, Params, Args, Extents) \
-  R Name Params override { return Timed(#Name ".bf16", [&] { return inner_->Name Args; }); }
+  R Name Params override {                                    \
+    return Timed(#Name, [&] { return inner_->Name Args; });   \
+  }
+#define KACHI_PROFILE_BF16_OP(R, Name, Params, Args, Extents)       \
+  R Name Params override {                                          \
+    return Timed(#Name ".bf16", [&] { return inner_->Name Args; }); \
+  }
   KACHI_KERNEL_OPS(KACHI_PROFILE_FP32_OP, float)
   KACHI_FP32_KERNEL_OPS(KACHI_PROFILE_FP32_OP)
   KACHI_COMPOSED_KERNEL_OPS(KACHI_PROFILE_FP32_OP, float)
