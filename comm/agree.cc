@@ -4,12 +4,13 @@
 #include <cstdint>
 
 #include "absl/strings/str_cat.h"
+#include "kernels/base/status_macros.h"
 
 namespace kachi {
 
 absl::Status AgreeOnStatus(Communicator& comm, const absl::Status& status, absl::string_view what) {
   int64_t failed_rank = status.ok() ? -1 : comm.rank();
-  if (auto st = comm.AllReduce(&failed_rank, &failed_rank, 1, DType::kInt64, ReduceOp::kMax); !st.ok()) return st;
+  KACHI_RETURN_IF_ERROR(comm.AllReduce(&failed_rank, &failed_rank, 1, DType::kInt64, ReduceOp::kMax));
   if (!status.ok()) {
     return what.empty() ? status : absl::Status(status.code(), absl::StrCat(what, ": ", status.message()));
   }

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "comm/collective_observer.h"
 #include "comm/watchdog.h"
+#include "kernels/base/status_macros.h"
 
 namespace kachi {
 namespace {
@@ -124,13 +125,13 @@ absl::Status Communicator::RunCollective(CollectiveKind kind, size_t bytes, Body
 
 absl::Status Communicator::AllReduce(const void* send, void* recv, size_t count, DType dtype, ReduceOp op) {
   constexpr absl::string_view kOp = "all_reduce";
-  if (auto s = CheckDType(kOp, dtype); !s.ok()) return s;
-  if (auto s = CheckReduceOp(kOp, op); !s.ok()) return s;
-  if (auto s = CheckBuffer(kOp, "send", send, count); !s.ok()) return s;
-  if (auto s = CheckBuffer(kOp, "recv", recv, count); !s.ok()) return s;
-  if (auto s = CheckBytes(kOp, count, 1, DTypeSize(dtype)); !s.ok()) return s;
+  KACHI_RETURN_IF_ERROR(CheckDType(kOp, dtype));
+  KACHI_RETURN_IF_ERROR(CheckReduceOp(kOp, op));
+  KACHI_RETURN_IF_ERROR(CheckBuffer(kOp, "send", send, count));
+  KACHI_RETURN_IF_ERROR(CheckBuffer(kOp, "recv", recv, count));
+  KACHI_RETURN_IF_ERROR(CheckBytes(kOp, count, 1, DTypeSize(dtype)));
   const size_t bytes = count * DTypeSize(dtype);
-  if (auto s = CheckOverlap(kOp, send, bytes, recv, bytes, 0, "in place needs recv == send"); !s.ok()) return s;
+  KACHI_RETURN_IF_ERROR(CheckOverlap(kOp, send, bytes, recv, bytes, 0, "in place needs recv == send"));
   return RunCollective(CollectiveKind::kAllReduce, bytes,
                        [&] { return DoAllReduce(send, recv, count, dtype, op); });
 }
@@ -138,11 +139,11 @@ absl::Status Communicator::AllReduce(const void* send, void* recv, size_t count,
 absl::Status Communicator::ReduceScatter(const void* send, void* recv, size_t recv_count, DType dtype,
                                          ReduceOp op) {
   constexpr absl::string_view kOp = "reduce_scatter";
-  if (auto s = CheckDType(kOp, dtype); !s.ok()) return s;
-  if (auto s = CheckReduceOp(kOp, op); !s.ok()) return s;
-  if (auto s = CheckBuffer(kOp, "send", send, recv_count); !s.ok()) return s;
-  if (auto s = CheckBuffer(kOp, "recv", recv, recv_count); !s.ok()) return s;
-  if (auto s = CheckBytes(kOp, recv_count, static_cast<size_t>(size()), DTypeSize(dtype)); !s.ok()) return s;
+  KACHI_RETURN_IF_ERROR(CheckDType(kOp, dtype));
+  KACHI_RETURN_IF_ERROR(CheckReduceOp(kOp, op));
+  KACHI_RETURN_IF_ERROR(CheckBuffer(kOp, "send", send, recv_count));
+  KACHI_RETURN_IF_ERROR(CheckBuffer(kOp, "recv", recv, recv_count));
+  KACHI_RETURN_IF_ERROR(CheckBytes(kOp, recv_count, static_cast<size_t>(size()), DTypeSize(dtype)));
   const size_t recv_bytes = recv_count * DTypeSize(dtype);
   const size_t send_bytes = recv_bytes * static_cast<size_t>(size());
   if (auto s = CheckOverlap(kOp, send, send_bytes, recv, recv_bytes, recv_bytes * static_cast<size_t>(rank()),
@@ -156,10 +157,10 @@ absl::Status Communicator::ReduceScatter(const void* send, void* recv, size_t re
 
 absl::Status Communicator::AllGather(const void* send, void* recv, size_t send_count, DType dtype) {
   constexpr absl::string_view kOp = "all_gather";
-  if (auto s = CheckDType(kOp, dtype); !s.ok()) return s;
-  if (auto s = CheckBuffer(kOp, "send", send, send_count); !s.ok()) return s;
-  if (auto s = CheckBuffer(kOp, "recv", recv, send_count); !s.ok()) return s;
-  if (auto s = CheckBytes(kOp, send_count, static_cast<size_t>(size()), DTypeSize(dtype)); !s.ok()) return s;
+  KACHI_RETURN_IF_ERROR(CheckDType(kOp, dtype));
+  KACHI_RETURN_IF_ERROR(CheckBuffer(kOp, "send", send, send_count));
+  KACHI_RETURN_IF_ERROR(CheckBuffer(kOp, "recv", recv, send_count));
+  KACHI_RETURN_IF_ERROR(CheckBytes(kOp, send_count, static_cast<size_t>(size()), DTypeSize(dtype)));
   const size_t send_bytes = send_count * DTypeSize(dtype);
   const size_t recv_bytes = send_bytes * static_cast<size_t>(size());
   if (auto s = CheckOverlap(kOp, recv, recv_bytes, send, send_bytes, send_bytes * static_cast<size_t>(rank()),
@@ -173,9 +174,9 @@ absl::Status Communicator::AllGather(const void* send, void* recv, size_t send_c
 
 absl::Status Communicator::Broadcast(void* buffer, size_t count, DType dtype, int root) {
   constexpr absl::string_view kOp = "broadcast";
-  if (auto s = CheckDType(kOp, dtype); !s.ok()) return s;
-  if (auto s = CheckBuffer(kOp, "data", buffer, count); !s.ok()) return s;
-  if (auto s = CheckBytes(kOp, count, 1, DTypeSize(dtype)); !s.ok()) return s;
+  KACHI_RETURN_IF_ERROR(CheckDType(kOp, dtype));
+  KACHI_RETURN_IF_ERROR(CheckBuffer(kOp, "data", buffer, count));
+  KACHI_RETURN_IF_ERROR(CheckBytes(kOp, count, 1, DTypeSize(dtype)));
   if (root < 0 || root >= size()) {
     return absl::InvalidArgumentError(
         absl::StrCat(kOp, ": root ", root, " is out of range (expected 0 <= root < ", size(), ")"));

@@ -7,6 +7,8 @@
 
 #ifdef KACHI_WITH_CUDA
 #include <cuda_runtime.h>
+
+#include "kernels/base/cuda_status.h"
 #endif
 
 namespace kachi {
@@ -25,11 +27,6 @@ bool CudaDevicePresent() {
     return count > 0;
   }();
   return present;
-}
-
-absl::Status CudaStatus(cudaError_t error, const char* call) {
-  if (error == cudaSuccess) return absl::OkStatus();
-  return absl::InternalError(absl::StrCat(call, " failed: ", cudaGetErrorString(error)));
 }
 
 }  // namespace
@@ -54,7 +51,7 @@ absl::Status PinnedBuffer::Reserve(size_t bytes) {
   data_ = nullptr;
   capacity_ = 0;
   void* fresh = nullptr;
-  if (auto s = CudaStatus(cudaMallocHost(&fresh, bytes), "cudaMallocHost"); !s.ok()) {
+  if (auto s = base::CudaStatus(cudaMallocHost(&fresh, bytes), "cudaMallocHost"); !s.ok()) {
     return absl::ResourceExhaustedError(absl::StrCat("staging ", bytes, " bytes of pinned memory: ", s.message()));
   }
   data_ = fresh;
@@ -63,16 +60,16 @@ absl::Status PinnedBuffer::Reserve(size_t bytes) {
 }
 
 absl::Status CopyDeviceToHost(void* host, const void* device, size_t bytes) {
-  return CudaStatus(cudaMemcpy(host, device, bytes, cudaMemcpyDeviceToHost), "cudaMemcpy (device to host)");
+  return base::CudaStatus(cudaMemcpy(host, device, bytes, cudaMemcpyDeviceToHost), "cudaMemcpy (device to host)");
 }
 
 absl::Status CopyHostToDevice(void* device, const void* host, size_t bytes) {
-  return CudaStatus(cudaMemcpy(device, host, bytes, cudaMemcpyHostToDevice), "cudaMemcpy (host to device)");
+  return base::CudaStatus(cudaMemcpy(device, host, bytes, cudaMemcpyHostToDevice), "cudaMemcpy (host to device)");
 }
 
 absl::Status WaitForCudaEvent(void* cuda_event) {
   if (cuda_event == nullptr) return absl::OkStatus();
-  return CudaStatus(cudaEventSynchronize(static_cast<cudaEvent_t>(cuda_event)), "cudaEventSynchronize");
+  return base::CudaStatus(cudaEventSynchronize(static_cast<cudaEvent_t>(cuda_event)), "cudaEventSynchronize");
 }
 
 #else  // CPU-only build

@@ -12,6 +12,7 @@
 #include "comm/failure_codes.h"
 #include "comm/flight_recorder.h"
 #include "comm/side_channel.h"
+#include "kernels/base/status_macros.h"
 
 namespace kachi {
 namespace {
@@ -75,7 +76,7 @@ std::string PeerLossMessage(const std::vector<int>& dead, const std::vector<std:
 }
 
 absl::Status StartFailureWatch(MPI_Comm world) {
-  if (absl::Status status = StartSideChannel(world); !status.ok()) return status;
+  KACHI_RETURN_IF_ERROR(StartSideChannel(world));
   const int self = SideChannelRank();
   Watchdog::Get().SetIdentity(Who(self, SideChannelHosts()));
   Watchdog::Get().AddAbortHook([] { AnnounceAbort(); });

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "kernels/base/status_macros.h"
 
 namespace kachi {
 namespace {
@@ -83,7 +84,7 @@ absl::StatusOr<std::vector<std::string>> GatherHosts(Communicator& comm, const s
   const std::string name = SlotName(host);
   std::memcpy(mine, name.data(), name.size());
   std::vector<int32_t> all(kWords * comm.size());
-  if (auto s = comm.AllGather(mine, all.data(), kWords, DType::kInt32); !s.ok()) return s;
+  KACHI_RETURN_IF_ERROR(comm.AllGather(mine, all.data(), kWords, DType::kInt32));
   std::vector<std::string> hosts(comm.size());
   for (int r = 0; r < comm.size(); ++r) {
     const char* slot = reinterpret_cast<const char*>(all.data() + r * kWords);

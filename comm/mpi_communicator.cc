@@ -14,6 +14,7 @@
 #include "comm/flight_recorder.h"
 #include "comm/mpi_host_collectives.h"
 #include "comm/mpi_peer_status.h"
+#include "kernels/base/status_macros.h"
 
 namespace kachi {
 namespace {
@@ -63,17 +64,17 @@ class MpiCommunicator final : public Communicator {
     }
     void* host_recv = recv;
     if (recv_on_device) {
-      if (auto s = recv_stage_.Reserve(bytes); !s.ok()) return s;
+      KACHI_RETURN_IF_ERROR(recv_stage_.Reserve(bytes));
       host_recv = recv_stage_.data();
     }
     const void* host_send = send;
     if (send == recv) {
-      if (auto s = CopyDeviceToHost(host_recv, recv, bytes); !s.ok()) return s;
+      KACHI_RETURN_IF_ERROR(CopyDeviceToHost(host_recv, recv, bytes));
       host_send = host_recv;
     } else if (send_on_device) {
-      if (auto s = StageIn(send_stage_, send, bytes, &host_send); !s.ok()) return s;
+      KACHI_RETURN_IF_ERROR(StageIn(send_stage_, send, bytes, &host_send));
     }
-    if (auto s = MpiHostAllReduce(group_, host_send, host_recv, count, dtype, op, scratch_); !s.ok()) return s;
+    KACHI_RETURN_IF_ERROR(MpiHostAllReduce(group_, host_send, host_recv, count, dtype, op, scratch_));
     return recv_on_device ? CopyHostToDevice(recv, host_recv, bytes) : absl::OkStatus();
   }
 
@@ -91,13 +92,13 @@ class MpiCommunicator final : public Communicator {
     }
     const void* host_send = send;
     if (send_on_device) {
-      if (auto s = StageIn(send_stage_, send, send_bytes, &host_send); !s.ok()) return s;
+      KACHI_RETURN_IF_ERROR(StageIn(send_stage_, send, send_bytes, &host_send));
     }
     void* host_recv = recv;
     if (in_place) {
       host_recv = static_cast<char*>(send_stage_.data()) + own_offset;  // in place on the host copy as well
     } else if (recv_on_device) {
-      if (auto s = recv_stage_.Reserve(recv_bytes); !s.ok()) return s;
+      KACHI_RETURN_IF_ERROR(recv_stage_.Reserve(recv_bytes));
       host_recv = recv_stage_.data();
     }
     if (auto s = MpiHostReduceScatter(group_, host_send, host_recv, recv_count, dtype, op, scratch_); !s.ok()) {
@@ -117,17 +118,17 @@ class MpiCommunicator final : public Communicator {
     if (!send_on_device && !recv_on_device) return MpiHostAllGather(group_, send, recv, send_count, dtype);
     void* host_recv = recv;
     if (recv_on_device) {
-      if (auto s = recv_stage_.Reserve(recv_bytes); !s.ok()) return s;
+      KACHI_RETURN_IF_ERROR(recv_stage_.Reserve(recv_bytes));
       host_recv = recv_stage_.data();
     }
     const void* host_send = send;
     if (in_place) {
       host_send = static_cast<char*>(recv_stage_.data()) + own_offset;  // this rank's chunk, in place on the host copy as well
-      if (auto s = CopyDeviceToHost(static_cast<char*>(recv_stage_.data()) + own_offset, send, send_bytes); !s.ok()) return s;
+      KACHI_RETURN_IF_ERROR(CopyDeviceToHost(static_cast<char*>(recv_stage_.data()) + own_offset, send, send_bytes));
     } else if (send_on_device) {
-      if (auto s = StageIn(send_stage_, send, send_bytes, &host_send); !s.ok()) return s;
+      KACHI_RETURN_IF_ERROR(StageIn(send_stage_, send, send_bytes, &host_send));
     }
-    if (auto s = MpiHostAllGather(group_, host_send, host_recv, send_count, dtype); !s.ok()) return s;
+    KACHI_RETURN_IF_ERROR(MpiHostAllGather(group_, host_send, host_recv, send_count, dtype));
     return recv_on_device ? CopyHostToDevice(recv, host_recv, recv_bytes) : absl::OkStatus();
   }
 
@@ -135,11 +136,11 @@ class MpiCommunicator final : public Communicator {
     ProgressScope scope(*progress_, sequence() - 1, CollectiveKind::kBroadcast);
     if (!IsDeviceMemory(buffer)) return MpiHostBroadcast(group_, buffer, count, dtype, root);
     const size_t bytes = count * DTypeSize(dtype);
-    if (auto s = recv_stage_.Reserve(bytes); !s.ok()) return s;
+    KACHI_RETURN_IF_ERROR(recv_stage_.Reserve(bytes));
     if (group_.rank == root) {
-      if (auto s = CopyDeviceToHost(recv_stage_.data(), buffer, bytes); !s.ok()) return s;
+      KACHI_RETURN_IF_ERROR(CopyDeviceToHost(recv_stage_.data(), buffer, bytes));
     }
-    if (auto s = MpiHostBroadcast(group_, recv_stage_.data(), count, dtype, root); !s.ok()) return s;
+    KACHI_RETURN_IF_ERROR(MpiHostBroadcast(group_, recv_stage_.data(), count, dtype, root));
     return group_.rank == root ? absl::OkStatus() : CopyHostToDevice(buffer, recv_stage_.data(), bytes);
   }
 
@@ -176,8 +177,8 @@ class MpiCommunicator final : public Communicator {
  private:
   // Copies `bytes` of device memory at `device` into `stage` and points `*host` at the copy.
   static absl::Status StageIn(PinnedBuffer& stage, const void* device, size_t bytes, const void** host) {
-    if (auto s = stage.Reserve(bytes); !s.ok()) return s;
-    if (auto s = CopyDeviceToHost(stage.data(), device, bytes); !s.ok()) return s;
+    KACHI_RETURN_IF_ERROR(stage.Reserve(bytes));
+    KACHI_RETURN_IF_ERROR(CopyDeviceToHost(stage.data(), device, bytes));
     *host = stage.data();
     return absl::OkStatus();
   }
@@ -200,7 +201,7 @@ absl::StatusOr<std::unique_ptr<Communicator>> CreateMpiCommunicator(MPI_Comm com
   }
   if (comm == MPI_COMM_NULL) return absl::InvalidArgumentError("CreateMpiCommunicator: comm is MPI_COMM_NULL");
   MPI_Comm dup = MPI_COMM_NULL;
-  if (auto s = MpiStatus(MPI_Comm_dup(comm, &dup), "MPI_Comm_dup"); !s.ok()) return s;
+  KACHI_RETURN_IF_ERROR(MpiStatus(MPI_Comm_dup(comm, &dup), "MPI_Comm_dup"));
   return MpiCommunicator::Adopt(dup, std::move(options));
 }
 

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "comm/mpi_reduce_ops.h"
+#include "kernels/base/status_macros.h"
 
 namespace kachi {
 namespace {
@@ -40,14 +41,6 @@ absl::Status HalfAverageAllReduce(const MpiGroup& group, const void* send, void*
 
 }  // namespace
 
-absl::Status MpiStatus(int code, const char* call) {
-  if (code == MPI_SUCCESS) return absl::OkStatus();
-  char text[MPI_MAX_ERROR_STRING];
-  int length = 0;
-  MPI_Error_string(code, text, &length);
-  return absl::InternalError(absl::StrCat(call, " failed with MPI error ", code, ": ", absl::string_view(text, length)));
-}
-
 absl::Status MpiHostAllReduce(const MpiGroup& group, const void* send, void* recv, size_t count, DType dtype,
                               ReduceOp op, MpiScratch& scratch) {
   if (count == 0) return absl::OkStatus();
@@ -74,7 +67,7 @@ absl::Status MpiHostAllReduce(const MpiGroup& group, const void* send, void* rec
 absl::Status MpiHostReduceScatter(const MpiGroup& group, const void* send, void* recv, size_t recv_count,
                                   DType dtype, ReduceOp op, MpiScratch& scratch) {
   if (recv_count == 0) return absl::OkStatus();
-  if (auto s = CheckIntCount(recv_count, "MPI_Reduce_scatter_block"); !s.ok()) return s;
+  KACHI_RETURN_IF_ERROR(CheckIntCount(recv_count, "MPI_Reduce_scatter_block"));
   const int n = static_cast<int>(recv_count);
   const size_t recv_bytes = recv_count * DTypeSize(dtype);
   if (op == ReduceOp::kAvg && IsHalfPrecision(dtype)) {
@@ -110,7 +103,7 @@ absl::Status MpiHostReduceScatter(const MpiGroup& group, const void* send, void*
 
 absl::Status MpiHostAllGather(const MpiGroup& group, const void* send, void* recv, size_t send_count, DType dtype) {
   if (send_count == 0) return absl::OkStatus();
-  if (auto s = CheckIntCount(send_count, "MPI_Allgather"); !s.ok()) return s;
+  KACHI_RETURN_IF_ERROR(CheckIntCount(send_count, "MPI_Allgather"));
   const int n = static_cast<int>(send_count);
   const MPI_Datatype type = MpiDatatypeOf(dtype);
   const bool in_place =

@@ -22,6 +22,7 @@
 
 #include "absl/status/status.h"
 #include "comm/dtype.h"
+#include "kernels/base/mpi_status.h"
 
 namespace kachi {
 
@@ -49,8 +50,8 @@ absl::Status MpiHostAllGather(const MpiGroup& group, const void* send, void* rec
 // Broadcast of a host buffer from `root`.
 absl::Status MpiHostBroadcast(const MpiGroup& group, void* buffer, size_t count, DType dtype, int root);
 
-// An error status for MPI return code `code` from `call` (OK for MPI_SUCCESS).
-absl::Status MpiStatus(int code, const char* call);
+// An error status for MPI return code `code` from `call` (OK for MPI_SUCCESS): kernels/base/mpi_status.h.
+using base::MpiStatus;
 
 }  // namespace kachi
 

@@ -12,6 +12,7 @@
 #include "comm/failure_watch.h"
 #include "comm/mpi_peer_status.h"
 #include "comm/side_channel.h"
+#include "kernels/base/status_macros.h"
 
 namespace kachi {
 namespace {
@@ -54,7 +55,7 @@ absl::Status InitMpi(int* argc, char*** argv) {
     return absl::InternalError("MPI_Init_thread failed");
   }
   g_initialized_by_kachi = true;
-  if (absl::Status level = CheckThreadLevel(provided); !level.ok()) return level;
+  KACHI_RETURN_IF_ERROR(CheckThreadLevel(provided));
   // The side channel (failure messages in world ranks and hosts, lost peers); KACHI_SIDE_CHANNEL=0 turns it off.
   const char* side = std::getenv("KACHI_SIDE_CHANNEL");
   if (side == nullptr || std::strcmp(side, "0") != 0) {

@@ -31,16 +31,6 @@ absl::Status NcclStatus(ncclResult_t result, absl::string_view what, ncclComm_t 
   return absl::Status(CodeFor(result), message);
 }
 
-absl::Status CudaStatus(cudaError_t result, absl::string_view what) {
-  if (result == cudaSuccess) return absl::OkStatus();
-  cudaGetLastError();  // clear a non-sticky error so later calls are not blamed for it
-  const absl::StatusCode code = (result == cudaErrorNoDevice || result == cudaErrorInsufficientDriver)
-                                    ? absl::StatusCode::kUnavailable
-                                    : absl::StatusCode::kInternal;
-  return absl::Status(code, absl::StrCat(what, " failed: CUDA error ", static_cast<int>(result), " (",
-                                         cudaGetErrorName(result), ": ", cudaGetErrorString(result), ")"));
-}
-
 absl::Status AwaitNcclComm(ncclComm_t comm, absl::Time deadline, absl::string_view what) {
   const absl::Time start = absl::Now();
   absl::Duration pause = absl::Microseconds(1);

@@ -1,4 +1,4 @@
-// Turns NCCL and CUDA result codes into absl::Status, and waits for a non-blocking NCCL communicator to leave the
+// Turns NCCL result codes into absl::Status (CUDA's: kernels/base/cuda_status.h, re-exported here), and waits for a non-blocking NCCL communicator to leave the
 // ncclInProgress state (CUDA builds only).
 #ifndef KACHI_COMM_NCCL_STATUS_H_
 #define KACHI_COMM_NCCL_STATUS_H_
@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "kernels/base/cuda_status.h"
 
 namespace kachi {
 
@@ -16,8 +17,8 @@ namespace kachi {
 // NCCL's last error text for it. ncclInProgress is not an error for the caller to see here: use AwaitNcclComm.
 absl::Status NcclStatus(ncclResult_t result, absl::string_view what, ncclComm_t comm = nullptr);
 
-// OK for cudaSuccess; otherwise an error naming `what` and the CUDA error (and clears a non-sticky CUDA error).
-absl::Status CudaStatus(cudaError_t result, absl::string_view what);
+// The CUDA error converter of every layer (kernels/base/cuda_status.h).
+using base::CudaStatus;
 
 // Polls ncclCommGetAsyncError(comm) until it leaves ncclInProgress. Returns OK on ncclSuccess, the NCCL error
 // otherwise, and DeadlineExceeded (naming `what` and the wait) when `deadline` passes first.

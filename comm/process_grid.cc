@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "comm/host_placement.h"
+#include "kernels/base/status_macros.h"
 
 namespace kachi {
 namespace {
@@ -23,7 +24,7 @@ absl::Status CheckTp(int tp) {
 
 absl::StatusOr<std::unique_ptr<ProcessGrid>> ProcessGrid::Create(Communicator& parent, int dp, int tp,
                                                                  const std::string& host) {
-  if (auto s = CheckTp(tp); !s.ok()) return s;
+  KACHI_RETURN_IF_ERROR(CheckTp(tp));
   if (dp <= 0 || static_cast<int64_t>(dp) * tp != parent.size()) {
     return absl::InvalidArgumentError(absl::StrCat("process grid: dp x tp = ", dp, " x ", tp, " does not match the ",
                                                    parent.size(), " ranks of communicator '",
@@ -52,7 +53,7 @@ absl::StatusOr<std::unique_ptr<ProcessGrid>> ProcessGrid::Carve(Communicator& pa
 
 absl::StatusOr<std::unique_ptr<ProcessGrid>> ProcessGrid::Adopt(std::unique_ptr<Communicator> world, int tp,
                                                                 const std::string& host) {
-  if (auto s = CheckTp(tp); !s.ok()) return s;
+  KACHI_RETURN_IF_ERROR(CheckTp(tp));
   if (world == nullptr || world->size() % tp != 0) {
     return absl::InvalidArgumentError(absl::StrCat("process grid: ", world == nullptr ? 0 : world->size(),
                                                    " ranks, not a multiple of tp = ", tp));

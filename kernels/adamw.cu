@@ -7,6 +7,7 @@
 #include <cmath>
 #include <utility>
 
+#include "kernels/base/status_macros.h"
 #include "kernels/cuda_memory_util.cuh"
 
 namespace kachi::cuda {
@@ -163,7 +164,7 @@ absl::StatusOr<AdamWTensorList<T>> AdamWTensorList<T>::Create(const std::vector<
   entries.reserve(tensors.size());
   AdamWTensorList list;
   for (size_t i = 0; i < tensors.size(); ++i) {
-    if (absl::Status status = CheckTensor(tensors[i], i); !status.ok()) return status;
+    KACHI_RETURN_IF_ERROR(CheckTensor(tensors[i], i));
     entries.push_back(ToEntry(tensors[i], list.total_chunks_));
     list.total_chunks_ += CeilDiv(tensors[i].n, kChunk);
     list.total_elements_ += tensors[i].n;
@@ -195,7 +196,7 @@ AdamWTensorList<T>::~AdamWTensorList() {
 template <typename T>
 absl::Status AdamWMultiTensorStep(const AdamWTensorList<T>& tensors, const cpu::AdamWHyperparameters& hyper,
                                   int64_t step, float grad_scale, cudaStream_t stream) {
-  if (absl::Status status = CheckStep(hyper, step, grad_scale); !status.ok()) return status;
+  KACHI_RETURN_IF_ERROR(CheckStep(hyper, step, grad_scale));
   if (tensors.total_chunks() == 0) return absl::OkStatus();
   const int64_t blocks = tensors.total_chunks() < kMaxBlocks ? tensors.total_chunks() : kMaxBlocks;
   AdamWKernel<T><<<blocks, kThreads, 0, stream>>>(static_cast<const Entry<T>*>(tensors.device_table()),
@@ -207,7 +208,7 @@ absl::Status AdamWMultiTensorStep(const AdamWTensorList<T>& tensors, const cpu::
 template <typename T>
 absl::Status AdamWStep(float* master, T* param, const T* grad, float* m, float* v, int64_t n,
                        const cpu::AdamWHyperparameters& hyper, int64_t step, float grad_scale, cudaStream_t stream) {
-  if (absl::Status status = CheckStep(hyper, step, grad_scale); !status.ok()) return status;
+  KACHI_RETURN_IF_ERROR(CheckStep(hyper, step, grad_scale));
   AdamWTensor<T> tensor{master, param, grad, m, v, n, true};
   if (absl::Status status = CheckTensor(tensor, 0); !status.ok() || n == 0) return status;
   const int64_t chunks = CeilDiv(n, kChunk);

@@ -13,6 +13,7 @@
 #include "kernels/attention_common.cuh"
 #include "kernels/attention_cuda.h"
 #include "kernels/attention_mma.cuh"
+#include "kernels/base/status_macros.h"
 
 namespace kachi::cuda {
 namespace attention_internal {
@@ -291,26 +292,26 @@ absl::Status BackwardForType(bf16* dqkv, const bf16* dout, const bf16* qkv, cons
                              const float* logsumexp, float* scratch, int64_t batch, int64_t seq_len,
                              int64_t num_heads, int64_t head_size, cudaStream_t stream) {
   constexpr const char* kOp = "AttentionBackward<bf16>";
-  if (absl::Status status = CheckShapes(kOp, batch, seq_len, num_heads, head_size); !status.ok()) return status;
+  KACHI_RETURN_IF_ERROR(CheckShapes(kOp, batch, seq_len, num_heads, head_size));
   for (const auto& [name, pointer] : {std::pair<const char*, const void*>{"dqkv", dqkv},
                                       {"dout", dout},
                                       {"qkv", qkv},
                                       {"out", out}}) {
-    if (absl::Status status = CheckAligned(kOp, name, pointer); !status.ok()) return status;
+    KACHI_RETURN_IF_ERROR(CheckAligned(kOp, name, pointer));
   }
   const int64_t rows = batch * num_heads * seq_len;
   const int threads = 256;
   const unsigned row_dot_blocks = static_cast<unsigned>((rows * 8 + threads - 1) / threads);
   RowDotBf16Kernel<<<row_dot_blocks, threads, 0, stream>>>(scratch, dout, out, rows, static_cast<int>(seq_len),
                                                             static_cast<int>(num_heads));
-  if (absl::Status status = LastLaunchStatus("RowDotBf16Kernel launch"); !status.ok()) return status;
+  KACHI_RETURN_IF_ERROR(LastLaunchStatus("RowDotBf16Kernel launch"));
 
   const float scale = 1.0f / std::sqrt(static_cast<float>(kHeadSize));
   const dim3 grid(static_cast<unsigned>(batch * num_heads), TileCount(seq_len, kBackwardTile));
   FlashBackwardKeyValueBf16Kernel<<<grid, 128, 0, stream>>>(dqkv, dout, qkv, logsumexp, scratch,
                                                             static_cast<int>(seq_len), static_cast<int>(num_heads),
                                                             scale * kLog2e, scale);
-  if (absl::Status status = LastLaunchStatus("FlashBackwardKeyValueBf16Kernel launch"); !status.ok()) return status;
+  KACHI_RETURN_IF_ERROR(LastLaunchStatus("FlashBackwardKeyValueBf16Kernel launch"));
   FlashBackwardQueryBf16Kernel<<<grid, 128, 0, stream>>>(dqkv, dout, qkv, logsumexp, scratch,
                                                          static_cast<int>(seq_len), static_cast<int>(num_heads),
                                                          scale * kLog2e, scale);

@@ -13,6 +13,7 @@
 #include "kernels/attention_common.cuh"
 #include "kernels/attention_cuda.h"
 #include "kernels/attention_mma.cuh"
+#include "kernels/base/status_macros.h"
 
 namespace kachi::cuda {
 namespace attention_internal {
@@ -190,9 +191,9 @@ absl::Status AttentionForwardBf16WithQueryTile(int query_tile_rows, void* out, f
                                                int64_t batch, int64_t seq_len, int64_t num_heads,
                                                int64_t head_size, cudaStream_t stream) {
   constexpr const char* kOp = "AttentionForward<bf16>";
-  if (absl::Status status = CheckShapes(kOp, batch, seq_len, num_heads, head_size); !status.ok()) return status;
+  KACHI_RETURN_IF_ERROR(CheckShapes(kOp, batch, seq_len, num_heads, head_size));
   for (const auto& [name, pointer] : {std::pair<const char*, const void*>{"out", out}, {"qkv", qkv}}) {
-    if (absl::Status status = CheckAligned(kOp, name, pointer); !status.ok()) return status;
+    KACHI_RETURN_IF_ERROR(CheckAligned(kOp, name, pointer));
   }
   bf16* out_bf16 = static_cast<bf16*>(out);
   const bf16* qkv_bf16 = static_cast<const bf16*>(qkv);

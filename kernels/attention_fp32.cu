@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "kernels/attention_common.cuh"
 #include "kernels/attention_cuda.h"
+#include "kernels/base/status_macros.h"
 
 namespace kachi::cuda {
 namespace attention_internal {
@@ -234,7 +235,7 @@ __global__ void __launch_bounds__(kSimtRows)
 absl::Status ForwardForType(float* out, float* logsumexp, const float* qkv, int64_t batch, int64_t seq_len,
                             int64_t num_heads, int64_t head_size, cudaStream_t stream) {
   constexpr const char* kOp = "AttentionForward<float>";
-  if (absl::Status status = CheckShapes(kOp, batch, seq_len, num_heads, head_size); !status.ok()) return status;
+  KACHI_RETURN_IF_ERROR(CheckShapes(kOp, batch, seq_len, num_heads, head_size));
   const dim3 grid(static_cast<unsigned>(batch * num_heads), TileCount(seq_len, kSimtRows));
   AttentionForwardFloatKernel<<<grid, kSimtRows, 0, stream>>>(out, logsumexp, qkv, static_cast<int>(seq_len),
                                                                 static_cast<int>(num_heads),
@@ -247,12 +248,12 @@ absl::Status BackwardForType(float* dqkv, const float* dout, const float* qkv, c
                              const float* logsumexp, float* scratch, int64_t batch, int64_t seq_len,
                              int64_t num_heads, int64_t head_size, cudaStream_t stream) {
   constexpr const char* kOp = "AttentionBackward<float>";
-  if (absl::Status status = CheckShapes(kOp, batch, seq_len, num_heads, head_size); !status.ok()) return status;
+  KACHI_RETURN_IF_ERROR(CheckShapes(kOp, batch, seq_len, num_heads, head_size));
   const int64_t rows = batch * num_heads * seq_len;
   const int threads = 256;
   RowDotFloatKernel<<<static_cast<unsigned>((rows + threads - 1) / threads), threads, 0, stream>>>(
       scratch, dout, out, rows, static_cast<int>(seq_len), static_cast<int>(num_heads));
-  if (absl::Status status = LastLaunchStatus("RowDotFloatKernel launch"); !status.ok()) return status;
+  KACHI_RETURN_IF_ERROR(LastLaunchStatus("RowDotFloatKernel launch"));
 
   const float scale = 1.0f / std::sqrt(static_cast<float>(kHeadSize));
   const dim3 grid(static_cast<unsigned>(batch * num_heads), TileCount(seq_len, kSimtRows));

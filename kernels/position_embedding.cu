@@ -1,5 +1,6 @@
 // CUDA position embedding add and its backward (see position_embedding_cuda.h). Rows of `channels` elements are
 // split into vectors of VEC elements (16 bytes when channels % VEC == 0 and the pointers are aligned, else 1).
+#include "kernels/base/status_macros.h"
 #include "kernels/position_embedding_cuda.h"
 
 #include "kernels/cuda_memory_util.cuh"
@@ -68,7 +69,7 @@ absl::Status CheckShape(int64_t batch, int64_t seq_len, int64_t channels) {
 template <typename T>
 absl::Status PositionEmbeddingForward(T* out, const T* wpe, int64_t batch, int64_t seq_len, int64_t channels,
                                       cudaStream_t stream) {
-  if (absl::Status status = CheckShape(batch, seq_len, channels); !status.ok()) return status;
+  KACHI_RETURN_IF_ERROR(CheckShape(batch, seq_len, channels));
   const int64_t rows = batch * seq_len;
   if (rows == 0 || channels == 0) return absl::OkStatus();
   constexpr int kVec = internal::kVec16<T>;
@@ -86,7 +87,7 @@ absl::Status PositionEmbeddingForward(T* out, const T* wpe, int64_t batch, int64
 template <typename T>
 absl::Status PositionEmbeddingBackward(T* dwpe, const T* dout, int64_t batch, int64_t seq_len, int64_t channels,
                                        cudaStream_t stream) {
-  if (absl::Status status = CheckShape(batch, seq_len, channels); !status.ok()) return status;
+  KACHI_RETURN_IF_ERROR(CheckShape(batch, seq_len, channels));
   if (seq_len == 0 || channels == 0 || batch == 0) return absl::OkStatus();
   constexpr int kVec = internal::kVec16<T>;
   if (channels % kVec == 0 && internal::IsAligned16(dwpe) && internal::IsAligned16(dout)) {

@@ -7,6 +7,7 @@
 #include "absl/time/time.h"
 #include "comm/mpi_communicator.h"
 #include "comm/nccl_communicator.h"
+#include "kernels/base/status_macros.h"
 #include "runtime/config/device_binding.h"
 #include "launcher/flags.h"
 #include "launcher/world_check.h"
@@ -71,7 +72,7 @@ absl::StatusOr<std::unique_ptr<Session>> Bootstrap(const config::KachiConfig& co
   // Read the launcher's variables before MPI_Init, which may add its own.
   auto discovered = DiscoverWorld(inputs.env, inputs.host_name);
   if (!discovered.ok()) return discovered.status();
-  if (absl::Status status = InitMpi(nullptr, nullptr); !status.ok()) return status;
+  KACHI_RETURN_IF_ERROR(InitMpi(nullptr, nullptr));
 
   auto session = std::make_unique<Session>();  // from here on, its destructor finalizes MPI on error paths too
   session->config = config;

@@ -19,6 +19,7 @@
 #include "comm/agree.h"
 #include "comm/mpi_communicator.h"
 #include "comm/process_grid.h"
+#include "kernels/base/status_macros.h"
 #include "launcher/bootstrap.h"
 #include "launcher/commands.h"
 #include "launcher/flags.h"
@@ -51,7 +52,7 @@ absl::Status AgreeOncePerMessage(Communicator& world, const absl::Status& local)
   int64_t mine = 0;
   if (!local.ok()) mine = static_cast<int64_t>(std::hash<std::string>()(std::string(local.message())) | 1);
   std::vector<int64_t> all(static_cast<size_t>(world.size()), 0);
-  if (auto st = world.AllGather(&mine, all.data(), 1, DType::kInt64); !st.ok()) return st;
+  KACHI_RETURN_IF_ERROR(world.AllGather(&mine, all.data(), 1, DType::kInt64));
   if (mine != 0) {
     for (int r = 0; r < world.rank(); ++r) {
       if (all[static_cast<size_t>(r)] == mine) return Quiet(local);
@@ -131,7 +132,7 @@ absl::Status Train(Session& session) {
       layout.ok() ? TrainOptionsFromConfig(session.config, *layout) : absl::StatusOr<TrainOptions>(layout.status());
   absl::Status startup = options.status();
   if (startup.ok()) startup = CheckRunPaths(session.config);
-  if (auto st = AgreeOncePerMessage(world, startup); !st.ok()) return st;
+  KACHI_RETURN_IF_ERROR(AgreeOncePerMessage(world, startup));
   if (options->kernels == "cuda") {
     if (session.device < 0) {
       return absl::FailedPreconditionError("train.kernels = \"cuda\" but this rank has no GPU bound (kachi env)");
@@ -146,7 +147,7 @@ absl::Status Train(Session& session) {
     std::cout << "kachi train: TP groups on hosts: " << (*grid)->placement() << "\n";
   }
   absl::StatusOr<std::unique_ptr<Trainer>> trainer = Trainer::Create(*options, grid->get());
-  if (auto st = AgreeOnStatus(world, trainer.status()); !st.ok()) return st;
+  KACHI_RETURN_IF_ERROR(AgreeOnStatus(world, trainer.status()));
   Trainer& t = **trainer;
   if (world.rank() == 0) {
     std::cout << absl::StrFormat(
@@ -156,7 +157,7 @@ absl::Status Train(Session& session) {
         layout->zero1 ? " (ZeRO-1)" : "", session.backend, options->global_batch, options->seq_len,
         options->micro_batch, t.accumulation_steps(), layout->dp, options->steps, kernels_note);
   }
-  if (auto st = StartingPoint(session, t, **grid); !st.ok()) return st;
+  KACHI_RETURN_IF_ERROR(StartingPoint(session, t, **grid));
   std::unique_ptr<ckpt::CheckpointWriter> writer;
   if (!session.config.checkpoint().dir().empty()) {
     absl::StatusOr<ckpt::CheckpointOptions> ckpt_options =
@@ -170,22 +171,22 @@ absl::Status Train(Session& session) {
   StepTimeline timeline;
   {
     ScopedTimeline attach(timeline_path.empty() ? nullptr : &timeline);
-    if (auto st = t.Run(&std::cout, save_checkpoint); !st.ok()) return st;
+    KACHI_RETURN_IF_ERROR(t.Run(&std::cout, save_checkpoint));
   }
   if (!timeline_path.empty()) {
     // The grid's world is an MPI communicator over MPI_COMM_WORLD's ranks in order: gather over the job's world.
-    if (auto st = WriteTimelineFile(timeline, MPI_COMM_WORLD, timeline_path); !st.ok()) return st;
+    KACHI_RETURN_IF_ERROR(WriteTimelineFile(timeline, MPI_COMM_WORLD, timeline_path));
     if (world.rank() == 0) std::cout << "kachi train: timeline written to " << timeline_path << "\n";
   }
   if (writer) {
-    if (auto st = writer->Finish(); !st.ok()) return st;
+    KACHI_RETURN_IF_ERROR(writer->Finish());
   }
   const std::string& save = session.config.train().save_weights();
   if (!save.empty()) {
     // Host copy (the model may live on a GPU); the fp32 master in mixed precision (gathered across data-parallel
     // ranks under ZeRO-1: every rank takes part), then the data-parallel rank 0 of each tp rank exports.
     std::vector<float> weights(t.model().buffer_size(), 0.0f);
-    if (auto st = t.GetParameters(weights.data()); !st.ok()) return st;
+    KACHI_RETURN_IF_ERROR(t.GetParameters(weights.data()));
     if ((*grid)->dp_rank() != 0) return absl::OkStatus();
     if (auto st = ExportHfGpt2(t.model().layout(), weights.data(), &(*grid)->tp(), save, HfGpt2Options{},
                                ShapeMetadata(options->shape));

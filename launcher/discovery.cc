@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "kernels/base/status_macros.h"
 
 extern char** environ;
 
@@ -66,7 +67,7 @@ absl::StatusOr<std::optional<Claim>> ReadOpenMpi(const EnvMap& env, absl::string
   const std::vector<absl::string_view> names = {"OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE",
                                                 "OMPI_COMM_WORLD_LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_SIZE"};
   std::vector<std::optional<int>> v;
-  if (absl::Status s = ReadCounts(env, names, &v); !s.ok()) return s;
+  KACHI_RETURN_IF_ERROR(ReadCounts(env, names, &v));
   if (!v[0] && !v[1] && !v[2] && !v[3]) return std::optional<Claim>();
   if (!v[0] || !v[1]) {
     return absl::InvalidArgumentError(absl::StrCat("OpenMPI launch variables are incomplete: ",
@@ -84,7 +85,7 @@ absl::StatusOr<std::optional<Claim>> ReadOpenMpi(const EnvMap& env, absl::string
 absl::StatusOr<std::optional<Claim>> ReadPmi(const EnvMap& env, absl::string_view host) {
   const std::vector<absl::string_view> names = {"PMI_RANK", "PMI_SIZE", "MPI_LOCALRANKID", "MPI_LOCALNRANKS"};
   std::vector<std::optional<int>> v;
-  if (absl::Status s = ReadCounts(env, names, &v); !s.ok()) return s;
+  KACHI_RETURN_IF_ERROR(ReadCounts(env, names, &v));
   if (!v[0] && !v[1]) return std::optional<Claim>();
   if (!v[0] || !v[1]) {
     return absl::InvalidArgumentError(absl::StrCat("PMI launch variables are incomplete: ",
@@ -108,7 +109,7 @@ absl::StatusOr<std::optional<SlurmClaim>> ReadSlurm(const EnvMap& env, absl::str
   const std::vector<absl::string_view> names = {"SLURM_PROCID", "SLURM_STEP_NUM_TASKS", "SLURM_NTASKS",
                                                 "SLURM_NPROCS", "SLURM_LOCALID", "SLURM_NODEID"};
   std::vector<std::optional<int>> v;
-  if (absl::Status s = ReadCounts(env, names, &v); !s.ok()) return s;
+  KACHI_RETURN_IF_ERROR(ReadCounts(env, names, &v));
   const auto& [procid, step_tasks, ntasks, nprocs, localid, nodeid] =
       std::tie(v[0], v[1], v[2], v[3], v[4], v[5]);
   if (!procid) {
@@ -270,7 +271,7 @@ absl::StatusOr<WorldInfo> DiscoverWorld(const EnvMap& env, absl::string_view hos
     return Disagreement(chosen.rank_variable, absl::StrCat("PMIX_RANK=", **pmix_rank),
                         absl::StrCat("the PMIx server of the ", chosen.world.source, " launch exports both"));
   }
-  if (absl::Status s = CheckRanges(chosen.world); !s.ok()) return s;
+  KACHI_RETURN_IF_ERROR(CheckRanges(chosen.world));
   return chosen.world;
 }
 

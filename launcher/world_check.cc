@@ -2,33 +2,23 @@
 #include "launcher/world_check.h"
 
 #include "absl/strings/str_cat.h"
+#include "kernels/base/mpi_status.h"
 
 namespace kachi {
-namespace {
-
-absl::Status MpiError(int code, absl::string_view call) {
-  char text[MPI_MAX_ERROR_STRING] = {0};
-  int length = 0;
-  MPI_Error_string(code, text, &length);
-  return absl::InternalError(absl::StrCat(call, " failed: ", absl::string_view(text, length)));
-}
-
-}  // namespace
-
 absl::StatusOr<MpiWorldView> MeasureMpiWorld() {
   MpiWorldView view;
   int rc = MPI_Comm_rank(MPI_COMM_WORLD, &view.rank);
-  if (rc != MPI_SUCCESS) return MpiError(rc, "MPI_Comm_rank");
+  if (rc != MPI_SUCCESS) return base::MpiStatus(rc, "MPI_Comm_rank");
   MPI_Comm_size(MPI_COMM_WORLD, &view.size);
   MPI_Comm node_comm = MPI_COMM_NULL;
   rc = MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, view.rank, MPI_INFO_NULL, &node_comm);
-  if (rc != MPI_SUCCESS) return MpiError(rc, "MPI_Comm_split_type(MPI_COMM_TYPE_SHARED)");
+  if (rc != MPI_SUCCESS) return base::MpiStatus(rc, "MPI_Comm_split_type(MPI_COMM_TYPE_SHARED)");
   MPI_Comm_rank(node_comm, &view.local_rank);
   MPI_Comm_size(node_comm, &view.local_size);
   // Node leaders (local rank 0) number the nodes in world-rank order and tell their node.
   MPI_Comm leaders = MPI_COMM_NULL;
   rc = MPI_Comm_split(MPI_COMM_WORLD, view.local_rank == 0 ? 0 : MPI_UNDEFINED, view.rank, &leaders);
-  if (rc != MPI_SUCCESS) return MpiError(rc, "MPI_Comm_split(node leaders)");
+  if (rc != MPI_SUCCESS) return base::MpiStatus(rc, "MPI_Comm_split(node leaders)");
   int node_index = 0;
   if (leaders != MPI_COMM_NULL) {
     MPI_Comm_rank(leaders, &node_index);

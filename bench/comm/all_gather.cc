@@ -34,7 +34,7 @@ class AllGatherBench final : public CollectiveBench {
   absl::Status RunRawMpi(MPI_Comm comm, const BenchCall& call) const override {
     const MPI_Datatype type = RawMpiCopyType(call.dtype);
     const int count = static_cast<int>(call.count);
-    return MpiResult(MPI_Allgather(call.send, count, type, call.recv, count, type, comm), "MPI_Allgather");
+    return base::MpiStatus(MPI_Allgather(call.send, count, type, call.recv, count, type, comm), "MPI_Allgather");
   }
 
 #ifdef KACHI_WITH_CUDA

@@ -36,7 +36,7 @@ class AllReduceBench final : public CollectiveBench {
     if (!type.ok()) return type.status();
     absl::StatusOr<MPI_Op> op = RawMpiOp(call.op);
     if (!op.ok()) return op.status();
-    return MpiResult(MPI_Allreduce(call.send, call.recv, static_cast<int>(call.count), *type, *op, comm),
+    return base::MpiStatus(MPI_Allreduce(call.send, call.recv, static_cast<int>(call.count), *type, *op, comm),
                      "MPI_Allreduce");
   }
 

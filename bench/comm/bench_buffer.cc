@@ -7,33 +7,22 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "kernels/base/status_macros.h"
 
 #ifdef KACHI_WITH_CUDA
 #include <cuda_runtime.h>
+
+#include "kernels/base/cuda_status.h"
 #endif
 
 namespace kachi {
-namespace {
-
-#ifdef KACHI_WITH_CUDA
-// OK for cudaSuccess, else an error naming `what`.
-absl::Status Cuda(cudaError_t result, absl::string_view what) {
-  if (result == cudaSuccess) return absl::OkStatus();
-  cudaGetLastError();
-  return absl::InternalError(absl::StrCat(what, " failed: ", cudaGetErrorName(result), " (",
-                                          cudaGetErrorString(result), ")"));
-}
-#endif
-
-}  // namespace
 
 absl::StatusOr<BenchBuffer> BenchBuffer::Allocate(size_t bytes, bool on_device) {
   bytes = std::max<size_t>(bytes, 1);
   if (on_device) {
 #ifdef KACHI_WITH_CUDA
     void* data = nullptr;
-    absl::Status status = Cuda(cudaMalloc(&data, bytes), absl::StrCat("cudaMalloc of ", bytes, " bytes"));
-    if (!status.ok()) return status;
+    KACHI_RETURN_IF_ERROR(base::CudaStatus(cudaMalloc(&data, bytes), absl::StrCat("cudaMalloc of ", bytes, " bytes")));
     return BenchBuffer(data, bytes, true);
 #else
     return absl::UnavailableError("device buffers requested but this build has no CUDA");
@@ -79,7 +68,8 @@ absl::Status BenchBuffer::Upload(const std::vector<uint8_t>& content) {
   }
   if (content.empty()) return absl::OkStatus();
 #ifdef KACHI_WITH_CUDA
-  if (on_device_) return Cuda(cudaMemcpy(data_, content.data(), content.size(), cudaMemcpyHostToDevice), "upload");
+  if (on_device_)
+    return base::CudaStatus(cudaMemcpy(data_, content.data(), content.size(), cudaMemcpyHostToDevice), "upload");
 #endif
   std::memcpy(data_, content.data(), content.size());
   return absl::OkStatus();
@@ -93,7 +83,7 @@ absl::StatusOr<std::vector<uint8_t>> BenchBuffer::Download(size_t bytes) const {
   if (bytes == 0) return out;
 #ifdef KACHI_WITH_CUDA
   if (on_device_) {
-    absl::Status status = Cuda(cudaMemcpy(out.data(), data_, bytes, cudaMemcpyDeviceToHost), "download");
+    absl::Status status = base::CudaStatus(cudaMemcpy(out.data(), data_, bytes, cudaMemcpyDeviceToHost), "download");
     if (!status.ok()) return status;
     return out;
   }

@@ -32,7 +32,7 @@ class BroadcastBench final : public CollectiveBench {
   }
 
   absl::Status RunRawMpi(MPI_Comm comm, const BenchCall& call) const override {
-    return MpiResult(
+    return base::MpiStatus(
         MPI_Bcast(call.recv, static_cast<int>(call.count), RawMpiCopyType(call.dtype), call.root, comm),
         "MPI_Bcast");
   }

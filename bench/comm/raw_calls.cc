@@ -35,15 +35,6 @@ absl::StatusOr<MPI_Op> RawMpiOp(ReduceOp op) {
   }
   return absl::UnimplementedError("unknown reduction");
 }
-
-absl::Status MpiResult(int code, absl::string_view what) {
-  if (code == MPI_SUCCESS) return absl::OkStatus();
-  char text[MPI_MAX_ERROR_STRING];
-  int length = 0;
-  MPI_Error_string(code, text, &length);
-  return absl::InternalError(absl::StrCat(what, " failed: ", absl::string_view(text, length)));
-}
-
 #ifdef KACHI_WITH_CUDA
 absl::Status NcclResult(ncclResult_t result, ncclComm_t comm, absl::string_view what) {
   if (result == ncclInProgress) return AwaitNcclComm(comm, absl::InfiniteFuture(), what);

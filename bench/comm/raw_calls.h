@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "comm/dtype.h"
+#include "kernels/base/mpi_status.h"
 
 #ifdef KACHI_WITH_CUDA
 #include <nccl.h>
@@ -21,8 +22,6 @@ MPI_Datatype RawMpiCopyType(DType dtype);
 absl::StatusOr<MPI_Datatype> RawMpiReduceType(DType dtype);
 // MPI op for `op`; Unimplemented for avg, which MPI lacks.
 absl::StatusOr<MPI_Op> RawMpiOp(ReduceOp op);
-// OK for MPI_SUCCESS, else an error naming `what` and MPI's error string.
-absl::Status MpiResult(int code, absl::string_view what);
 
 #ifdef KACHI_WITH_CUDA
 // OK for ncclSuccess (a non-blocking communicator's ncclInProgress is waited out), else an error naming `what`.

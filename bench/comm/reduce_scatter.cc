@@ -37,7 +37,7 @@ class ReduceScatterBench final : public CollectiveBench {
     if (!type.ok()) return type.status();
     absl::StatusOr<MPI_Op> op = RawMpiOp(call.op);
     if (!op.ok()) return op.status();
-    return MpiResult(
+    return base::MpiStatus(
         MPI_Reduce_scatter_block(call.send, call.recv, static_cast<int>(call.count), *type, *op, comm),
         "MPI_Reduce_scatter_block");
   }

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "bench/kernels/cuda_memory_bench_util.cuh"
 #include "bench/kernels/kernel_bench.h"
+#include "kernels/base/status_macros.h"
 
 namespace kachi {
 namespace {
@@ -20,9 +21,9 @@ absl::Status CublasStatus(cublasStatus_t status, const char* what) {
 
 absl::StatusOr<double> CopyGigabytesPerSecond() {
   bench_internal::DeviceMemory source, target;
-  if (absl::Status s = source.Allocate(kCopyBytes); !s.ok()) return s;
-  if (absl::Status s = target.Allocate(kCopyBytes); !s.ok()) return s;
-  if (absl::Status s = bench_internal::RandomFill(source.as<float>(), kCopyBytes / sizeof(float), 1); !s.ok()) return s;
+  KACHI_RETURN_IF_ERROR(source.Allocate(kCopyBytes));
+  KACHI_RETURN_IF_ERROR(target.Allocate(kCopyBytes));
+  KACHI_RETURN_IF_ERROR(bench_internal::RandomFill(source.as<float>(), kCopyBytes / sizeof(float), 1));
   auto copy = [&]() {
     return cuda::internal::CudaStatus(
         cudaMemcpyAsync(target.as<char>(), source.as<char>(), kCopyBytes, cudaMemcpyDeviceToDevice, nullptr),
@@ -36,13 +37,13 @@ absl::StatusOr<double> CopyGigabytesPerSecond() {
 absl::StatusOr<double> GemmTeraflops() {
   const size_t elements = static_cast<size_t>(kGemmSize) * kGemmSize;
   bench_internal::DeviceMemory a, b, c;
-  if (absl::Status s = a.Allocate(elements * 2); !s.ok()) return s;
-  if (absl::Status s = b.Allocate(elements * 2); !s.ok()) return s;
-  if (absl::Status s = c.Allocate(elements * 2); !s.ok()) return s;
-  if (absl::Status s = bench_internal::RandomFill(a.as<__nv_bfloat16>(), elements, 2); !s.ok()) return s;
-  if (absl::Status s = bench_internal::RandomFill(b.as<__nv_bfloat16>(), elements, 3); !s.ok()) return s;
+  KACHI_RETURN_IF_ERROR(a.Allocate(elements * 2));
+  KACHI_RETURN_IF_ERROR(b.Allocate(elements * 2));
+  KACHI_RETURN_IF_ERROR(c.Allocate(elements * 2));
+  KACHI_RETURN_IF_ERROR(bench_internal::RandomFill(a.as<__nv_bfloat16>(), elements, 2));
+  KACHI_RETURN_IF_ERROR(bench_internal::RandomFill(b.as<__nv_bfloat16>(), elements, 3));
   cublasHandle_t handle;
-  if (absl::Status s = CublasStatus(cublasCreate(&handle), "cublasCreate"); !s.ok()) return s;
+  KACHI_RETURN_IF_ERROR(CublasStatus(cublasCreate(&handle), "cublasCreate"));
   const float alpha = 1.0f, beta = 0.0f;
   auto gemm = [&]() {
     return CublasStatus(cublasGemmEx(handle, CUBLAS_OP_N, CUBLAS_OP_N, kGemmSize, kGemmSize, kGemmSize, &alpha,

@@ -24,6 +24,8 @@
 #include "absl/strings/str_format.h"
 #include "bench/kernels/kernel_bench.h"
 #include "kernels/attention_cuda.h"
+#include "kernels/base/cuda_status.h"
+#include "kernels/base/status_macros.h"
 
 namespace kachi {
 namespace {
@@ -34,12 +36,6 @@ constexpr int64_t kSeqLen = 1024;
 constexpr int64_t kHeadSize = 64;
 constexpr int kWarmups = 5;
 constexpr int kRepeats = 30;
-
-// OK, or an Internal error naming `what` and `error`.
-absl::Status Check(cudaError_t error, const char* what) {
-  if (error == cudaSuccess) return absl::OkStatus();
-  return absl::InternalError(absl::StrCat(what, " failed: ", cudaGetErrorString(error)));
-}
 
 // Uniform values in [lo, hi) from a per-element hash of (seed, index): fresh, never all zeros.
 __global__ void FillUniformBf16(__nv_bfloat16* data, int64_t count, uint64_t seed, float lo, float hi) {
@@ -64,7 +60,7 @@ class DeviceBuffer {
     if (pointer_ != nullptr) (void)cudaFree(pointer_);
   }
   // Allocates `bytes` (once).
-  absl::Status Allocate(size_t bytes) { return Check(cudaMalloc(&pointer_, bytes), "cudaMalloc"); }
+  absl::Status Allocate(size_t bytes) { return base::CudaStatus(cudaMalloc(&pointer_, bytes), "cudaMalloc"); }
   template <typename T>
   T* as() const {
     return static_cast<T*>(pointer_);
@@ -77,24 +73,25 @@ class DeviceBuffer {
 // Median milliseconds of `body` on `stream` over kRepeats event-timed runs after kWarmups untimed ones.
 absl::StatusOr<double> MedianMilliseconds(const std::function<absl::Status()>& body, cudaStream_t stream) {
   for (int i = 0; i < kWarmups; ++i) {
-    if (absl::Status status = body(); !status.ok()) return status;
+    KACHI_RETURN_IF_ERROR(body());
   }
   std::vector<cudaEvent_t> events(2 * kRepeats);
   for (auto& event : events) {
-    if (absl::Status status = Check(cudaEventCreate(&event), "cudaEventCreate"); !status.ok()) return status;
+    KACHI_RETURN_IF_ERROR(base::CudaStatus(cudaEventCreate(&event), "cudaEventCreate"));
   }
   // Enqueues every timed run, then reads the event pairs; the first error ends the measurement.
   auto timed_runs = [&]() -> absl::StatusOr<std::vector<double>> {
     for (int i = 0; i < kRepeats; ++i) {
-      if (absl::Status s = Check(cudaEventRecord(events[2 * i], stream), "cudaEventRecord"); !s.ok()) return s;
-      if (absl::Status s = body(); !s.ok()) return s;
-      if (absl::Status s = Check(cudaEventRecord(events[2 * i + 1], stream), "cudaEventRecord"); !s.ok()) return s;
+      KACHI_RETURN_IF_ERROR(base::CudaStatus(cudaEventRecord(events[2 * i], stream), "cudaEventRecord"));
+      KACHI_RETURN_IF_ERROR(body());
+      KACHI_RETURN_IF_ERROR(base::CudaStatus(cudaEventRecord(events[2 * i + 1], stream), "cudaEventRecord"));
     }
-    if (absl::Status s = Check(cudaStreamSynchronize(stream), "cudaStreamSynchronize"); !s.ok()) return s;
+    KACHI_RETURN_IF_ERROR(base::CudaStatus(cudaStreamSynchronize(stream), "cudaStreamSynchronize"));
     std::vector<double> times;
     for (int i = 0; i < kRepeats; ++i) {
       float ms = 0;
-      absl::Status s = Check(cudaEventElapsedTime(&ms, events[2 * i], events[2 * i + 1]), "cudaEventElapsedTime");
+      absl::Status s =
+          base::CudaStatus(cudaEventElapsedTime(&ms, events[2 * i], events[2 * i + 1]), "cudaEventElapsedTime");
       if (!s.ok()) return s;
       times.push_back(ms);
     }
@@ -121,9 +118,9 @@ SdpaTimes MeasureSdpa() {
   SdpaTimes result;
   const char* script = std::getenv("KACHI_SDPA_SCRIPT");
   const char* python = std::getenv("KACHI_PYTHON");
-  const std::string command = absl::StrCat(python ? python : "python3", " ", script ? script : KACHI_SDPA_SCRIPT_DEFAULT,
-                                           " --batch ", kBatch, " --heads ", kHeads, " --seq-len ", kSeqLen,
-                                           " --head-size ", kHeadSize, " 2>&1");
+  const std::string command =
+      absl::StrCat(python ? python : "python3", " ", script ? script : KACHI_SDPA_SCRIPT_DEFAULT, " --batch ", kBatch,
+                   " --heads ", kHeads, " --seq-len ", kSeqLen, " --head-size ", kHeadSize, " 2>&1");
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) {
     result.missing = absl::StrCat("could not start: ", command);
@@ -134,15 +131,15 @@ SdpaTimes MeasureSdpa() {
   bool found = false;
   while (std::fgets(line, sizeof(line), pipe) != nullptr) {
     last_line = line;
-    if (std::sscanf(line, "sdpa_reference fwd_ms=%lf fwdbwd_ms=%lf", &result.forward_ms,
-                    &result.forward_backward_ms) == 2) {
+    if (std::sscanf(line, "sdpa_reference fwd_ms=%lf fwdbwd_ms=%lf", &result.forward_ms, &result.forward_backward_ms) ==
+        2) {
       found = true;
     }
   }
   const int exit_code = pclose(pipe);
   if (!found) {
-    result.missing = absl::StrCat("no result line from `", command, "` (exit ", exit_code, "; last output: ",
-                                  last_line, ")");
+    result.missing =
+        absl::StrCat("no result line from `", command, "` (exit ", exit_code, "; last output: ", last_line, ")");
   }
   return result;
 }
@@ -172,14 +169,14 @@ absl::Status BenchAttentionKernels(const KernelBenchCeilings& ceilings, std::ost
                                {&dout, out_count * 2},
                                {&dqkv, qkv_count * 2},
                                {&scratch, cuda::AttentionBackwardScratchFloats(kBatch, kSeqLen, kHeads) * 4}}) {
-    if (absl::Status status = buffer->Allocate(bytes); !status.ok()) return status;
+    KACHI_RETURN_IF_ERROR(buffer->Allocate(bytes));
   }
   cudaStream_t stream;
-  if (absl::Status status = Check(cudaStreamCreate(&stream), "cudaStreamCreate"); !status.ok()) return status;
+  KACHI_RETURN_IF_ERROR(base::CudaStatus(cudaStreamCreate(&stream), "cudaStreamCreate"));
   FillUniformBf16<<<1024, 256, 0, stream>>>(qkv.as<__nv_bfloat16>(), qkv_count, 0x5eed1, -1.0f, 1.0f);
   FillUniformBf16<<<1024, 256, 0, stream>>>(dout.as<__nv_bfloat16>(), out_count, 0x5eed2, -1.0f, 1.0f);
   FillUniformBf16<<<1024, 256, 0, stream>>>(dqkv.as<__nv_bfloat16>(), qkv_count, 0x5eed3, -0.01f, 0.01f);
-  if (absl::Status status = Check(cudaGetLastError(), "FillUniformBf16 launch"); !status.ok()) return status;
+  KACHI_RETURN_IF_ERROR(base::CudaStatus(cudaGetLastError(), "FillUniformBf16 launch"));
 
   auto forward_with = [&](int rows) {
     return [&, rows]() {
@@ -188,8 +185,8 @@ absl::Status BenchAttentionKernels(const KernelBenchCeilings& ceilings, std::ost
     };
   };
   auto forward = [&]() {
-    return cuda::AttentionForward(attention_out.as<__nv_bfloat16>(), logsumexp.as<float>(),
-                                  qkv.as<__nv_bfloat16>(), kBatch, kSeqLen, kHeads, kHeadSize, stream);
+    return cuda::AttentionForward(attention_out.as<__nv_bfloat16>(), logsumexp.as<float>(), qkv.as<__nv_bfloat16>(),
+                                  kBatch, kSeqLen, kHeads, kHeadSize, stream);
   };
   auto backward = [&]() {
     return cuda::AttentionBackward(dqkv.as<__nv_bfloat16>(), dout.as<__nv_bfloat16>(), qkv.as<__nv_bfloat16>(),
@@ -197,7 +194,7 @@ absl::Status BenchAttentionKernels(const KernelBenchCeilings& ceilings, std::ost
                                    kBatch, kSeqLen, kHeads, kHeadSize, stream);
   };
   auto forward_backward = [&]() {
-    if (absl::Status status = forward(); !status.ok()) return status;
+    KACHI_RETURN_IF_ERROR(forward());
     return backward();
   };
 
@@ -215,9 +212,10 @@ absl::Status BenchAttentionKernels(const KernelBenchCeilings& ceilings, std::ost
   const double forward_flops = 2.0 * 2.0 * kBatch * kHeads * kSeqLen * kSeqLen * kHeadSize / 2.0;
   const double backward_flops = 2.5 * forward_flops;
   const double ceiling = ceilings.bf16_matmul_tflops;
-  out << absl::StrFormat("# attention: causal flash, bf16, B=%d H=%d T=%d D=%d; TFLOP/s count causal flops "
-                         "(fwd 2*2*B*H*T*T*D/2, bwd 2.5x); ceiling = bf16 matmul %.1f TFLOP/s\n",
-                         kBatch, kHeads, kSeqLen, kHeadSize, ceiling);
+  out << absl::StrFormat(
+      "# attention: causal flash, bf16, B=%d H=%d T=%d D=%d; TFLOP/s count causal flops "
+      "(fwd 2*2*B*H*T*T*D/2, bwd 2.5x); ceiling = bf16 matmul %.1f TFLOP/s\n",
+      kBatch, kHeads, kSeqLen, kHeadSize, ceiling);
   out << absl::StrFormat("%-28s %10s %9s %10s %10s %11s\n", "kernel", "median_ms", "TFLOP/s", "%ceiling", "sdpa_ms",
                          "sdpa/kachi");
   PrintRow(out, "forward (query tile 64)", *forward64, forward_flops, ceiling, 0);

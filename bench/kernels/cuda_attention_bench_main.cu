@@ -16,17 +16,13 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "bench/kernels/kernel_bench.h"
+#include "kernels/base/cuda_status.h"
+#include "kernels/base/status_macros.h"
 
 namespace kachi {
 namespace {
 
 constexpr int kCeilingRepeats = 10;
-
-absl::Status Check(cudaError_t error, const char* what) {
-  if (error == cudaSuccess) return absl::OkStatus();
-  return absl::InternalError(absl::StrCat(what, " failed: ", cudaGetErrorString(error)));
-}
-
 absl::Status CheckBlas(cublasStatus_t status, const char* what) {
   if (status == CUBLAS_STATUS_SUCCESS) return absl::OkStatus();
   return absl::InternalError(absl::StrCat(what, " failed: cublas status ", static_cast<int>(status)));
@@ -48,21 +44,21 @@ __global__ void FillRandomBf16(__nv_bfloat16* data, int64_t count, uint64_t seed
 template <typename Body>
 absl::StatusOr<double> MedianMs(Body body) {
   for (int i = 0; i < 2; ++i) {
-    if (absl::Status status = body(); !status.ok()) return status;
+    KACHI_RETURN_IF_ERROR(body());
   }
   cudaEvent_t start, stop;
-  if (absl::Status status = Check(cudaEventCreate(&start), "cudaEventCreate"); !status.ok()) return status;
-  if (absl::Status status = Check(cudaEventCreate(&stop), "cudaEventCreate"); !status.ok()) return status;
+  KACHI_RETURN_IF_ERROR(base::CudaStatus(cudaEventCreate(&start), "cudaEventCreate"));
+  KACHI_RETURN_IF_ERROR(base::CudaStatus(cudaEventCreate(&stop), "cudaEventCreate"));
   // Times each run; the first error ends the measurement.
   auto timed_runs = [&]() -> absl::StatusOr<std::vector<double>> {
     std::vector<double> times;
     for (int i = 0; i < kCeilingRepeats; ++i) {
-      if (absl::Status s = Check(cudaEventRecord(start), "cudaEventRecord"); !s.ok()) return s;
-      if (absl::Status s = body(); !s.ok()) return s;
-      if (absl::Status s = Check(cudaEventRecord(stop), "cudaEventRecord"); !s.ok()) return s;
-      if (absl::Status s = Check(cudaEventSynchronize(stop), "cudaEventSynchronize"); !s.ok()) return s;
+      KACHI_RETURN_IF_ERROR(base::CudaStatus(cudaEventRecord(start), "cudaEventRecord"));
+      KACHI_RETURN_IF_ERROR(body());
+      KACHI_RETURN_IF_ERROR(base::CudaStatus(cudaEventRecord(stop), "cudaEventRecord"));
+      KACHI_RETURN_IF_ERROR(base::CudaStatus(cudaEventSynchronize(stop), "cudaEventSynchronize"));
       float ms = 0;
-      if (absl::Status s = Check(cudaEventElapsedTime(&ms, start, stop), "cudaEventElapsedTime"); !s.ok()) return s;
+      KACHI_RETURN_IF_ERROR(base::CudaStatus(cudaEventElapsedTime(&ms, start, stop), "cudaEventElapsedTime"));
       times.push_back(ms);
     }
     return times;
@@ -83,11 +79,12 @@ absl::StatusOr<KernelBenchCeilings> MeasureCeilingsHere() {
   const size_t copy_bytes = size_t{1} << 30;
   void* source = nullptr;
   void* destination = nullptr;
-  if (absl::Status status = Check(cudaMalloc(&source, copy_bytes), "cudaMalloc"); !status.ok()) return status;
-  if (absl::Status status = Check(cudaMalloc(&destination, copy_bytes), "cudaMalloc"); !status.ok()) return status;
+  KACHI_RETURN_IF_ERROR(base::CudaStatus(cudaMalloc(&source, copy_bytes), "cudaMalloc"));
+  KACHI_RETURN_IF_ERROR(base::CudaStatus(cudaMalloc(&destination, copy_bytes), "cudaMalloc"));
   FillRandomBf16<<<1024, 256>>>(static_cast<__nv_bfloat16*>(source), copy_bytes / 2, 11);
   absl::StatusOr<double> copy_ms = MedianMs([&] {
-    return Check(cudaMemcpyAsync(destination, source, copy_bytes, cudaMemcpyDeviceToDevice), "cudaMemcpyAsync");
+    return base::CudaStatus(cudaMemcpyAsync(destination, source, copy_bytes, cudaMemcpyDeviceToDevice),
+                            "cudaMemcpyAsync");
   });
   (void)cudaFree(source);
   (void)cudaFree(destination);
@@ -98,17 +95,17 @@ absl::StatusOr<KernelBenchCeilings> MeasureCeilingsHere() {
   const size_t elements = size_t{n} * n;
   __nv_bfloat16 *a = nullptr, *b = nullptr, *c = nullptr;
   for (auto** matrix : {&a, &b, &c}) {
-    if (absl::Status status = Check(cudaMalloc(matrix, elements * 2), "cudaMalloc"); !status.ok()) return status;
+    KACHI_RETURN_IF_ERROR(base::CudaStatus(cudaMalloc(matrix, elements * 2), "cudaMalloc"));
   }
   FillRandomBf16<<<1024, 256>>>(a, elements, 12);
   FillRandomBf16<<<1024, 256>>>(b, elements, 13);
-  if (absl::Status status = Check(cudaGetLastError(), "FillRandomBf16 launch"); !status.ok()) return status;
+  KACHI_RETURN_IF_ERROR(base::CudaStatus(cudaGetLastError(), "FillRandomBf16 launch"));
   cublasHandle_t handle;
-  if (absl::Status status = CheckBlas(cublasCreate(&handle), "cublasCreate"); !status.ok()) return status;
+  KACHI_RETURN_IF_ERROR(CheckBlas(cublasCreate(&handle), "cublasCreate"));
   const float alpha = 1.0f, beta = 0.0f;
   absl::StatusOr<double> gemm_ms = MedianMs([&] {
-    return CheckBlas(cublasGemmEx(handle, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &alpha, a, CUDA_R_16BF, n, b,
-                                  CUDA_R_16BF, n, &beta, c, CUDA_R_16BF, n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+    return CheckBlas(cublasGemmEx(handle, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &alpha, a, CUDA_R_16BF, n, b, CUDA_R_16BF,
+                                  n, &beta, c, CUDA_R_16BF, n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
                      "cublasGemmEx");
   });
   (void)cublasDestroy(handle);

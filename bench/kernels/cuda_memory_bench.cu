@@ -17,6 +17,7 @@
 #include "bench/kernels/cuda_memory_bench_util.cuh"
 #include "bench/kernels/kernel_bench.h"
 #include "kernels/adamw_cuda.h"
+#include "kernels/base/status_macros.h"
 #include "kernels/gelu_cuda.h"
 #include "kernels/layernorm_cuda.h"
 #include "kernels/position_embedding_cuda.h"
@@ -289,14 +290,14 @@ absl::Status BenchOptimizer(Bencher& bencher) {
 
 absl::Status BenchMemoryKernels(const KernelBenchCeilings& ceilings, std::ostream& out) {
   DeviceMemory flush;
-  if (absl::Status s = flush.Allocate(kFlushBytes); !s.ok()) return s;
+  KACHI_RETURN_IF_ERROR(flush.Allocate(kFlushBytes));
   Bencher bencher(flush.as<void>());
   const std::vector<std::function<absl::Status()>> groups = {
       [&] { return BenchEmbeddings(bencher); },        [&] { return BenchLayerNorm<bf16>(bencher, "bf16"); },
       [&] { return BenchLayerNorm<float>(bencher, "fp32"); }, [&] { return BenchGelu<bf16>(bencher, "bf16"); },
       [&] { return BenchGelu<float>(bencher, "fp32"); },      [&] { return BenchOptimizer(bencher); }};
   for (const auto& group : groups) {
-    if (absl::Status s = group(); !s.ok()) return s;
+    KACHI_RETURN_IF_ERROR(group());
   }
   out << absl::StrFormat("# cuda_memory kernels: median of 20 cold-L2 runs; copy ceiling %.0f GB/s\n",
                          ceilings.copy_gbps);

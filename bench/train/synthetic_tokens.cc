@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "kernels/base/status_macros.h"
 #include "runtime/data/token_shard.h"
 
 namespace kachi {
@@ -33,7 +34,7 @@ absl::StatusOr<SyntheticTokenShard> SyntheticTokenShard::Create(int64_t count, i
   std::uniform_int_distribution<int64_t> token(0, vocab_size - 1);
   std::vector<uint16_t> tokens(static_cast<size_t>(count));
   for (uint16_t& t : tokens) t = static_cast<uint16_t>(token(generator));
-  if (auto st = WriteTokenShard(shard.path_, tokens); !st.ok()) return st;
+  KACHI_RETURN_IF_ERROR(WriteTokenShard(shard.path_, tokens));
   return shard;
 }
 

@@ -10,6 +10,7 @@
 #include "bench/train/device_memory.h"
 #include "bench/train/synthetic_tokens.h"
 #include "bench/train/train_flops.h"
+#include "kernels/base/status_macros.h"
 #include "runtime/train/trainer.h"
 
 namespace kachi {
@@ -52,7 +53,7 @@ double MedianOf(std::vector<double> values) {
 }
 
 absl::StatusOr<TrainBenchResult> RunKachiTrainBench(const TrainBenchOptions& options, ProcessGrid* grid) {
-  if (auto st = CheckOptions(options, *grid); !st.ok()) return st;
+  KACHI_RETURN_IF_ERROR(CheckOptions(options, *grid));
   const int64_t steps = options.warmup_steps + options.timed_steps;
   // Enough windows of seq_len + 1 tokens for every step without revisiting one (and never fewer than 4 steps' worth).
   const int64_t windows = std::max<int64_t>(steps, 4) * options.micro_batch + 1;
@@ -90,7 +91,7 @@ absl::StatusOr<TrainBenchResult> RunKachiTrainBench(const TrainBenchOptions& opt
     const double start = NowSeconds();
     absl::StatusOr<StepResult> step = (*trainer)->Step();
     if (!step.ok()) return step.status();
-    if (auto st = (*trainer)->model().ops().Synchronize(); !st.ok()) return st;
+    KACHI_RETURN_IF_ERROR((*trainer)->model().ops().Synchronize());
     *seconds = NowSeconds() - start;
     return step->loss;
   };
@@ -101,7 +102,7 @@ absl::StatusOr<TrainBenchResult> RunKachiTrainBench(const TrainBenchOptions& opt
     absl::StatusOr<float> loss = timed_step(&seconds);
     if (!loss.ok()) return loss.status();
     if (memory.has_value()) {
-      if (auto st = memory->Sample(); !st.ok()) return st;
+      KACHI_RETURN_IF_ERROR(memory->Sample());
     }
     if (i >= options.warmup_steps) timed_seconds.push_back(seconds);
     if (i == 0) result.first_loss = *loss;

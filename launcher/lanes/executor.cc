@@ -19,6 +19,7 @@
 #include "comm/control_channel.h"
 #include "comm/host_placement.h"
 #include "comm/mpi_communicator.h"
+#include "kernels/base/status_macros.h"
 #include "launcher/lanes/chunk_runner.h"
 #include "launcher/lanes/coordinator.h"
 #include "launcher/lanes/journal.h"
@@ -123,7 +124,7 @@ absl::StatusOr<ExecutorSummary> RunLanes(const config::LanesFile& file, Communic
   runner_options.max_steps = policy_options.max_steps;
   runner_options.device = options.device;
   runner_options.deadline = world.options().deadline;
-  if (absl::Status status = ApplySlowLaneHook(lanes, &runner_options); !status.ok()) return status;
+  KACHI_RETURN_IF_ERROR(ApplySlowLaneHook(lanes, &runner_options));
   absl::StatusOr<LanePolicy> created = LanePolicy::Create(pool, policy_options, specs);
   if (!created.ok()) return created.status();
   LanePolicy& policy = *created;
@@ -165,7 +166,7 @@ absl::StatusOr<ExecutorSummary> RunLanes(const config::LanesFile& file, Communic
       }
     }
     // Checkpoints written after the journal's last event (chunks in flight at the crash) are discarded.
-    if (absl::Status agreed = world.Barrier(); !agreed.ok()) return agreed;
+    KACHI_RETURN_IF_ERROR(world.Barrier());
     if (leader) {
       for (size_t i = 0; i < lanes.size(); ++i) {
         for (int64_t step : ckpt::ListStepDirs(lanes[i].checkpoint_dir)) {
@@ -196,7 +197,7 @@ absl::StatusOr<ExecutorSummary> RunLanes(const config::LanesFile& file, Communic
     for (const LaneRuntime& lane : lanes) journal.add_lane_names(lane.definition.name);
     journal.set_cards(pool.cards);
   }
-  if (absl::Status agreed = world.Barrier(); !agreed.ok()) return agreed;
+  KACHI_RETURN_IF_ERROR(world.Barrier());
 
   const absl::Duration deadline = world.options().deadline;
   absl::StatusOr<std::unique_ptr<ControlChannel>> channel = ControlChannel::Create(parent, "lanes", deadline);
@@ -232,7 +233,7 @@ absl::StatusOr<ExecutorSummary> RunLanes(const config::LanesFile& file, Communic
   if (!leader && !worker.ok() && absl::IsDeadlineExceeded(worker)) EndJobWithoutCoordinator(worker, deadline);
   if (leader) coordinator_thread.join();
   if (!worker.ok()) return worker;
-  if (absl::Status agreed = world.Barrier(); !agreed.ok()) return agreed;
+  KACHI_RETURN_IF_ERROR(world.Barrier());
   if (!leader) return ExecutorSummary();
   std::vector<std::string> statuses;
   for (int i = 0; i < policy.lane_count(); ++i) statuses.push_back(LaneStateName(policy.status(i).state));

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "kernels/base/status_macros.h"
 #include "runtime/ckpt/manifest.h"
 #include "runtime/ckpt/shard_io.h"
 #include "runtime/io/tensor_shard.h"
@@ -130,12 +131,12 @@ absl::Status CheckpointReader::AssembleWanted(Segment::Kind kind, int index, con
 }
 
 absl::Status CheckpointReader::LoadParameters(const ParameterLayout& target, float* params) const {
-  if (auto st = CheckCompatible(target); !st.ok()) return st;
+  KACHI_RETURN_IF_ERROR(CheckCompatible(target));
   std::vector<float> global;
   for (const ParameterSpec& spec : target.tensors()) {
     absl::StatusOr<int> index = TensorIndex(spec.name);
     if (!index.ok()) return index.status();
-    if (auto st = AssembleWanted(Segment::PARAMS, *index, spec, target.tp_rank(), &global); !st.ok()) return st;
+    KACHI_RETURN_IF_ERROR(AssembleWanted(Segment::PARAMS, *index, spec, target.tp_rank(), &global));
     ExtractLocal(spec, global.data(), params + spec.offset);
   }
   return absl::OkStatus();
@@ -143,7 +144,7 @@ absl::Status CheckpointReader::LoadParameters(const ParameterLayout& target, flo
 
 absl::Status CheckpointReader::LoadMoments(const ParameterLayout& target, FlatRange range, float* m,
                                            float* v) const {
-  if (auto st = CheckCompatible(target); !st.ok()) return st;
+  KACHI_RETURN_IF_ERROR(CheckCompatible(target));
   std::fill(m, m + (range.end - range.begin), 0.0f);
   std::fill(v, v + (range.end - range.begin), 0.0f);
   std::vector<float> global;
@@ -154,7 +155,7 @@ absl::Status CheckpointReader::LoadMoments(const ParameterLayout& target, FlatRa
     absl::StatusOr<int> index = TensorIndex(spec.name);
     if (!index.ok()) return index.status();
     for (const auto& [kind, out] : {std::pair{Segment::ADAM_M, m}, std::pair{Segment::ADAM_V, v}}) {
-      if (auto st = AssembleWanted(kind, *index, spec, target.tp_rank(), &global); !st.ok()) return st;
+      KACHI_RETURN_IF_ERROR(AssembleWanted(kind, *index, spec, target.tp_rank(), &global));
       for (int64_t flat = lo; flat < hi; ++flat) out[flat - range.begin] = global[spec.GlobalIndex(flat - spec.offset)];
     }
   }

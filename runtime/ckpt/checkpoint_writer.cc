@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "comm/agree.h"
+#include "kernels/base/status_macros.h"
 #include "runtime/ckpt/checkpoint_paths.h"
 #include "runtime/ckpt/commit.h"
 #include "runtime/ckpt/manifest.h"
@@ -99,7 +100,7 @@ absl::Status CheckpointWriter::WriteAndCommit(const std::string& temp_dir, int64
   absl::StatusOr<std::vector<ShardRecord>> records =
       WaitForShardRecords(temp_dir, grid_->world().size(), options_.commit_timeout_s);
   if (!records.ok()) return records.status();
-  if (auto st = CommitCheckpoint(options_.dir, temp_dir, std::move(header), *records); !st.ok()) return st;
+  KACHI_RETURN_IF_ERROR(CommitCheckpoint(options_.dir, temp_dir, std::move(header), *records));
   absl::Status retention = ApplyRetention(options_.dir, options_.retention);
   int64_t bytes = 0;
   for (const ShardRecord& shard : *records) bytes += shard.bytes();
@@ -136,7 +137,7 @@ absl::StatusOr<double> CheckpointWriter::Save(Trainer& trainer) {
   // outcome; rank 0's nonce names this save's temporary directory.
   const absl::Status previous = JoinWorker();
   int64_t agreed[2] = {previous.ok() ? -1 : world.rank(), world.rank() == 0 ? MakeNonce() : -1};
-  if (auto st = world.AllReduce(agreed, agreed, 2, DType::kInt64, ReduceOp::kMax); !st.ok()) return st;
+  KACHI_RETURN_IF_ERROR(world.AllReduce(agreed, agreed, 2, DType::kInt64, ReduceOp::kMax));
   if (!previous.ok()) return absl::Status(previous.code(), absl::StrCat("checkpoint save: ", previous.message()));
   if (agreed[0] >= 0) {
     return absl::AbortedError(absl::StrCat("checkpoint save failed on rank ", agreed[0], " (see its message)"));
@@ -157,7 +158,7 @@ absl::StatusOr<double> CheckpointWriter::Save(Trainer& trainer) {
   if (trainer.optimizer().mixed_precision()) source.master = trainer.optimizer().master_weights().data();
   source.optimizer = &trainer.optimizer();
   source.ops = &trainer.model().ops();
-  if (auto st = snapshot_.Take(source, options_.snapshot); !st.ok()) return st;
+  KACHI_RETURN_IF_ERROR(snapshot_.Take(source, options_.snapshot));
   Manifest header = world.rank() == 0 ? ManifestHeader(trainer) : Manifest();
   const int64_t step = trainer.step();
   const std::string temp_dir = TempStepDirPath(options_.dir, step, agreed[1]);
@@ -167,7 +168,7 @@ absl::StatusOr<double> CheckpointWriter::Save(Trainer& trainer) {
     worker_status_ = WriteAndCommit(temp_dir, step, std::move(header));
   });
   if (!options_.async) {
-    if (auto st = Agree(JoinWorker(), "checkpoint save"); !st.ok()) return st;
+    KACHI_RETURN_IF_ERROR(Agree(JoinWorker(), "checkpoint save"));
     PrintCommitNote();
   }
   last_stall_seconds_ = NowSeconds() - start;

@@ -15,16 +15,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "kernels/base/errno_status.h"
 
 namespace kachi::ckpt {
 namespace {
 
 constexpr int64_t kMaxChunkBytes = int64_t{1} << 30;
-
-absl::Status SystemError(absl::string_view what, const std::string& path) {
-  return absl::InternalError(absl::StrCat("cannot ", what, " '", path, "': ", std::strerror(errno)));
-}
-
 // Writes all of [data, data + size) to fd, retrying short writes and EINTR.
 bool WriteAll(int fd, const char* data, int64_t size) {
   int64_t done = 0;
@@ -95,7 +91,7 @@ absl::StatusOr<FileDigest> WriteChunkedFile(const std::string& path, int64_t siz
                                                    options.chunk_bytes, " bytes, ", options.slots, " slots)"));
   }
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return SystemError("create", path);
+  if (fd < 0) return base::ErrnoStatus("create", path);
   const int64_t chunk_bytes = options.chunk_bytes;
   const int64_t chunks = (size + chunk_bytes - 1) / chunk_bytes;
   auto chunk_size = [&](int64_t k) { return std::min(chunk_bytes, size - k * chunk_bytes); };
@@ -153,7 +149,7 @@ absl::StatusOr<FileDigest> WriteChunkedFile(const std::string& path, int64_t siz
       ok = WriteAll(fd, data, n);
     }
     if (!ok) {
-      progress.Fail(SystemError("write", path));
+      progress.Fail(base::ErrnoStatus("write", path));
       break;
     }
     progress.Written(k);
@@ -168,11 +164,11 @@ absl::StatusOr<FileDigest> WriteChunkedFile(const std::string& path, int64_t siz
   }
   if (pausing && !paused) pause();
   if (::fsync(fd) != 0) {
-    absl::Status error = SystemError("fsync", path);
+    absl::Status error = base::ErrnoStatus("fsync", path);
     ::close(fd);
     return error;
   }
-  if (::close(fd) != 0) return SystemError("close", path);
+  if (::close(fd) != 0) return base::ErrnoStatus("close", path);
   return FileDigest{size, crc};
 }
 

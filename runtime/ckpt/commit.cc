@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "kernels/base/status_macros.h"
 #include "runtime/ckpt/checkpoint_paths.h"
 #include "runtime/ckpt/chunked_write.h"
 #include "runtime/ckpt/manifest.h"
@@ -92,8 +93,8 @@ absl::Status CommitCheckpoint(const std::string& dir, const std::string& temp_di
   manifest.set_created_unix_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
                                    std::chrono::system_clock::now().time_since_epoch())
                                    .count());
-  if (auto st = WriteManifest(temp_dir, manifest); !st.ok()) return st;
-  if (auto st = SyncDirectory(temp_dir); !st.ok()) return st;
+  KACHI_RETURN_IF_ERROR(WriteManifest(temp_dir, manifest));
+  KACHI_RETURN_IF_ERROR(SyncDirectory(temp_dir));
   const std::string final_dir = StepDirPath(dir, manifest.step());
   std::error_code error;
   if (fs::exists(final_dir, error)) {
@@ -110,7 +111,7 @@ absl::Status CommitCheckpoint(const std::string& dir, const std::string& temp_di
   if (error) {
     return absl::InternalError(absl::StrCat("cannot rename '", temp_dir, "' to '", final_dir, "': ", error.message()));
   }
-  if (auto st = SyncDirectory(dir); !st.ok()) return st;
+  KACHI_RETURN_IF_ERROR(SyncDirectory(dir));
   if (auto st = WriteFileAtomically(dir + "/" + kLatestFile, StepDirName(manifest.step()) + "\n"); !st.ok()) {
     return st;
   }

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "kernels/base/status_macros.h"
 #include "runtime/ckpt/checkpoint_paths.h"
 #include "runtime/ckpt/checkpoint_reader.h"
 #include "runtime/ckpt/manifest.h"
@@ -33,10 +34,10 @@ absl::StatusOr<std::string> ExportCheckpointSafetensors(const std::string& path,
   const GptShape shape = ShapeFromProto(reader->manifest().shape());
   const ParameterLayout whole(shape, 0, 1);
   std::vector<float> params(static_cast<size_t>(whole.total_size()));
-  if (auto st = reader->LoadParameters(whole, params.data()); !st.ok()) return st;
+  KACHI_RETURN_IF_ERROR(reader->LoadParameters(whole, params.data()));
   std::map<std::string, std::string> metadata = ShapeMetadata(shape);
   metadata["kachi.step"] = absl::StrCat(reader->manifest().step());
-  if (auto st = ExportHfGpt2(whole, params.data(), nullptr, out, HfGpt2Options{}, metadata); !st.ok()) return st;
+  KACHI_RETURN_IF_ERROR(ExportHfGpt2(whole, params.data(), nullptr, out, HfGpt2Options{}, metadata));
   return step_dir;
 }
 

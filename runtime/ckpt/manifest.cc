@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "kernels/base/status_macros.h"
 #include "runtime/ckpt/checkpoint_paths.h"
 #include "runtime/ckpt/manifest_check.h"
 #include "runtime/io/atomic_file.h"
@@ -124,9 +125,9 @@ absl::StatusOr<Manifest> ReadManifest(const std::string& step_dir, bool* sealed)
     return absl::DataLossError(absl::StrCat("'", path, "' lacks its layout, shape, tensors or shard list"));
   }
   bool is_sealed = false;
-  if (auto st = CheckManifestSeal(path, *bytes, manifest, &is_sealed); !st.ok()) return st;
+  KACHI_RETURN_IF_ERROR(CheckManifestSeal(path, *bytes, manifest, &is_sealed));
   if (sealed != nullptr) *sealed = is_sealed;
-  if (auto st = ValidateManifest(step_dir, manifest); !st.ok()) return st;
+  KACHI_RETURN_IF_ERROR(ValidateManifest(step_dir, manifest));
   return manifest;
 }
 

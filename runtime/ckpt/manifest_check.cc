@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "google/protobuf/util/message_differencer.h"
+#include "kernels/base/status_macros.h"
 #include "runtime/ckpt/checkpoint_paths.h"
 #include "runtime/ckpt/manifest.h"
 #include "runtime/ckpt/shard_io.h"
@@ -232,8 +233,8 @@ absl::Status ValidateManifest(const std::string& step_dir, const Manifest& manif
                                           " global batch ", loader.global_batch(), " (run's global batch ",
                                           manifest.train().global_batch(), ") windows ", loader.num_windows()));
   }
-  if (auto st = CheckShape(step_dir, manifest); !st.ok()) return st;
-  if (auto st = CheckTensors(step_dir, manifest); !st.ok()) return st;
+  KACHI_RETURN_IF_ERROR(CheckShape(step_dir, manifest));
+  KACHI_RETURN_IF_ERROR(CheckTensors(step_dir, manifest));
   return CheckShards(step_dir, manifest);
 }
 

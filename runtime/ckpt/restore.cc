@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "kernels/base/status_macros.h"
 #include "runtime/ckpt/checkpoint_paths.h"
 #include "runtime/ckpt/manifest.h"
 #include "runtime/ckpt/verify.h"
@@ -16,7 +17,7 @@ namespace {
 absl::StatusOr<int64_t> FirstFailingRank(Communicator& world, bool failed) {
   // MAX of (size - rank) picks the lowest failing rank.
   int64_t value = failed ? world.size() - world.rank() : 0;
-  if (auto st = world.AllReduce(&value, &value, 1, DType::kInt64, ReduceOp::kMax); !st.ok()) return st;
+  KACHI_RETURN_IF_ERROR(world.AllReduce(&value, &value, 1, DType::kInt64, ReduceOp::kMax));
   return value == 0 ? -1 : world.size() - value;
 }
 
@@ -30,13 +31,13 @@ absl::Status LoadIntoTrainer(const CheckpointReader& reader, Trainer& trainer) {
   // Assemble the fp32 parameters on the host; the trainer sets them (and, in mixed precision, its master weights and
   // their rounded working copy); then one upload per moment buffer.
   std::vector<float> params(model.buffer_size(), 0.0f);
-  if (auto st = reader.LoadParameters(model.layout(), params.data()); !st.ok()) return st;
-  if (auto st = trainer.SetParameters(params.data()); !st.ok()) return st;
+  KACHI_RETURN_IF_ERROR(reader.LoadParameters(model.layout(), params.data()));
+  KACHI_RETURN_IF_ERROR(trainer.SetParameters(params.data()));
   const size_t moments = static_cast<size_t>(optimizer.first_moment().size());
   std::vector<float> m(moments, 0.0f), v(moments, 0.0f);
-  if (auto st = reader.LoadMoments(model.layout(), optimizer.range(), m.data(), v.data()); !st.ok()) return st;
-  if (auto st = ops.Upload(optimizer.first_moment().data(), m.data(), moments * sizeof(float)); !st.ok()) return st;
-  if (auto st = ops.Upload(optimizer.second_moment().data(), v.data(), moments * sizeof(float)); !st.ok()) return st;
+  KACHI_RETURN_IF_ERROR(reader.LoadMoments(model.layout(), optimizer.range(), m.data(), v.data()));
+  KACHI_RETURN_IF_ERROR(ops.Upload(optimizer.first_moment().data(), m.data(), moments * sizeof(float)));
+  KACHI_RETURN_IF_ERROR(ops.Upload(optimizer.second_moment().data(), v.data(), moments * sizeof(float)));
   optimizer.set_steps_taken(manifest.optimizer_steps());
   if (auto st = trainer.train_loader().Restore(LoaderStateFromProto(manifest.loader())); !st.ok()) {
     return absl::Status(st.code(), absl::StrCat("checkpoint '", reader.path(), "': ", st.message()));
@@ -51,10 +52,10 @@ absl::StatusOr<RestoreReport> RestoreTrainer(const std::string& dir, Trainer& tr
   std::vector<int64_t> candidates;
   if (world.rank() == 0) candidates = LoadCandidates(dir);
   int64_t count = static_cast<int64_t>(candidates.size());
-  if (auto st = world.Broadcast(&count, 1, DType::kInt64, 0); !st.ok()) return st;
+  KACHI_RETURN_IF_ERROR(world.Broadcast(&count, 1, DType::kInt64, 0));
   candidates.resize(static_cast<size_t>(count));
   if (count > 0) {
-    if (auto st = world.Broadcast(candidates.data(), candidates.size(), DType::kInt64, 0); !st.ok()) return st;
+    KACHI_RETURN_IF_ERROR(world.Broadcast(candidates.data(), candidates.size(), DType::kInt64, 0));
   }
   if (count == 0) return absl::NotFoundError(absl::StrCat("no checkpoint (step_* directory) in '", dir, "'"));
 

@@ -13,17 +13,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "runtime/ckpt/chunked_write.h"
+#include "kernels/base/errno_status.h"
 
 namespace kachi::ckpt {
 namespace {
 
 // Bytes per write/read/crc call (zlib's crc32 takes a 32-bit length).
 constexpr int64_t kChunkBytes = 64 << 20;
-
-absl::Status SystemError(absl::string_view what, const std::string& path) {
-  return absl::InternalError(absl::StrCat("cannot ", what, " '", path, "': ", std::strerror(errno)));
-}
-
 }  // namespace
 
 uint32_t Crc32(absl::string_view bytes, uint32_t crc) {
@@ -46,14 +42,14 @@ absl::StatusOr<FileDigest> WriteSyncedFile(const std::string& path, absl::string
 
 absl::StatusOr<FileDigest> DigestFile(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return SystemError("open", path);
+  if (fd < 0) return base::ErrnoStatus("open", path);
   FileDigest digest;
   std::vector<char> buffer(static_cast<size_t>(std::min<int64_t>(kChunkBytes, 8 << 20)));
   while (true) {
     const ssize_t n = ::read(fd, buffer.data(), buffer.size());
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      absl::Status error = SystemError("read", path);
+      absl::Status error = base::ErrnoStatus("read", path);
       ::close(fd);
       return error;
     }
@@ -67,14 +63,14 @@ absl::StatusOr<FileDigest> DigestFile(const std::string& path) {
 
 absl::Status ReadFileRange(const std::string& path, int64_t offset, int64_t size, void* out) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return SystemError("open", path);
+  if (fd < 0) return base::ErrnoStatus("open", path);
   char* dest = static_cast<char*>(out);
   int64_t done = 0;
   while (done < size) {
     const ssize_t n = ::pread(fd, dest + done, static_cast<size_t>(std::min(size - done, kChunkBytes)), offset + done);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      absl::Status error = SystemError("read", path);
+      absl::Status error = base::ErrnoStatus("read", path);
       ::close(fd);
       return error;
     }
@@ -91,9 +87,9 @@ absl::Status ReadFileRange(const std::string& path, int64_t offset, int64_t size
 
 absl::Status SyncDirectory(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return SystemError("open directory", path);
+  if (fd < 0) return base::ErrnoStatus("open directory", path);
   if (::fsync(fd) != 0) {
-    absl::Status error = SystemError("fsync directory", path);
+    absl::Status error = base::ErrnoStatus("fsync directory", path);
     ::close(fd);
     return error;
   }

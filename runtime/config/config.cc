@@ -12,6 +12,7 @@
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
+#include "kernels/base/status_macros.h"
 #include "runtime/config/overrides.h"
 
 namespace kachi {
@@ -102,7 +103,7 @@ absl::Status ParseTextProto(absl::string_view text, absl::string_view source_nam
 
 absl::StatusOr<config::KachiConfig> ParseConfigText(absl::string_view text, absl::string_view source_name) {
   config::KachiConfig config;
-  if (absl::Status status = ParseTextProto(text, source_name, &config); !status.ok()) return status;
+  KACHI_RETURN_IF_ERROR(ParseTextProto(text, source_name, &config));
   return config;
 }
 
@@ -130,7 +131,7 @@ absl::StatusOr<config::KachiConfig> BuildConfig(const std::string& path, const s
     if (!loaded.ok()) return loaded.status();
     config = *std::move(loaded);
   }
-  if (absl::Status status = ApplyOverrides(overrides, &config); !status.ok()) return status;
+  KACHI_RETURN_IF_ERROR(ApplyOverrides(overrides, &config));
   if (absl::Status status = ValidateConfig(config); !status.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(path.empty() ? "config" : path, " (after --set overrides): ",
                                                    status.message()));

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "kernels/base/status_macros.h"
 
 namespace kachi {
 namespace {
@@ -58,16 +59,16 @@ class Parser {
     JsonValue value;
     if (c == '{') {
       value.kind = JsonValue::Kind::kObject;
-      if (auto st = ParseObject(depth, value); !st.ok()) return st;
+      KACHI_RETURN_IF_ERROR(ParseObject(depth, value));
     } else if (c == '[') {
       value.kind = JsonValue::Kind::kArray;
-      if (auto st = ParseArray(depth, value); !st.ok()) return st;
+      KACHI_RETURN_IF_ERROR(ParseArray(depth, value));
     } else if (c == '"') {
       value.kind = JsonValue::Kind::kString;
-      if (auto st = ParseString(value.text); !st.ok()) return st;
+      KACHI_RETURN_IF_ERROR(ParseString(value.text));
     } else if (c == '-' || (c >= '0' && c <= '9')) {
       value.kind = JsonValue::Kind::kInteger;
-      if (auto st = ParseInteger(value.integer); !st.ok()) return st;
+      KACHI_RETURN_IF_ERROR(ParseInteger(value.integer));
     } else {
       return Error("an object, array, string or integer (the safetensors header grammar)");
     }
@@ -83,7 +84,7 @@ class Parser {
       if (pos_ >= text_.size() || text_[pos_] != '"') return Error("a string key");
       const size_t key_pos = pos_;
       std::string key;
-      if (auto st = ParseString(key); !st.ok()) return st;
+      KACHI_RETURN_IF_ERROR(ParseString(key));
       if (object.Find(key) != nullptr) {
         return absl::InvalidArgumentError(
             absl::StrCat("JSON header: duplicate key ", JsonQuote(key), " at byte ", key_pos));
@@ -209,12 +210,12 @@ class Parser {
         return Error("one of \" \\ / b f n r t u after '\\'");
     }
     uint32_t code_point;
-    if (auto st = ParseHex4(code_point); !st.ok()) return st;
+    KACHI_RETURN_IF_ERROR(ParseHex4(code_point));
     if (code_point >= 0xDC00 && code_point <= 0xDFFF) return Error("a high surrogate before a low surrogate");
     if (code_point >= 0xD800 && code_point <= 0xDBFF) {
       if (!Consume('\\') || !Consume('u')) return Error("a \\u low surrogate after a high surrogate");
       uint32_t low;
-      if (auto st = ParseHex4(low); !st.ok()) return st;
+      KACHI_RETURN_IF_ERROR(ParseHex4(low));
       if (low < 0xDC00 || low > 0xDFFF) return Error("a low surrogate (\\uDC00-\\uDFFF)");
       code_point = 0x10000 + ((code_point - 0xD800) << 10) + (low - 0xDC00);
     }
@@ -234,7 +235,7 @@ class Parser {
       if (static_cast<unsigned char>(c) < 0x20) return Error("an escaped control character inside a string");
       ++pos_;
       if (c == '\\') {
-        if (auto st = ParseEscape(out); !st.ok()) return st;
+        KACHI_RETURN_IF_ERROR(ParseEscape(out));
       } else {
         out += c;
       }

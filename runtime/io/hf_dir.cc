@@ -10,6 +10,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "kernels/base/status_macros.h"
 #include "runtime/io/atomic_file.h"
 #include "runtime/io/header_json.h"
 #include "runtime/io/safetensors.h"
@@ -224,7 +225,7 @@ absl::StatusOr<SafetensorsFile> ReadHfWeights(const std::string& path) {
         return absl::NotFoundError(absl::StrCat(index_path, " puts tensor \"", name, "\" in ", shard,
                                                 ", which does not hold it"));
       }
-      if (auto st = merged.Add(name, tensor->dtype, tensor->shape, tensor->bytes); !st.ok()) return st;
+      KACHI_RETURN_IF_ERROR(merged.Add(name, tensor->dtype, tensor->shape, tensor->bytes));
     }
   }
   return merged;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "kernels/base/status_macros.h"
 #include "runtime/io/atomic_file.h"
 #include "runtime/io/hf_dir.h"
 #include "runtime/io/hf_gpt2_tensors.h"
@@ -23,7 +24,7 @@ absl::Status WriteHfTarget(const std::string& path, const GptShape& shape, const
   std::error_code error;
   std::filesystem::create_directories(path, error);
   if (error) return absl::InternalError(absl::StrCat("cannot create directory '", path, "': ", error.message()));
-  if (auto st = WriteSafetensors(path + "/model.safetensors", file); !st.ok()) return st;
+  KACHI_RETURN_IF_ERROR(WriteSafetensors(path + "/model.safetensors", file));
   return WriteFileAtomically(path + "/config.json", HfGpt2ConfigJson(shape));
 }
 
@@ -47,7 +48,7 @@ absl::Status CheckGroup(const ParameterLayout& layout, const Communicator* tp) {
 
 absl::Status GatherHfGpt2Tensors(const ParameterLayout& layout, const float* local_values, Communicator* tp,
                                  const HfGpt2Options& options, SafetensorsFile* out) {
-  if (auto st = CheckGroup(layout, tp); !st.ok()) return st;
+  KACHI_RETURN_IF_ERROR(CheckGroup(layout, tp));
   const int tp_size = layout.tp_size();
   std::vector<ParameterLayout> rank_layouts;
   for (int r = 0; r < tp_size; ++r) rank_layouts.emplace_back(layout.shape(), r, tp_size);
@@ -89,7 +90,7 @@ absl::Status ExportHfGpt2(const ParameterLayout& layout, const float* local_valu
                           const std::string& path, const HfGpt2Options& options,
                           const std::map<std::string, std::string>& metadata) {
   SafetensorsFile file;
-  if (auto st = GatherHfGpt2Tensors(layout, local_values, tp, options, &file); !st.ok()) return st;
+  KACHI_RETURN_IF_ERROR(GatherHfGpt2Tensors(layout, local_values, tp, options, &file));
   absl::Status write_status = absl::OkStatus();
   if (layout.tp_rank() == 0) {
     file.mutable_metadata() = metadata;
@@ -99,7 +100,7 @@ absl::Status ExportHfGpt2(const ParameterLayout& layout, const float* local_valu
   }
   if (tp == nullptr || tp->size() == 1) return write_status;
   int32_t failed = write_status.ok() ? 0 : 1;
-  if (auto st = tp->Broadcast(&failed, 1, DType::kInt32, 0); !st.ok()) return st;
+  KACHI_RETURN_IF_ERROR(tp->Broadcast(&failed, 1, DType::kInt32, 0));
   if (layout.tp_rank() == 0) return write_status;
   if (failed != 0) return absl::InternalError(absl::StrCat("tp rank 0 could not write '", path, "' (see its error)"));
   return absl::OkStatus();

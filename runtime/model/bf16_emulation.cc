@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "kernels/base/status_macros.h"
 #include "kernels/adamw.h"
+#include "kernels/base/status_macros.h"
 #include "runtime/model/model_ops.h"
 
 namespace kachi {
@@ -78,11 +78,10 @@ absl::Status Emulate(Fp32Op&& fp32_op, std::initializer_list<int64_t> extents, A
 }  // namespace
 
 // The bf16 ops emulated by widening, generated from kernel_op_list.h.
-#define KACHI_EMULATE_OP(R, Name, Params, Args, Extents)                                              \
-  R ModelOps::Name Params {                                                                            \
-    KACHI_RETURN_IF_ERROR(NeedsHost(*this, #Name));                                                    \
-    return Emulate([this](auto... a) { return this->Name(a...); }, {KACHI_OP_ARGS Extents},            \
-                   KACHI_OP_ARGS Args);                                                                \
+#define KACHI_EMULATE_OP(R, Name, Params, Args, Extents)                                                         \
+  R ModelOps::Name Params {                                                                                      \
+    KACHI_RETURN_IF_ERROR(NeedsHost(*this, #Name));                                                              \
+    return Emulate([this](auto... a) { return this->Name(a...); }, {KACHI_OP_ARGS Extents}, KACHI_OP_ARGS Args); \
   }
 KACHI_WIDENED_KERNEL_OPS(KACHI_EMULATE_OP, Bf16)
 #undef KACHI_EMULATE_OP
@@ -117,11 +116,12 @@ absl::Status ModelOps::MatmulBackwardThroughGelu(Bf16* dpre_gelu, Bf16* dpre_bia
                                                  const Bf16* pre_gelu, int64_t rows, int64_t in_channels,
                                                  int64_t out_channels) {
   KACHI_RETURN_IF_ERROR(NeedsHost(*this, "MatmulBackwardThroughGelu"));
-  std::vector<float> dp(rows * in_channels), dw = Widen(dweight, out_channels * in_channels),
-      db = Widen(dbias, out_channels), d = Widen(dout, rows * out_channels), x = Widen(in, rows * in_channels),
+  std::vector<float> dp(rows * in_channels),
+      dw = Widen(dweight, out_channels * in_channels), db = Widen(dbias, out_channels),
+      d = Widen(dout, rows * out_channels), x = Widen(in, rows * in_channels),
       w = Widen(weight, out_channels * in_channels), p = Widen(pre_gelu, rows * in_channels);
-  KACHI_RETURN_IF_ERROR(MatmulBackwardThroughGelu(Ptr(dp), nullptr, Ptr(dw), Ptr(db), Ptr(d), Ptr(x), Ptr(w),
-                                                  Ptr(p), rows, in_channels, out_channels));
+  KACHI_RETURN_IF_ERROR(MatmulBackwardThroughGelu(Ptr(dp), nullptr, Ptr(dw), Ptr(db), Ptr(d), Ptr(x), Ptr(w), Ptr(p),
+                                                  rows, in_channels, out_channels));
   Narrow(dp, dpre_gelu);
   Narrow(dw, dweight);
   Narrow(db, dbias);

@@ -4,17 +4,7 @@
 #include <cstring>
 #include <type_traits>
 
-#include "kernels/adamw.h"
-#include "kernels/attention.h"
-#include "kernels/cross_entropy.h"
-#include "kernels/gelu.h"
-#include "kernels/layernorm.h"
-#include "kernels/matmul.h"
-#include "kernels/matmul_gelu.h"
-#include "kernels/position_embedding.h"
-#include "kernels/residual.h"
-#include "kernels/sum_of_squares.h"
-#include "kernels/token_embedding.h"
+#include "kernels/cpu_kernels.h"
 #include "runtime/model/model_ops.h"
 
 namespace kachi {
@@ -72,9 +62,7 @@ class CpuOps : public ModelOps {
   absl::Status CopyAsync(void* dst, const void* src, size_t bytes) override { return Upload(dst, src, bytes); }
   void* AllocateHost(size_t bytes) override { return AllocateBytes(bytes); }
   void ReleaseHost(void* data) override { std::free(data); }
-  absl::Status DownloadConcurrent(void* dst, const void* src, size_t bytes) override {
-    return Upload(dst, src, bytes);
-  }
+  absl::Status DownloadConcurrent(void* dst, const void* src, size_t bytes) override { return Upload(dst, src, bytes); }
 
   int64_t AttentionStatsSize(int64_t batch, int64_t heads, int64_t seq_len) const override {
     return batch * heads * seq_len * seq_len;  // the softmax probabilities
@@ -82,12 +70,13 @@ class CpuOps : public ModelOps {
   int64_t AttentionScratchSize(int64_t, int64_t, int64_t) const override { return 0; }
 
   // Every fp32 kernel op, generated from kernel_op_list.h: its CPU twin (twin:: below), an OK status on return.
-#define KACHI_CPU_OP(R, Name, Params, Args, Extents) \
-  R Name Params override { return AsStatus([&] { return twin::Name Args; }); }
+#define KACHI_CPU_OP(R, Name, Params, Args, Extents)  \
+  R Name Params override {                            \
+    return AsStatus([&] { return twin::Name Args; }); \
+  }
   KACHI_KERNEL_OPS(KACHI_CPU_OP, float)
   KACHI_FP32_KERNEL_OPS(KACHI_CPU_OP)
 #undef KACHI_CPU_OP
-
 };
 
 }  // namespace

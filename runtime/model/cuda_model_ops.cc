@@ -10,27 +10,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "comm/cuda_event_pool.h"
+#include "kernels/base/cuda_status.h"
 #include "kernels/base/status_macros.h"
-#include "kernels/adamw_cuda.h"
-#include "kernels/attention_cuda.h"
-#include "kernels/cross_entropy_cuda.h"
-#include "kernels/elementwise_cuda.h"
-#include "kernels/gelu_cuda.h"
-#include "kernels/layernorm_cuda.h"
-#include "kernels/matmul_cuda.h"
-#include "kernels/position_embedding_cuda.h"
-#include "kernels/residual_layernorm_cuda.h"
-#include "kernels/sum_of_squares_cuda.h"
-#include "kernels/token_embedding_cuda.h"
+#include "kernels/cuda_kernels.h"
 
 namespace kachi {
 namespace {
-
-absl::Status Check(cudaError_t error, const char* what) {
-  if (error == cudaSuccess) return absl::OkStatus();
-  return absl::InternalError(absl::StrCat(what, ": ", cudaGetErrorString(error)));
-}
-
 // Bf16 is layout-compatible with CUDA's bf16.
 static_assert(sizeof(Bf16) == sizeof(__nv_bfloat16), "Bf16 and __nv_bfloat16 differ in size");
 __nv_bfloat16* B(Bf16* p) { return reinterpret_cast<__nv_bfloat16*>(p); }
@@ -80,8 +65,8 @@ absl::Status AdamWStep(float* param, const float* grad, float* m, float* v, int6
                                 Hyper(learning_rate, beta1, beta2, eps, weight_decay), step, 1.0f, c.stream);
 }
 absl::Status AdamWStep(float* master, __nv_bfloat16* param, const __nv_bfloat16* grad, float* m, float* v,
-                       int64_t count, double learning_rate, double beta1, double beta2, double eps,
-                       double weight_decay, int64_t step, float grad_scale, const Context& c) {
+                       int64_t count, double learning_rate, double beta1, double beta2, double eps, double weight_decay,
+                       int64_t step, float grad_scale, const Context& c) {
   return cuda::AdamWStep<__nv_bfloat16>(master, param, grad, m, v, count,
                                         Hyper(learning_rate, beta1, beta2, eps, weight_decay), step, grad_scale,
                                         c.stream);
@@ -90,12 +75,13 @@ absl::Status AdamWStep(float* master, __nv_bfloat16* param, const __nv_bfloat16*
 // cuda::SumOfSquares into a device double, downloaded.
 template <typename T>
 absl::StatusOr<double> SumOfSquares(const T* data, int64_t count, const Context& c) {
-  if (*c.norm_result == nullptr) KACHI_RETURN_IF_ERROR(Check(cudaMalloc(c.norm_result, sizeof(double)), "cudaMalloc"));
+  if (*c.norm_result == nullptr)
+    KACHI_RETURN_IF_ERROR(base::CudaStatus(cudaMalloc(c.norm_result, sizeof(double)), "cudaMalloc"));
   KACHI_RETURN_IF_ERROR(cuda::SumOfSquares(*c.norm_result, data, count, c.stream));
   double result = 0;
-  KACHI_RETURN_IF_ERROR(
-      Check(cudaMemcpyAsync(&result, *c.norm_result, sizeof(double), cudaMemcpyDeviceToHost, c.stream), "download"));
-  KACHI_RETURN_IF_ERROR(Check(cudaStreamSynchronize(c.stream), "cudaStreamSynchronize"));
+  KACHI_RETURN_IF_ERROR(base::CudaStatus(
+      cudaMemcpyAsync(&result, *c.norm_result, sizeof(double), cudaMemcpyDeviceToHost, c.stream), "download"));
+  KACHI_RETURN_IF_ERROR(base::CudaStatus(cudaStreamSynchronize(c.stream), "cudaStreamSynchronize"));
   return result;
 }
 
@@ -124,18 +110,22 @@ class CudaOps : public ModelOps {
     cudaFree(data);
   }
   absl::Status Upload(void* dst, const void* src, size_t bytes) override {
-    KACHI_RETURN_IF_ERROR(Check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream_), "upload"));
+    KACHI_RETURN_IF_ERROR(
+        base::CudaStatus(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream_), "upload"));
     return Synchronize();  // the host buffer may be reused as soon as we return
   }
   absl::Status Download(void* dst, const void* src, size_t bytes) override {
-    KACHI_RETURN_IF_ERROR(Check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream_), "download"));
+    KACHI_RETURN_IF_ERROR(
+        base::CudaStatus(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream_), "download"));
     return Synchronize();
   }
-  absl::Status Synchronize() override { return Check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize"); }
+  absl::Status Synchronize() override {
+    return base::CudaStatus(cudaStreamSynchronize(stream_), "cudaStreamSynchronize");
+  }
   absl::StatusOr<void*> RecordEvent() override {
     absl::StatusOr<cudaEvent_t> event = events_.Acquire();
     if (!event.ok()) return event.status();
-    if (auto st = Check(cudaEventRecord(*event, stream_), "cudaEventRecord"); !st.ok()) {
+    if (auto st = base::CudaStatus(cudaEventRecord(*event, stream_), "cudaEventRecord"); !st.ok()) {
       events_.Release(*event);
       return st;
     }
@@ -148,7 +138,7 @@ class CudaOps : public ModelOps {
   void* AllocateBytes(size_t bytes) override { return Allocate(bytes); }
   absl::Status CopyAsync(void* dst, const void* src, size_t bytes) override {
     if (bytes == 0) return absl::OkStatus();
-    return Check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream_), "device copy");
+    return base::CudaStatus(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream_), "device copy");
   }
   void* AllocateHost(size_t bytes) override {
     void* data = nullptr;
@@ -165,15 +155,17 @@ class CudaOps : public ModelOps {
   }
   absl::Status DownloadConcurrent(void* dst, const void* src, size_t bytes) override {
     if (bytes == 0) return absl::OkStatus();
-    KACHI_RETURN_IF_ERROR(Check(cudaSetDevice(device_), "cudaSetDevice"));  // the current device is per thread
-    std::lock_guard<std::mutex> lock(download_mutex_);  // one concurrent download at a time
+    KACHI_RETURN_IF_ERROR(
+        base::CudaStatus(cudaSetDevice(device_), "cudaSetDevice"));  // the current device is per thread
+    std::lock_guard<std::mutex> lock(download_mutex_);               // one concurrent download at a time
     if (download_stream_ == nullptr) {
       KACHI_RETURN_IF_ERROR(
-          Check(cudaStreamCreateWithFlags(&download_stream_, cudaStreamNonBlocking), "cudaStreamCreate"));
+          base::CudaStatus(cudaStreamCreateWithFlags(&download_stream_, cudaStreamNonBlocking), "cudaStreamCreate"));
     }
     cudaStream_t stream = download_stream_;
-    KACHI_RETURN_IF_ERROR(Check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream), "download"));
-    return Check(cudaStreamSynchronize(stream), "cudaStreamSynchronize (download)");
+    KACHI_RETURN_IF_ERROR(
+        base::CudaStatus(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream), "download"));
+    return base::CudaStatus(cudaStreamSynchronize(stream), "cudaStreamSynchronize (download)");
   }
 
   int64_t AttentionStatsSize(int64_t batch, int64_t heads, int64_t seq_len) const override {
@@ -185,8 +177,8 @@ class CudaOps : public ModelOps {
 
   // Every kernel op in both precisions, generated from kernel_op_list.h: its CUDA twin (twin:: above) on the ops'
   // stream, Bf16 pointers passed as __nv_bfloat16.
-#define KACHI_CUDA_OP(R, Name, Params, Args, Extents) \
-  R Name Params override { \
+#define KACHI_CUDA_OP(R, Name, Params, Args, Extents)                                               \
+  R Name Params override {                                                                          \
     return Forward([&](auto... a) -> R { return twin::Name(a..., context_); }, KACHI_OP_ARGS Args); \
   }
   KACHI_KERNEL_OPS(KACHI_CUDA_OP, float)
@@ -214,17 +206,18 @@ class CudaOps : public ModelOps {
   cudaStream_t stream_;
   std::mutex download_mutex_;
   cudaStream_t download_stream_ = nullptr;  // DownloadConcurrent's stream, created on first use
-  CudaEventPool events_;  // RecordEvent's markers
-  double* norm_result_ = nullptr;  // SumOfSquares' device result
-  twin::Context context_;  // what the twins need besides the arguments
+  CudaEventPool events_;                    // RecordEvent's markers
+  double* norm_result_ = nullptr;           // SumOfSquares' device result
+  twin::Context context_;                   // what the twins need besides the arguments
 };
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ModelOps>> MakeCudaModelOps(int device) {
-  KACHI_RETURN_IF_ERROR(Check(cudaSetDevice(device), "cudaSetDevice"));
+  KACHI_RETURN_IF_ERROR(base::CudaStatus(cudaSetDevice(device), "cudaSetDevice"));
   cudaStream_t stream = nullptr;
-  KACHI_RETURN_IF_ERROR(Check(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreate"));
+  KACHI_RETURN_IF_ERROR(
+      base::CudaStatus(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreate"));
   return std::unique_ptr<ModelOps>(new CudaOps(device, stream));
 }
 

@@ -2,10 +2,10 @@
 // on host memory, or CUDA kernels on device memory. The model, tensor- and data-parallel code is written once
 // against this interface. Pointers passed to an op live in this ModelOps' memory (Allocate*), tokens included.
 // The kernel ops are listed once in kernel_op_list.h. Every op has the signature and accumulation convention of
-// its CPU twin (kernels/README.md), in fp32, and a bf16 overload for mixed precision (bf16 activations, parameters and gradients; statistics such as LayerNorm mean/rstd,
-// attention statistics and cross-entropy pieces stay fp32). The CUDA ops run the bf16 overloads natively; for host
-// memory the base class emulates them (bf16_emulation.cc): inputs widened to fp32, the fp32 op, outputs rounded to
-// bf16 — the CPU reference of the GPU's mixed precision.
+// its CPU twin (kernels/README.md), in fp32, and a bf16 overload for mixed precision (bf16 activations, parameters and
+// gradients; statistics such as LayerNorm mean/rstd, attention statistics and cross-entropy pieces stay fp32). The CUDA
+// ops run the bf16 overloads natively; for host memory the base class emulates them (bf16_emulation.cc): inputs widened
+// to fp32, the fp32 op, outputs rounded to bf16 — the CPU reference of the GPU's mixed precision.
 #ifndef KACHI_RUNTIME_MODEL_MODEL_OPS_H_
 #define KACHI_RUNTIME_MODEL_MODEL_OPS_H_
 

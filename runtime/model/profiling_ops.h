@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/base/status_macros.h"
 #include "runtime/model/model_ops.h"
 
 namespace kachi {
@@ -67,9 +68,13 @@ class ProfilingOps : public ModelOps {
 
   // Every kernel op, generated from kernel_op_list.h: timed under its name (bf16 overloads: "<name>.bf16").
 #define KACHI_PROFILE_FP32_OP(R, Name, Params, Args, Extents) \
-  R Name Params override { return Timed(#Name, [&] { return inner_->Name Args; }); }
-#define KACHI_PROFILE_BF16_OP(R, Name, Params, Args, Extents) \
-  R Name Params override { return Timed(#Name ".bf16", [&] { return inner_->Name Args; }); }
+  R Name Params override {                                    \
+    return Timed(#Name, [&] { return inner_->Name Args; });   \
+  }
+#define KACHI_PROFILE_BF16_OP(R, Name, Params, Args, Extents)       \
+  R Name Params override {                                          \
+    return Timed(#Name ".bf16", [&] { return inner_->Name Args; }); \
+  }
   KACHI_KERNEL_OPS(KACHI_PROFILE_FP32_OP, float)
   KACHI_FP32_KERNEL_OPS(KACHI_PROFILE_FP32_OP)
   KACHI_COMPOSED_KERNEL_OPS(KACHI_PROFILE_FP32_OP, float)
@@ -84,10 +89,10 @@ class ProfilingOps : public ModelOps {
   template <typename Call>
   auto Timed(const char* op, Call&& call) -> decltype(call()) {
     if (!enabled_) return call();
-    if (absl::Status st = inner_->Synchronize(); !st.ok()) return st;
+    KACHI_RETURN_IF_ERROR(inner_->Synchronize());
     const auto start = std::chrono::steady_clock::now();
     auto result = call();
-    if (absl::Status st = inner_->Synchronize(); !st.ok()) return st;
+    KACHI_RETURN_IF_ERROR(inner_->Synchronize());
     OpTime& time = times_[op];
     time.op = op;
     ++time.calls;

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "kernels/base/status_macros.h"
 
 namespace kachi {
 
@@ -46,7 +47,7 @@ absl::Status GradientSync::Reduce(void* grads, void* shard_grads, DType dtype) {
   const size_t element = DTypeSize(dtype);
   for (const FlatRange& bucket : buckets_) {
     void* data = static_cast<char*>(grads) + bucket.begin * element;
-    if (auto st = dp_->AllReduce(data, data, bucket.end - bucket.begin, dtype, ReduceOp::kAvg); !st.ok()) return st;
+    KACHI_RETURN_IF_ERROR(dp_->AllReduce(data, data, bucket.end - bucket.begin, dtype, ReduceOp::kAvg));
   }
   return absl::OkStatus();
 }
@@ -125,7 +126,7 @@ absl::Status GradientSync::FinishOverlap() {
 }
 
 absl::Status GradientSync::RunBuckets(const Job& job) {
-  if (auto st = dp_->WaitEvent(job.event); !st.ok()) return st;
+  KACHI_RETURN_IF_ERROR(dp_->WaitEvent(job.event));
   const size_t element = DTypeSize(overlap_dtype_);
   for (size_t b = job.first; b < job.end; ++b) {
     void* data = static_cast<char*>(overlap_grads_) + buckets_[b].begin * element;

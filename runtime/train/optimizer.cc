@@ -53,10 +53,10 @@ absl::StatusOr<double> ShardedAdamW::NormOf(const G* range_grads) {
   // what clipping needs).
   float total = static_cast<float>(local);
   if (tp_ != nullptr) {
-    if (auto st = tp_->AllReduce(&total, &total, 1, DType::kFloat32, ReduceOp::kSum); !st.ok()) return st;
+    KACHI_RETURN_IF_ERROR(tp_->AllReduce(&total, &total, 1, DType::kFloat32, ReduceOp::kSum));
   }
   if (range_is_shard_ && dp_ != nullptr) {
-    if (auto st = dp_->AllReduce(&total, &total, 1, DType::kFloat32, ReduceOp::kSum); !st.ok()) return st;
+    KACHI_RETURN_IF_ERROR(dp_->AllReduce(&total, &total, 1, DType::kFloat32, ReduceOp::kSum));
   }
   return std::sqrt(static_cast<double>(total));
 }

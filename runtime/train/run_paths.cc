@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "kernels/base/status_macros.h"
 #include "runtime/io/hf_dir.h"
 #include "runtime/data/token_stream.h"
 
@@ -77,7 +78,7 @@ absl::Status CheckRunPaths(const config::KachiConfig& config) {
     if (auto st = CheckWritableDir("train.tensorboard_dir", config.train().tensorboard_dir()); !st.ok()) return st;
   }
   if (!config.checkpoint().dir().empty()) {
-    if (auto st = CheckWritableDir("checkpoint.dir", config.checkpoint().dir()); !st.ok()) return st;
+    KACHI_RETURN_IF_ERROR(CheckWritableDir("checkpoint.dir", config.checkpoint().dir()));
   }
   const std::string& save = config.train().save_weights();
   if (!save.empty()) {
@@ -90,10 +91,10 @@ absl::Status CheckRunPaths(const config::KachiConfig& config) {
     if (!Writable(parent)) return Bad("train.save_weights", save, "its folder is not writable");
   }
   if (!config.data().train().empty()) {
-    if (auto st = CheckPattern("data.train", config.data().train()); !st.ok()) return st;
+    KACHI_RETURN_IF_ERROR(CheckPattern("data.train", config.data().train()));
   }
   if (!config.data().val().empty()) {
-    if (auto st = CheckPattern("data.val", config.data().val()); !st.ok()) return st;
+    KACHI_RETURN_IF_ERROR(CheckPattern("data.val", config.data().val()));
   }
   return absl::OkStatus();
 }

@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
+#include "kernels/base/status_macros.h"
 #include "runtime/train/config_bounds.h"
 #include "runtime/io/hf_dir.h"
 
@@ -21,7 +22,7 @@ constexpr int64_t kCudaHeadSize = 64;
 absl::StatusOr<GptShape> ShapeFromConfig(const config::ModelConfig& model, int tp) {
   config::KachiConfig bounded;  // a set size out of bounds is refused, never replaced by the preset's
   *bounded.mutable_model() = model;
-  if (auto st = CheckConfigBounds(bounded); !st.ok()) return st;
+  KACHI_RETURN_IF_ERROR(CheckConfigBounds(bounded));
   GptShape shape;
   if (!model.preset().empty()) {
     absl::StatusOr<GptShape> preset = GptPreset(model.preset());
@@ -80,10 +81,10 @@ absl::StatusOr<ParallelLayout> LayoutFromConfig(const config::KachiConfig& confi
 }
 
 absl::StatusOr<TrainOptions> TrainOptionsFromConfig(const config::KachiConfig& config, const ParallelLayout& layout) {
-  if (auto st = CheckConfigBounds(config); !st.ok()) return st;
+  KACHI_RETURN_IF_ERROR(CheckConfigBounds(config));
   absl::StatusOr<GptShape> shape = ShapeFromConfig(config.model(), layout.tp);
   if (!shape.ok()) return shape.status();
-  if (auto st = CheckMemoryFits(*shape, layout.tp, layout.dp, layout.zero1, config.train()); !st.ok()) return st;
+  KACHI_RETURN_IF_ERROR(CheckMemoryFits(*shape, layout.tp, layout.dp, layout.zero1, config.train()));
   const config::TrainConfig& train = config.train();
   const config::OptimizerConfig& opt = config.optimizer();
   TrainOptions options;

@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "kernels/base/status_macros.h"
 #include "runtime/metrics/event_file_writer.h"
 #include "runtime/model/cuda_model_ops.h"
 #include "runtime/model/parameter_layout.h"
@@ -38,7 +39,7 @@ Trainer::Trainer(const TrainOptions& options, ProcessGrid* grid) : options_(opti
 
 absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainOptions& options, ProcessGrid* grid) {
   const int dp = grid->dp_size(), tp = grid->tp_size();
-  if (auto st = ValidateShape(options.shape, tp); !st.ok()) return st;
+  KACHI_RETURN_IF_ERROR(ValidateShape(options.shape, tp));
   if (options.seq_len <= 0 || options.seq_len > options.shape.context) {
     return absl::InvalidArgumentError(absl::StrCat("train.seq_len ", options.seq_len,
                                                    " must be in [1, model context ", options.shape.context, "]"));
@@ -117,12 +118,12 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainOptions& opt
   }
   std::vector<float> initial(model.buffer_size(), 0.0f);
   InitializeParameters(model.layout(), options.init_seed, initial.data());
-  if (auto st = trainer->SetParameters(initial.data()); !st.ok()) return st;
+  KACHI_RETURN_IF_ERROR(trainer->SetParameters(initial.data()));
   return trainer;
 }
 
 absl::Status Trainer::SetParameters(const float* host) {
-  if (auto st = model_->SetParameters(host); !st.ok()) return st;
+  KACHI_RETURN_IF_ERROR(model_->SetParameters(host));
   if (!optimizer_->mixed_precision()) return absl::OkStatus();
   return optimizer_->SetMaster(host + optimizer_->range().begin);
 }
@@ -133,9 +134,9 @@ absl::Status Trainer::GetParameters(float* host) {
   OpsBuffer<float>& master = optimizer_->master_weights();
   if (!sync_->zero1()) return model_->ops().Download(host, master.data(), master.size() * sizeof(float));
   OpsBuffer<float> full(&model_->ops(), model_->buffer_size());
-  if (auto st = BeforeCollective(); !st.ok()) return st;
-  if (auto st = grid_->dp().AllGather(master.data(), full.data(), master.size(), DType::kFloat32); !st.ok()) return st;
-  if (auto st = AfterCollective(grid_->dp()); !st.ok()) return st;
+  KACHI_RETURN_IF_ERROR(BeforeCollective());
+  KACHI_RETURN_IF_ERROR(grid_->dp().AllGather(master.data(), full.data(), master.size(), DType::kFloat32));
+  KACHI_RETURN_IF_ERROR(AfterCollective(grid_->dp()));
   return model_->ops().Download(host, full.data(), full.size() * sizeof(float));
 }
 
@@ -154,7 +155,7 @@ absl::StatusOr<StepResult> Trainer::Step() {
   StepResult result;
   result.step = train_loader_->step();
   const int accumulation = train_loader_->accumulation_steps();
-  if (auto st = model_->ZeroGrads(); !st.ok()) return st;
+  KACHI_RETURN_IF_ERROR(model_->ZeroGrads());
   // Gradients are reduced once: during the last micro-step's backward (overlap), or after it. Earlier micro-steps
   // accumulate locally.
   const bool overlap =
@@ -180,10 +181,10 @@ absl::StatusOr<StepResult> Trainer::Step() {
   const DType dtype = model_->compute_dtype();
   void* shard_grads = mixed ? static_cast<void*>(shard_grads_bf16_.data()) : shard_grads_.data();
   if (!overlap) {
-    if (auto st = BeforeCollective(); !st.ok()) return st;
-    if (auto st = sync_->Reduce(model_->grad_data(), shard_grads, dtype); !st.ok()) return st;
+    KACHI_RETURN_IF_ERROR(BeforeCollective());
+    KACHI_RETURN_IF_ERROR(sync_->Reduce(model_->grad_data(), shard_grads, dtype));
   }
-  if (auto st = AfterCollective(grid_->dp()); !st.ok()) return st;
+  KACHI_RETURN_IF_ERROR(AfterCollective(grid_->dp()));
   result.lr = options_.schedule.At(result.step);
   std::optional<TimelineScope> optimizer_scope(std::in_place, TimelineCategory::kOptimizer, "adamw");
   absl::StatusOr<double> norm =
@@ -193,13 +194,13 @@ absl::StatusOr<StepResult> Trainer::Step() {
   optimizer_scope.reset();
   if (!norm.ok()) return norm.status();
   result.grad_norm = *norm;
-  if (auto st = BeforeCollective(); !st.ok()) return st;
-  if (auto st = sync_->GatherParameters(model_->param_data(), dtype); !st.ok()) return st;
-  if (auto st = AfterCollective(grid_->dp()); !st.ok()) return st;
+  KACHI_RETURN_IF_ERROR(BeforeCollective());
+  KACHI_RETURN_IF_ERROR(sync_->GatherParameters(model_->param_data(), dtype));
+  KACHI_RETURN_IF_ERROR(AfterCollective(grid_->dp()));
 
   float loss = static_cast<float>(loss_sum / accumulation);
   if (grid_->dp_size() > 1) {
-    if (auto st = grid_->dp().AllReduce(&loss, &loss, 1, DType::kFloat32, ReduceOp::kAvg); !st.ok()) return st;
+    KACHI_RETURN_IF_ERROR(grid_->dp().AllReduce(&loss, &loss, 1, DType::kFloat32, ReduceOp::kAvg));
   }
   if (!std::isfinite(loss)) {
     return absl::DataLossError(absl::StrCat("loss is ", loss, " at step ", result.step, ": the run diverged"));
@@ -212,7 +213,7 @@ absl::StatusOr<StepResult> Trainer::Step() {
 }
 
 absl::StatusOr<float> Trainer::ForwardBackwardOverlapped(const TokenBatch& batch, float grad_scale) {
-  if (auto st = sync_->BeginOverlap(model_->grad_data(), model_->compute_dtype()); !st.ok()) return st;
+  KACHI_RETURN_IF_ERROR(sync_->BeginOverlap(model_->grad_data(), model_->compute_dtype()));
   // Each report of final gradients marks the compute stream (device memory) and hands the ready buckets over; the
   // markers stay alive until FinishOverlap has seen every bucket launched after them.
   std::vector<void*> events;
@@ -250,7 +251,7 @@ absl::StatusOr<float> Trainer::Evaluate() {
   }
   float mean = static_cast<float>(total / static_cast<double>(eval_loader_->num_batches()));
   if (grid_->dp_size() > 1) {
-    if (auto st = grid_->dp().AllReduce(&mean, &mean, 1, DType::kFloat32, ReduceOp::kAvg); !st.ok()) return st;
+    KACHI_RETURN_IF_ERROR(grid_->dp().AllReduce(&mean, &mean, 1, DType::kFloat32, ReduceOp::kAvg));
   }
   return mean;
 }

@@ -11,8 +11,7 @@
 namespace kachi {
 namespace {
 
-using testing::MaxRelativeError;
-using testing::RandomValues;
+using namespace testing;  // NOLINT: the kernel test helpers (tests/kernels/kernel_test_util.h)
 
 constexpr int64_t kSize = 41;
 constexpr int kSteps = 3;

@@ -13,11 +13,7 @@
 namespace kachi {
 namespace {
 
-using testing::Accumulated;
-using testing::FiniteDifferenceGradient;
-using testing::MaxRelativeError;
-using testing::ProjectedSum;
-using testing::RandomValues;
+using namespace testing;  // NOLINT: the kernel test helpers (tests/kernels/kernel_test_util.h)
 
 constexpr int64_t kBatch = 2;
 constexpr int64_t kSeqLen = 5;

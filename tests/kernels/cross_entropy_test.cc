@@ -15,10 +15,7 @@
 namespace kachi {
 namespace {
 
-using testing::FiniteDifferenceGradient;
-using testing::MaxRelativeError;
-using testing::RandomTokens;
-using testing::RandomValues;
+using namespace testing;  // NOLINT: the kernel test helpers (tests/kernels/kernel_test_util.h)
 
 constexpr int64_t kRows = 6;
 constexpr int64_t kVocab = 37;          // real vocabulary entries

@@ -11,11 +11,7 @@
 namespace kachi {
 namespace {
 
-using testing::Accumulated;
-using testing::FiniteDifferenceGradient;
-using testing::MaxRelativeError;
-using testing::ProjectedSum;
-using testing::RandomValues;
+using namespace testing;  // NOLINT: the kernel test helpers (tests/kernels/kernel_test_util.h)
 
 constexpr int64_t kRows = 5;
 constexpr int64_t kChannels = 13;  // not a multiple of the 8 lanes: exercises the tail

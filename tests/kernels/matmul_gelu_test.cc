@@ -14,11 +14,7 @@
 namespace kachi {
 namespace {
 
-using testing::Accumulated;
-using testing::FiniteDifferenceGradient;
-using testing::MaxRelativeError;
-using testing::ProjectedSum;
-using testing::RandomValues;
+using namespace testing;  // NOLINT: the kernel test helpers (tests/kernels/kernel_test_util.h)
 
 // An MLP slice with sizes no vector width divides: x [rows, in] -> pre [rows, hidden] -> y [rows, out].
 constexpr int64_t kRows = 5, kIn = 7, kHidden = 11, kOut = 6;

@@ -10,11 +10,7 @@
 namespace kachi {
 namespace {
 
-using testing::Accumulated;
-using testing::FiniteDifferenceGradient;
-using testing::MaxRelativeError;
-using testing::ProjectedSum;
-using testing::RandomValues;
+using namespace testing;  // NOLINT: the kernel test helpers (tests/kernels/kernel_test_util.h)
 
 // Shape chosen to hit the 4x4 tiles, the row and column tails, and the lane tail (in_channels % 8 != 0).
 constexpr int64_t kRows = 7;

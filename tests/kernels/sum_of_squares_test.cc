@@ -10,7 +10,7 @@
 namespace kachi {
 namespace {
 
-using testing::RandomValues;
+using namespace testing;  // NOLINT: the kernel test helpers (tests/kernels/kernel_test_util.h)
 
 // sum_i x[i]^2 in double, one element at a time.
 template <typename T>

@@ -11,12 +11,7 @@
 namespace kachi {
 namespace {
 
-using testing::Accumulated;
-using testing::FiniteDifferenceGradient;
-using testing::MaxRelativeError;
-using testing::ProjectedSum;
-using testing::RandomTokens;
-using testing::RandomValues;
+using namespace testing;  // NOLINT: the kernel test helpers (tests/kernels/kernel_test_util.h)
 
 constexpr int64_t kVocab = 11;
 constexpr int64_t kChannels = 6;
