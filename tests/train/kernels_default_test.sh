@@ -24,4 +24,8 @@ grep -q '^kachi train: .*| kernels cpu (train.kernels unset: no GPU bound on eve
 grep -q '^step     2/2' out.txt || fail "training did not reach step 2"
 timeout 120 "$kachi" train run.pbtxt --set train.kernels=cpu >out.txt 2>&1 || fail "training failed: $(tail -3 out.txt)"
 grep -q '^kachi train: .*| kernels cpu$' out.txt || fail "explicit kernels: $(grep '^kachi train' out.txt)"
+# An explicit "cuda" without a GPU bound (hidden above) is refused with the existing clear error, not run on the CPU.
+timeout 120 "$kachi" train run.pbtxt --set train.kernels=cuda >out.txt 2>&1 &&
+  fail "train.kernels=cuda without a GPU was accepted"
+grep -q 'train.kernels = "cuda" but this rank has no GPU bound' out.txt || fail "explicit cuda error: $(tail -2 out.txt)"
 echo "PASS"
