@@ -15,7 +15,7 @@
 namespace kachi::lanes {
 
 std::vector<std::string> QualityPolicyNames() {
-  return {"asha+widen", "kachi", "sh-no-widen", "equal-split", "stop-asha"};
+  return {"asha+widen", "kachi", "kachi+predict", "sh-no-widen", "equal-split", "stop-asha"};
 }
 
 namespace {
@@ -25,8 +25,9 @@ absl::StatusOr<SimulationResult> RunPolicy(const std::string& policy, Simulation
   if (policy == "stop-asha") return SimulateStoppingAsha(input);
   if (policy == "equal-split") return Simulate(EqualSplitInput(input));
   if (policy == "sh-no-widen") return Simulate(NoWideningInput(input));
-  if (policy == "kachi") {
+  if (policy == "kachi" || policy == "kachi+predict") {
     input.options.promote_runners_up = true;
+    input.options.predict_final = policy == "kachi+predict";
     for (size_t i = 0; i < lanes.size(); ++i) input.lanes[i].grace_steps = lanes[i].warmup_steps;
   }
   return Simulate(input);

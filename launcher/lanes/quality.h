@@ -14,7 +14,8 @@
 namespace kachi::lanes {
 
 // The policies compared: "asha+widen" (kachi's promotion ASHA with widening, as before issue 18), "kachi"
-// (asha+widen with runners-up promoted onto idle cards, runner_up_extra 2, and warmup grace), "sh-no-widen",
+// (asha+widen with runners-up promoted onto idle cards, runner_up_extra 2, and warmup grace), "kachi+predict"
+// ("kachi" with predict_final: lanes dropped at rungs by their power-law-predicted final loss), "sh-no-widen",
 // "equal-split", and "stop-asha" (the reference: stopping-based ASHA, launcher/lanes/stopping_asha.h).
 std::vector<std::string> QualityPolicyNames();
 
