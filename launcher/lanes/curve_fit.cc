@@ -57,8 +57,17 @@ std::optional<LossPrediction> PredictPowerLaw(const std::vector<std::pair<int64_
   constexpr int kGrid = 40;
   std::vector<LinearFit> fits;
   for (int i = 0; i < kGrid; ++i) fits.push_back(FitAt(pts, 0.05 * std::pow(60.0, i / (kGrid - 1.0))));
-  const LinearFit& best = *std::min_element(fits.begin(), fits.end(),
-                                            [](const LinearFit& x, const LinearFit& y) { return x.sse < y.sse; });
+  auto by_sse = [](const LinearFit& x, const LinearFit& y) { return x.sse < y.sse; };
+  // The best grid exponent refined by golden-section search between its grid neighbours.
+  const int i_best = static_cast<int>(std::min_element(fits.begin(), fits.end(), by_sse) - fits.begin());
+  double lo = fits[std::max(0, i_best - 1)].c, hi = fits[std::min(kGrid - 1, i_best + 1)].c;
+  const double g = (std::sqrt(5.0) - 1) / 2;
+  for (int it = 0; it < 30; ++it) {
+    const double c1 = hi - g * (hi - lo), c2 = lo + g * (hi - lo);
+    if (FitAt(pts, c1).sse < FitAt(pts, c2).sse) hi = c2; else lo = c1;
+  }
+  fits.push_back(FitAt(pts, (lo + hi) / 2));
+  const LinearFit best = *std::min_element(fits.begin(), fits.end(), by_sse);
   const double n = static_cast<double>(pts.size());
   const double sd = std::max(noise_floor, std::sqrt(best.sse / (n - 3)));
   if (!std::isfinite(sd)) return std::nullopt;
