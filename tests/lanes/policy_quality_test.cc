@@ -141,5 +141,42 @@ TEST(LanePolicyQualityTest, KachiChoosesTheBestAtLeastAsOftenAsStoppingAsha) {
   }
 }
 
+TEST(LanePolicyQualityTest, PredictedFinalLossOverridesTheRungRanking) {
+  // 3 lanes on 3 cards, rungs at 100 and 300 below 900, eta 3 (one promotion per 3 reports). Lane 0 leads at
+  // rung 100 (2.90) but flattens (2.4 + 2 t^-0.3, final 2.66); lane 1 trails (3.00) but falls steeply (1.8 + 12 t^-0.5,
+  // final 2.20); lane 2 is worst (3.5 + t^-0.5). By the loss at the rung lane 0 goes on; by prediction lane 1 does
+  // and lanes 0 and 2 are paused as "predicted".
+  auto loss = [](int lane, double t) {
+    if (lane == 0) return 2.4 + 2 * std::pow(t, -0.3);
+    if (lane == 1) return 1.8 + 12 / std::sqrt(t);
+    return 3.5 + 1 / std::sqrt(t);
+  };
+  for (bool predict : {false, true}) {
+    SCOPED_TRACE(predict ? "predict_final" : "loss at the rung");
+    PolicyOptions options = SmallOptions(3, false);
+    options.max_steps = 900;
+    options.min_steps = 100;
+    options.predict_final = predict;
+    LanePolicy policy = *LanePolicy::Create(PoolShape{3, 3}, options, std::vector<LaneSpec>(3));
+    policy.Decide();  // all three start
+    double now = 0;
+    for (int64_t step : {20, 40, 60, 80}) {
+      now += 1;
+      std::vector<LaneProgress> progress;
+      for (int lane = 0; lane < 3; ++lane) progress.push_back(LaneProgress{lane, step, loss(lane, step)});
+      ASSERT_TRUE(policy.OnTick(now, progress).ok());
+      policy.Decide();
+    }
+    for (int lane = 0; lane < 3; ++lane) ASSERT_TRUE(policy.OnRungReached(lane, 100, loss(lane, 100), 10).ok());
+    const std::vector<Decision> decisions = policy.Decide();
+    EXPECT_EQ(Promoted(decisions, 0), !predict);
+    EXPECT_EQ(Promoted(decisions, 1), predict);
+    EXPECT_FALSE(Promoted(decisions, 2));
+    for (const Decision& d : decisions) {
+      if (d.kind == DecisionKind::kPause) EXPECT_EQ(d.reason, predict ? "predicted" : "") << "lane " << d.lane;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace kachi::lanes
