@@ -32,6 +32,7 @@ SimulationInput EqualSplitInput(const SimulationInput& input) {
   SimulationInput split = input;
   split.options.successive_halving = false;
   split.options.widen = false;
+  split.options.predict_final = false;
   const int share = std::max(1, input.pool.cards / static_cast<int>(std::max<size_t>(1, input.lanes.size())));
   for (LaneSpec& lane : split.lanes) {
     const std::vector<int> widths = AllowedWidths(lane, input.pool);
@@ -48,6 +49,7 @@ SimulationInput EqualSplitInput(const SimulationInput& input) {
 SimulationInput NoWideningInput(const SimulationInput& input) {
   SimulationInput plain = input;
   plain.options.widen = false;
+  plain.options.predict_final = false;  // plain successive halving ranks by the loss at the rung
   return plain;
 }
 

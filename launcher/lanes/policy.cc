@@ -39,6 +39,8 @@ LanePolicy::LanePolicy(PoolShape pool, PolicyOptions options, std::vector<LaneSp
   targets_.push_back(options_.max_steps);
   reports_.resize(Rungs());
   lanes_.resize(specs_.size());
+  records_.assign(specs_.size(), 0);
+  predictions_.assign(specs_.size(), {0, std::nullopt});
   for (size_t i = 0; i < specs_.size(); ++i) {
     widths_.push_back(AllowedWidths(specs_[i], pool));
     lanes_[i].rung_losses.assign(Rungs(), kNaN);
@@ -78,6 +80,7 @@ absl::Status LanePolicy::OnRungReached(int lane, int64_t step, double loss, doub
     return absl::OkStatus();
   }
   s.checkpoint_step = step;
+  Record(lane, step, loss);
   ReleaseCards(lane);
   if (s.target == Rungs()) {
     s.state = LaneState::kFinished;
@@ -116,9 +119,61 @@ absl::Status LanePolicy::OnTick(double now_s, const std::vector<LaneProgress>& p
                                                      s.checkpoint_step, ", ", targets_[s.target], "]"));
     }
     s.progress_step = p.step;
-    if (!std::isfinite(p.loss)) Stop(p.lane, p.step, absl::StrCat("loss ", p.loss, " at step ", p.step));
+    if (!std::isfinite(p.loss)) {
+      Stop(p.lane, p.step, absl::StrCat("loss ", p.loss, " at step ", p.step));
+    } else {
+      Record(p.lane, p.step, p.loss);
+    }
   }
   return absl::OkStatus();
+}
+
+void LanePolicy::Record(int lane, int64_t step, double loss) {
+  if (!options_.predict_final || step <= 0 || step < specs_[lane].grace_steps) return;
+  std::vector<std::pair<int64_t, double>>& points = lanes_[lane].points;
+  if (!points.empty() && step < points.back().first) return;  // a replayed older report
+  // Thinned: a point within 8% of the one before replaces the latest point (keeps ~100 points to 10^4 steps).
+  if (points.size() >= 2 && static_cast<double>(step) < 1.08 * points[points.size() - 2].first) points.pop_back();
+  if (!points.empty() && points.back().first == step) points.pop_back();
+  points.emplace_back(step, loss);
+  ++records_[lane];
+}
+
+std::optional<LossPrediction> LanePolicy::Predict(int lane) {
+  auto& [records, prediction] = predictions_[lane];
+  if (records != records_[lane]) {
+    records = records_[lane];
+    prediction = PredictPowerLaw(lanes_[lane].points, options_.max_steps, options_.predict_z,
+                                 options_.predict_noise_floor, options_.predict_min_points);
+  }
+  return prediction;
+}
+
+int LanePolicy::DropByPrediction() {
+  // Verdicts are redone at every round: a drop lasts only while its incumbent stays ahead (an incumbent that
+  // diverges later frees the lanes it had dropped).
+  for (LaneStatus& s : lanes_) s.predicted_out = false;
+  int incumbent = -1;
+  double incumbent_upper = std::numeric_limits<double>::infinity();
+  for (int lane = 0; lane < lane_count(); ++lane) {
+    const LaneStatus& s = lanes_[lane];
+    if (s.state == LaneState::kStopped) continue;
+    double upper = std::numeric_limits<double>::infinity();
+    if (s.state == LaneState::kFinished) {
+      upper = s.final_loss;
+    } else if (std::optional<LossPrediction> p = Predict(lane)) {
+      upper = p->upper;
+    }
+    if (upper < incumbent_upper) incumbent = lane, incumbent_upper = upper;
+  }
+  if (incumbent < 0) return -1;
+  for (int lane = 0; lane < lane_count(); ++lane) {
+    LaneStatus& s = lanes_[lane];
+    if (lane == incumbent) continue;
+    if (s.state != LaneState::kAtRung && s.state != LaneState::kPaused) continue;
+    if (std::optional<LossPrediction> p = Predict(lane); p && p->lower > incumbent_upper) s.predicted_out = true;
+  }
+  return incumbent;
 }
 
 void LanePolicy::Stop(int lane, int64_t step, const std::string& reason) {
@@ -164,6 +219,7 @@ void LanePolicy::Promote(std::vector<Decision>* out) {
   // A rung is closed when no lane can reach it any more: every rung below it is closed and no runnable or running
   // lane is headed to it or below. A closed rung promotes at least one lane, so the best one always finishes.
   bool closed = true;
+  const int incumbent = options_.predict_final ? DropByPrediction() : -1;
   for (int k = 0; k < Rungs(); ++k) {
     closed = closed && min_active_target > k;
     const auto& rung = reports_[k];
@@ -176,12 +232,24 @@ void LanePolicy::Promote(std::vector<Decision>* out) {
       LaneStatus& s = lanes_[lane];
       if (s.state == LaneState::kStopped) continue;
       --quota;
+      if (s.predicted_out) continue;  // predicted worse than the incumbent: its place stays empty
       if ((s.state != LaneState::kAtRung && s.state != LaneState::kPaused) || s.target != k) continue;
       s.state = LaneState::kWaiting;
       s.target = k + 1;
       s.waiting_since_s = now_s_;
       min_active_target = std::min(min_active_target, k + 1);
       out->push_back(Decision{DecisionKind::kPromote, lane, now_s_, k, targets_[k], rung[i].first, {}, ""});
+    }
+    // The incumbent (best predicted final loss) waiting at a closed rung goes on whatever its rank there.
+    if (closed && incumbent >= 0 && lanes_[incumbent].target == k &&
+        (lanes_[incumbent].state == LaneState::kAtRung || lanes_[incumbent].state == LaneState::kPaused)) {
+      LaneStatus& s = lanes_[incumbent];
+      s.state = LaneState::kWaiting;
+      s.target = k + 1;
+      s.waiting_since_s = now_s_;
+      min_active_target = std::min(min_active_target, k + 1);
+      out->push_back(Decision{DecisionKind::kPromote, incumbent, now_s_, k, targets_[k], s.rung_losses[k], {},
+                              "predicted best"});
     }
   }
   for (int lane = 0; lane < lane_count(); ++lane) {
@@ -199,7 +267,7 @@ void LanePolicy::Promote(std::vector<Decision>* out) {
     if (s.state != LaneState::kAtRung) continue;
     s.state = LaneState::kPaused;
     out->push_back(Decision{DecisionKind::kPause, lane, now_s_, s.target, targets_[s.target],
-                            s.rung_losses[s.target], {}, ""});
+                            s.rung_losses[s.target], {}, s.predicted_out ? "predicted" : ""});
   }
 }
 
@@ -222,7 +290,7 @@ bool LanePolicy::PromoteRunnerUp(std::vector<Decision>* out) {
     for (int rank = 0; rank < static_cast<int>(rung.size()) && rank < band; ++rank) {
       const int lane = rung[rank].second;
       const LaneStatus& s = lanes_[lane];
-      if (s.state != LaneState::kPaused || s.target != k) continue;
+      if (s.state != LaneState::kPaused || s.target != k || s.predicted_out) continue;
       if (pool_.free_cards() < widths_[lane].front() * specs_[lane].tp) continue;
       if (pool_.FindGangs(widths_[lane].front(), specs_[lane].tp, s.previous_cards).empty()) continue;
       const std::tuple<int, int, int> key(-k, rank, lane);

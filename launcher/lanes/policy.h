@@ -11,7 +11,8 @@
 // free cards do not suffice, widened lanes are shrunk (worst first). Cards no runnable lane needs go to the best
 // running lanes as extra data-parallel width up to their maximum (with promote_runners_up, paused runners-up ranked
 // within floor(n/eta) + runner_up_extra of their rung get them first, while a lane still runs). A lane is not
-// judged at rungs below its grace_steps (warmup): it is promoted there. Every replica (tp cards) lies inside one node.
+// judged at rungs below its grace_steps (warmup): it is promoted there. With predict_final, lanes whose predicted
+// final loss is clearly worse than the incumbent's are dropped at their rung (PolicyOptions). Every replica (tp cards) lies inside one node.
 // A non-finite loss or a failure stops the lane; the others go on.
 #ifndef KACHI_LAUNCHER_LANES_POLICY_H_
 #define KACHI_LAUNCHER_LANES_POLICY_H_
@@ -24,6 +25,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "launcher/lanes/card_pool.h"
+#include "launcher/lanes/curve_fit.h"
 #include "launcher/lanes/decision.h"
 #include "launcher/lanes/policy_types.h"
 
@@ -73,6 +75,10 @@ struct LaneStatus {
   double waiting_since_s = 0;
   // Times it was started (fresh or resumed).
   int starts = 0;
+  // Its (step, loss) reports after its warmup, ascending, thinned to steps >= 8% apart (predict_final only).
+  std::vector<std::pair<int64_t, double>> points;
+  // Dropped by its predicted final loss at the latest round (predict_final): not promoted while it stays so.
+  bool predicted_out = false;
 };
 
 // A lane's latest step and loss, reported by the executor between rungs.
@@ -140,6 +146,13 @@ class LanePolicy {
   // With promote_runners_up: promotes the best paused runner-up that fits the free cards when no lane is runnable
   // and some lane runs. Returns whether it promoted one.
   bool PromoteRunnerUp(std::vector<Decision>* out);
+  // Adds a (step, loss) report to the lane's points (predict_final only).
+  void Record(int lane, int64_t step, double loss);
+  // The lane's predicted final loss (cached until its points change); nullopt without enough points.
+  std::optional<LossPrediction> Predict(int lane);
+  // With predict_final, at every round: drops the lanes awaiting a verdict or paused whose optimistic prediction is
+  // worse than the incumbent's pessimistic one (and undrops the others). Returns the incumbent (-1: none).
+  int DropByPrediction();
   // Gives runnable lanes their minimum width, shrinking widened lanes when needed.
   void Place(std::vector<Decision>* out);
   // Widens the best running lanes with the free cards.
@@ -163,6 +176,9 @@ class LanePolicy {
   std::vector<std::vector<std::pair<double, int>>> reports_;
   CardPool pool_;
   double now_s_ = 0;
+  // Per lane: Record() calls so far, and Predict()'s cache (the prediction and the Record() count it was made at).
+  std::vector<size_t> records_;
+  std::vector<std::pair<size_t, std::optional<LossPrediction>>> predictions_;
   // Decisions made by events (stop, finish), handed out by the next Decide().
   std::vector<Decision> pending_;
 };

@@ -15,7 +15,7 @@
 namespace kachi::lanes {
 
 std::vector<std::string> QualityPolicyNames() {
-  return {"asha+widen", "kachi", "sh-no-widen", "equal-split", "stop-asha"};
+  return {"asha+widen", "kachi-no-predict", "kachi", "sh-no-widen", "equal-split", "stop-asha"};
 }
 
 namespace {
@@ -23,10 +23,12 @@ namespace {
 absl::StatusOr<SimulationResult> RunPolicy(const std::string& policy, SimulationInput input,
                                            const std::vector<FamilyLane>& lanes) {
   if (policy == "stop-asha") return SimulateStoppingAsha(input);
+  input.options.predict_final = false;  // only kachi's policy predicts
   if (policy == "equal-split") return Simulate(EqualSplitInput(input));
   if (policy == "sh-no-widen") return Simulate(NoWideningInput(input));
-  if (policy == "kachi") {
+  if (policy == "kachi" || policy == "kachi-no-predict") {
     input.options.promote_runners_up = true;
+    input.options.predict_final = policy == "kachi";
     for (size_t i = 0; i < lanes.size(); ++i) input.lanes[i].grace_steps = lanes[i].warmup_steps;
   }
   return Simulate(input);

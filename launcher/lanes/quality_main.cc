@@ -12,6 +12,8 @@ int main(int argc, char** argv) {
   spec.options.eta = 3;
   spec.options.widen_min_remaining_steps = 50;
   spec.timing.chunk_steps = spec.options.min_steps;  // as `kachi lanes` runs chunks by default
+  // KACHI_LANES_PREDICT_Z: the band (standard errors) of kachi's final-loss prediction (default 4).
+  if (const char* z = std::getenv("KACHI_LANES_PREDICT_Z")) spec.options.predict_z = std::atof(z);
   if (argc > 1) spec.seeds = std::atoi(argv[1]);
   for (int i = 2; i < argc; ++i) spec.families.push_back(argv[i]);
   absl::StatusOr<std::vector<kachi::lanes::QualityCell>> cells = kachi::lanes::MeasureQuality(spec);
