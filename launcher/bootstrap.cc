@@ -3,6 +3,10 @@
 
 #include <mpi.h>
 
+#include <cstdio>
+#include <string>
+
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "comm/mpi_communicator.h"
@@ -97,8 +101,21 @@ absl::StatusOr<std::unique_ptr<Session>> Bootstrap(const config::KachiConfig& co
 
 absl::StatusOr<std::unique_ptr<Session>> BootstrapFromFlags() {
   auto config = ConfigFromFlags();
-  if (!config.ok()) return config.status();
+  if (!config.ok()) return MarkConfigError(config.status());
   return Bootstrap(*config);
+}
+
+absl::Status MarkConfigError(absl::Status status) {
+  status.SetPayload(kConfigErrorPayload, absl::Cord("1"));
+  return status;
+}
+
+void PrintBootstrapError(const char* command, const absl::Status& status) {
+  if (status.GetPayload(kConfigErrorPayload).has_value()) {
+    absl::StatusOr<WorldInfo> world = DiscoverWorld(ProcessEnvironment(), HostName());
+    if (world.ok() && world->rank != 0) return;
+  }
+  std::fprintf(stderr, "%s: %s\n", command, std::string(status.message()).c_str());
 }
 
 }  // namespace kachi

@@ -49,8 +49,19 @@ BootstrapInputs ProcessInputs();
 absl::StatusOr<std::unique_ptr<Session>> Bootstrap(const config::KachiConfig& config,
                                                    const BootstrapInputs& inputs = ProcessInputs());
 
-// Bootstrap with the configuration named by the common flags (launcher/flags.h: --config, --set, --backend).
+// Bootstrap with the configuration named by the common flags (launcher/flags.h: --config, --set, --backend). A
+// configuration error (the same on every rank, met before MPI starts) carries the payload kConfigErrorPayload.
 absl::StatusOr<std::unique_ptr<Session>> BootstrapFromFlags();
+
+// Payload type URL marking a configuration error of BootstrapFromFlags.
+inline constexpr char kConfigErrorPayload[] = "kachi.config_error";
+
+// `status` marked as a configuration error (kConfigErrorPayload): one every rank meets alike.
+absl::Status MarkConfigError(absl::Status status);
+
+// Prints `command`'s start-up error to stderr once per job: a configuration error only on the job's rank 0 (as the
+// launcher's environment tells; every process prints when that cannot be told), any other error on each rank.
+void PrintBootstrapError(const char* command, const absl::Status& status);
 
 }  // namespace kachi
 

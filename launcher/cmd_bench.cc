@@ -100,7 +100,7 @@ int BenchUsage(const std::string& problem) {
 int CommBench(const std::vector<std::string>& names) {
   auto session = BootstrapFromFlags();
   if (!session.ok()) {
-    std::fprintf(stderr, "kachi bench comm: %s\n", std::string(session.status().message()).c_str());
+    PrintBootstrapError("kachi bench comm", session.status());
     return 1;
   }
   absl::StatusOr<CommBenchOptions> options = CommBenchOptionsFromConfig(
@@ -343,7 +343,7 @@ int TrainBench(const std::vector<std::string>& args) {
 #else
   absl::StatusOr<std::unique_ptr<Session>> session = BootstrapFromFlags();
   if (!session.ok()) {
-    std::fprintf(stderr, "kachi bench train: %s\n", std::string(session.status().message()).c_str());
+    PrintBootstrapError("kachi bench train", session.status());
     return 1;
   }
   const absl::Status status = RunTrainBench(**session);

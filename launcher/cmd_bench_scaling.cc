@@ -233,7 +233,7 @@ int ScalingBenchCommand(const std::vector<std::string>& args) {
   }
   absl::StatusOr<std::unique_ptr<Session>> session = BootstrapFromFlags();
   if (!session.ok()) {
-    std::fprintf(stderr, "kachi bench scaling: %s\n", std::string(session.status().message()).c_str());
+    PrintBootstrapError("kachi bench scaling", session.status());
     return 1;
   }
   const absl::Status status = RunScaling(**session);

@@ -33,7 +33,7 @@ int EnvCommand(const std::vector<std::string>& args) {
   }
   auto session = BootstrapFromFlags();
   if (!session.ok()) {
-    std::fprintf(stderr, "kachi env: %s\n", std::string(session.status().message()).c_str());
+    PrintBootstrapError("kachi env", session.status());
     return 1;
   }
   std::string line = EnvLine(**session);

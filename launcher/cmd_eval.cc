@@ -210,7 +210,7 @@ int EvalCommand(const std::vector<std::string>& args) {
   }
   auto session = BootstrapFromFlags();
   if (!session.ok()) {
-    std::fprintf(stderr, "kachi eval: %s\n", std::string(session.status().message()).c_str());
+    PrintBootstrapError("kachi eval", session.status());
     return 1;
   }
   const int rank = (*session)->world.rank;

@@ -150,16 +150,16 @@ int Simulate(const LanesArgs& args) {
 int Execute(const LanesArgs& args) {
   absl::StatusOr<config::LanesFile> file = lanes::LoadLanesFile(args.file);
   if (!file.ok()) {
-    std::fprintf(stderr, "kachi lanes: %s\n", std::string(file.status().message()).c_str());
+    PrintBootstrapError("kachi lanes", MarkConfigError(file.status()));
     return 1;
   }
   if (absl::Status status = ApplyOverrides(args.overrides, &*file); !status.ok()) {
-    std::fprintf(stderr, "kachi lanes: %s\n", std::string(status.message()).c_str());
+    PrintBootstrapError("kachi lanes", MarkConfigError(status));
     return 2;
   }
   absl::StatusOr<std::unique_ptr<Session>> session = Bootstrap(file->base());
   if (!session.ok()) {
-    std::fprintf(stderr, "kachi lanes: %s\n", std::string(session.status().message()).c_str());
+    PrintBootstrapError("kachi lanes", session.status());
     return 1;
   }
   // Lanes build their grids from the world's MPI communicator (among each lane's members) and exchange host

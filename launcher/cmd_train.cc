@@ -208,7 +208,7 @@ int TrainCommand(const std::vector<std::string>& args) {
   if (!args.empty()) absl::SetFlag(&FLAGS_config, args[0]);
   absl::StatusOr<std::unique_ptr<Session>> session = BootstrapFromFlags();
   if (!session.ok()) {
-    std::fprintf(stderr, "kachi train: %s\n", std::string(session.status().message()).c_str());
+    PrintBootstrapError("kachi train", session.status());
     return 1;
   }
   const absl::Status status = Train(**session);

@@ -45,6 +45,17 @@ if [[ -x $(command -v "$mpirun") ]]; then
   timeout 120 "$mpirun" -np 4 "$kachi" train run.pbtxt --set model.width=-128 >out.txt 2>err.txt
   n=$(grep -c 'model.width = -128' err.txt)
   [[ $n == 1 ]] || fail "np4: the error was printed $n times: $(cat err.txt)"
+  # Errors met while reading the config file itself (before MPI starts) too: a syntax error, a missing file, and a
+  # lanes file that does not parse.
+  printf 'model { layers: 2\n train { steps: x }\n' >bad.pbtxt
+  for config in bad.pbtxt missing.pbtxt; do
+    timeout 120 "$mpirun" -np 4 "$kachi" train "$config" >out.txt 2>err.txt
+    n=$(grep -c '^kachi train' err.txt)
+    [[ $n == 1 ]] || fail "np4 $config: the config error was printed $n times: $(cat err.txt)"
+  done
+  timeout 120 "$mpirun" -np 4 "$kachi" lanes bad.pbtxt >out.txt 2>err.txt
+  n=$(grep -c '^kachi lanes' err.txt)
+  [[ $n == 1 ]] || fail "np4 lanes bad.pbtxt: the config error was printed $n times: $(cat err.txt)"
 fi
 
 # inspect/check: 0 on a sound directory, 3 on a damaged manifest, 3 on a garbage latest.
@@ -62,4 +73,4 @@ printf '\x01' | dd of=bad/step_00000004/manifest.binpb bs=1 seek=20 conv=notrunc
 timeout 120 "$kachi" train run.pbtxt --resume --set checkpoint.dir="$base/bad" --set train.steps=6 >out.txt 2>&1 ||
   fail "resume failed: $(tail -3 out.txt)"
 grep -q "resumed from $base/bad/step_00000002 (step 2)" out.txt || fail "no fallback to step 2: $(cat out.txt)"
-echo "startup errors: 6 bad paths refused before step 1; np4 printed once; inspect/check exit 3; fallback to step 2"
+echo "startup errors: 6 bad paths refused before step 1; np4 printed once (also config file errors); inspect/check exit 3; fallback to step 2"
