@@ -1,14 +1,15 @@
 // Loading given weights for `kachi eval` and `kachi sample` (cmd_eval_weights.h).
 #include "launcher/cmd_eval_weights.h"
 
-#include <unistd.h>
-
 #include <filesystem>
 #include <optional>
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
+#include "kernels/base/status_macros.h"
+#include "runtime/ckpt/checkpoint_reader.h"
 #include "runtime/ckpt/export.h"
+#include "runtime/ckpt/manifest.h"
 #include "runtime/io/hf_dir.h"
 #include "runtime/io/hf_gpt2.h"
 #include "runtime/io/safetensors.h"
@@ -61,17 +62,16 @@ absl::StatusOr<std::unique_ptr<GptModel>> LoadInferenceModel(const std::string& 
   std::error_code ec;
   if (!fs::exists(path, ec)) return absl::NotFoundError(absl::StrCat(path, ": no such file or directory (weights)"));
   if (!IsCheckpointDirectory(path)) return LoadFromWeights(path);
-  // A checkpoint: exported to a private temporary file (the tools' own reshard to tp = 1), loaded, removed.
-  const std::string temp = (fs::temp_directory_path(ec) /
-                            absl::StrCat("kachi_eval_", ::getpid(), "_", reinterpret_cast<uintptr_t>(&path),
-                                         ".safetensors")).string();
-  absl::StatusOr<std::string> step = ckpt::ExportCheckpointSafetensors(path, temp);
-  if (!step.ok()) {
-    fs::remove(temp, ec);
-    return absl::Status(step.status().code(), absl::StrCat(path, ": ", step.status().message()));
+  // A checkpoint: its newest sound step read straight into a one-rank model (the reader reshards to tp = 1).
+  absl::StatusOr<std::string> step = ckpt::ResolveLoadableStep(path);
+  if (!step.ok()) return absl::Status(step.status().code(), absl::StrCat(path, ": ", step.status().message()));
+  KACHI_ASSIGN_OR_RETURN(ckpt::CheckpointReader reader, ckpt::CheckpointReader::Open(*step));
+  const GptShape shape = ckpt::ShapeFromProto(reader.manifest().shape());
+  if (absl::Status st = ValidateShape(shape, 1); !st.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(*step, ": ", st.message()));
   }
-  absl::StatusOr<std::unique_ptr<GptModel>> model = LoadFromWeights(temp);
-  fs::remove(temp, ec);
+  auto model = std::make_unique<GptModel>(shape, nullptr);
+  KACHI_RETURN_IF_ERROR(reader.LoadParameters(model->layout(), model->params()));
   return model;
 }
 

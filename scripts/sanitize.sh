@@ -53,7 +53,7 @@ int main(int argc, char**) {
   return values.data()[4 + argc - 1];  // ASan: heap-buffer-overflow
 }
 PROBE
-${CXX:-c++} $flags -fsanitize=address,undefined "$probe_dir/probe.cc" -o "$probe_dir/probe"
+${CXX:-c++} $flags "$probe_dir/probe.cc" -o "$probe_dir/probe"
 probe_asan=0; "$probe_dir/probe" > "$probe_dir/asan.txt" 2>&1 || probe_asan=$?
 probe_ubsan=0; "$probe_dir/probe" x > "$probe_dir/ubsan.txt" 2>&1 || probe_ubsan=$?
 if [[ $probe_asan != 99 ]] || ! grep -q "heap-buffer-overflow" "$probe_dir/asan.txt" ||

@@ -14,21 +14,20 @@
 
 namespace kachi::ckpt {
 
+absl::StatusOr<std::string> ResolveLoadableStep(const std::string& path, std::vector<std::string>* skipped) {
+  std::error_code error;
+  if (!std::filesystem::exists(path + "/" + kManifestFile, error)) return FindLoadableCheckpoint(path, skipped);
+  absl::StatusOr<Manifest> manifest = ReadManifest(path);
+  if (!manifest.ok()) return manifest.status();
+  if (std::vector<std::string> problems = VerifyShards(path, *manifest); !problems.empty()) {
+    return absl::DataLossError(absl::StrCat("checkpoint '", path, "' is damaged: ", absl::StrJoin(problems, "; ")));
+  }
+  return path;
+}
+
 absl::StatusOr<std::string> ExportCheckpointSafetensors(const std::string& path, const std::string& out,
                                                         std::vector<std::string>* skipped) {
-  std::string step_dir = path;
-  std::error_code error;
-  if (std::filesystem::exists(path + "/" + kManifestFile, error)) {
-    absl::StatusOr<Manifest> manifest = ReadManifest(path);
-    if (!manifest.ok()) return manifest.status();
-    if (std::vector<std::string> problems = VerifyShards(path, *manifest); !problems.empty()) {
-      return absl::DataLossError(absl::StrCat("checkpoint '", path, "' is damaged: ", absl::StrJoin(problems, "; ")));
-    }
-  } else {
-    absl::StatusOr<std::string> found = FindLoadableCheckpoint(path, skipped);
-    if (!found.ok()) return found.status();
-    step_dir = *found;
-  }
+  KACHI_ASSIGN_OR_RETURN(const std::string step_dir, ResolveLoadableStep(path, skipped));
   absl::StatusOr<CheckpointReader> reader = CheckpointReader::Open(step_dir);
   if (!reader.ok()) return reader.status();
   const GptShape shape = ShapeFromProto(reader->manifest().shape());

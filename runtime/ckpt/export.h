@@ -11,6 +11,10 @@
 
 namespace kachi::ckpt {
 
+// The step directory to read for `path`: `path` itself when it is a step directory (its shards verified first), else
+// the newest loadable step of the checkpoint directory `path` (damaged ones are added to `skipped`, may be null).
+absl::StatusOr<std::string> ResolveLoadableStep(const std::string& path, std::vector<std::string>* skipped = nullptr);
+
 // Writes `out` (atomically) from the checkpoint at `path`: a step directory (verified first), or a checkpoint
 // directory, whose newest loadable step is used (damaged ones are added to `skipped`, may be null). The file's
 // metadata carries the model shape (kachi.*) and "kachi.step". Returns the step directory exported.
