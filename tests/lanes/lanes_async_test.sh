@@ -47,7 +47,11 @@ read -r _ begin end _ inside _ targets _ busy <<<"$overlap"
 awk -v b="$begin" -v e="$end" 'BEGIN { exit !(e - b >= 1.2) }' || fail "the slow chunk took under 1.2 s"
 [ "$inside" -ge 4 ] || fail "only $inside chunks of other lanes ran inside the slow lane's chunk"
 [ "$targets" -ge 3 ] || fail "only $targets rung reports of other lanes came during the slow lane's chunk"
-awk -v f="$busy" 'BEGIN { exit !(f >= 0.80) }' || fail "the other cards were busy only $busy of the slow chunk"
+# Synchronous rounds would leave the other cards busy only for their own short chunk (about 0.1 s of the >= 1.2 s),
+# i.e. a fraction near 0.1-0.25. Asynchronous dispatch measures 0.85-0.95 on an idle box; the coordinator's dispatch
+# gap between chunks (4 ranks oversubscribed on 2 cores, beside other ctest jobs) has brought it to 0.79 in CI, so
+# the bar is 0.65: far above what synchronous rounds can reach, below what load does to asynchronous dispatch.
+awk -v f="$busy" 'BEGIN { exit !(f >= 0.65) }' || fail "the other cards were busy only $busy of the slow chunk"
 
 idle=$(check idle "$base/journal.txt" | awk '{print $2}')
 echo "card-time idle while a runnable lane waited: $idle of the run"
