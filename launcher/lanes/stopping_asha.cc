@@ -11,12 +11,9 @@
 
 namespace kachi::lanes {
 
-double Quantile(std::vector<double> values, double q) {
-  std::sort(values.begin(), values.end());
-  const double pos = q * static_cast<double>(values.size() - 1);
-  const size_t lo = static_cast<size_t>(std::floor(pos));
-  const size_t hi = std::min(values.size() - 1, lo + 1);
-  return values[lo] + (pos - static_cast<double>(lo)) * (values[hi] - values[lo]);
+bool ContinuesAtRung(const std::vector<double>& recorded, double loss, double eta) {
+  const auto strictly_better = std::count_if(recorded.begin(), recorded.end(), [&](double v) { return v < loss; });
+  return static_cast<double>(strictly_better) / static_cast<double>(recorded.size()) <= 1.0 / eta;
 }
 
 absl::StatusOr<SimulationResult> SimulateStoppingAsha(const SimulationInput& input) {
@@ -85,7 +82,7 @@ absl::StatusOr<SimulationResult> SimulateStoppingAsha(const SimulationInput& inp
       const double loss = input.curves[lane]->LossAt(rungs[target]);
       std::vector<double>& at_rung = recorded[target];
       if (std::isfinite(loss)) at_rung.push_back(loss);
-      if (std::isfinite(loss) && loss <= Quantile(at_rung, 1.0 / input.options.eta)) {
+      if (std::isfinite(loss) && ContinuesAtRung(at_rung, loss, input.options.eta)) {
         ++result.promotions;
         release = false;
         event_for(lane, target + 1);

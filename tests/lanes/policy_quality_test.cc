@@ -1,4 +1,4 @@
-// Policy quality (issue 18): the reference stopping-based ASHA (its quantile, its stopping rule), runners-up
+// Policy quality (issue 18): the reference stopping-based ASHA (Syne Tune's rung rule, its stopping), runners-up
 // promoted onto idle cards, warmup grace, and on seeded curve families kachi's policy choosing the true best lane at
 // least as often as the reference with no more regret (and final-loss prediction saving GPU-hours without losing
 // either).
@@ -15,12 +15,17 @@
 namespace kachi::lanes {
 namespace {
 
-TEST(LanePolicyQualityTest, QuantileIsNumpyLinear) {
-  // numpy.percentile([4, 1, 3, 2], 100/3) = 2.0; of [1, 2] at 0.5 = 1.5; one value = itself.
-  EXPECT_DOUBLE_EQ(Quantile({4, 1, 3, 2}, 1.0 / 3), 2.0);
-  EXPECT_DOUBLE_EQ(Quantile({1, 2}, 0.5), 1.5);
+TEST(LanePolicyQualityTest, RungRuleIsSyneTunes) {
+  // Syne Tune's Bracket.on_result: rank = searchsorted(sorted(all), loss) / len(all) (all = the rung's losses with
+  // this one), stop when rank > 1/eta. With eta 3: the 2nd best of 3 continues (1/3), the 2nd of 2 stops (1/2), the
+  // 3rd of 7 continues (2/7), the 4th of 7 stops (3/7); ties count as no better; the first at a rung continues.
+  EXPECT_TRUE(ContinuesAtRung({5.0, 4.0, 6.0}, 5.0, 3));
+  EXPECT_FALSE(ContinuesAtRung({4.0, 5.0}, 5.0, 3));
+  EXPECT_TRUE(ContinuesAtRung({1, 2, 3, 4, 5, 6, 3}, 3, 3));
+  EXPECT_FALSE(ContinuesAtRung({1, 2, 3, 4, 5, 6, 4}, 4, 3));
+  EXPECT_TRUE(ContinuesAtRung({2.0, 2.0, 2.0}, 2.0, 3));
   const std::vector<float> r = ::kachi::testing::RandomFloats(1, 21, 0.0f, 5.0f);
-  EXPECT_DOUBLE_EQ(Quantile({r[0]}, 0.3), r[0]);
+  EXPECT_TRUE(ContinuesAtRung({r[0]}, r[0], 3));
 }
 
 TEST(LanePolicyQualityTest, StoppingAshaStopsWorseLanesAtOnce) {
