@@ -33,6 +33,11 @@ ref=$("$kachi" train "$base/run.pbtxt" --set "checkpoint.dir=$base/ref" 2>&1) ||
 [[ $ref == *"ckpt stall"* ]] || fail "no checkpoint stall in the progress lines: $ref"
 [[ $ref == *"step_00000020 committed"* ]] || fail "no commit line for step 20: $ref"
 
+# A malformed hook is a clear error before step 1, not a silently normal run.
+bad=$("$kachi" train "$base/run.pbtxt" --set "checkpoint.dir=$base/bad" --test_ckpt_pause 10 2>&1) \
+  && fail "a malformed --test_ckpt_pause ran"
+[[ $bad == *"--test_ckpt_pause='10': expected STEP:SECONDS"* ]] || fail "no message for a malformed hook: $bad"
+
 "$kachi" train "$base/run.pbtxt" --test_ckpt_pause 10:120 >"$base/killed.out" 2>&1 &
 pid=$!
 for _ in $(seq 600); do
