@@ -2,6 +2,7 @@
 // or recorded curves) and prints it beside its baselines (equal split, successive halving without widening).
 // `mpirun -np N kachi lanes LANES.pbtxt [--resume] [--dir DIR]` runs the lanes for real on the job's ranks
 // asynchronously (launcher/lanes/executor.h), journaling into DIR (default base.checkpoint.dir, else "kachi_lanes").
+// Test-only flags of a real run (lanes::ExecutorTestHooks): --test_exit_after_event K, --test_slow_lane NAME:MS.
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -12,10 +13,10 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "launcher/commands.h"
-#include "launcher/flags.h"
 #include "comm/mpi_communicator.h"
 #include "launcher/bootstrap.h"
+#include "launcher/commands.h"
+#include "launcher/flags.h"
 #include "launcher/lanes/baselines.h"
 #include "launcher/lanes/executor.h"
 #include "launcher/lanes/journal.h"
@@ -37,7 +38,10 @@ constexpr char kUsage[] =
     "  simulates the lanes of LANES.pbtxt (or the default synthetic family: 64 lanes, 16 cards) under the policy\n"
     "  and its baselines; --set edits the lanes file, e.g. --set simulator.synthetic_lanes=1000 --set pool.cards=256\n"
     "  (schema: runtime/proto/lanes.proto; --set simulator.print_decisions=true prints every decision);\n"
-    "  --lanes_report PATH writes the simulated run's report (HTML/SVG: loss curves, card timeline) to PATH\n";
+    "  --lanes_report PATH writes the simulated run's report (HTML/SVG: loss curves, card timeline) to PATH\n"
+    "  test hooks (tests only, with a real run): --test_exit_after_event K  rank 0 exits (status 3) right after\n"
+    "  writing event K's journal, as a killed job would; --test_slow_lane NAME:MS  lane NAME sleeps MS ms after\n"
+    "  each of its steps (a NAME that is no lane of the file is an error)\n";
 
 // The parsed command line.
 struct LanesArgs {
@@ -50,7 +54,38 @@ struct LanesArgs {
   std::vector<std::string> overrides;
   // --lanes_report PATH (with --simulate): where to write the HTML report of the simulated run; none when empty.
   std::string report_path;
+  // Test-only hooks of a real run (--test_exit_after_event, --test_slow_lane).
+  lanes::ExecutorTestHooks test_hooks;
 };
+
+// True when `args[*i]` is flag `name` ("--name VALUE" or "--name=VALUE"): its value goes into `value` and *i past
+// it. A "--name" without a value is no match (it is reported as an unexpected argument).
+bool TakeFlag(const std::vector<std::string>& args, size_t* i, const std::string& name, std::string* value) {
+  const std::string& arg = args[*i];
+  if (arg == name && *i + 1 < args.size()) {
+    *value = args[++*i];
+    return true;
+  }
+  if (absl::StartsWith(arg, name + "=")) {
+    *value = arg.substr(name.size() + 1);
+    return true;
+  }
+  return false;
+}
+
+// --test_slow_lane NAME:MS into `hooks` (the name is checked against the lanes when they start); false (after
+// printing why) when the value is not NAME:MS with MS >= 0. The name is what precedes the last ':'.
+bool ParseSlowLane(const std::string& value, lanes::ExecutorTestHooks* hooks) {
+  const size_t colon = value.rfind(':');
+  int ms = 0;
+  if (colon == std::string::npos || colon == 0 || !absl::SimpleAtoi(value.substr(colon + 1), &ms) || ms < 0) {
+    std::fprintf(stderr, "kachi lanes: --test_slow_lane='%s': expected NAME:MS\n", value.c_str());
+    return false;
+  }
+  hooks->slow_lane = value.substr(0, colon);
+  hooks->slow_ms = ms;
+  return true;
+}
 
 // Parses `args`, taking the overrides from the common --set flag (main() collects every occurrence, before and
 // after the subcommand); returns false (after printing why) on a mistake.
@@ -58,7 +93,16 @@ bool ParseArgs(const std::vector<std::string>& args, LanesArgs* out) {
   out->overrides = absl::GetFlag(FLAGS_set);
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
-    if (arg == "--simulate") {
+    std::string value;
+    if (TakeFlag(args, &i, "--test_exit_after_event", &value)) {
+      if (!absl::SimpleAtoi(value, &out->test_hooks.exit_after_event) || out->test_hooks.exit_after_event < 0) {
+        std::fprintf(stderr, "kachi lanes: --test_exit_after_event wants an event index >= 0, got '%s'\n",
+                     value.c_str());
+        return false;
+      }
+    } else if (TakeFlag(args, &i, "--test_slow_lane", &value)) {
+      if (!ParseSlowLane(value, &out->test_hooks)) return false;
+    } else if (arg == "--simulate") {
       out->simulate = true;
     } else if (arg == "--lanes_report" && i + 1 < args.size()) {
       out->report_path = args[++i];
@@ -133,10 +177,10 @@ int Simulate(const LanesArgs& args) {
     std::cout << absl::StrFormat("# %s: simulated in %.1f ms\n", run.name, 1e3 * run.wall_s);
   }
   if (!args.report_path.empty()) {
-    const std::string title = absl::StrCat("kachi lanes --simulate ", args.file.empty() ? "(default)" : args.file,
-                                           ": ", runs->front().name, ", ", (*setup)->source);
-    absl::Status written = lanes::WriteLanesReport(
-        lanes::ReportFromSimulation(title, **setup, runs->front().result), args.report_path);
+    const std::string title = absl::StrCat("kachi lanes --simulate ", args.file.empty() ? "(default)" : args.file, ": ",
+                                           runs->front().name, ", ", (*setup)->source);
+    absl::Status written =
+        lanes::WriteLanesReport(lanes::ReportFromSimulation(title, **setup, runs->front().result), args.report_path);
     if (!written.ok()) {
       std::fprintf(stderr, "kachi lanes: %s\n", std::string(written.message()).c_str());
       return 1;
@@ -176,7 +220,7 @@ int Execute(const LanesArgs& args) {
   }
   Communicator& world = mpi_world ? *mpi_world : *(*session)->world_comm;
   lanes::ExecutorOptions options;
-  options.dir = !args.dir.empty()                           ? args.dir
+  options.dir = !args.dir.empty()                          ? args.dir
                 : !file->base().checkpoint().dir().empty() ? file->base().checkpoint().dir()
                                                            : "kachi_lanes";
   options.resume = args.resume;
@@ -184,17 +228,18 @@ int Execute(const LanesArgs& args) {
   options.device = (*session)->device;
   options.host = (*session)->world.node_name;
   options.log = &std::cout;
+  options.test_hooks = args.test_hooks;
   absl::StatusOr<lanes::ExecutorSummary> summary = lanes::RunLanes(*file, world, options);
   if (!summary.ok()) {
     std::fprintf(stderr, "kachi lanes: rank %d: %s\n", world.rank(), std::string(summary.status().message()).c_str());
     return 1;
   }
   if (world.rank() == 0) {
-    std::cout << absl::StrFormat("kachi lanes: done after %d events in %.1f s; chosen lane %s (final loss %.4f); "
-                                 "card utilization %.1f%% (journal %s)\n",
-                                 summary->events, summary->seconds,
-                                 summary->best_lane < 0 ? "(none finished)" : summary->best_lane_name,
-                                 summary->best_loss, 100 * summary->utilization, options.dir);
+    std::cout << absl::StrFormat(
+        "kachi lanes: done after %d events in %.1f s; chosen lane %s (final loss %.4f); "
+        "card utilization %.1f%% (journal %s)\n",
+        summary->events, summary->seconds, summary->best_lane < 0 ? "(none finished)" : summary->best_lane_name,
+        summary->best_loss, 100 * summary->utilization, options.dir);
   }
   // Every lane failed or was stopped: the run chose nothing, which is a failure (the summary lives on rank 0).
   if (world.rank() == 0 && summary->best_lane < 0) {
@@ -210,6 +255,11 @@ int LanesCommand(const std::vector<std::string>& args) {
   LanesArgs parsed;
   if (!ParseArgs(args, &parsed)) {
     std::fputs(kUsage, stderr);
+    return 2;
+  }
+  const bool test_hooks = parsed.test_hooks.exit_after_event >= 0 || !parsed.test_hooks.slow_lane.empty();
+  if (test_hooks && (parsed.simulate || !parsed.journal_dir.empty())) {
+    std::fputs("kachi lanes: --test_exit_after_event and --test_slow_lane go with a real run\n", stderr);
     return 2;
   }
   if (parsed.simulate) return Simulate(parsed);

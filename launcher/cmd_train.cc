@@ -3,6 +3,7 @@
 // checkpoints (checkpoint.dir) and optionally the trained weights as Hugging Face GPT-2 safetensors. It starts from
 // the latest sound checkpoint with --resume or checkpoint.resume, else from model.init_from weights if given.
 // --timeline FILE writes every rank's steps (data, compute, each collective, optimizer, checkpoint) as a Chrome trace.
+// --test_ckpt_pause STEP:SECONDS is a test hook (tests/ckpt/kill_test.sh): the save of step STEP pauses mid-write.
 #include <mpi.h>
 
 #include <cstdio>
@@ -14,6 +15,7 @@
 #include "absl/flags/flag.h"
 #include "absl/status/status.h"
 #include "absl/strings/cord.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "comm/agree.h"
@@ -33,6 +35,9 @@
 
 ABSL_FLAG(bool, resume, false,
           "kachi train: continue from the newest sound checkpoint in checkpoint.dir (as checkpoint.resume)");
+ABSL_FLAG(std::string, test_ckpt_pause, "",
+          "kachi train, test hook (tests only): STEP:SECONDS makes the checkpoint writer of step STEP's shard sleep "
+          "SECONDS halfway through the file, so a test can kill the run mid-save (needs checkpoint.dir)");
 
 namespace kachi {
 namespace {
@@ -65,6 +70,23 @@ absl::Status AgreeOncePerMessage(Communicator& world, const absl::Status& local)
   return absl::OkStatus();
 }
 
+// The --test_ckpt_pause test hook (off when the flag is empty); InvalidArgument unless it is STEP:SECONDS with
+// STEP, SECONDS >= 0 and the run saves checkpoints.
+absl::StatusOr<ckpt::CheckpointTestPause> TestPauseFromFlag(const config::KachiConfig& config) {
+  const std::string flag = absl::GetFlag(FLAGS_test_ckpt_pause);
+  ckpt::CheckpointTestPause pause;
+  if (flag.empty()) return pause;
+  const size_t colon = flag.find(':');
+  if (colon == std::string::npos || !absl::SimpleAtoi(flag.substr(0, colon), &pause.step) ||
+      !absl::SimpleAtod(flag.substr(colon + 1), &pause.seconds) || pause.step < 0 || !(pause.seconds >= 0)) {
+    return absl::InvalidArgumentError(absl::StrCat("--test_ckpt_pause='", flag, "': expected STEP:SECONDS"));
+  }
+  if (config.checkpoint().dir().empty()) {
+    return absl::InvalidArgumentError("--test_ckpt_pause needs checkpoint.dir: the run saves no checkpoints");
+  }
+  return pause;
+}
+
 // Where training starts: the newest sound checkpoint when resuming (a fresh start when the directory holds none
 // yet), else model.init_from weights when given, else the random initialization Trainer::Create made.
 absl::Status StartingPoint(Session& session, Trainer& trainer, ProcessGrid& grid) {
@@ -76,7 +98,9 @@ absl::Status StartingPoint(Session& session, Trainer& trainer, ProcessGrid& grid
     }
     absl::StatusOr<ckpt::RestoreReport> report = ckpt::RestoreTrainer(checkpoint.dir(), trainer, grid, &std::cout);
     if (report.ok()) {
-      if (world.rank() == 0) std::cout << "kachi train: resumed from " << report->path << " (step " << report->step << ")\n";
+      if (world.rank() == 0) {
+        std::cout << "kachi train: resumed from " << report->path << " (step " << report->step << ")\n";
+      }
       return absl::OkStatus();
     }
     if (!absl::IsNotFound(report.status())) return report.status();
@@ -122,7 +146,8 @@ absl::Status Train(Session& session) {
     mpi_world = std::move(*created);
     if (mpi_world->rank() == 0) {
       std::cout << "kachi train: collectives over MPI (train.kernels = \"cpu\" keeps the model in host memory, "
-                   "which the " << session.world_comm->backend() << " backend does not take)\n";
+                   "which the "
+                << session.world_comm->backend() << " backend does not take)\n";
     }
   }
   Communicator& world = mpi_world ? *mpi_world : *session.world_comm;
@@ -132,6 +157,8 @@ absl::Status Train(Session& session) {
       layout.ok() ? TrainOptionsFromConfig(session.config, *layout) : absl::StatusOr<TrainOptions>(layout.status());
   absl::Status startup = options.status();
   if (startup.ok()) startup = CheckRunPaths(session.config);
+  const absl::StatusOr<ckpt::CheckpointTestPause> test_pause = TestPauseFromFlag(session.config);
+  if (startup.ok()) startup = test_pause.status();
   KACHI_RETURN_IF_ERROR(AgreeOncePerMessage(world, startup));
   if (options->kernels == "cuda") {
     if (session.device < 0) {
@@ -140,8 +167,8 @@ absl::Status Train(Session& session) {
     options->device = session.device;
   }
   // TP groups from the host every rank really runs on (discovery), whatever the launcher's mapping.
-  absl::StatusOr<std::unique_ptr<ProcessGrid>> grid = ProcessGrid::Create(world, layout->dp, layout->tp,
-                                                                          session.world.node_name);
+  absl::StatusOr<std::unique_ptr<ProcessGrid>> grid =
+      ProcessGrid::Create(world, layout->dp, layout->tp, session.world.node_name);
   if (!grid.ok()) return grid.status();
   if (world.rank() == 0 && !(*grid)->placement().empty()) {
     std::cout << "kachi train: TP groups on hosts: " << (*grid)->placement() << "\n";
@@ -163,6 +190,7 @@ absl::Status Train(Session& session) {
     absl::StatusOr<ckpt::CheckpointOptions> ckpt_options =
         ckpt::CheckpointOptionsFromConfig(session.config.checkpoint());
     if (!ckpt_options.ok()) return ckpt_options.status();
+    ckpt_options->test_pause = *test_pause;
     writer = std::make_unique<ckpt::CheckpointWriter>(*ckpt_options, grid->get(), &session.config, &std::cout);
   }
   AfterStepHook save_checkpoint;
@@ -214,8 +242,7 @@ int TrainCommand(const std::vector<std::string>& args) {
   const absl::Status status = Train(**session);
   if (!status.ok() && status.GetPayload(kQuietPayload).has_value()) return 1;
   if (!status.ok()) {
-    std::fprintf(stderr, "kachi train: rank %d: %s\n", (*session)->world.rank,
-                 std::string(status.message()).c_str());
+    std::fprintf(stderr, "kachi train: rank %d: %s\n", (*session)->world.rank, std::string(status.message()).c_str());
     return 1;
   }
   return 0;

@@ -11,9 +11,9 @@
 // decisions); `--resume` replays it into the policy, discards checkpoints newer than the journal, and restarts
 // every running lane from its last journaled checkpoint.
 //
-// Test hooks: KACHI_LANES_TEST_EXIT_AFTER_EVENT=K makes rank 0 exit (status 3) right after event K's journal is
-// written, as a killed job would (mpirun then ends the other ranks); KACHI_LANES_TEST_SLOW_LANE=NAME:MS makes lane
-// NAME sleep MS milliseconds after each of its steps.
+// The run goes in four steps (executor_steps.h): PrepareLanes, OpenJournal (a fresh journal, or ResumeFromJournal),
+// RunCoordinatorAndMembers, FinishLanes. Test hooks come through ExecutorOptions::test_hooks (`kachi lanes
+// --test_exit_after_event K --test_slow_lane NAME:MS`), never from the environment.
 #ifndef KACHI_LAUNCHER_LANES_EXECUTOR_H_
 #define KACHI_LAUNCHER_LANES_EXECUTOR_H_
 
@@ -26,6 +26,18 @@
 #include "runtime/proto/lanes.pb.h"
 
 namespace kachi::lanes {
+
+// Test-only hooks (flags of `kachi lanes`; tests/lanes, tests/failures): they change how a run behaves to make
+// crashes and slow lanes reproducible. Off by default.
+struct ExecutorTestHooks {
+  // After writing event K's journal rank 0 exits (status 3) as a killed job would (mpirun then ends the other
+  // ranks); -1: never.
+  int exit_after_event = -1;
+  // The lane named `slow_lane` sleeps `slow_ms` milliseconds after each of its steps; empty: none. A name that is
+  // no lane of the file is an error before the lanes start.
+  std::string slow_lane;
+  int slow_ms = 0;
+};
 
 // How to run the lanes.
 struct ExecutorOptions {
@@ -41,6 +53,8 @@ struct ExecutorOptions {
   std::string host;
   // Rank 0's live table and summary (may be null).
   std::ostream* log = nullptr;
+  // Test-only hooks (off by default).
+  ExecutorTestHooks test_hooks;
 };
 
 // What a completed run found (meaningful on rank 0, which owns the policy; other ranks get the defaults).

@@ -13,6 +13,15 @@
 
 namespace kachi::ckpt {
 
+// Test-only hook (`kachi train --test_ckpt_pause STEP:SECONDS`, tests/ckpt/kill_test.sh): the writer of step
+// `step`'s shard sleeps `seconds` halfway through the file, so a test can kill the process mid-save. Off when
+// `step` < 0 (the default).
+struct CheckpointTestPause {
+  int64_t step = -1;
+  double seconds = 0;
+};
+
+// Where and how checkpoints are saved (CheckpointWriter).
 struct CheckpointOptions {
   // Directory of the run's checkpoints (shared by every rank's file system).
   std::string dir;
@@ -25,6 +34,8 @@ struct CheckpointOptions {
   double commit_timeout_s = 600;
   // How the snapshot is taken and written (device staging, chunk size, crc32 overlap; shard_snapshot.h).
   SnapshotOptions snapshot;
+  // Test-only: pause the write of one step's shard (off by default).
+  CheckpointTestPause test_pause;
 };
 
 // The options of config section `checkpoint`; InvalidArgument naming the field for negative counts or timeouts.

@@ -4,10 +4,8 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <filesystem>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "comm/agree.h"
@@ -27,7 +25,8 @@ double NowSeconds() {
 // A positive number unique to this save attempt (names its temporary directory).
 int64_t MakeNonce() {
   const auto now = std::chrono::system_clock::now().time_since_epoch();
-  return (std::chrono::duration_cast<std::chrono::microseconds>(now).count() ^ (static_cast<int64_t>(::getpid()) << 40)) &
+  return (std::chrono::duration_cast<std::chrono::microseconds>(now).count() ^
+          (static_cast<int64_t>(::getpid()) << 40)) &
          0x7fffffffffffffffLL;
 }
 
@@ -37,13 +36,6 @@ CheckpointWriter::CheckpointWriter(CheckpointOptions options, ProcessGrid* grid,
                                    std::ostream* log)
     : options_(std::move(options)), grid_(grid), log_(grid->world().rank() == 0 ? log : nullptr) {
   if (config != nullptr) config_ = *config;
-  const char* step = std::getenv("KACHI_CKPT_TEST_PAUSE_STEP");
-  const char* seconds = std::getenv("KACHI_CKPT_TEST_PAUSE_SECONDS");
-  int64_t pause_step = 0;
-  if (step != nullptr && seconds != nullptr && absl::SimpleAtoi(step, &pause_step) &&
-      absl::SimpleAtod(seconds, &pause_seconds_)) {
-    pause_step_ = pause_step;
-  }
 }
 
 CheckpointWriter::~CheckpointWriter() { (void)JoinWorker(); }
@@ -88,8 +80,8 @@ Manifest CheckpointWriter::ManifestHeader(Trainer& trainer) const {
 absl::Status CheckpointWriter::WriteAndCommit(const std::string& temp_dir, int64_t step, Manifest header) {
   const double start = NowSeconds();
   WritePause pause;
-  if (pause_step_.has_value() && *pause_step_ == step) {
-    pause = WritePause{snapshot_.size() / 2, pause_seconds_};
+  if (options_.test_pause.step >= 0 && options_.test_pause.step == step) {
+    pause = WritePause{snapshot_.size() / 2, options_.test_pause.seconds};
   }
   absl::StatusOr<ShardRecord> record = WriteShard(temp_dir, &snapshot_, pause);
   if (!record.ok()) {

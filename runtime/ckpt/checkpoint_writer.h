@@ -8,8 +8,8 @@
 // size of device memory unless options.snapshot.device_staging is off, plus 2 pinned chunk buffers) are allocated
 // at the first save and kept until the writer is destroyed; the trainer's ModelOps must outlive the writer.
 //
-// Test hook: with KACHI_CKPT_TEST_PAUSE_STEP=N and KACHI_CKPT_TEST_PAUSE_SECONDS=S in the environment, the writer of
-// step N's shard sleeps S seconds halfway through the file (tests kill the process there).
+// Test hook: options.test_pause (checkpoint_options.h; `kachi train --test_ckpt_pause N:S`) makes the writer of step
+// N's shard sleep S seconds halfway through the file (tests kill the process there).
 #ifndef KACHI_RUNTIME_CKPT_CHECKPOINT_WRITER_H_
 #define KACHI_RUNTIME_CKPT_CHECKPOINT_WRITER_H_
 
@@ -71,8 +71,6 @@ class CheckpointWriter {
   ProcessGrid* grid_;
   std::optional<config::KachiConfig> config_;
   std::ostream* log_;
-  std::optional<int64_t> pause_step_;
-  double pause_seconds_ = 0;
 
   ShardSnapshot snapshot_;
   std::thread worker_;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `kachi train` with checkpoints, end to end: a run is killed with SIGKILL while its step-10 save is half written
-# (test hook KACHI_CKPT_TEST_PAUSE_STEP); `latest` must still name step 5, `kachi ckpt inspect` must show step 5
+# (test hook --test_ckpt_pause); `latest` must still name step 5, `kachi ckpt inspect` must show step 5
 # sound and the interrupted save, and `kachi train --resume` must continue from step 5 with the same losses as an
 # uninterrupted run (bitwise: the printed losses match), also under mpirun -np 2 (resharded, tp 2). Then the
 # checkpoint exports to safetensors, which `model.init_from` loads as initial weights.
@@ -33,7 +33,12 @@ ref=$("$kachi" train "$base/run.pbtxt" --set "checkpoint.dir=$base/ref" 2>&1) ||
 [[ $ref == *"ckpt stall"* ]] || fail "no checkpoint stall in the progress lines: $ref"
 [[ $ref == *"step_00000020 committed"* ]] || fail "no commit line for step 20: $ref"
 
-KACHI_CKPT_TEST_PAUSE_STEP=10 KACHI_CKPT_TEST_PAUSE_SECONDS=120 "$kachi" train "$base/run.pbtxt" >"$base/killed.out" 2>&1 &
+# A malformed hook is a clear error before step 1, not a silently normal run.
+bad=$("$kachi" train "$base/run.pbtxt" --set "checkpoint.dir=$base/bad" --test_ckpt_pause 10 2>&1) \
+  && fail "a malformed --test_ckpt_pause ran"
+[[ $bad == *"--test_ckpt_pause='10': expected STEP:SECONDS"* ]] || fail "no message for a malformed hook: $bad"
+
+"$kachi" train "$base/run.pbtxt" --test_ckpt_pause 10:120 >"$base/killed.out" 2>&1 &
 pid=$!
 for _ in $(seq 600); do
   compgen -G "$base/ckpt/.tmp_step_00000010_*/shard_00000.bin" >/dev/null && break

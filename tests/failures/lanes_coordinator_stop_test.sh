@@ -21,7 +21,7 @@ for _ in $(seq 20000); do printf '%s ' "${words[RANDOM % 10]}"; done >"$base/tex
 "$kachi" data --out "$base/data" "$base/text.txt" >/dev/null || { echo "kachi data failed"; exit 1; }
 : >"$base/run.log"
 # One lane made slow (test hook: it sleeps 300 ms after each step) so the run lasts long enough to be stopped.
-KACHI_LANES_TEST_SLOW_LANE=lr=1e-4:300 "$mpirun" --oversubscribe -np 4 -x KACHI_LANES_TEST_SLOW_LANE "$kachi" lanes "$source_dir/configs/lanes_tiny_cpu.pbtxt" \
+"$mpirun" --oversubscribe -np 4 "$kachi" lanes "$source_dir/configs/lanes_tiny_cpu.pbtxt" --test_slow_lane lr=1e-4:300 \
   --set "base.data.train=$base/data/train_*.bin" --set "base.data.val=$base/data/val_*.bin" \
   --set base.comm.deadline_s=4 --dir "$base/run" >"$base/run.log" 2>&1 &
 job=$!

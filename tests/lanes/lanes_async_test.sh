@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Lanes progress independently (issue 6, "Execution"): `mpirun -np 4 kachi lanes configs/lanes_tiny_cpu.pbtxt` with
-# lane lr=1e-4 (lane 0, started first on card 0) made slow by the test hook KACHI_LANES_TEST_SLOW_LANE (it sleeps
+# lane lr=1e-4 (lane 0, started first on card 0) made slow by the test hook --test_slow_lane (it sleeps
 # after each step). Checks from the journal's timestamps (journal_check.py): while the slow lane's chunk is in
 # flight, the other lanes run several whole chunks and reach rungs, and the other cards are kept busy (with
 # synchronous rounds every round would wait for the slow chunk, so no chunk of another lane could fit inside it);
@@ -25,13 +25,13 @@ for _ in $(seq 20000); do printf '%s ' "${words[RANDOM % 10]}"; done >"$base/tex
 data=(--set "base.data.train=$base/data/train_*.bin" --set "base.data.val=$base/data/val_*.bin")
 
 # A misnamed slow lane is a clear error, not a silently normal run.
-KACHI_LANES_TEST_SLOW_LANE=nosuchlane:10 "$mpirun" --oversubscribe -np 2 -x KACHI_LANES_TEST_SLOW_LANE \
-  "$kachi" lanes "$lanes_file" "${data[@]}" --dir "$base/bad" >"$base/bad.log" 2>&1 && fail "a bad hook ran"
+"$mpirun" --oversubscribe -np 2 "$kachi" lanes "$lanes_file" "${data[@]}" --dir "$base/bad" \
+  --test_slow_lane nosuchlane:10 >"$base/bad.log" 2>&1 && fail "a bad hook ran"
 grep -q "no lane named 'nosuchlane'" "$base/bad.log" || { cat "$base/bad.log"; fail "no message for a bad hook"; }
 
 start=$SECONDS
-KACHI_LANES_TEST_SLOW_LANE=lr=1e-4:300 "$mpirun" --oversubscribe -np 4 -x KACHI_LANES_TEST_SLOW_LANE \
-  "$kachi" lanes "$lanes_file" "${data[@]}" --dir "$base/run" >"$base/run.log" 2>&1
+"$mpirun" --oversubscribe -np 4 "$kachi" lanes "$lanes_file" "${data[@]}" --dir "$base/run" \
+  --test_slow_lane lr=1e-4:300 >"$base/run.log" 2>&1
 rc=$?
 [ $rc -eq 0 ] || { cat "$base/run.log"; fail "kachi lanes exited $rc"; }
 echo "run with a slow lane: $((SECONDS - start)) s"

@@ -6,7 +6,7 @@
 # one with the lowest final validation loss when every (non-diverging) lane is trained to the end separately with
 # `kachi train`, and its final loss equals that separate run's (the lane's curve survives pauses, kept trainers
 # and resharding); each lane's chunks chain step to step, one at a time, and no card is in two chunks at once.
-# Then a run killed after event 10 (test hook KACHI_LANES_TEST_EXIT_AFTER_EVENT: rank 0 exits, mpirun ends the
+# Then a run killed after event 10 (test hook --test_exit_after_event: rank 0 exits, mpirun ends the
 # rest, chunks in flight are lost) and continued with --resume: it completes with the same lanes finished and
 # stopped and the same chosen lane at the same final loss as the uninterrupted run, every lane's chunks still
 # chain across the resume (none lost, none trained twice in the journal), and lanes restart from checkpoints.
@@ -90,8 +90,8 @@ awk -v a="$chosen_loss" -v b="$chosen_separate" 'BEGIN { d = a - b; if (d < 0) d
   || fail "the chosen lane ends at $chosen_loss in the lanes run but $chosen_separate trained separately"
 
 # 3. Killed after event 10 (lanes in flight), then --resume.
-KACHI_LANES_TEST_EXIT_AFTER_EVENT=10 "$mpirun" --oversubscribe -np 4 -x KACHI_LANES_TEST_EXIT_AFTER_EVENT \
-  "$kachi" lanes "$lanes_file" "${data[@]}" --dir "$base/cut" >"$base/cut.log" 2>&1
+"$mpirun" --oversubscribe -np 4 "$kachi" lanes "$lanes_file" "${data[@]}" --dir "$base/cut" \
+  --test_exit_after_event 10 >"$base/cut.log" 2>&1
 rc=$?
 [ $rc -ne 0 ] || fail "the run with the exit hook exited 0"
 cut_journal=$("$kachi" lanes --journal "$base/cut") || fail "no journal after the cut"
