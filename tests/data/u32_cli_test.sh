@@ -8,12 +8,13 @@
 #    file (fp32 logits of 2 windows and the loss at 9 digits);
 #  - ids shifted by 65,500 (65,500..65,755, above uint16) train with model vocab_size 65,756 and evaluate;
 #    vocab_size 65,700 is refused by `kachi train` and `kachi eval` naming the shard, token, position, byte offset.
-# Usage: u32_cli_test.sh KACHI WIDEN_SHARD_TOOL
+# Usage: u32_cli_test.sh KACHI WIDEN_SHARD_TOOL   (KACHI_U32_TEXT=FILE: that input instead of fresh random bytes)
 set -u
 KACHI=$1; WIDEN=$2
 W=$(mktemp -d); trap 'rm -rf "$W"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-head -c 40000 /dev/urandom > "$W/text.bin"
+# The random input is kept on failure (KEEP), so that a failed run can be repeated on the same bytes.
+fail() { echo "FAIL: $*"; KEEP=$(mktemp /tmp/u32_cli_test_text.XXXXXX); cp "$W/text.bin" "$KEEP"; echo "input kept: $KEEP"; exit 1; }
+if [[ -n "${KACHI_U32_TEXT:-}" ]]; then cp "$KACHI_U32_TEXT" "$W/text.bin"; else head -c 40000 /dev/urandom > "$W/text.bin"; fi
 "$KACHI" data --out "$W/u16" --shard_tokens 7000 --val_fraction 0.2 "$W/text.bin" > "$W/data.log" 2>&1 \
   || { cat "$W/data.log"; fail "kachi data"; }
 mkdir -p "$W/u32" "$W/mix" "$W/wide"
