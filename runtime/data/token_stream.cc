@@ -62,8 +62,7 @@ void TokenStream::CopyTokens(int64_t start, int64_t count, int32_t* out) const {
     const int64_t offset = start - shard_starts_[shard];
     const int64_t available = static_cast<int64_t>(shards_[shard].size()) - offset;
     const int64_t take = std::min(available, count);
-    const uint16_t* source = shards_[shard].tokens().data() + offset;
-    std::copy(source, source + take, out);
+    shards_[shard].CopyTokens(static_cast<size_t>(offset), static_cast<size_t>(take), out);
     out += take;
     start += take;
     count -= take;

@@ -2,6 +2,8 @@
 // training windows. Window w of sequence length T covers stream tokens [w*T, w*T + T + 1): its first T tokens are
 // the inputs and its last T the targets, so consecutive windows overlap by one token and every token is predicted
 // once. A stream of N tokens has floor((N - 1) / T) windows; a window may span two shards.
+// Shards may be uint16 or uint32 (token_shard.h), mixed in one pattern: each shard's width is read from its own
+// header and the stream is the sequence of token ids, so the same ids give the same windows whatever the widths.
 #ifndef KACHI_RUNTIME_DATA_TOKEN_STREAM_H_
 #define KACHI_RUNTIME_DATA_TOKEN_STREAM_H_
 
