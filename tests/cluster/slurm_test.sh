@@ -6,27 +6,16 @@
 # dp 2 x tp 2 run with each TP group on one host and the single-rank run's losses (1e-5 relative).
 # Usage: slurm_test.sh KACHI SOURCE_DIR. Exit 77 (skipped) where namespaces are refused or Slurm/munge are missing.
 set -uo pipefail
+. "$(dirname "$0")/../lib/common.sh"
 kachi=$(readlink -f "$1")
 source_dir=$(readlink -f "$2")
-cluster=(bash "$source_dir/scripts/cluster.sh")
 export CUDA_VISIBLE_DEVICES=
-base=$(mktemp -d /tmp/kachi_cluster_slurm_XXXXXX)
-cleanup() {
-  "${cluster[@]}" down --name kn >/dev/null 2>&1
-  rm -rf "$base"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-
-"${cluster[@]}" up 2 --name kn --subnet 10.211.0
-rc=$?
-[[ $rc -eq 77 ]] && exit 77
-[[ $rc -eq 0 ]] || fail "the emulated cluster did not come up"
+kachi_cluster_base "$source_dir" kn kachi_cluster_slurm
+kachi_cluster_up 2 10.211.0
 timeout 60 "${cluster[@]}" slurm-up --name kn
 rc=$?
 [[ $rc -eq 77 ]] && exit 77
 [[ $rc -eq 0 ]] || fail "Slurm did not come up on the emulated cluster"
-state=$("${cluster[@]}" dir --name kn)
 # shellcheck disable=SC1091
 source "$state/env"
 # shellcheck disable=SC1091
@@ -53,9 +42,7 @@ echo "srun --mpi=pmix -N 2: every rank on its host (block and cyclic)"
 
 # sbatch of the train script across the 2 hosts.
 RANDOM=20261204
-words=(card pool lane rank tensor shard token batch step loss)
-for _ in $(seq 6000); do printf '%s ' "${words[RANDOM % 10]}"; done >"$base/text.txt"
-"$kachi" data --out "$base/data" "$base/text.txt" >/dev/null || fail "kachi data failed"
+kachi_word_shards "$kachi" "$base" 6000
 cat >"$base/run.pbtxt" <<CONFIG
 comm { backend: MPI deadline_s: 60 }
 model { preset: "tiny" layers: 2 heads: 4 width: 32 vocab_size: 256 context: 32 }
@@ -72,16 +59,6 @@ start=$SECONDS
   --set "train.metrics=$base/slurm.jsonl" >/dev/null) || { cat "$base/train.out"; fail "sbatch train.sbatch failed"; }
 grep -qF "TP groups on hosts: kn1 [0,1] kn2 [2,3]" "$base/train.out" \
   || { cat "$base/train.out"; fail "the TP groups are not kn1 [0,1] kn2 [2,3]"; }
-python3 - "$base/one.jsonl" "$base/slurm.jsonl" <<'PY' || fail "losses differ from the single-rank run"
-import json, sys
-def losses(path):
-    with open(path) as f:
-        return {r["step"]: r["loss"] for r in map(json.loads, f) if "loss" in r}
-ref, got = losses(sys.argv[1]), losses(sys.argv[2])
-assert ref and ref.keys() == got.keys(), f"steps differ: {sorted(ref)} vs {sorted(got)}"
-worst = max(abs(got[s] - ref[s]) / abs(ref[s]) for s in ref)
-print(f"{len(ref)} steps, worst relative loss difference {worst:.2e} (tolerance 1e-5)")
-sys.exit(0 if worst <= 1e-5 else 1)
-PY
+kachi_same_losses "$base/one.jsonl" "$base/slurm.jsonl" || fail "losses differ from the single-rank run"
 echo "sbatch -N 2 --ntasks-per-node=2 launcher/slurm/train.sbatch: completed in $((SECONDS - start)) s"
 echo "PASS: Slurm across 2 emulated hosts"

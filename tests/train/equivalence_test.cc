@@ -72,27 +72,13 @@ class EquivalenceTest : public ::testing::Test {
     auto grid = ProcessGrid::Carve(*world_, color, tp, /*host=*/"");
     EXPECT_TRUE(grid.ok()) << grid.status();
     if (!grid.ok() || *grid == nullptr) return result;
-    TrainOptions options;
-    options.shape = kShape;
-    options.init_seed = 7;
-    options.train_pattern = data_dir_ + "/train_*.bin";
-    options.seq_len = 16;
-    options.data_seed = 11;
-    options.global_batch = 8;
-    options.micro_batch = micro_batch;
-    options.steps = 10;
-    options.schedule = LrSchedule{3e-3, 2, 10, 0.1};
+    TrainOptions options = testing::TinyTrainOptions(kShape, data_dir_ + "/train_*.bin", micro_batch, 10, zero1);
     options.adamw.grad_clip = 1.0;
     options.adamw.eps = kAdamEps;
-    options.bucket_bytes = 2048;
-    options.zero1 = zero1;
-    options.log_every = 0;
-    auto trainer = Trainer::Create(options, grid->get());
-    EXPECT_TRUE(trainer.ok()) << trainer.status();
-    if (!trainer.ok()) return result;
-    if (!testing::RunSteps(**trainer, &result.losses)) return result;
+    const std::unique_ptr<Trainer> trainer = testing::TrainedTrainer(options, grid->get(), &result.losses);
+    if (trainer == nullptr) return result;
     // Global tensors over the tensor-parallel group (replicated tensors from tp rank 0 only).
-    result.tensors = testing::GlobalTensors((*trainer)->model().layout(), (*trainer)->model().params(), (*grid)->tp());
+    result.tensors = testing::GlobalTensors(trainer->model().layout(), trainer->model().params(), (*grid)->tp());
     return result;
   }
 
