@@ -9,10 +9,8 @@
 #include "kernels/residual_layernorm_cuda.h"
 #include "tests/cuda_memory/cuda_memory_test_util.h"
 
-namespace kachi {
+namespace kachi::testing {
 namespace {
-
-using namespace testing;  // NOLINT(build/namespaces): the helpers of cuda_memory_test_util.h
 
 KACHI_CUDA_MEMORY_TYPED_SUITE(CudaLayerNormTest);
 
@@ -20,12 +18,8 @@ template <typename T>
 void CheckLayerNorm(int64_t rows, int64_t channels, uint64_t seed) {
   const int64_t n = rows * channels;
   const std::vector<double> in = RoundedThrough<T>(RandomValues(n, seed, -2.0, 3.0));
-  const std::vector<double> weight = RoundedThrough<T>(RandomValues(channels, seed + 1, 0.5, 1.5));
-  const std::vector<double> bias = RoundedThrough<T>(RandomValues(channels, seed + 2));
-  const std::vector<double> dout = RoundedThrough<T>(RandomValues(n, seed + 3));
-  const std::vector<double> din_before = RoundedThrough<T>(RandomValues(n, seed + 4));
-  const std::vector<double> dweight_before = RoundedThrough<T>(RandomValues(channels, seed + 5));
-  const std::vector<double> dbias_before = RoundedThrough<T>(RandomValues(channels, seed + 6));
+  const auto [weight, bias, dout, din_before, dweight_before, dbias_before] =
+      RandomLayerNormGradientValues<T>(n, channels, seed + 1);
   DeviceArray<T> in_gpu(n), weight_gpu(channels), bias_gpu(channels), out_gpu(n), dout_gpu(n), din_gpu(n),
       dweight_gpu(channels), dbias_gpu(channels);
   DeviceArray<float> mean_gpu(rows), rstd_gpu(rows);
@@ -101,4 +95,4 @@ TEST(CudaLayerNormErrorTest, RejectsTooManyChannels) {
 }
 
 }  // namespace
-}  // namespace kachi
+}  // namespace kachi::testing
