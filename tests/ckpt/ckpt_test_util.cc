@@ -30,6 +30,7 @@ Phase ResumePhase(int dp, int tp, bool zero1, int64_t stop_at, const std::string
 TrainOptions CkptTrainOptions(const std::string& train_pattern, bool zero1) {
   TrainOptions options = TinyTrainOptions(kCkptShape, train_pattern, /*micro_batch=*/2, kCkptSteps, zero1);
   options.adamw.grad_clip = 1.0;
+  options.adamw.eps = 1e-6;
   return options;
 }
 

@@ -64,6 +64,7 @@ class MixedPrecisionEquivalenceTest : public ::testing::Test {
     if (!grid.ok() || *grid == nullptr) return result;
     TrainOptions options = testing::TinyTrainOptions(kShape, data_dir_ + "/train_*.bin", 8 / dp, 10, zero1);
     options.precision = "bf16";
+    options.adamw.eps = 1e-6;
     const std::unique_ptr<Trainer> trainer = testing::TrainedTrainer(options, grid->get(), &result.losses);
     if (trainer == nullptr) return result;
     std::vector<float> master(trainer->model().buffer_size());

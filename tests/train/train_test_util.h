@@ -110,24 +110,23 @@ inline double RelativeL2(const float* a, const float* ref, size_t n) {
   return std::sqrt(diff / norm);
 }
 
-// The options the CPU equivalence and checkpoint tests share: `shape`, init seed 7, data seed 11, seq_len 16, global
-// batch 8 in micro-batches of `micro_batch`, `steps` steps at lr 3e-3 (2 warm-up steps, cosine down to 0.1 of it by
-// `steps`), AdamW eps 1e-6, 2048-byte buckets, ZeRO-1 as given, no progress lines.
+// The options the CPU equivalence, overlap and checkpoint tests share: `shape`, init seed 7, data seed 11, seq_len
+// 16, global batch 8 in micro-batches of `micro_batch`, `steps` steps at lr 3e-3 (2 warm-up steps, cosine down to 0.1
+// of it by `steps`), 2048-byte buckets, ZeRO-1 as given, no progress lines.
 inline TrainOptions TinyTrainOptions(const GptShape& shape, const std::string& train_pattern, int64_t micro_batch,
                                      int64_t steps, bool zero1) {
   TrainOptions options;
   options.shape = shape;
-  options.init_seed = 7;
   options.train_pattern = train_pattern;
-  options.seq_len = 16;
+  options.schedule = LrSchedule{3e-3, 2, steps, 0.1};
+  options.init_seed = 7;
   options.data_seed = 11;
+  options.seq_len = 16;
   options.global_batch = 8;
   options.micro_batch = micro_batch;
   options.steps = steps;
-  options.schedule = LrSchedule{3e-3, 2, steps, 0.1};
-  options.adamw.eps = 1e-6;
-  options.bucket_bytes = 2048;
   options.zero1 = zero1;
+  options.bucket_bytes = 2048;
   options.log_every = 0;
   return options;
 }
