@@ -62,6 +62,18 @@ __device__ __forceinline__ void LoadRowStatAsync(float* shared, const float* row
   }
 }
 
+// Waits for the first of two committed copy groups (the rows a block keeps in registers, staged in the second
+// stage's buffers) and loads this warp's 16 rows of `first_tile` and `second_tile` into fragments; the second stage
+// is free again on return.
+__device__ __forceinline__ void LoadFirstGroupFragments(uint32_t (&first)[4][4], const bf16* first_tile,
+                                                        uint32_t (&second)[4][4], const bf16* second_tile, int warp) {
+  CopyAsyncWait<1>();
+  __syncthreads();
+  LoadRowFragments(first, first_tile, warp * 16);
+  LoadRowFragments(second, second_tile, warp * 16);
+  __syncthreads();
+}
+
 // dK, dV. Grid (batch * heads, key tiles of 64), 4 warps of 16 keys. Block `blockIdx.y` owns keys
 // [64 y, 64 y + 64) and loops over query tiles y, y+1, ...: S^T = K Q^T, P^T = exp(S^T - lse), dV += P^T dO,
 // dP^T = V dO^T, dS^T = P^T (dP^T - D), dK += dS^T Q. Zero-filled rows past seq_len contribute nothing.
@@ -95,13 +107,10 @@ __global__ void __launch_bounds__(128)
   LoadRowStatAsync(lse_tiles[0], lse_base, key_start, seq_len, 0, kBackwardTile);
   LoadRowStatAsync(row_dot_tiles[0], row_dot_base, key_start, seq_len, kBackwardTile, kBackwardTile);
   CopyAsyncCommit();
-  CopyAsyncWait<1>();
-  __syncthreads();
   uint32_t key_fragments[4][4];
   uint32_t value_fragments[4][4];
-  LoadRowFragments(key_fragments, query_tiles + kTileElements, warp * 16);
-  LoadRowFragments(value_fragments, dout_tiles + kTileElements, warp * 16);
-  __syncthreads();  // the second stage is free again
+  LoadFirstGroupFragments(key_fragments, query_tiles + kTileElements, value_fragments, dout_tiles + kTileElements,
+                          warp);
 
   float dkey[8][4];
   float dvalue[8][4];
@@ -207,13 +216,10 @@ __global__ void __launch_bounds__(128, 3)
     dots[half] = row < seq_len ? row_dot[at] : 0.0f;
   }
 
-  CopyAsyncWait<1>();
-  __syncthreads();
   uint32_t query_fragments[4][4];
   uint32_t dout_fragments[4][4];
-  LoadRowFragments(query_fragments, key_tiles + kTileElements, warp * 16);
-  LoadRowFragments(dout_fragments, value_tiles + kTileElements, warp * 16);
-  __syncthreads();  // the second stage is free again
+  LoadFirstGroupFragments(query_fragments, key_tiles + kTileElements, dout_fragments, value_tiles + kTileElements,
+                          warp);
 
   float dquery[8][4];
   ZeroAccumulator(dquery);
