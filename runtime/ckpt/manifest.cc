@@ -11,36 +11,28 @@
 
 namespace kachi::ckpt {
 
-// The fields a struct shares with its manifest message (same names), listed once for both directions.
+// The fields a struct shares with its manifest message (same names), listed once; KACHI_CONVERSIONS defines the
+// conversion both ways from such a list.
 #define KACHI_SHAPE_FIELDS(X) X(layers) X(heads) X(width) X(vocab_size) X(padded_vocab) X(context)
 #define KACHI_LOADER_STATE_FIELDS(X) X(step) X(epoch) X(seed) X(global_batch) X(num_windows)
 #define KACHI_FIELD_TO_PROTO(field) out.set_##field(from.field);
 #define KACHI_FIELD_FROM_PROTO(field) out.field = from.field();
+#define KACHI_CONVERSIONS(Struct, Proto, to_proto, from_proto, FIELDS) \
+  Proto to_proto(const Struct& from) {                                \
+    Proto out;                                                        \
+    FIELDS(KACHI_FIELD_TO_PROTO)                                      \
+    return out;                                                       \
+  }                                                                   \
+  Struct from_proto(const Proto& from) {                              \
+    Struct out;                                                       \
+    FIELDS(KACHI_FIELD_FROM_PROTO)                                    \
+    return out;                                                       \
+  }
 
-ModelShape ShapeToProto(const GptShape& from) {
-  ModelShape out;
-  KACHI_SHAPE_FIELDS(KACHI_FIELD_TO_PROTO)
-  return out;
-}
+KACHI_CONVERSIONS(GptShape, ModelShape, ShapeToProto, ShapeFromProto, KACHI_SHAPE_FIELDS)
+KACHI_CONVERSIONS(TrainLoaderState, LoaderState, LoaderStateToProto, LoaderStateFromProto, KACHI_LOADER_STATE_FIELDS)
 
-GptShape ShapeFromProto(const ModelShape& from) {
-  GptShape out;
-  KACHI_SHAPE_FIELDS(KACHI_FIELD_FROM_PROTO)
-  return out;
-}
-
-LoaderState LoaderStateToProto(const TrainLoaderState& from) {
-  LoaderState out;
-  KACHI_LOADER_STATE_FIELDS(KACHI_FIELD_TO_PROTO)
-  return out;
-}
-
-TrainLoaderState LoaderStateFromProto(const LoaderState& from) {
-  TrainLoaderState out;
-  KACHI_LOADER_STATE_FIELDS(KACHI_FIELD_FROM_PROTO)
-  return out;
-}
-
+#undef KACHI_CONVERSIONS
 #undef KACHI_FIELD_FROM_PROTO
 #undef KACHI_FIELD_TO_PROTO
 #undef KACHI_LOADER_STATE_FIELDS

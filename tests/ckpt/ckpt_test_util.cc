@@ -11,14 +11,7 @@
 namespace kachi::testing {
 
 Phase FreshPhase(int dp, int tp, bool zero1, int64_t stop_at, const std::string& save_dir, int64_t save_every) {
-  Phase phase;
-  phase.dp = dp;
-  phase.tp = tp;
-  phase.zero1 = zero1;
-  phase.stop_at = stop_at;
-  phase.save_dir = save_dir;
-  phase.save_every = save_every;
-  return phase;
+  return Phase{dp, tp, zero1, stop_at, /*resume_dir=*/"", save_dir, save_every};
 }
 
 Phase ResumePhase(int dp, int tp, bool zero1, int64_t stop_at, const std::string& resume_dir) {

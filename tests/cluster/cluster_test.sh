@@ -15,7 +15,6 @@ set -uo pipefail
 kachi=$(readlink -f "$1")
 source_dir=$3
 hosts=$4
-export CUDA_VISIBLE_DEVICES=
 kachi_cluster_base "$source_dir" kn kachi_cluster
 kachi_cluster_up "$hosts" 10.211.0
 # shellcheck disable=SC1091
@@ -37,16 +36,7 @@ done
 # 2. Train equivalence: dp across hosts, tp 2 inside, against one rank.
 RANDOM=20261204
 kachi_word_shards "$kachi" "$base" 6000
-cat >"$base/run.pbtxt" <<CONFIG
-comm { backend: MPI deadline_s: 60 }
-model { preset: "tiny" layers: 2 heads: 4 width: 32 vocab_size: 256 context: 32 }
-parallel { tp: 2 }
-train { seq_len: 32 global_batch: $((4 * hosts)) micro_batch: 2 steps: 6 log_every: 1 }
-data { train: "$base/data/train_*.bin" }
-optimizer { lr: 3e-3 warmup_steps: 2 eps: 1e-6 }
-CONFIG
-"$kachi" train "$base/run.pbtxt" --set parallel.tp=1 --set "train.metrics=$base/one.jsonl" >"$base/one.log" 2>&1 \
-  || { cat "$base/one.log"; fail "the single-rank run failed"; }
+kachi_tp2_reference "$kachi" "$base" $((4 * hosts))
 for map in slot node; do
   if [[ $map == slot ]]; then
     expected=$(for ((h = 0; h < hosts; h++)); do printf 'kn%d [%d,%d] ' $((h + 1)) $((2 * h)) $((2 * h + 1)); done)

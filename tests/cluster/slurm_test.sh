@@ -9,7 +9,6 @@ set -uo pipefail
 . "$(dirname "$0")/../lib/common.sh"
 kachi=$(readlink -f "$1")
 source_dir=$(readlink -f "$2")
-export CUDA_VISIBLE_DEVICES=
 kachi_cluster_base "$source_dir" kn kachi_cluster_slurm
 kachi_cluster_up 2 10.211.0
 timeout 60 "${cluster[@]}" slurm-up --name kn
@@ -43,16 +42,7 @@ echo "srun --mpi=pmix -N 2: every rank on its host (block and cyclic)"
 # sbatch of the train script across the 2 hosts.
 RANDOM=20261204
 kachi_word_shards "$kachi" "$base" 6000
-cat >"$base/run.pbtxt" <<CONFIG
-comm { backend: MPI deadline_s: 60 }
-model { preset: "tiny" layers: 2 heads: 4 width: 32 vocab_size: 256 context: 32 }
-parallel { tp: 2 }
-train { seq_len: 32 global_batch: 8 micro_batch: 2 steps: 6 log_every: 1 }
-data { train: "$base/data/train_*.bin" }
-optimizer { lr: 3e-3 warmup_steps: 2 eps: 1e-6 }
-CONFIG
-"$kachi" train "$base/run.pbtxt" --set parallel.tp=1 --set "train.metrics=$base/one.jsonl" >"$base/one.log" 2>&1 \
-  || { cat "$base/one.log"; fail "the single-rank run failed"; }
+kachi_tp2_reference "$kachi" "$base" 8
 start=$SECONDS
 (cd "$source_dir" && KACHI=$kachi KACHI_ELASTIC_DIR=$base/elastic timeout 150 sbatch --wait -N 2 \
   --ntasks-per-node=2 -o "$base/train.out" launcher/slurm/train.sbatch "$base/run.pbtxt" \

@@ -19,9 +19,8 @@ kachi=$(readlink -f "$1")
 mpirun=$2
 source_dir=$3
 mode=${4:-kill}
-export CUDA_VISIBLE_DEVICES=
 kachi_cluster_base "$source_dir" kf kachi_host_loss
-fail() { echo "--- elastic log ---"; cat "$base/elastic.log" 2>/dev/null; echo "FAIL: $*" >&2; exit 1; }
+kachi_fail_log=$base/elastic.log
 kachi_cluster_up 4 10.212.0
 
 RANDOM=20261203

@@ -2,8 +2,15 @@
 # corpus turned into shards, the emulated cluster's bring-up (scripts/cluster.sh) and the loss comparison against a
 # single-rank run. Use: . "$(dirname "$0")/../lib/common.sh"
 
-# Prints FAIL: and the message on stderr and exits 1 (a test may define its own fail after sourcing this).
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# Prints FAIL: and the message on stderr and exits 1; first the log file $kachi_fail_log names, where a test set it.
+fail() {
+  if [[ -n ${kachi_fail_log:-} ]]; then
+    echo "--- $(basename "$kachi_fail_log" .log) log ---"
+    cat "$kachi_fail_log" 2>/dev/null
+  fi
+  echo "FAIL: $*" >&2
+  exit 1
+}
 
 # kachi_temp_base PREFIX: sets base to a new folder /tmp/PREFIX_XXXXXX, removed on exit (a test with more to clean
 # up sets its own EXIT trap afterwards and removes $base there).
@@ -25,10 +32,11 @@ kachi_word_shards() {
   "$kachi" data --out "$dir/data" "$dir/text.txt" >/dev/null || fail "kachi data failed"
 }
 
-# kachi_cluster_base SOURCE_DIR NAME PREFIX: for a test on the emulated cluster NAME, sets cluster (the
-# scripts/cluster.sh command) and base (a new folder /tmp/PREFIX_XXXXXX); on exit kills $job where the test set it,
-# tears the cluster down and removes base.
+# kachi_cluster_base SOURCE_DIR NAME PREFIX: for a CPU test on the emulated cluster NAME, hides the GPUs and sets
+# cluster (the scripts/cluster.sh command) and base (a new folder /tmp/PREFIX_XXXXXX); on exit kills $job where the
+# test set it, tears the cluster down and removes base.
 kachi_cluster_base() {
+  export CUDA_VISIBLE_DEVICES=
   cluster=(bash "$1/scripts/cluster.sh")
   kachi_cluster_name=$2
   job=
@@ -50,6 +58,23 @@ kachi_cluster_up() {
   [[ $rc -eq 77 ]] && exit 77
   [[ $rc -eq 0 ]] || { echo "FAIL: the emulated cluster did not come up" >&2; exit 1; }
   state=$("${cluster[@]}" dir --name "$kachi_cluster_name")
+}
+
+# kachi_tp2_reference KACHI DIR GLOBAL_BATCH: writes DIR/run.pbtxt, 6 steps of a tiny GPT with tp 2 (MPI backend,
+# global batch GLOBAL_BATCH in micro-batches of 2, data DIR/data), and trains it on one rank (tp 1) into
+# DIR/one.jsonl, the reference of a multi-host run.
+kachi_tp2_reference() {
+  local kachi=$1 dir=$2
+  cat >"$dir/run.pbtxt" <<CONFIG
+comm { backend: MPI deadline_s: 60 }
+model { preset: "tiny" layers: 2 heads: 4 width: 32 vocab_size: 256 context: 32 }
+parallel { tp: 2 }
+train { seq_len: 32 global_batch: $3 micro_batch: 2 steps: 6 log_every: 1 }
+data { train: "$dir/data/train_*.bin" }
+optimizer { lr: 3e-3 warmup_steps: 2 eps: 1e-6 }
+CONFIG
+  "$kachi" train "$dir/run.pbtxt" --set parallel.tp=1 --set "train.metrics=$dir/one.jsonl" >"$dir/one.log" 2>&1 \
+    || { cat "$dir/one.log"; fail "the single-rank run failed"; }
 }
 
 # kachi_same_losses REF.jsonl GOT.jsonl: the same steps in both metrics files and every loss within 1e-5
