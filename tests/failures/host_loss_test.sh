@@ -19,8 +19,7 @@ kachi=$(readlink -f "$1")
 mpirun=$2
 source_dir=$3
 mode=${4:-kill}
-kachi_cluster_base "$source_dir" kf kachi_host_loss
-kachi_fail_log=$base/elastic.log
+kachi_cluster_base "$source_dir" kf kachi_host_loss elastic.log
 kachi_cluster_up 4 10.212.0
 
 RANDOM=20261203

@@ -12,10 +12,8 @@
 set -uo pipefail
 . "$(dirname "$0")/../lib/common.sh"
 kachi=$(readlink -f "$1")
-mpirun=$2
 source_dir=$3
-kachi_cluster_base "$source_dir" kf kachi_lanes_host_loss
-kachi_fail_log=$base/elastic.log
+kachi_cluster_base "$source_dir" kf kachi_lanes_host_loss elastic.log
 kachi_cluster_up 4 10.212.0
 
 RANDOM=20261203

@@ -32,15 +32,16 @@ kachi_word_shards() {
   "$kachi" data --out "$dir/data" "$dir/text.txt" >/dev/null || fail "kachi data failed"
 }
 
-# kachi_cluster_base SOURCE_DIR NAME PREFIX: for a CPU test on the emulated cluster NAME, hides the GPUs and sets
-# cluster (the scripts/cluster.sh command) and base (a new folder /tmp/PREFIX_XXXXXX); on exit kills $job where the
-# test set it, tears the cluster down and removes base.
+# kachi_cluster_base SOURCE_DIR NAME PREFIX [FAIL_LOG]: for a CPU test on the emulated cluster NAME, hides the GPUs
+# and sets cluster (the scripts/cluster.sh command) and base (a new folder /tmp/PREFIX_XXXXXX); with FAIL_LOG, fail
+# prints $base/FAIL_LOG first. On exit kills $job where the test set it, tears the cluster down and removes base.
 kachi_cluster_base() {
   export CUDA_VISIBLE_DEVICES=
   cluster=(bash "$1/scripts/cluster.sh")
   kachi_cluster_name=$2
   job=
   base=$(mktemp -d "/tmp/${3}_XXXXXX")
+  [[ -n ${4:-} ]] && kachi_fail_log=$base/$4
   trap kachi_cluster_cleanup EXIT
 }
 kachi_cluster_cleanup() {
