@@ -1,6 +1,7 @@
 // kachi::cuda::LayerNormForward/Backward against the CPU twin in float64 (fp32 and bf16): GPT-2's C = 768 and
-// C = 1040 (register and shared-memory paths), channels off the vector width, many rows (warps taking several rows each in the backward), accumulation into
-// pre-filled din/dweight/dbias, bit-for-bit repeatability of the backward, and the channel limit.
+// C = 1040 (register and shared-memory paths), channels off the vector width, many rows (warps taking several rows
+// each in the backward), accumulation into pre-filled din/dweight/dbias, bit-for-bit repeatability of the backward,
+// and the channel limit.
 #include "kernels/layernorm_cuda.h"
 
 #include <vector>

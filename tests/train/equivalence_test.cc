@@ -48,9 +48,10 @@ class EquivalenceTest : public ::testing::Test {
     auto world = CreateMpiCommunicator(MPI_COMM_WORLD, CommOptions{absl::Seconds(120), "world"});
     ASSERT_TRUE(world.ok()) << world.status();
     world_ = world->release();
-    // Rank 0 writes a shard of skewed random tokens into a directory every rank can read. A fixed dataset: over fresh random datasets the worst tensor (a zero-initialized bias, whose small norm
-    // magnifies fp32 rounding in the relative error) exceeded 1e-5 about once in 20 runs (1.24e-5 seen once), so a
-    // random one would make CI flaky; this one sits well inside the bound and any real layout bug breaks it.
+    // Rank 0 writes a shard of skewed random tokens into a directory every rank can read. A fixed dataset: over
+    // fresh random datasets the worst tensor (a zero-initialized bias, whose small norm magnifies fp32 rounding in
+    // the relative error) exceeded 1e-5 about once in 20 runs (1.24e-5 seen once), so a random one would make CI
+    // flaky; this one sits well inside the bound and any real layout bug breaks it.
     data_dir_ = testing::SharedSkewedTokenDir(*world_, "kachi_equivalence", kShape.vocab_size, 20261122);
     ASSERT_FALSE(data_dir_.empty());
     reference_ = new RunResult(Train(1, 1, 8, false, /*every_rank_alone=*/true));

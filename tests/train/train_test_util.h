@@ -118,13 +118,10 @@ inline TrainOptions TinyTrainOptions(const GptShape& shape, const std::string& t
   TrainOptions options;
   options.shape = shape;
   options.train_pattern = train_pattern;
-  options.schedule = LrSchedule{3e-3, 2, steps, 0.1};
-  options.init_seed = 7;
-  options.data_seed = 11;
-  options.seq_len = 16;
-  options.global_batch = 8;
-  options.micro_batch = micro_batch;
+  options.init_seed = 7, options.data_seed = 11;
+  options.seq_len = 16, options.global_batch = 8, options.micro_batch = micro_batch;
   options.steps = steps;
+  options.schedule = LrSchedule{3e-3, 2, steps, 0.1};
   options.zero1 = zero1;
   options.bucket_bytes = 2048;
   options.log_every = 0;
