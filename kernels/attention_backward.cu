@@ -62,6 +62,18 @@ __device__ __forceinline__ void LoadRowStatAsync(float* shared, const float* row
   }
 }
 
+// Waits for the first of two committed copy groups (the rows a block keeps in registers, staged in the second
+// stage's buffers) and loads this warp's 16 rows of `first_tile` and `second_tile` into fragments; the second stage
+// is free again on return.
+__device__ __forceinline__ void LoadFirstGroupFragments(uint32_t (&first)[4][4], const bf16* first_tile,
+                                                        uint32_t (&second)[4][4], const bf16* second_tile, int warp) {
+  CopyAsyncWait<1>();
+  __syncthreads();
+  LoadRowFragments(first, first_tile, warp * 16);
+  LoadRowFragments(second, second_tile, warp * 16);
+  __syncthreads();
+}
+
 // dK, dV. Grid (batch * heads, key tiles of 64), 4 warps of 16 keys. Block `blockIdx.y` owns keys
 // [64 y, 64 y + 64) and loops over query tiles y, y+1, ...: S^T = K Q^T, P^T = exp(S^T - lse), dV += P^T dO,
 // dP^T = V dO^T, dS^T = P^T (dP^T - D), dK += dS^T Q. Zero-filled rows past seq_len contribute nothing.
@@ -76,40 +88,29 @@ __global__ void __launch_bounds__(128)
   __shared__ float lse_tiles[2][kBackwardTile];
   __shared__ float row_dot_tiles[2][kBackwardTile];
 
-  const int batch_head = blockIdx.x;
-  const int batch = batch_head / num_heads;
-  const int head = batch_head % num_heads;
-  const int key_start = blockIdx.y * kBackwardTile;  // tile 0 has the most query tiles: it starts first
+  // Tile 0 has the most query tiles: it starts first.
+  const HeadTile<bf16> block(qkv, kBackwardTile, /*last_first=*/false, seq_len, num_heads);
+  const int key_start = block.start;
   const int warp = threadIdx.x / 32;
   const int lane = threadIdx.x % 32;
   const int warp_key0 = key_start + warp * 16;
-
-  const int64_t row_stride = 3LL * num_heads * kHeadSize;
-  const int64_t out_stride = static_cast<int64_t>(num_heads) * kHeadSize;
-  const int64_t batch_offset = static_cast<int64_t>(batch) * seq_len;
-  const bf16* query_base = qkv + batch_offset * row_stride + head * kHeadSize;
-  const bf16* key_base = query_base + num_heads * kHeadSize;
-  const bf16* value_base = key_base + num_heads * kHeadSize;
-  const bf16* dout_base = dout + batch_offset * out_stride + head * kHeadSize;
-  const float* lse_base = logsumexp + static_cast<int64_t>(batch_head) * seq_len;
-  const float* row_dot_base = row_dot + static_cast<int64_t>(batch_head) * seq_len;
+  const bf16* dout_base = block.OutRows(dout);
+  const float* lse_base = block.StatRows(logsumexp);
+  const float* row_dot_base = block.StatRows(row_dot);
 
   // Keys and values go through the second stage's buffers into registers first.
-  LoadTileAsync<kBackwardTile, kThreads>(query_tiles + kTileElements, key_base, row_stride, key_start, seq_len);
-  LoadTileAsync<kBackwardTile, kThreads>(dout_tiles + kTileElements, value_base, row_stride, key_start, seq_len);
+  LoadTileAsync<kBackwardTile, kThreads>(query_tiles + kTileElements, block.key, block.row_stride, key_start, seq_len);
+  LoadTileAsync<kBackwardTile, kThreads>(dout_tiles + kTileElements, block.value, block.row_stride, key_start, seq_len);
   CopyAsyncCommit();
-  LoadTileAsync<kBackwardTile, kThreads>(query_tiles, query_base, row_stride, key_start, seq_len);
-  LoadTileAsync<kBackwardTile, kThreads>(dout_tiles, dout_base, out_stride, key_start, seq_len);
+  LoadTileAsync<kBackwardTile, kThreads>(query_tiles, block.query, block.row_stride, key_start, seq_len);
+  LoadTileAsync<kBackwardTile, kThreads>(dout_tiles, dout_base, block.out_stride, key_start, seq_len);
   LoadRowStatAsync(lse_tiles[0], lse_base, key_start, seq_len, 0, kBackwardTile);
   LoadRowStatAsync(row_dot_tiles[0], row_dot_base, key_start, seq_len, kBackwardTile, kBackwardTile);
   CopyAsyncCommit();
-  CopyAsyncWait<1>();
-  __syncthreads();
   uint32_t key_fragments[4][4];
   uint32_t value_fragments[4][4];
-  LoadRowFragments(key_fragments, query_tiles + kTileElements, warp * 16);
-  LoadRowFragments(value_fragments, dout_tiles + kTileElements, warp * 16);
-  __syncthreads();  // the second stage is free again
+  LoadFirstGroupFragments(key_fragments, query_tiles + kTileElements, value_fragments, dout_tiles + kTileElements,
+                          warp);
 
   float dkey[8][4];
   float dvalue[8][4];
@@ -121,10 +122,10 @@ __global__ void __launch_bounds__(128)
     if (tile + 1 < query_tiles_total) {
       const int next_stage = stage ^ 1;
       const int next_start = (tile + 1) * kBackwardTile;
-      LoadTileAsync<kBackwardTile, kThreads>(query_tiles + next_stage * kTileElements, query_base, row_stride,
-                                              next_start, seq_len);
-      LoadTileAsync<kBackwardTile, kThreads>(dout_tiles + next_stage * kTileElements, dout_base, out_stride,
-                                              next_start, seq_len);
+      LoadTileAsync<kBackwardTile, kThreads>(query_tiles + next_stage * kTileElements, block.query, block.row_stride,
+                                             next_start, seq_len);
+      LoadTileAsync<kBackwardTile, kThreads>(dout_tiles + next_stage * kTileElements, dout_base, block.out_stride,
+                                             next_start, seq_len);
       LoadRowStatAsync(lse_tiles[next_stage], lse_base, next_start, seq_len, 0, kBackwardTile);
       LoadRowStatAsync(row_dot_tiles[next_stage], row_dot_base, next_start, seq_len, kBackwardTile, kBackwardTile);
     }
@@ -173,9 +174,9 @@ __global__ void __launch_bounds__(128)
     __syncthreads();  // every warp is done with this stage before the next prefetch overwrites it
   }
 
-  bf16* dqkv_batch = dqkv + batch_offset * row_stride + head * kHeadSize;
-  AccumulateRows(dqkv_batch + num_heads * kHeadSize, row_stride, warp_key0, seq_len, dkey, scale);
-  AccumulateRows(dqkv_batch + 2 * num_heads * kHeadSize, row_stride, warp_key0, seq_len, dvalue, 1.0f);
+  bf16* dqkv_batch = block.QkvRows(dqkv);
+  AccumulateRows(dqkv_batch + num_heads * kHeadSize, block.row_stride, warp_key0, seq_len, dkey, scale);
+  AccumulateRows(dqkv_batch + 2 * num_heads * kHeadSize, block.row_stride, warp_key0, seq_len, dvalue, 1.0f);
 }
 
 // dQ. Grid (batch * heads, query tiles of 64, last first), 4 warps of 16 queries. Block loops over key/value
@@ -188,29 +189,21 @@ __global__ void __launch_bounds__(128, 3)
   __shared__ __align__(16) bf16 key_tiles[2 * kTileElements];
   __shared__ __align__(16) bf16 value_tiles[2 * kTileElements];
 
-  const int batch_head = blockIdx.x;
-  const int batch = batch_head / num_heads;
-  const int head = batch_head % num_heads;
-  const int query_tile = gridDim.y - 1 - blockIdx.y;
-  const int query_start = query_tile * kBackwardTile;
+  const HeadTile<bf16> block(qkv, kBackwardTile, /*last_first=*/true, seq_len, num_heads);
+  const int query_start = block.start;
   const int warp = threadIdx.x / 32;
   const int lane = threadIdx.x % 32;
   const int warp_row0 = query_start + warp * 16;
-
-  const int64_t row_stride = 3LL * num_heads * kHeadSize;
-  const int64_t out_stride = static_cast<int64_t>(num_heads) * kHeadSize;
-  const int64_t batch_offset = static_cast<int64_t>(batch) * seq_len;
-  const bf16* query_base = qkv + batch_offset * row_stride + head * kHeadSize;
-  const bf16* key_base = query_base + num_heads * kHeadSize;
-  const bf16* value_base = key_base + num_heads * kHeadSize;
-  const bf16* dout_base = dout + batch_offset * out_stride + head * kHeadSize;
+  const bf16* dout_base = block.OutRows(dout);
 
   // Queries and dout go through the second stage's buffers into registers first.
-  LoadTileAsync<kBackwardTile, kThreads>(key_tiles + kTileElements, query_base, row_stride, query_start, seq_len);
-  LoadTileAsync<kBackwardTile, kThreads>(value_tiles + kTileElements, dout_base, out_stride, query_start, seq_len);
+  LoadTileAsync<kBackwardTile, kThreads>(key_tiles + kTileElements, block.query, block.row_stride, query_start,
+                                         seq_len);
+  LoadTileAsync<kBackwardTile, kThreads>(value_tiles + kTileElements, dout_base, block.out_stride, query_start,
+                                         seq_len);
   CopyAsyncCommit();
-  LoadTileAsync<kBackwardTile, kThreads>(key_tiles, key_base, row_stride, 0, seq_len);
-  LoadTileAsync<kBackwardTile, kThreads>(value_tiles, value_base, row_stride, 0, seq_len);
+  LoadTileAsync<kBackwardTile, kThreads>(key_tiles, block.key, block.row_stride, 0, seq_len);
+  LoadTileAsync<kBackwardTile, kThreads>(value_tiles, block.value, block.row_stride, 0, seq_len);
   CopyAsyncCommit();
 
   float lse_log2[2];
@@ -218,18 +211,15 @@ __global__ void __launch_bounds__(128, 3)
 #pragma unroll
   for (int half = 0; half < 2; ++half) {
     const int row = warp_row0 + lane / 4 + half * 8;
-    const int64_t at = static_cast<int64_t>(batch_head) * seq_len + row;
+    const int64_t at = block.stat_offset + row;
     lse_log2[half] = row < seq_len ? logsumexp[at] * kLog2e : 0.0f;
     dots[half] = row < seq_len ? row_dot[at] : 0.0f;
   }
 
-  CopyAsyncWait<1>();
-  __syncthreads();
   uint32_t query_fragments[4][4];
   uint32_t dout_fragments[4][4];
-  LoadRowFragments(query_fragments, key_tiles + kTileElements, warp * 16);
-  LoadRowFragments(dout_fragments, value_tiles + kTileElements, warp * 16);
-  __syncthreads();  // the second stage is free again
+  LoadFirstGroupFragments(query_fragments, key_tiles + kTileElements, dout_fragments, value_tiles + kTileElements,
+                          warp);
 
   float dquery[8][4];
   ZeroAccumulator(dquery);
@@ -239,10 +229,10 @@ __global__ void __launch_bounds__(128, 3)
     const int stage = tile & 1;
     if (tile + 1 < key_tiles_needed) {
       const int next = (stage ^ 1) * kTileElements;
-      LoadTileAsync<kBackwardTile, kThreads>(key_tiles + next, key_base, row_stride, (tile + 1) * kBackwardTile,
-                                              seq_len);
-      LoadTileAsync<kBackwardTile, kThreads>(value_tiles + next, value_base, row_stride, (tile + 1) * kBackwardTile,
-                                              seq_len);
+      LoadTileAsync<kBackwardTile, kThreads>(key_tiles + next, block.key, block.row_stride, (tile + 1) * kBackwardTile,
+                                             seq_len);
+      LoadTileAsync<kBackwardTile, kThreads>(value_tiles + next, block.value, block.row_stride,
+                                             (tile + 1) * kBackwardTile, seq_len);
     }
     CopyAsyncCommit();
     CopyAsyncWait<1>();
@@ -281,8 +271,8 @@ __global__ void __launch_bounds__(128, 3)
     __syncthreads();  // every warp is done with this stage before the next prefetch overwrites it
   }
 
-  bf16* dqkv_batch = dqkv + batch_offset * row_stride + head * kHeadSize;
-  AccumulateRows(dqkv_batch, row_stride, warp_row0, seq_len, dquery, scale);
+  bf16* dqkv_batch = block.QkvRows(dqkv);
+  AccumulateRows(dqkv_batch, block.row_stride, warp_row0, seq_len, dquery, scale);
 }
 
 }  // namespace

@@ -41,25 +41,18 @@ __global__ void __launch_bounds__(kWarps * 32, 16 / kWarps)
   bf16* key_tiles = query_tile + kQueryRows * kSmemStride;  // 2 stages
   bf16* value_tiles = key_tiles + 2 * kKeyTile * kSmemStride;  // 2 stages
 
-  const int batch_head = blockIdx.x;
-  const int batch = batch_head / num_heads;
-  const int head = batch_head % num_heads;
-  const int query_start = (gridDim.y - 1 - blockIdx.y) * kQueryRows;
+  const HeadTile<bf16> block(qkv, kQueryRows, /*last_first=*/true, seq_len, num_heads);
+  const int query_start = block.start;
   const int warp = threadIdx.x / 32;
   const int lane = threadIdx.x % 32;
   const int warp_row0 = query_start + warp * 16;
 
-  const int64_t row_stride = 3LL * num_heads * kHeadSize;
-  const bf16* query_base = qkv + static_cast<int64_t>(batch) * seq_len * row_stride + head * kHeadSize;
-  const bf16* key_base = query_base + num_heads * kHeadSize;
-  const bf16* value_base = key_base + num_heads * kHeadSize;
-
   const int query_end = min(seq_len, query_start + kQueryRows);
   const int key_tiles_needed = (query_end + kKeyTile - 1) / kKeyTile;
 
-  LoadTileAsync<kQueryRows, kThreads>(query_tile, query_base, row_stride, query_start, seq_len);
-  LoadTileAsync<kKeyTile, kThreads>(key_tiles, key_base, row_stride, 0, seq_len);
-  LoadTileAsync<kKeyTile, kThreads>(value_tiles, value_base, row_stride, 0, seq_len);
+  LoadTileAsync<kQueryRows, kThreads>(query_tile, block.query, block.row_stride, query_start, seq_len);
+  LoadTileAsync<kKeyTile, kThreads>(key_tiles, block.key, block.row_stride, 0, seq_len);
+  LoadTileAsync<kKeyTile, kThreads>(value_tiles, block.value, block.row_stride, 0, seq_len);
   CopyAsyncCommit();
 
   uint32_t query_fragments[4][4];
@@ -72,8 +65,9 @@ __global__ void __launch_bounds__(kWarps * 32, 16 / kWarps)
     const int stage = tile & 1;
     if (tile + 1 < key_tiles_needed) {
       const int next = (stage ^ 1) * kKeyTile * kSmemStride;
-      LoadTileAsync<kKeyTile, kThreads>(key_tiles + next, key_base, row_stride, (tile + 1) * kKeyTile, seq_len);
-      LoadTileAsync<kKeyTile, kThreads>(value_tiles + next, value_base, row_stride, (tile + 1) * kKeyTile, seq_len);
+      LoadTileAsync<kKeyTile, kThreads>(key_tiles + next, block.key, block.row_stride, (tile + 1) * kKeyTile, seq_len);
+      LoadTileAsync<kKeyTile, kThreads>(value_tiles + next, block.value, block.row_stride, (tile + 1) * kKeyTile,
+                                        seq_len);
     }
     CopyAsyncCommit();
     CopyAsyncWait<1>();
@@ -132,8 +126,7 @@ __global__ void __launch_bounds__(kWarps * 32, 16 / kWarps)
     __syncthreads();  // every warp is done with this stage before the next prefetch overwrites it
   }
 
-  const int64_t out_stride = static_cast<int64_t>(num_heads) * kHeadSize;
-  bf16* out_base = out + static_cast<int64_t>(batch) * seq_len * out_stride + head * kHeadSize;
+  bf16* out_base = block.OutRows(out);
 #pragma unroll
   for (int half = 0; half < 2; ++half) {
     float total = row_sum[half];
@@ -142,14 +135,14 @@ __global__ void __launch_bounds__(kWarps * 32, 16 / kWarps)
     const float inverse = 1.0f / total;
     const int row = warp_row0 + lane / 4 + half * 8;
     if (row >= seq_len) continue;
-    bf16* destination = out_base + static_cast<int64_t>(row) * out_stride + 2 * (lane % 4);
+    bf16* destination = out_base + static_cast<int64_t>(row) * block.out_stride + 2 * (lane % 4);
 #pragma unroll
     for (int n = 0; n < 8; ++n) {
       *reinterpret_cast<__nv_bfloat162*>(destination + n * 8) =
           __floats2bfloat162_rn(out_acc[n][2 * half] * inverse, out_acc[n][2 * half + 1] * inverse);
     }
     if (lane % 4 == 0) {
-      logsumexp[static_cast<int64_t>(batch_head) * seq_len + row] = (row_max[half] + log2f(total)) * kLn2;
+      block.StatRows(logsumexp)[row] = (row_max[half] + log2f(total)) * kLn2;
     }
   }
 }

@@ -29,60 +29,64 @@ __device__ __forceinline__ void StageRowsFloat(float (*tile)[kHeadSize], const f
   }
 }
 
+// For the query `row` of a query tile (`valid` when row < seq_len): stages the keys and values [0, tile end) of
+// block's head kSimtTile rows at a time into `keys` / `values` (every thread of the block takes part) and calls
+// visit(j) for each staged key j at or before `row`, in order.
+template <typename Visit>
+__device__ __forceinline__ void ForEachVisibleKey(float (*keys)[kHeadSize], float (*values)[kHeadSize],
+                                                  const HeadTile<float>& block, int row, bool valid, int seq_len,
+                                                  Visit&& visit) {
+  const int key_end = min(seq_len, block.start + kSimtRows);
+  for (int start = 0; start < key_end; start += kSimtTile) {
+    __syncthreads();
+    StageRowsFloat(keys, block.key, block.row_stride, start, seq_len);
+    StageRowsFloat(values, block.value, block.row_stride, start, seq_len);
+    __syncthreads();
+    for (int j = 0; j < kSimtTile; ++j) {
+      if (!valid || start + j > row) break;
+      visit(j);
+    }
+  }
+}
+
 // Grid (batch * heads, query tiles of kSimtRows, last first): online softmax one key at a time.
 __global__ void __launch_bounds__(kSimtRows)
     AttentionForwardFloatKernel(float* out, float* logsumexp, const float* qkv, int seq_len, int num_heads,
                                 float scale) {
   __shared__ float keys[kSimtTile][kHeadSize];
   __shared__ float values[kSimtTile][kHeadSize];
-  const int batch_head = blockIdx.x;
-  const int batch = batch_head / num_heads;
-  const int head = batch_head % num_heads;
-  const int query_start = (gridDim.y - 1 - blockIdx.y) * kSimtRows;
-  const int row = query_start + threadIdx.x;
+  const HeadTile<float> block(qkv, kSimtRows, /*last_first=*/true, seq_len, num_heads);
+  const int row = block.start + threadIdx.x;
   const bool valid = row < seq_len;
-  const int64_t row_stride = 3LL * num_heads * kHeadSize;
-  const float* query_base = qkv + static_cast<int64_t>(batch) * seq_len * row_stride + head * kHeadSize;
-  const float* key_base = query_base + num_heads * kHeadSize;
-  const float* value_base = key_base + num_heads * kHeadSize;
 
   float query[kHeadSize];
   float acc[kHeadSize];
 #pragma unroll
   for (int d = 0; d < kHeadSize; ++d) {
-    query[d] = valid ? query_base[static_cast<int64_t>(row) * row_stride + d] : 0.0f;
+    query[d] = valid ? block.query[static_cast<int64_t>(row) * block.row_stride + d] : 0.0f;
     acc[d] = 0.0f;
   }
   float running_max = -INFINITY;
   float running_sum = 0.0f;
-  const int key_end = min(seq_len, query_start + kSimtRows);
-  for (int start = 0; start < key_end; start += kSimtTile) {
-    __syncthreads();
-    StageRowsFloat(keys, key_base, row_stride, start, seq_len);
-    StageRowsFloat(values, value_base, row_stride, start, seq_len);
-    __syncthreads();
-    for (int j = 0; j < kSimtTile; ++j) {
-      if (!valid || start + j > row) break;
-      float score = 0.0f;
+  ForEachVisibleKey(keys, values, block, row, valid, seq_len, [&](int j) {
+    float score = 0.0f;
 #pragma unroll
-      for (int d = 0; d < kHeadSize; ++d) score = fmaf(query[d], keys[j][d], score);
-      score *= scale;
-      const float new_max = fmaxf(running_max, score);
-      const float rescale = expf(running_max - new_max);
-      const float p = expf(score - new_max);
-      running_sum = running_sum * rescale + p;
+    for (int d = 0; d < kHeadSize; ++d) score = fmaf(query[d], keys[j][d], score);
+    score *= scale;
+    const float new_max = fmaxf(running_max, score);
+    const float rescale = expf(running_max - new_max);
+    const float p = expf(score - new_max);
+    running_sum = running_sum * rescale + p;
 #pragma unroll
-      for (int d = 0; d < kHeadSize; ++d) acc[d] = fmaf(p, values[j][d], acc[d] * rescale);
-      running_max = new_max;
-    }
-  }
+    for (int d = 0; d < kHeadSize; ++d) acc[d] = fmaf(p, values[j][d], acc[d] * rescale);
+    running_max = new_max;
+  });
   if (!valid) return;
-  const int64_t out_stride = static_cast<int64_t>(num_heads) * kHeadSize;
-  float* destination = out + (static_cast<int64_t>(batch) * seq_len + row) * out_stride + head * kHeadSize;
+  float* destination = block.OutRows(out) + static_cast<int64_t>(row) * block.out_stride;
   const float inverse = 1.0f / running_sum;
 #pragma unroll
   for (int d = 0; d < kHeadSize; ++d) destination[d] = acc[d] * inverse;
-  logsumexp[static_cast<int64_t>(batch_head) * seq_len + row] = running_max + logf(running_sum);
+  block.StatRows(logsumexp)[row] = running_max + logf(running_sum);
 }
 
 // D[b, h, t] = sum_d dout * out in fp32, one thread per row.
@@ -108,35 +112,26 @@ __global__ void __launch_bounds__(kSimtRows)
   __shared__ float douts[kSimtTile][kHeadSize];
   __shared__ float lse[kSimtTile];
   __shared__ float dots[kSimtTile];
-  const int batch_head = blockIdx.x;
-  const int batch = batch_head / num_heads;
-  const int head = batch_head % num_heads;
-  const int key_start = blockIdx.y * kSimtRows;
-  const int key_row = key_start + threadIdx.x;
+  const HeadTile<float> block(qkv, kSimtRows, /*last_first=*/false, seq_len, num_heads);
+  const int key_row = block.start + threadIdx.x;
   const bool valid = key_row < seq_len;
-  const int64_t row_stride = 3LL * num_heads * kHeadSize;
-  const int64_t out_stride = static_cast<int64_t>(num_heads) * kHeadSize;
-  const int64_t batch_offset = static_cast<int64_t>(batch) * seq_len;
-  const float* query_base = qkv + batch_offset * row_stride + head * kHeadSize;
-  const float* key_base = query_base + num_heads * kHeadSize;
-  const float* value_base = key_base + num_heads * kHeadSize;
-  const float* dout_base = dout + batch_offset * out_stride + head * kHeadSize;
+  const float* dout_base = block.OutRows(dout);
 
   float key[kHeadSize], value[kHeadSize], dkey[kHeadSize], dvalue[kHeadSize];
 #pragma unroll
   for (int d = 0; d < kHeadSize; ++d) {
-    key[d] = valid ? key_base[static_cast<int64_t>(key_row) * row_stride + d] : 0.0f;
-    value[d] = valid ? value_base[static_cast<int64_t>(key_row) * row_stride + d] : 0.0f;
+    key[d] = valid ? block.key[static_cast<int64_t>(key_row) * block.row_stride + d] : 0.0f;
+    value[d] = valid ? block.value[static_cast<int64_t>(key_row) * block.row_stride + d] : 0.0f;
     dkey[d] = 0.0f;
     dvalue[d] = 0.0f;
   }
-  for (int start = key_start; start < seq_len; start += kSimtTile) {
+  for (int start = block.start; start < seq_len; start += kSimtTile) {
     __syncthreads();
-    StageRowsFloat(queries, query_base, row_stride, start, seq_len);
-    StageRowsFloat(douts, dout_base, out_stride, start, seq_len);
+    StageRowsFloat(queries, block.query, block.row_stride, start, seq_len);
+    StageRowsFloat(douts, dout_base, block.out_stride, start, seq_len);
     if (threadIdx.x < kSimtTile) {
       const int position = start + threadIdx.x;
-      const int64_t at = static_cast<int64_t>(batch_head) * seq_len + position;
+      const int64_t at = block.stat_offset + position;
       lse[threadIdx.x] = position < seq_len ? logsumexp[at] : 0.0f;
       dots[threadIdx.x] = position < seq_len ? row_dot[at] : 0.0f;
     }
@@ -162,7 +157,7 @@ __global__ void __launch_bounds__(kSimtRows)
     }
   }
   if (!valid) return;
-  float* dkey_out = dqkv + (batch_offset + key_row) * row_stride + num_heads * kHeadSize + head * kHeadSize;
+  float* dkey_out = block.QkvRows(dqkv) + static_cast<int64_t>(key_row) * block.row_stride + num_heads * kHeadSize;
   float* dvalue_out = dkey_out + num_heads * kHeadSize;
 #pragma unroll
   for (int d = 0; d < kHeadSize; ++d) {
@@ -178,53 +173,36 @@ __global__ void __launch_bounds__(kSimtRows)
                                       const float* row_dot, int seq_len, int num_heads, float scale) {
   __shared__ float keys[kSimtTile][kHeadSize];
   __shared__ float values[kSimtTile][kHeadSize];
-  const int batch_head = blockIdx.x;
-  const int batch = batch_head / num_heads;
-  const int head = batch_head % num_heads;
-  const int query_start = (gridDim.y - 1 - blockIdx.y) * kSimtRows;
-  const int row = query_start + threadIdx.x;
+  const HeadTile<float> block(qkv, kSimtRows, /*last_first=*/true, seq_len, num_heads);
+  const int row = block.start + threadIdx.x;
   const bool valid = row < seq_len;
-  const int64_t row_stride = 3LL * num_heads * kHeadSize;
-  const int64_t out_stride = static_cast<int64_t>(num_heads) * kHeadSize;
-  const int64_t batch_offset = static_cast<int64_t>(batch) * seq_len;
-  const float* query_base = qkv + batch_offset * row_stride + head * kHeadSize;
-  const float* key_base = query_base + num_heads * kHeadSize;
-  const float* value_base = key_base + num_heads * kHeadSize;
-  const float* dout_base = dout + batch_offset * out_stride + head * kHeadSize;
+  const float* dout_base = block.OutRows(dout);
 
   float query[kHeadSize], dout_row[kHeadSize], dquery[kHeadSize];
 #pragma unroll
   for (int d = 0; d < kHeadSize; ++d) {
-    query[d] = valid ? query_base[static_cast<int64_t>(row) * row_stride + d] : 0.0f;
-    dout_row[d] = valid ? dout_base[static_cast<int64_t>(row) * out_stride + d] : 0.0f;
+    query[d] = valid ? block.query[static_cast<int64_t>(row) * block.row_stride + d] : 0.0f;
+    dout_row[d] = valid ? dout_base[static_cast<int64_t>(row) * block.out_stride + d] : 0.0f;
     dquery[d] = 0.0f;
   }
-  const int64_t stat_at = static_cast<int64_t>(batch_head) * seq_len + row;
+  const int64_t stat_at = block.stat_offset + row;
   const float lse = valid ? logsumexp[stat_at] : 0.0f;
   const float dot = valid ? row_dot[stat_at] : 0.0f;
-  const int key_end = min(seq_len, query_start + kSimtRows);
-  for (int start = 0; start < key_end; start += kSimtTile) {
-    __syncthreads();
-    StageRowsFloat(keys, key_base, row_stride, start, seq_len);
-    StageRowsFloat(values, value_base, row_stride, start, seq_len);
-    __syncthreads();
-    for (int j = 0; j < kSimtTile; ++j) {
-      if (!valid || start + j > row) break;
-      float score = 0.0f;
-      float dprob = 0.0f;
+  ForEachVisibleKey(keys, values, block, row, valid, seq_len, [&](int j) {
+    float score = 0.0f;
+    float dprob = 0.0f;
 #pragma unroll
-      for (int d = 0; d < kHeadSize; ++d) {
-        score = fmaf(query[d], keys[j][d], score);
-        dprob = fmaf(dout_row[d], values[j][d], dprob);
-      }
-      const float p = expf(score * scale - lse);
-      const float dscore = p * (dprob - dot) * scale;
-#pragma unroll
-      for (int d = 0; d < kHeadSize; ++d) dquery[d] = fmaf(dscore, keys[j][d], dquery[d]);
+    for (int d = 0; d < kHeadSize; ++d) {
+      score = fmaf(query[d], keys[j][d], score);
+      dprob = fmaf(dout_row[d], values[j][d], dprob);
     }
-  }
+    const float p = expf(score * scale - lse);
+    const float dscore = p * (dprob - dot) * scale;
+#pragma unroll
+    for (int d = 0; d < kHeadSize; ++d) dquery[d] = fmaf(dscore, keys[j][d], dquery[d]);
+  });
   if (!valid) return;
-  float* destination = dqkv + (batch_offset + row) * row_stride + head * kHeadSize;
+  float* destination = block.QkvRows(dqkv) + static_cast<int64_t>(row) * block.row_stride;
 #pragma unroll
   for (int d = 0; d < kHeadSize; ++d) destination[d] += dquery[d];
 }

@@ -108,40 +108,41 @@ __device__ __forceinline__ void LoadRowFragments(uint32_t (&fragments)[4][4], co
   }
 }
 
-// acc[n] (16 x 8 each, 8 of them: 16 x 64) += A (16 x 64, fragments) * tile^T, where `tile` holds 64 rows of
-// 64 columns and row n of the tile is column n of the product (S = Q K^T style).
-__device__ __forceinline__ void MmaTransposedTile(float (&acc)[8][4], const uint32_t (&a)[4][4], const bf16* tile) {
+// acc[n] (16 x 8 each, 8 of them: 16 x 64) += A (16 x 64, fragments over 4 k-steps) * B, B read from `tile` (64
+// rows of 64 columns) by ldmatrix: with kTransposedB, B = tile^T (row n of the tile is column n of the product);
+// else B = tile (its rows are the contraction index).
+template <bool kTransposedB>
+__device__ __forceinline__ void MmaOverTile(float (&acc)[8][4], const uint32_t (&a)[4][4], const bf16* tile) {
   const int lane = threadIdx.x % 32;
-  const int row_in_pair = (lane & 7) + (lane >> 4) * 8;
-  const int column_offset = ((lane >> 3) & 1) * 8;
+  // This lane's row within a 16-row block and column offset within a 16-column block of its ldmatrix address.
+  const int lane_row = kTransposedB ? (lane & 7) + (lane >> 4) * 8 : (lane & 7) + ((lane >> 3) & 1) * 8;
+  const int lane_column = kTransposedB ? ((lane >> 3) & 1) * 8 : (lane >> 4) * 8;
 #pragma unroll
   for (int k_step = 0; k_step < 4; ++k_step) {
 #pragma unroll
     for (int pair = 0; pair < 4; ++pair) {
       uint32_t b[4];
-      LoadMatrixX4(b, tile + (pair * 16 + row_in_pair) * kSmemStride + k_step * 16 + column_offset);
+      if constexpr (kTransposedB) {
+        LoadMatrixX4(b, tile + (pair * 16 + lane_row) * kSmemStride + k_step * 16 + lane_column);
+      } else {
+        LoadMatrixX4Transposed(b, tile + (k_step * 16 + lane_row) * kSmemStride + pair * 16 + lane_column);
+      }
       MmaBf16(acc[2 * pair], a[k_step], b[0], b[1]);
       MmaBf16(acc[2 * pair + 1], a[k_step], b[2], b[3]);
     }
   }
 }
 
+// acc[n] (16 x 8 each, 8 of them: 16 x 64) += A (16 x 64, fragments) * tile^T, where `tile` holds 64 rows of
+// 64 columns and row n of the tile is column n of the product (S = Q K^T style).
+__device__ __forceinline__ void MmaTransposedTile(float (&acc)[8][4], const uint32_t (&a)[4][4], const bf16* tile) {
+  MmaOverTile<true>(acc, a, tile);
+}
+
 // acc[n] (16 x 64) += P (16 x 64, bf16 A fragments over the tile's rows) * tile, where `tile` holds 64 rows
 // (the contraction index) of 64 columns (O += P V style).
 __device__ __forceinline__ void MmaTile(float (&acc)[8][4], const uint32_t (&p)[4][4], const bf16* tile) {
-  const int lane = threadIdx.x % 32;
-  const int row_offset = (lane & 7) + ((lane >> 3) & 1) * 8;
-  const int column_in_pair = (lane >> 4) * 8;
-#pragma unroll
-  for (int k_step = 0; k_step < 4; ++k_step) {
-#pragma unroll
-    for (int pair = 0; pair < 4; ++pair) {
-      uint32_t b[4];
-      LoadMatrixX4Transposed(b, tile + (k_step * 16 + row_offset) * kSmemStride + pair * 16 + column_in_pair);
-      MmaBf16(acc[2 * pair], p[k_step], b[0], b[1]);
-      MmaBf16(acc[2 * pair + 1], p[k_step], b[2], b[3]);
-    }
-  }
+  MmaOverTile<false>(acc, p, tile);
 }
 
 // Rounds a 16 x 64 fp32 accumulator (C layout) to bf16 A fragments over its 64 columns (the FA-2 register reuse:

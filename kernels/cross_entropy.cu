@@ -10,6 +10,7 @@
 #include <initializer_list>
 
 #include "absl/strings/str_cat.h"
+#include "kernels/float_convert.cuh"
 #include "kernels/matmul_status_cuda.h"
 
 namespace kachi::cuda {
@@ -21,14 +22,8 @@ constexpr int kRowThreads = 512;
 constexpr int kUnroll = 4;
 constexpr float kLog2E = 1.4426950408889634f;
 
-__device__ __forceinline__ float ToFloat(float x) { return x; }
-__device__ __forceinline__ float ToFloat(__nv_bfloat16 x) { return __bfloat162float(x); }
-template <typename T>
-__device__ __forceinline__ T FromFloat(float x);
-template <>
-__device__ __forceinline__ float FromFloat<float>(float x) { return x; }
-template <>
-__device__ __forceinline__ __nv_bfloat16 FromFloat<__nv_bfloat16>(float x) { return __float2bfloat16_rn(x); }
+using internal::FromFloat;
+using internal::ToFloat;
 
 // Elements of T in one 16-byte vector.
 template <typename T>
@@ -50,6 +45,15 @@ __device__ __forceinline__ uint4 Pack(const float (&values)[kWidth<T>]) {
 #pragma unroll
   for (int j = 0; j < kWidth<T>; ++j) elements[j] = FromFloat<T>(values[j]);
   return vector;
+}
+
+// Unpacks loaded[u], vector v + u * blockDim.x of a row body that starts `head` elements into the row, into x;
+// returns the row index of its first element.
+template <typename T>
+__device__ __forceinline__ int64_t UnpackUnrolled(const uint4 (&loaded)[kUnroll], int u, int64_t v, int64_t head,
+                                                  float (&x)[kWidth<T>]) {
+  Unpack<T>(loaded[u], x);
+  return head + (v + u * int64_t{blockDim.x}) * kWidth<T>;
 }
 
 // Elements before the first 16-byte boundary of `row` (rows of odd length start anywhere), at most n.
@@ -76,8 +80,7 @@ __device__ __forceinline__ void VisitRow(const T* __restrict__ row, int64_t n, V
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {
       float x[W];
-      Unpack<T>(loaded[u], x);
-      const int64_t first = head + (v + u * int64_t{blockDim.x}) * W;
+      const int64_t first = UnpackUnrolled<T>(loaded, u, v, head, x);
 #pragma unroll
       for (int j = 0; j < W; ++j) visit(first + j, x[j]);
     }
@@ -110,8 +113,7 @@ __device__ __forceinline__ void TransformRow(T* out_row, const T* in_row, int64_
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {
       float x[W];
-      Unpack<T>(loaded[u], x);
-      const int64_t first = head + (v + u * int64_t{blockDim.x}) * W;
+      const int64_t first = UnpackUnrolled<T>(loaded, u, v, head, x);
 #pragma unroll
       for (int j = 0; j < W; ++j) x[j] = transform(first + j, x[j]);
       out_body[v + u * blockDim.x] = Pack<T>(x);

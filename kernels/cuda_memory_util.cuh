@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "kernels/base/cuda_status.h"
+#include "kernels/float_convert.cuh"  // ToFloat, FromFloat
 
 namespace kachi::cuda::internal {
 
@@ -60,22 +61,6 @@ __device__ __forceinline__ void DivMod(int64_t a, int64_t b, int64_t& quotient, 
     quotient = a / b;
     remainder = a - quotient * b;
   }
-}
-
-// Storage type -> float.
-__device__ __forceinline__ float ToFloat(float value) { return value; }
-__device__ __forceinline__ float ToFloat(__nv_bfloat16 value) { return __bfloat162float(value); }
-
-// float -> storage type (round to nearest even for bf16).
-template <typename T>
-__device__ __forceinline__ T FromFloat(float value);
-template <>
-__device__ __forceinline__ float FromFloat<float>(float value) {
-  return value;
-}
-template <>
-__device__ __forceinline__ __nv_bfloat16 FromFloat<__nv_bfloat16>(float value) {
-  return __float2bfloat16_rn(value);
 }
 
 // Elements of T in one 16-byte access.

@@ -3,18 +3,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "kernels/elementwise_cuda.h"
+#include "kernels/float_convert.cuh"
 
 namespace kachi::cuda {
 namespace {
 
-__device__ inline float ToFloat(float x) { return x; }
-__device__ inline float ToFloat(__nv_bfloat16 x) { return __bfloat162float(x); }
-template <typename T>
-__device__ inline T FromFloat(float x);
-template <>
-__device__ inline float FromFloat<float>(float x) { return x; }
-template <>
-__device__ inline __nv_bfloat16 FromFloat<__nv_bfloat16>(float x) { return __float2bfloat16(x); }
+using internal::FromFloat;
+using internal::ToFloat;
 
 template <typename T>
 __global__ void FillKernel(T* data, float value, int64_t n) {

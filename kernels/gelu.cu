@@ -7,10 +7,6 @@
 namespace kachi::cuda {
 namespace {
 
-using internal::CeilDiv;
-using internal::LoadFloats;
-using internal::StoreFloats;
-
 constexpr int kThreads = 256;
 constexpr float kSqrtTwoOverPi = 0.7978845608028654f;
 constexpr float kCubicCoefficient = 0.044715f;
@@ -36,10 +32,10 @@ __global__ void GeluForwardKernel(T* out, const T* in, int64_t n) {
   const int64_t first = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) * VEC;
   if (first + VEC <= n) {
     float x[VEC];
-    LoadFloats<VEC>(x, in + first);
+    internal::LoadFloats<VEC>(x, in + first);
 #pragma unroll
     for (int k = 0; k < VEC; ++k) x[k] = Gelu(x[k]);
-    StoreFloats<VEC>(out + first, x);
+    internal::StoreFloats<VEC>(out + first, x);
   } else {
     for (int64_t i = first; i < n; ++i) out[i] = internal::FromFloat<T>(Gelu(internal::ToFloat(in[i])));
   }
@@ -50,12 +46,12 @@ __global__ void GeluBackwardKernel(T* din, const T* in, const T* dout, int64_t n
   const int64_t first = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) * VEC;
   if (first + VEC <= n) {
     float x[VEC], dy[VEC], dx[VEC];
-    LoadFloats<VEC>(x, in + first);
-    LoadFloats<VEC>(dy, dout + first);
-    LoadFloats<VEC>(dx, din + first);
+    internal::LoadFloats<VEC>(x, in + first);
+    internal::LoadFloats<VEC>(dy, dout + first);
+    internal::LoadFloats<VEC>(dx, din + first);
 #pragma unroll
     for (int k = 0; k < VEC; ++k) dx[k] += GeluDerivative(x[k]) * dy[k];
-    StoreFloats<VEC>(din + first, dx);
+    internal::StoreFloats<VEC>(din + first, dx);
   } else {
     for (int64_t i = first; i < n; ++i) {
       const float dx = internal::ToFloat(din[i]) + GeluDerivative(internal::ToFloat(in[i])) * internal::ToFloat(dout[i]);
@@ -76,9 +72,10 @@ absl::Status GeluForward(T* out, const T* in, int64_t n, cudaStream_t stream) {
   if (absl::Status status = CheckSize(n); !status.ok() || n == 0) return status;
   constexpr int kVec = internal::kVec16<T>;
   if (internal::IsAligned16(out) && internal::IsAligned16(in)) {
-    GeluForwardKernel<T, kVec><<<CeilDiv(CeilDiv(n, kVec), kThreads), kThreads, 0, stream>>>(out, in, n);
+    GeluForwardKernel<T, kVec>
+        <<<internal::CeilDiv(internal::CeilDiv(n, kVec), kThreads), kThreads, 0, stream>>>(out, in, n);
   } else {
-    GeluForwardKernel<T, 1><<<CeilDiv(n, kThreads), kThreads, 0, stream>>>(out, in, n);
+    GeluForwardKernel<T, 1><<<internal::CeilDiv(n, kThreads), kThreads, 0, stream>>>(out, in, n);
   }
   return internal::LaunchStatus("GeluForwardKernel");
 }
@@ -88,9 +85,10 @@ absl::Status GeluBackward(T* din, const T* in, const T* dout, int64_t n, cudaStr
   if (absl::Status status = CheckSize(n); !status.ok() || n == 0) return status;
   constexpr int kVec = internal::kVec16<T>;
   if (internal::IsAligned16(din) && internal::IsAligned16(in) && internal::IsAligned16(dout)) {
-    GeluBackwardKernel<T, kVec><<<CeilDiv(CeilDiv(n, kVec), kThreads), kThreads, 0, stream>>>(din, in, dout, n);
+    GeluBackwardKernel<T, kVec>
+        <<<internal::CeilDiv(internal::CeilDiv(n, kVec), kThreads), kThreads, 0, stream>>>(din, in, dout, n);
   } else {
-    GeluBackwardKernel<T, 1><<<CeilDiv(n, kThreads), kThreads, 0, stream>>>(din, in, dout, n);
+    GeluBackwardKernel<T, 1><<<internal::CeilDiv(n, kThreads), kThreads, 0, stream>>>(din, in, dout, n);
   }
   return internal::LaunchStatus("GeluBackwardKernel");
 }

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "kernels/float_convert.cuh"
 #include "kernels/matmul_status_cuda.h"
 
 namespace kachi::cuda::matmul_internal {
@@ -15,14 +16,8 @@ constexpr int kThreads = 256;
 // Enough blocks to fill a Hopper GPU several times over; grid-stride loops cover the rest.
 constexpr int64_t kMaxBlocks = 132 * 16;
 
-__device__ __forceinline__ float ToFloat(float x) { return x; }
-__device__ __forceinline__ float ToFloat(__nv_bfloat16 x) { return __bfloat162float(x); }
-template <typename T>
-__device__ __forceinline__ T FromFloat(float x);
-template <>
-__device__ __forceinline__ float FromFloat<float>(float x) { return x; }
-template <>
-__device__ __forceinline__ __nv_bfloat16 FromFloat<__nv_bfloat16>(float x) { return __float2bfloat16_rn(x); }
+using internal::FromFloat;
+using internal::ToFloat;
 
 // GPT-2's tanh-approximation GELU constants (kernels/gelu.cc).
 constexpr float kSqrtTwoOverPi = 0.7978845608028654f;

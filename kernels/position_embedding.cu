@@ -8,10 +8,6 @@
 namespace kachi::cuda {
 namespace {
 
-using internal::CeilDiv;
-using internal::LoadFloats;
-using internal::StoreFloats;
-
 constexpr int kThreads = 256;
 
 // One thread per vector of out: [batch * seq_len, channels / VEC].
@@ -27,11 +23,11 @@ __global__ void PositionEmbeddingForwardKernel(T* out, const T* wpe, int64_t row
   const int64_t column = vector * VEC;
   T* target = out + row * channels + column;
   float value[VEC], position[VEC];
-  LoadFloats<VEC>(value, target);
-  LoadFloats<VEC>(position, wpe + t * channels + column);
+  internal::LoadFloats<VEC>(value, target);
+  internal::LoadFloats<VEC>(position, wpe + t * channels + column);
 #pragma unroll
   for (int k = 0; k < VEC; ++k) value[k] += position[k];
-  StoreFloats<VEC>(target, value);
+  internal::StoreFloats<VEC>(target, value);
 }
 
 // One thread per vector of dwpe: [seq_len, channels / VEC], looping over the batch in order.
@@ -45,15 +41,15 @@ __global__ void PositionEmbeddingBackwardKernel(T* dwpe, const T* dout, int64_t 
   internal::DivMod(index, vectors_per_row, t, vector);
   const int64_t offset = t * channels + vector * VEC;
   float sum[VEC];
-  LoadFloats<VEC>(sum, dwpe + offset);
+  internal::LoadFloats<VEC>(sum, dwpe + offset);
 #pragma unroll 4
   for (int64_t b = 0; b < batch; ++b) {
     float gradient[VEC];
-    LoadFloats<VEC>(gradient, dout + b * seq_len * channels + offset);
+    internal::LoadFloats<VEC>(gradient, dout + b * seq_len * channels + offset);
 #pragma unroll
     for (int k = 0; k < VEC; ++k) sum[k] += gradient[k];
   }
-  StoreFloats<VEC>(dwpe + offset, sum);
+  internal::StoreFloats<VEC>(dwpe + offset, sum);
 }
 
 absl::Status CheckShape(int64_t batch, int64_t seq_len, int64_t channels) {
@@ -76,10 +72,10 @@ absl::Status PositionEmbeddingForward(T* out, const T* wpe, int64_t batch, int64
   if (channels % kVec == 0 && internal::IsAligned16(out) && internal::IsAligned16(wpe)) {
     const int64_t vectors = channels / kVec;
     PositionEmbeddingForwardKernel<T, kVec>
-        <<<CeilDiv(rows * vectors, kThreads), kThreads, 0, stream>>>(out, wpe, rows, seq_len, vectors);
+        <<<internal::CeilDiv(rows * vectors, kThreads), kThreads, 0, stream>>>(out, wpe, rows, seq_len, vectors);
   } else {
     PositionEmbeddingForwardKernel<T, 1>
-        <<<CeilDiv(rows * channels, kThreads), kThreads, 0, stream>>>(out, wpe, rows, seq_len, channels);
+        <<<internal::CeilDiv(rows * channels, kThreads), kThreads, 0, stream>>>(out, wpe, rows, seq_len, channels);
   }
   return internal::LaunchStatus("PositionEmbeddingForwardKernel");
 }
@@ -93,10 +89,10 @@ absl::Status PositionEmbeddingBackward(T* dwpe, const T* dout, int64_t batch, in
   if (channels % kVec == 0 && internal::IsAligned16(dwpe) && internal::IsAligned16(dout)) {
     const int64_t vectors = channels / kVec;
     PositionEmbeddingBackwardKernel<T, kVec>
-        <<<CeilDiv(seq_len * vectors, kThreads), kThreads, 0, stream>>>(dwpe, dout, batch, seq_len, vectors);
+        <<<internal::CeilDiv(seq_len * vectors, kThreads), kThreads, 0, stream>>>(dwpe, dout, batch, seq_len, vectors);
   } else {
-    PositionEmbeddingBackwardKernel<T, 1>
-        <<<CeilDiv(seq_len * channels, kThreads), kThreads, 0, stream>>>(dwpe, dout, batch, seq_len, channels);
+    PositionEmbeddingBackwardKernel<T, 1><<<internal::CeilDiv(seq_len * channels, kThreads), kThreads, 0, stream>>>(
+        dwpe, dout, batch, seq_len, channels);
   }
   return internal::LaunchStatus("PositionEmbeddingBackwardKernel");
 }

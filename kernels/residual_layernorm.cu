@@ -125,6 +125,24 @@ __global__ void ResidualLayerNormForwardKernel(T* residual_out, T* out, float* m
   }
 }
 
+// This thread's lane, its warp and the warps of its block (blockDim.x a multiple of 32).
+struct WarpPlace {
+  int lane;
+  int warp;
+  int warps;
+};
+__device__ __forceinline__ WarpPlace ThisWarp() {
+  return WarpPlace{static_cast<int>(threadIdx.x % 32), static_cast<int>(threadIdx.x / 32),
+                   static_cast<int>(blockDim.x / 32)};
+}
+
+// Warps that take whole rows, grid-strided: warp `warp` of block b starts at row b * warps + warp and steps
+// RowsPerGrid(warps) rows at a time.
+__device__ __forceinline__ int64_t FirstRowOfWarp(int warp, int warps) {
+  return static_cast<int64_t>(blockIdx.x) * warps + warp;
+}
+__device__ __forceinline__ int64_t RowsPerGrid(int warps) { return static_cast<int64_t>(gridDim.x) * warps; }
+
 // Rows row0, row0 + stride, ...: dx_out = dx_in + dLN; this block's dweight/dbias sums go to
 // partials[blockIdx.x * 2 * channels + (0 | channels) + c].
 template <typename T, int VEC>
@@ -132,9 +150,7 @@ __global__ void LayerNormBackwardKernel(T* dx_out, const T* dx_in, float* partia
                                         const T* weight, const float* mean, const float* rstd, int64_t rows,
                                         int channels) {
   extern __shared__ float warp_partials[];  // [warps][2][padded channels]: dweight sums, then dbias sums
-  const int lane = threadIdx.x % 32;
-  const int warp = threadIdx.x / 32;
-  const int warps = blockDim.x / 32;
+  const auto [lane, warp, warps] = ThisWarp();
   const int padded = PaddedChannels<VEC>(channels);
   float* dweight_sums = warp_partials + warp * 2 * padded;
   float* dbias_sums = dweight_sums + padded;
@@ -144,8 +160,7 @@ __global__ void LayerNormBackwardKernel(T* dx_out, const T* dx_in, float* partia
   }
   const float inv_channels = 1.0f / channels;
 
-  for (int64_t row = static_cast<int64_t>(blockIdx.x) * warps + warp; row < rows;
-       row += static_cast<int64_t>(gridDim.x) * warps) {
+  for (int64_t row = FirstRowOfWarp(warp, warps); row < rows; row += RowsPerGrid(warps)) {
     const int64_t offset = row * channels;
     const float row_mean = mean[row];
     const float row_rstd = rstd[row];
@@ -256,15 +271,12 @@ __global__ void __launch_bounds__(kMaxWarpsPerBlock * 32, 2)
                                     const T* weight, const float* mean, const float* rstd, int64_t rows,
                                     int channels) {
   extern __shared__ float warp_partials[];  // [warps][2][padded channels]: dweight sums, then dbias sums
-  const int lane = threadIdx.x % 32;
-  const int warp = threadIdx.x / 32;
-  const int warps = blockDim.x / 32;
+  const auto [lane, warp, warps] = ThisWarp();
   const int padded = PaddedChannels<VEC>(channels);
   const float inv_channels = 1.0f / channels;
   float dweight_sums[ITERS][VEC] = {}, dbias_sums[ITERS][VEC] = {};
 
-  for (int64_t row = static_cast<int64_t>(blockIdx.x) * warps + warp; row < rows;
-       row += static_cast<int64_t>(gridDim.x) * warps) {
+  for (int64_t row = FirstRowOfWarp(warp, warps); row < rows; row += RowsPerGrid(warps)) {
     const int64_t offset = row * channels;
     const float row_mean = mean[row];
     const float row_rstd = rstd[row];

@@ -10,10 +10,6 @@
 namespace kachi::cuda {
 namespace {
 
-using internal::CeilDiv;
-using internal::LoadFloats;
-using internal::StoreFloats;
-
 constexpr int kThreads = 256;
 constexpr size_t kWorkspaceAlignment = 256;
 
@@ -36,12 +32,12 @@ __global__ void TokenEmbeddingForwardKernel(T* out, const int32_t* tokens, const
   const int64_t row = LocalRow(tokens[n], vocab_start, vocab_rows);
   float values[VEC];
   if (row >= 0) {
-    LoadFloats<VEC>(values, table + row * channels + column);
+    internal::LoadFloats<VEC>(values, table + row * channels + column);
   } else {
 #pragma unroll
     for (int k = 0; k < VEC; ++k) values[k] = 0.0f;
   }
-  StoreFloats<VEC>(out + n * channels + column, values);
+  internal::StoreFloats<VEC>(out + n * channels + column, values);
 }
 
 // Sort keys (local row, or vocab_rows for foreign tokens) and values (positions).
@@ -70,14 +66,14 @@ __global__ void TokenEmbeddingBackwardKernel(T* dtable, const T* dout, const int
   const int64_t column = vector * VEC;
   T* target = dtable + static_cast<int64_t>(key) * channels + column;
   float sum[VEC];
-  LoadFloats<VEC>(sum, target);
+  internal::LoadFloats<VEC>(sum, target);
   for (int64_t i = first; i < num_tokens && sorted_keys[i] == key; ++i) {
     float gradient[VEC];
-    LoadFloats<VEC>(gradient, dout + static_cast<int64_t>(sorted_positions[i]) * channels + column);
+    internal::LoadFloats<VEC>(gradient, dout + static_cast<int64_t>(sorted_positions[i]) * channels + column);
 #pragma unroll
     for (int k = 0; k < VEC; ++k) sum[k] += gradient[k];
   }
-  StoreFloats<VEC>(target, sum);
+  internal::StoreFloats<VEC>(target, sum);
 }
 
 absl::Status CheckShape(const char* op, int64_t num_tokens, int64_t channels, int64_t vocab_rows) {
@@ -123,10 +119,10 @@ absl::Status TokenEmbeddingForward(T* out, const int32_t* tokens, const T* table
   constexpr int kVec = internal::kVec16<T>;
   if (channels % kVec == 0 && internal::IsAligned16(out) && internal::IsAligned16(table)) {
     const int64_t vectors = channels / kVec;
-    TokenEmbeddingForwardKernel<T, kVec><<<CeilDiv(num_tokens * vectors, kThreads), kThreads, 0, stream>>>(
+    TokenEmbeddingForwardKernel<T, kVec><<<internal::CeilDiv(num_tokens * vectors, kThreads), kThreads, 0, stream>>>(
         out, tokens, table, num_tokens, vectors, vocab_start, vocab_rows);
   } else {
-    TokenEmbeddingForwardKernel<T, 1><<<CeilDiv(num_tokens * channels, kThreads), kThreads, 0, stream>>>(
+    TokenEmbeddingForwardKernel<T, 1><<<internal::CeilDiv(num_tokens * channels, kThreads), kThreads, 0, stream>>>(
         out, tokens, table, num_tokens, channels, vocab_start, vocab_rows);
   }
   return internal::LaunchStatus("TokenEmbeddingForwardKernel");
@@ -165,8 +161,8 @@ absl::Status TokenEmbeddingBackward(T* dtable, const T* dout, const int32_t* tok
   void* sort_scratch = base + 4 * array_bytes;
   size_t sort_bytes = workspace_bytes - 4 * array_bytes;
 
-  TokenKeysKernel<<<CeilDiv(num_tokens, kThreads), kThreads, 0, stream>>>(keys, positions, tokens, num_tokens,
-                                                                           vocab_start, vocab_rows);
+  TokenKeysKernel<<<internal::CeilDiv(num_tokens, kThreads), kThreads, 0, stream>>>(keys, positions, tokens, num_tokens,
+                                                                                    vocab_start, vocab_rows);
   KACHI_CUDA_RETURN_IF_LAUNCH_FAILED("TokenKeysKernel");
   KACHI_CUDA_RETURN_IF_ERROR(cub::DeviceRadixSort::SortPairs(sort_scratch, sort_bytes, keys, sorted_keys, positions,
                                                              sorted_positions, static_cast<int>(num_tokens), 0,
@@ -174,10 +170,10 @@ absl::Status TokenEmbeddingBackward(T* dtable, const T* dout, const int32_t* tok
   constexpr int kVec = internal::kVec16<T>;
   if (channels % kVec == 0 && internal::IsAligned16(dtable) && internal::IsAligned16(dout)) {
     const int64_t vectors = channels / kVec;
-    TokenEmbeddingBackwardKernel<T, kVec><<<CeilDiv(num_tokens * vectors, kThreads), kThreads, 0, stream>>>(
+    TokenEmbeddingBackwardKernel<T, kVec><<<internal::CeilDiv(num_tokens * vectors, kThreads), kThreads, 0, stream>>>(
         dtable, dout, sorted_keys, sorted_positions, num_tokens, vectors, vocab_rows);
   } else {
-    TokenEmbeddingBackwardKernel<T, 1><<<CeilDiv(num_tokens * channels, kThreads), kThreads, 0, stream>>>(
+    TokenEmbeddingBackwardKernel<T, 1><<<internal::CeilDiv(num_tokens * channels, kThreads), kThreads, 0, stream>>>(
         dtable, dout, sorted_keys, sorted_positions, num_tokens, channels, vocab_rows);
   }
   return internal::LaunchStatus("TokenEmbeddingBackwardKernel");

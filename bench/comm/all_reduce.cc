@@ -1,12 +1,7 @@
 // all_reduce benchmark: size = bytes of the (equal) input and output buffers; busbw factor 2(n-1)/n.
-#include "absl/status/statusor.h"
 #include "bench/comm/collective_bench.h"
 #include "bench/comm/input_pattern.h"
 #include "bench/comm/raw_calls.h"
-
-#ifdef KACHI_WITH_CUDA
-#include "comm/nccl_types.h"
-#endif
 
 namespace kachi {
 namespace {
@@ -32,19 +27,12 @@ class AllReduceBench final : public CollectiveBench {
   }
 
   absl::Status RunRawMpi(MPI_Comm comm, const BenchCall& call) const override {
-    absl::StatusOr<MPI_Datatype> type = RawMpiReduceType(call.dtype);
-    if (!type.ok()) return type.status();
-    absl::StatusOr<MPI_Op> op = RawMpiOp(call.op);
-    if (!op.ok()) return op.status();
-    return base::MpiStatus(MPI_Allreduce(call.send, call.recv, static_cast<int>(call.count), *type, *op, comm),
-                     "MPI_Allreduce");
+    return RunRawMpiReduction(MPI_Allreduce, "MPI_Allreduce", comm, call);
   }
 
 #ifdef KACHI_WITH_CUDA
   absl::Status RunRawNccl(const NcclHandles& nccl, const BenchCall& call) const override {
-    return NcclResult(ncclAllReduce(call.send, call.recv, call.count, ToNcclDataType(call.dtype),
-                                    ToNcclRedOp(call.op), nccl.comm, nccl.stream),
-                      nccl.comm, "ncclAllReduce");
+    return RunRawNcclReduction(ncclAllReduce, "ncclAllReduce", nccl, call);
   }
 #endif
 };

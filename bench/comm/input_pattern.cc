@@ -18,34 +18,26 @@ uint64_t Mix(uint64_t x) {
   return x ^ (x >> 31);
 }
 
+// Stores `value` (any alignment) and loads one S at `at`.
+template <typename S>
+void StoreAt(uint8_t* at, S value) {
+  std::memcpy(at, &value, sizeof(S));
+}
+template <typename S>
+S LoadAt(const uint8_t* at) {
+  S value;
+  std::memcpy(&value, at, sizeof(S));
+  return value;
+}
+
 // Stores `value` as one `dtype` element at `out`.
 void EncodeElement(DType dtype, double value, uint8_t* out) {
   switch (dtype) {
-    case DType::kFloat32: {
-      const float v = static_cast<float>(value);
-      std::memcpy(out, &v, 4);
-      return;
-    }
-    case DType::kBFloat16: {
-      const uint16_t v = FloatToBFloat16(static_cast<float>(value));
-      std::memcpy(out, &v, 2);
-      return;
-    }
-    case DType::kFloat16: {
-      const uint16_t v = FloatToHalf(static_cast<float>(value));
-      std::memcpy(out, &v, 2);
-      return;
-    }
-    case DType::kInt32: {
-      const int32_t v = static_cast<int32_t>(value);
-      std::memcpy(out, &v, 4);
-      return;
-    }
-    case DType::kInt64: {
-      const int64_t v = static_cast<int64_t>(value);
-      std::memcpy(out, &v, 8);
-      return;
-    }
+    case DType::kFloat32: return StoreAt(out, static_cast<float>(value));
+    case DType::kBFloat16: return StoreAt(out, FloatToBFloat16(static_cast<float>(value)));
+    case DType::kFloat16: return StoreAt(out, FloatToHalf(static_cast<float>(value)));
+    case DType::kInt32: return StoreAt(out, static_cast<int32_t>(value));
+    case DType::kInt64: return StoreAt(out, static_cast<int64_t>(value));
   }
 }
 
@@ -77,31 +69,11 @@ std::vector<uint8_t> EncodePattern(DType dtype, uint64_t seed, int rank, size_t 
 double DecodeElement(DType dtype, const uint8_t* data, size_t index) {
   const uint8_t* at = data + index * DTypeSize(dtype);
   switch (dtype) {
-    case DType::kFloat32: {
-      float v;
-      std::memcpy(&v, at, 4);
-      return v;
-    }
-    case DType::kBFloat16: {
-      uint16_t v;
-      std::memcpy(&v, at, 2);
-      return BFloat16ToFloat(v);
-    }
-    case DType::kFloat16: {
-      uint16_t v;
-      std::memcpy(&v, at, 2);
-      return HalfToFloat(v);
-    }
-    case DType::kInt32: {
-      int32_t v;
-      std::memcpy(&v, at, 4);
-      return v;
-    }
-    case DType::kInt64: {
-      int64_t v;
-      std::memcpy(&v, at, 8);
-      return static_cast<double>(v);
-    }
+    case DType::kFloat32: return LoadAt<float>(at);
+    case DType::kBFloat16: return BFloat16ToFloat(LoadAt<uint16_t>(at));
+    case DType::kFloat16: return HalfToFloat(LoadAt<uint16_t>(at));
+    case DType::kInt32: return LoadAt<int32_t>(at);
+    case DType::kInt64: return static_cast<double>(LoadAt<int64_t>(at));
   }
   return 0.0;
 }

@@ -5,6 +5,7 @@
 
 #ifdef KACHI_WITH_CUDA
 #include "comm/nccl_status.h"
+#include "comm/nccl_types.h"
 #endif
 
 namespace kachi {
@@ -35,10 +36,26 @@ absl::StatusOr<MPI_Op> RawMpiOp(ReduceOp op) {
   }
   return absl::UnimplementedError("unknown reduction");
 }
+
+absl::Status RunRawMpiReduction(RawMpiReduction reduction, const char* name, MPI_Comm comm, const BenchCall& call) {
+  absl::StatusOr<MPI_Datatype> type = RawMpiReduceType(call.dtype);
+  if (!type.ok()) return type.status();
+  absl::StatusOr<MPI_Op> op = RawMpiOp(call.op);
+  if (!op.ok()) return op.status();
+  return base::MpiStatus(reduction(call.send, call.recv, static_cast<int>(call.count), *type, *op, comm), name);
+}
+
 #ifdef KACHI_WITH_CUDA
 absl::Status NcclResult(ncclResult_t result, ncclComm_t comm, absl::string_view what) {
   if (result == ncclInProgress) return AwaitNcclComm(comm, absl::InfiniteFuture(), what);
   return NcclStatus(result, what, comm);
+}
+
+absl::Status RunRawNcclReduction(RawNcclReduction reduction, const char* name, const NcclHandles& nccl,
+                                 const BenchCall& call) {
+  return NcclResult(reduction(call.send, call.recv, call.count, ToNcclDataType(call.dtype), ToNcclRedOp(call.op),
+                              nccl.comm, nccl.stream),
+                    nccl.comm, name);
 }
 #endif
 

@@ -1,13 +1,8 @@
 // reduce_scatter benchmark: size = bytes of the input (n blocks); each rank receives one block; busbw factor
 // (n-1)/n.
-#include "absl/status/statusor.h"
 #include "bench/comm/collective_bench.h"
 #include "bench/comm/input_pattern.h"
 #include "bench/comm/raw_calls.h"
-
-#ifdef KACHI_WITH_CUDA
-#include "comm/nccl_types.h"
-#endif
 
 namespace kachi {
 namespace {
@@ -33,20 +28,12 @@ class ReduceScatterBench final : public CollectiveBench {
   }
 
   absl::Status RunRawMpi(MPI_Comm comm, const BenchCall& call) const override {
-    absl::StatusOr<MPI_Datatype> type = RawMpiReduceType(call.dtype);
-    if (!type.ok()) return type.status();
-    absl::StatusOr<MPI_Op> op = RawMpiOp(call.op);
-    if (!op.ok()) return op.status();
-    return base::MpiStatus(
-        MPI_Reduce_scatter_block(call.send, call.recv, static_cast<int>(call.count), *type, *op, comm),
-        "MPI_Reduce_scatter_block");
+    return RunRawMpiReduction(MPI_Reduce_scatter_block, "MPI_Reduce_scatter_block", comm, call);
   }
 
 #ifdef KACHI_WITH_CUDA
   absl::Status RunRawNccl(const NcclHandles& nccl, const BenchCall& call) const override {
-    return NcclResult(ncclReduceScatter(call.send, call.recv, call.count, ToNcclDataType(call.dtype),
-                                        ToNcclRedOp(call.op), nccl.comm, nccl.stream),
-                      nccl.comm, "ncclReduceScatter");
+    return RunRawNcclReduction(ncclReduceScatter, "ncclReduceScatter", nccl, call);
   }
 #endif
 };

@@ -11,47 +11,32 @@
 
 namespace kachi::ckpt {
 
-ModelShape ShapeToProto(const GptShape& shape) {
-  ModelShape out;
-  out.set_layers(shape.layers);
-  out.set_heads(shape.heads);
-  out.set_width(shape.width);
-  out.set_vocab_size(shape.vocab_size);
-  out.set_padded_vocab(shape.padded_vocab);
-  out.set_context(shape.context);
-  return out;
-}
+// The fields a struct shares with its manifest message (same names), listed once; KACHI_CONVERSIONS defines the
+// conversion both ways from such a list.
+#define KACHI_SHAPE_FIELDS(X) X(layers) X(heads) X(width) X(vocab_size) X(padded_vocab) X(context)
+#define KACHI_LOADER_STATE_FIELDS(X) X(step) X(epoch) X(seed) X(global_batch) X(num_windows)
+#define KACHI_FIELD_TO_PROTO(field) out.set_##field(from.field);
+#define KACHI_FIELD_FROM_PROTO(field) out.field = from.field();
+#define KACHI_CONVERSIONS(Struct, Proto, to_proto, from_proto, FIELDS) \
+  Proto to_proto(const Struct& from) {                                \
+    Proto out;                                                        \
+    FIELDS(KACHI_FIELD_TO_PROTO)                                      \
+    return out;                                                       \
+  }                                                                   \
+  Struct from_proto(const Proto& from) {                              \
+    Struct out;                                                       \
+    FIELDS(KACHI_FIELD_FROM_PROTO)                                    \
+    return out;                                                       \
+  }
 
-GptShape ShapeFromProto(const ModelShape& shape) {
-  GptShape out;
-  out.layers = shape.layers();
-  out.heads = shape.heads();
-  out.width = shape.width();
-  out.vocab_size = shape.vocab_size();
-  out.padded_vocab = shape.padded_vocab();
-  out.context = shape.context();
-  return out;
-}
+KACHI_CONVERSIONS(GptShape, ModelShape, ShapeToProto, ShapeFromProto, KACHI_SHAPE_FIELDS)
+KACHI_CONVERSIONS(TrainLoaderState, LoaderState, LoaderStateToProto, LoaderStateFromProto, KACHI_LOADER_STATE_FIELDS)
 
-LoaderState LoaderStateToProto(const TrainLoaderState& state) {
-  LoaderState out;
-  out.set_step(state.step);
-  out.set_epoch(state.epoch);
-  out.set_seed(state.seed);
-  out.set_global_batch(state.global_batch);
-  out.set_num_windows(state.num_windows);
-  return out;
-}
-
-TrainLoaderState LoaderStateFromProto(const LoaderState& state) {
-  TrainLoaderState out;
-  out.step = state.step();
-  out.epoch = state.epoch();
-  out.seed = state.seed();
-  out.global_batch = state.global_batch();
-  out.num_windows = state.num_windows();
-  return out;
-}
+#undef KACHI_CONVERSIONS
+#undef KACHI_FIELD_FROM_PROTO
+#undef KACHI_FIELD_TO_PROTO
+#undef KACHI_LOADER_STATE_FIELDS
+#undef KACHI_SHAPE_FIELDS
 
 void AddTensorRecords(const GptShape& shape, int tp, Manifest* manifest) {
   std::vector<ParameterLayout> layouts;

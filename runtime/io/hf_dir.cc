@@ -145,14 +145,9 @@ absl::StatusOr<HfGpt2Config> ParseHfGpt2Config(absl::string_view json) {
 }
 
 GptShape ShapeOfHfConfig(const HfGpt2Config& config) {
-  GptShape shape;
-  shape.layers = config.n_layer;
-  shape.heads = config.n_head;
-  shape.width = config.n_embd;
-  shape.vocab_size = config.vocab_size;
-  shape.padded_vocab = config.vocab_size;
-  shape.context = config.n_positions;
-  return shape;
+  // layers, heads, width, vocab_size, padded_vocab (no padding), context.
+  return GptShape{config.n_layer, config.n_head, config.n_embd, config.vocab_size, config.vocab_size,
+                  config.n_positions};
 }
 
 std::string HfGpt2ConfigJson(const GptShape& shape) {

@@ -6,18 +6,12 @@
 #include "gtest/gtest.h"
 #include "runtime/ckpt/checkpoint_writer.h"
 #include "runtime/ckpt/restore.h"
+#include "tests/train/train_test_util.h"
 
 namespace kachi::testing {
 
 Phase FreshPhase(int dp, int tp, bool zero1, int64_t stop_at, const std::string& save_dir, int64_t save_every) {
-  Phase phase;
-  phase.dp = dp;
-  phase.tp = tp;
-  phase.zero1 = zero1;
-  phase.stop_at = stop_at;
-  phase.save_dir = save_dir;
-  phase.save_every = save_every;
-  return phase;
+  return Phase{dp, tp, zero1, stop_at, /*resume_dir=*/"", save_dir, save_every};
 }
 
 Phase ResumePhase(int dp, int tp, bool zero1, int64_t stop_at, const std::string& resume_dir) {
@@ -27,21 +21,9 @@ Phase ResumePhase(int dp, int tp, bool zero1, int64_t stop_at, const std::string
 }
 
 TrainOptions CkptTrainOptions(const std::string& train_pattern, bool zero1) {
-  TrainOptions options;
-  options.shape = kCkptShape;
-  options.init_seed = 7;
-  options.train_pattern = train_pattern;
-  options.seq_len = 16;
-  options.data_seed = 11;
-  options.global_batch = 8;
-  options.micro_batch = 2;
-  options.steps = kCkptSteps;
-  options.schedule = LrSchedule{3e-3, 2, kCkptSteps, 0.1};
+  TrainOptions options = TinyTrainOptions(kCkptShape, train_pattern, /*micro_batch=*/2, kCkptSteps, zero1);
   options.adamw.grad_clip = 1.0;
   options.adamw.eps = 1e-6;
-  options.bucket_bytes = 2048;
-  options.zero1 = zero1;
-  options.log_every = 0;
   return options;
 }
 

@@ -11,24 +11,12 @@
 #    completes, and no chunk of the journal has a TP group of cards on two hosts.
 # Usage: cluster_test.sh KACHI MPIRUN SOURCE_DIR HOSTS. Exit 77 (skipped) where network namespaces are refused.
 set -uo pipefail
+. "$(dirname "$0")/../lib/common.sh"
 kachi=$(readlink -f "$1")
 source_dir=$3
 hosts=$4
-cluster=(bash "$source_dir/scripts/cluster.sh")
-export CUDA_VISIBLE_DEVICES=
-base=$(mktemp -d /tmp/kachi_cluster_XXXXXX)
-cleanup() {
-  "${cluster[@]}" down --name kn >/dev/null 2>&1
-  rm -rf "$base"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-
-"${cluster[@]}" up "$hosts" --name kn --subnet 10.211.0
-rc=$?
-[[ $rc -eq 77 ]] && exit 77
-[[ $rc -eq 0 ]] || fail "the emulated cluster did not come up"
-state=$("${cluster[@]}" dir --name kn)
+kachi_cluster_base "$source_dir" kn kachi_cluster
+kachi_cluster_up "$hosts" 10.211.0
 # shellcheck disable=SC1091
 source "$state/env"
 ranks=$((2 * hosts))
@@ -47,32 +35,8 @@ done
 
 # 2. Train equivalence: dp across hosts, tp 2 inside, against one rank.
 RANDOM=20261204
-words=(card pool lane rank tensor shard token batch step loss)
-for _ in $(seq 6000); do printf '%s ' "${words[RANDOM % 10]}"; done >"$base/text.txt"
-"$kachi" data --out "$base/data" "$base/text.txt" >/dev/null || fail "kachi data failed"
-cat >"$base/run.pbtxt" <<CONFIG
-comm { backend: MPI deadline_s: 60 }
-model { preset: "tiny" layers: 2 heads: 4 width: 32 vocab_size: 256 context: 32 }
-parallel { tp: 2 }
-train { seq_len: 32 global_batch: $((4 * hosts)) micro_batch: 2 steps: 6 log_every: 1 }
-data { train: "$base/data/train_*.bin" }
-optimizer { lr: 3e-3 warmup_steps: 2 eps: 1e-6 }
-CONFIG
-"$kachi" train "$base/run.pbtxt" --set parallel.tp=1 --set "train.metrics=$base/one.jsonl" >"$base/one.log" 2>&1 \
-  || { cat "$base/one.log"; fail "the single-rank run failed"; }
-compare() {
-  python3 - "$base/one.jsonl" "$1" <<'PY'
-import json, sys
-def losses(path):
-    with open(path) as f:
-        return {r["step"]: r["loss"] for r in map(json.loads, f) if "loss" in r}
-ref, got = losses(sys.argv[1]), losses(sys.argv[2])
-assert ref and ref.keys() == got.keys(), f"steps differ: {sorted(ref)} vs {sorted(got)}"
-worst = max(abs(got[s] - ref[s]) / abs(ref[s]) for s in ref)
-print(f"{len(ref)} steps, worst relative loss difference {worst:.2e} (tolerance 1e-5)")
-sys.exit(0 if worst <= 1e-5 else 1)
-PY
-}
+kachi_word_shards "$kachi" "$base" 6000
+kachi_tp2_reference "$kachi" "$base" $((4 * hosts))
 for map in slot node; do
   if [[ $map == slot ]]; then
     expected=$(for ((h = 0; h < hosts; h++)); do printf 'kn%d [%d,%d] ' $((h + 1)) $((2 * h)) $((2 * h + 1)); done)
@@ -84,7 +48,7 @@ for map in slot node; do
     >"$base/$map.log" 2>&1 || { cat "$base/$map.log"; fail "kachi train --map-by $map failed"; }
   grep -qF "TP groups on hosts: $expected" "$base/$map.log" \
     || { grep 'TP groups' "$base/$map.log"; fail "--map-by $map: expected TP groups '$expected'"; }
-  compare "$base/$map.jsonl" || fail "--map-by $map: losses differ from the single-rank run"
+  kachi_same_losses "$base/one.jsonl" "$base/$map.jsonl" || fail "--map-by $map: losses differ from the single-rank run"
   echo "kachi train --map-by $map (dp $hosts x tp 2): TP groups $expected, losses equal to one rank's"
 done
 

@@ -6,27 +6,15 @@
 # dp 2 x tp 2 run with each TP group on one host and the single-rank run's losses (1e-5 relative).
 # Usage: slurm_test.sh KACHI SOURCE_DIR. Exit 77 (skipped) where namespaces are refused or Slurm/munge are missing.
 set -uo pipefail
+. "$(dirname "$0")/../lib/common.sh"
 kachi=$(readlink -f "$1")
 source_dir=$(readlink -f "$2")
-cluster=(bash "$source_dir/scripts/cluster.sh")
-export CUDA_VISIBLE_DEVICES=
-base=$(mktemp -d /tmp/kachi_cluster_slurm_XXXXXX)
-cleanup() {
-  "${cluster[@]}" down --name kn >/dev/null 2>&1
-  rm -rf "$base"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-
-"${cluster[@]}" up 2 --name kn --subnet 10.211.0
-rc=$?
-[[ $rc -eq 77 ]] && exit 77
-[[ $rc -eq 0 ]] || fail "the emulated cluster did not come up"
+kachi_cluster_base "$source_dir" kn kachi_cluster_slurm
+kachi_cluster_up 2 10.211.0
 timeout 60 "${cluster[@]}" slurm-up --name kn
 rc=$?
 [[ $rc -eq 77 ]] && exit 77
 [[ $rc -eq 0 ]] || fail "Slurm did not come up on the emulated cluster"
-state=$("${cluster[@]}" dir --name kn)
 # shellcheck disable=SC1091
 source "$state/env"
 # shellcheck disable=SC1091
@@ -53,35 +41,14 @@ echo "srun --mpi=pmix -N 2: every rank on its host (block and cyclic)"
 
 # sbatch of the train script across the 2 hosts.
 RANDOM=20261204
-words=(card pool lane rank tensor shard token batch step loss)
-for _ in $(seq 6000); do printf '%s ' "${words[RANDOM % 10]}"; done >"$base/text.txt"
-"$kachi" data --out "$base/data" "$base/text.txt" >/dev/null || fail "kachi data failed"
-cat >"$base/run.pbtxt" <<CONFIG
-comm { backend: MPI deadline_s: 60 }
-model { preset: "tiny" layers: 2 heads: 4 width: 32 vocab_size: 256 context: 32 }
-parallel { tp: 2 }
-train { seq_len: 32 global_batch: 8 micro_batch: 2 steps: 6 log_every: 1 }
-data { train: "$base/data/train_*.bin" }
-optimizer { lr: 3e-3 warmup_steps: 2 eps: 1e-6 }
-CONFIG
-"$kachi" train "$base/run.pbtxt" --set parallel.tp=1 --set "train.metrics=$base/one.jsonl" >"$base/one.log" 2>&1 \
-  || { cat "$base/one.log"; fail "the single-rank run failed"; }
+kachi_word_shards "$kachi" "$base" 6000
+kachi_tp2_reference "$kachi" "$base" 8
 start=$SECONDS
 (cd "$source_dir" && KACHI=$kachi KACHI_ELASTIC_DIR=$base/elastic timeout 150 sbatch --wait -N 2 \
   --ntasks-per-node=2 -o "$base/train.out" launcher/slurm/train.sbatch "$base/run.pbtxt" \
   --set "train.metrics=$base/slurm.jsonl" >/dev/null) || { cat "$base/train.out"; fail "sbatch train.sbatch failed"; }
 grep -qF "TP groups on hosts: kn1 [0,1] kn2 [2,3]" "$base/train.out" \
   || { cat "$base/train.out"; fail "the TP groups are not kn1 [0,1] kn2 [2,3]"; }
-python3 - "$base/one.jsonl" "$base/slurm.jsonl" <<'PY' || fail "losses differ from the single-rank run"
-import json, sys
-def losses(path):
-    with open(path) as f:
-        return {r["step"]: r["loss"] for r in map(json.loads, f) if "loss" in r}
-ref, got = losses(sys.argv[1]), losses(sys.argv[2])
-assert ref and ref.keys() == got.keys(), f"steps differ: {sorted(ref)} vs {sorted(got)}"
-worst = max(abs(got[s] - ref[s]) / abs(ref[s]) for s in ref)
-print(f"{len(ref)} steps, worst relative loss difference {worst:.2e} (tolerance 1e-5)")
-sys.exit(0 if worst <= 1e-5 else 1)
-PY
+kachi_same_losses "$base/one.jsonl" "$base/slurm.jsonl" || fail "losses differ from the single-rank run"
 echo "sbatch -N 2 --ntasks-per-node=2 launcher/slurm/train.sbatch: completed in $((SECONDS - start)) s"
 echo "PASS: Slurm across 2 emulated hosts"

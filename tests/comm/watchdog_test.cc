@@ -15,6 +15,21 @@
 namespace kachi {
 namespace {
 
+// An all-reduce on rank 1 of 4 of the MPI communicator `comm_name`, started at `started`, due `deadline_in` later.
+CollectiveRecord AllReduceRecord(const std::string& comm_name, uint64_t sequence, size_t bytes, absl::Time started,
+                                 absl::Duration deadline_in) {
+  CollectiveRecord record;
+  record.comm_name = comm_name;
+  record.rank = 1;
+  record.size = 4;
+  record.backend = "mpi";
+  record.kind = CollectiveKind::kAllReduce;
+  record.sequence = sequence;
+  record.bytes = bytes;
+  record.started = started;
+  record.deadline = started + deadline_in;
+  return record;
+}
 
 // True when `text` contains `part` (keeps the test free of gmock).
 bool Contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
@@ -48,17 +63,9 @@ class WatchdogTest : public ::testing::Test {
   // A record of a random-sized all-reduce whose deadline is `deadline_in` from now.
   CollectiveRecord Record(absl::Duration deadline_in, uint64_t seed) {
     std::mt19937_64 gen(seed);
-    CollectiveRecord record;
-    record.comm_name = "test";
-    record.rank = 1;
-    record.size = 4;
-    record.backend = "mpi";
-    record.kind = CollectiveKind::kAllReduce;
-    record.sequence = gen() % 1000;
-    record.bytes = 1 + gen() % (1 << 24);
-    record.started = absl::Now();
-    record.deadline = record.started + deadline_in;
-    return record;
+    const uint64_t sequence = gen() % 1000;
+    const size_t bytes = 1 + gen() % (1 << 24);
+    return AllReduceRecord("test", sequence, bytes, absl::Now(), deadline_in);
   }
 
   std::vector<std::string> Events() {
@@ -72,16 +79,7 @@ class WatchdogTest : public ::testing::Test {
 };
 
 TEST(DeadlineMessageTest, NamesRankOpSequenceBytesAndWait) {
-  CollectiveRecord record;
-  record.comm_name = "world";
-  record.rank = 1;
-  record.size = 4;
-  record.backend = "mpi";
-  record.kind = CollectiveKind::kAllReduce;
-  record.sequence = 5;
-  record.bytes = 4194304;
-  record.started = absl::FromUnixSeconds(1000);
-  record.deadline = record.started + absl::Seconds(3);
+  CollectiveRecord record = AllReduceRecord("world", 5, 4194304, absl::FromUnixSeconds(1000), absl::Seconds(3));
   EXPECT_EQ(DeadlineMessage(record, record.started + absl::Milliseconds(3040)),
             "kachi: DEADLINE rank 1 of 4 (comm world, mpi): all_reduce #5 of 4194304 bytes did not complete after "
             "3.0 s (deadline 3.0 s)");

@@ -35,6 +35,11 @@ struct Shape {
   int64_t batch;
   int64_t seq_len;
   int64_t heads;
+
+  // Elements of qkv [B, T, 3, NH, 64], of out-shaped tensors [B, T, NH, 64], and rows of logsumexp [B, NH, T].
+  int64_t qkv_count() const { return batch * seq_len * 3 * heads * kHeadSize; }
+  int64_t out_count() const { return batch * seq_len * heads * kHeadSize; }
+  int64_t rows() const { return batch * heads * seq_len; }
 };
 
 std::string ShapeName(const Shape& shape) {
@@ -190,15 +195,13 @@ class AttentionCudaTest : public ::testing::TestWithParam<Shape> {};
 TEST_P(AttentionCudaTest, Bf16ForwardMatchesCpuTwinForBothQueryTiles) {
   KACHI_SKIP_WITHOUT_GPU();
   const Shape s = GetParam();
-  const int64_t out_count = s.batch * s.seq_len * s.heads * kHeadSize;
-  const int64_t rows = s.batch * s.heads * s.seq_len;
-  const Bf16Values qkv = RandomBf16(s.batch * s.seq_len * 3 * s.heads * kHeadSize, 1000 + s.seq_len, -1, 1);
+  const Bf16Values qkv = RandomBf16(s.qkv_count(), 1000 + s.seq_len, -1, 1);
   const Reference ref = ReferenceForward(qkv.values, s);
   DeviceArray<uint16_t> qkv_device(qkv.bits);
   for (int query_rows : {64, 128}) {
     SCOPED_TRACE("query tile " + std::to_string(query_rows));
-    DeviceArray<uint16_t> out(std::vector<uint16_t>(out_count, kBf16NaN));  // poisoned
-    DeviceArray<float> lse(std::vector<float>(rows, std::numeric_limits<float>::quiet_NaN()));
+    DeviceArray<uint16_t> out(std::vector<uint16_t>(s.out_count(), kBf16NaN));  // poisoned
+    DeviceArray<float> lse(std::vector<float>(s.rows(), std::numeric_limits<float>::quiet_NaN()));
     ASSERT_TRUE(cuda::AttentionForwardBf16WithQueryTile(query_rows, out.get(), lse.get(), qkv_device.get(),
                                                         s.batch, s.seq_len, s.heads, kHeadSize, nullptr)
                     .ok());
@@ -213,13 +216,11 @@ TEST_P(AttentionCudaTest, Bf16ForwardMatchesCpuTwinForBothQueryTiles) {
 TEST_P(AttentionCudaTest, Bf16DefaultForwardMatchesExplicitTile) {
   KACHI_SKIP_WITHOUT_GPU();
   const Shape s = GetParam();
-  const int64_t out_count = s.batch * s.seq_len * s.heads * kHeadSize;
-  const int64_t rows = s.batch * s.heads * s.seq_len;
-  const Bf16Values qkv = RandomBf16(s.batch * s.seq_len * 3 * s.heads * kHeadSize, 2000 + s.seq_len, -1, 1);
+  const Bf16Values qkv = RandomBf16(s.qkv_count(), 2000 + s.seq_len, -1, 1);
   DeviceArray<uint16_t> qkv_device(qkv.bits);
-  DeviceArray<uint16_t> out_default(std::vector<uint16_t>(out_count, kBf16NaN));
-  DeviceArray<uint16_t> out_explicit(std::vector<uint16_t>(out_count, kBf16NaN));
-  DeviceArray<float> lse(std::vector<float>(rows, 0.5f));
+  DeviceArray<uint16_t> out_default(std::vector<uint16_t>(s.out_count(), kBf16NaN));
+  DeviceArray<uint16_t> out_explicit(std::vector<uint16_t>(s.out_count(), kBf16NaN));
+  DeviceArray<float> lse(std::vector<float>(s.rows(), 0.5f));
   ASSERT_TRUE(cuda::AttentionForward(AsBf16(out_default.get()), lse.get(), AsBf16(qkv_device.get()), s.batch,
                                      s.seq_len, s.heads, kHeadSize, nullptr)
                   .ok());
@@ -233,20 +234,17 @@ TEST_P(AttentionCudaTest, Bf16DefaultForwardMatchesExplicitTile) {
 TEST_P(AttentionCudaTest, Bf16BackwardMatchesCpuTwinAndRepeatsBitwise) {
   KACHI_SKIP_WITHOUT_GPU();
   const Shape s = GetParam();
-  const int64_t qkv_count = s.batch * s.seq_len * 3 * s.heads * kHeadSize;
-  const int64_t out_count = s.batch * s.seq_len * s.heads * kHeadSize;
-  const int64_t rows = s.batch * s.heads * s.seq_len;
-  const Bf16Values qkv = RandomBf16(qkv_count, 3000 + s.seq_len, -1, 1);
-  const Bf16Values dout = RandomBf16(out_count, 4000 + s.seq_len, -1, 1);
+  const Bf16Values qkv = RandomBf16(s.qkv_count(), 3000 + s.seq_len, -1, 1);
+  const Bf16Values dout = RandomBf16(s.out_count(), 4000 + s.seq_len, -1, 1);
   // Small prefill, so the bf16 rounding of (prefill + gradient) stays far below the tolerance.
-  const Bf16Values prefill = RandomBf16(qkv_count, 5000 + s.seq_len, -1e-3f, 1e-3f);
+  const Bf16Values prefill = RandomBf16(s.qkv_count(), 5000 + s.seq_len, -1e-3f, 1e-3f);
   const Reference ref = ReferenceForward(qkv.values, s);
   const std::vector<double> ref_grad = ReferenceBackward(dout.values, qkv.values, ref, s);
 
   DeviceArray<uint16_t> qkv_device(qkv.bits);
   DeviceArray<uint16_t> dout_device(dout.bits);
-  DeviceArray<uint16_t> out(std::vector<uint16_t>(out_count, kBf16NaN));
-  DeviceArray<float> lse(std::vector<float>(rows, std::numeric_limits<float>::quiet_NaN()));
+  DeviceArray<uint16_t> out(std::vector<uint16_t>(s.out_count(), kBf16NaN));
+  DeviceArray<float> lse(std::vector<float>(s.rows(), std::numeric_limits<float>::quiet_NaN()));
   DeviceArray<float> scratch(std::vector<float>(cuda::AttentionBackwardScratchFloats(s.batch, s.seq_len, s.heads),
                                                 std::numeric_limits<float>::quiet_NaN()));
   ASSERT_TRUE(cuda::AttentionForward(AsBf16(out.get()), lse.get(), AsBf16(qkv_device.get()), s.batch, s.seq_len,
@@ -272,7 +270,7 @@ TEST_P(AttentionCudaTest, Bf16BackwardMatchesCpuTwinAndRepeatsBitwise) {
   const int64_t part = s.heads * kHeadSize;
   for (int which = 0; which < (s.seq_len > 1 ? 3 : 0); ++which) {
     std::vector<double> got, want;
-    for (int64_t i = 0; i < qkv_count; ++i) {
+    for (int64_t i = 0; i < s.qkv_count(); ++i) {
       if ((i % (3 * part)) / part != which) continue;
       got.push_back(accumulated[i]);
       want.push_back(ref_grad[i]);
@@ -286,12 +284,9 @@ TEST_P(AttentionCudaTest, Bf16BackwardMatchesCpuTwinAndRepeatsBitwise) {
 TEST_P(AttentionCudaTest, FloatForwardAndBackwardMatchCpuTwin) {
   KACHI_SKIP_WITHOUT_GPU();
   const Shape s = GetParam();
-  const int64_t qkv_count = s.batch * s.seq_len * 3 * s.heads * kHeadSize;
-  const int64_t out_count = s.batch * s.seq_len * s.heads * kHeadSize;
-  const int64_t rows = s.batch * s.heads * s.seq_len;
-  const std::vector<float> qkv = testing::RandomFloats(qkv_count, 6000 + s.seq_len);
-  const std::vector<float> dout = testing::RandomFloats(out_count, 7000 + s.seq_len);
-  const std::vector<float> prefill = testing::RandomFloats(qkv_count, 8000 + s.seq_len, -0.1f, 0.1f);
+  const std::vector<float> qkv = testing::RandomFloats(s.qkv_count(), 6000 + s.seq_len);
+  const std::vector<float> dout = testing::RandomFloats(s.out_count(), 7000 + s.seq_len);
+  const std::vector<float> prefill = testing::RandomFloats(s.qkv_count(), 8000 + s.seq_len, -0.1f, 0.1f);
   const std::vector<double> qkv_double(qkv.begin(), qkv.end());
   const Reference ref = ReferenceForward(qkv_double, s);
   const std::vector<double> ref_grad =
@@ -299,9 +294,9 @@ TEST_P(AttentionCudaTest, FloatForwardAndBackwardMatchCpuTwin) {
 
   DeviceArray<float> qkv_device(qkv);
   DeviceArray<float> dout_device(dout);
-  DeviceArray<float> out(std::vector<float>(out_count, std::numeric_limits<float>::quiet_NaN()));
-  DeviceArray<float> lse(std::vector<float>(rows, std::numeric_limits<float>::quiet_NaN()));
-  DeviceArray<float> scratch(std::vector<float>(rows, std::numeric_limits<float>::quiet_NaN()));
+  DeviceArray<float> out(std::vector<float>(s.out_count(), std::numeric_limits<float>::quiet_NaN()));
+  DeviceArray<float> lse(std::vector<float>(s.rows(), std::numeric_limits<float>::quiet_NaN()));
+  DeviceArray<float> scratch(std::vector<float>(s.rows(), std::numeric_limits<float>::quiet_NaN()));
   DeviceArray<float> dqkv(prefill);
   ASSERT_TRUE(cuda::AttentionForward(out.get(), lse.get(), qkv_device.get(), s.batch, s.seq_len, s.heads, kHeadSize,
                                      nullptr)
@@ -316,8 +311,8 @@ TEST_P(AttentionCudaTest, FloatForwardAndBackwardMatchCpuTwin) {
   EXPECT_EQ(out_errors.non_finite, 0);
   EXPECT_LE(MaxAbsError(lse.ToHost(), ref.logsumexp), kFloatTolerance);
   const std::vector<float> dqkv_host = dqkv.ToHost();
-  std::vector<double> accumulated(qkv_count);
-  for (int64_t i = 0; i < qkv_count; ++i) accumulated[i] = static_cast<double>(dqkv_host[i]) - prefill[i];
+  std::vector<double> accumulated(s.qkv_count());
+  for (int64_t i = 0; i < s.qkv_count(); ++i) accumulated[i] = static_cast<double>(dqkv_host[i]) - prefill[i];
   const Errors grad_errors = Compare(accumulated, ref_grad);
   EXPECT_LE(grad_errors.norm_relative, kFloatTolerance);
   EXPECT_LE(grad_errors.max_relative, kFloatTolerance);

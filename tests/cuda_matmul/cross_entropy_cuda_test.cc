@@ -22,13 +22,8 @@
 #include "tests/kernels/kernel_test_util.h"
 #include "tests/test_util.h"
 
-namespace kachi {
+namespace kachi::testing {
 namespace {
-
-using testing::DeviceArray;
-using testing::ExpectClose;
-using testing::RandomValues;
-using testing::RoundedTo;
 
 constexpr double kStatisticsTolerance = 1e-5;
 
@@ -204,4 +199,4 @@ TEST(CudaCrossEntropyErrorTest, ValidColsBeyondColsAreRejected) {
 }
 
 }  // namespace
-}  // namespace kachi
+}  // namespace kachi::testing

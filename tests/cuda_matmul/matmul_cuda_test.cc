@@ -23,13 +23,8 @@
 #include "tests/kernels/kernel_test_util.h"
 #include "tests/test_util.h"
 
-namespace kachi {
+namespace kachi::testing {
 namespace {
-
-using testing::DeviceArray;
-using testing::ExpectClose;
-using testing::RandomValues;
-using testing::RoundedTo;
 
 constexpr double kFloatTolerance = 1e-5;
 constexpr double kTf32Tolerance = 2e-3;
@@ -384,4 +379,4 @@ TEST(CudaMatmulErrorTest, NonPositiveChannelsAreRejected) {
 }
 
 }  // namespace
-}  // namespace kachi
+}  // namespace kachi::testing

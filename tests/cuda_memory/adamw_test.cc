@@ -10,10 +10,8 @@
 #include "kernels/adamw.h"
 #include "tests/cuda_memory/cuda_memory_test_util.h"
 
-namespace kachi {
+namespace kachi::testing {
 namespace {
-
-using namespace testing;  // NOLINT(build/namespaces): the helpers of cuda_memory_test_util.h
 
 KACHI_CUDA_MEMORY_TYPED_SUITE(CudaAdamWTest);
 
@@ -122,4 +120,4 @@ TEST(CudaAdamWErrorTest, RejectsStepZeroAndNullPointers) {
 }
 
 }  // namespace
-}  // namespace kachi
+}  // namespace kachi::testing

@@ -120,6 +120,24 @@ inline void ExpectClose(const std::vector<double>& actual, const std::vector<dou
   EXPECT_LE(max_diff / max_ref, tolerance) << what << ": max |out - ref| / max |ref|";
 }
 
+// The parameters and gradients of a layernorm backward check, rounded through T: weight in [0.5, 1.5), bias, dout
+// (n values), the input gradient already there before the backward adds to it (n values) and the dweight / dbias
+// already there, from seeds seed, seed + 1, ..., seed + 5.
+struct LayerNormGradientValues {
+  std::vector<double> weight, bias, dout, dx_before, dweight_before, dbias_before;
+};
+template <typename T>
+LayerNormGradientValues RandomLayerNormGradientValues(int64_t n, int64_t channels, uint64_t seed) {
+  LayerNormGradientValues values;
+  values.weight = RoundedThrough<T>(RandomValues(channels, seed, 0.5, 1.5));
+  values.bias = RoundedThrough<T>(RandomValues(channels, seed + 1));
+  values.dout = RoundedThrough<T>(RandomValues(n, seed + 2));
+  values.dx_before = RoundedThrough<T>(RandomValues(n, seed + 3));
+  values.dweight_before = RoundedThrough<T>(RandomValues(channels, seed + 4));
+  values.dbias_before = RoundedThrough<T>(RandomValues(channels, seed + 5));
+  return values;
+}
+
 }  // namespace kachi::testing
 
 // The preamble of every cuda_memory test: the typed suite `NAME` over the fp32 and bf16 storage types.

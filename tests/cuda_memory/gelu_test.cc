@@ -7,10 +7,8 @@
 #include "kernels/gelu.h"
 #include "tests/cuda_memory/cuda_memory_test_util.h"
 
-namespace kachi {
+namespace kachi::testing {
 namespace {
-
-using namespace testing;  // NOLINT(build/namespaces): the helpers of cuda_memory_test_util.h
 
 KACHI_CUDA_MEMORY_TYPED_SUITE(CudaGeluTest);
 
@@ -52,4 +50,4 @@ TEST(CudaGeluErrorTest, RejectsNegativeSize) {
 }
 
 }  // namespace
-}  // namespace kachi
+}  // namespace kachi::testing

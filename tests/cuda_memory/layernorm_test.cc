@@ -1,6 +1,7 @@
 // kachi::cuda::LayerNormForward/Backward against the CPU twin in float64 (fp32 and bf16): GPT-2's C = 768 and
-// C = 1040 (register and shared-memory paths), channels off the vector width, many rows (warps taking several rows each in the backward), accumulation into
-// pre-filled din/dweight/dbias, bit-for-bit repeatability of the backward, and the channel limit.
+// C = 1040 (register and shared-memory paths), channels off the vector width, many rows (warps taking several rows
+// each in the backward), accumulation into pre-filled din/dweight/dbias, bit-for-bit repeatability of the backward,
+// and the channel limit.
 #include "kernels/layernorm_cuda.h"
 
 #include <vector>
@@ -9,10 +10,8 @@
 #include "kernels/residual_layernorm_cuda.h"
 #include "tests/cuda_memory/cuda_memory_test_util.h"
 
-namespace kachi {
+namespace kachi::testing {
 namespace {
-
-using namespace testing;  // NOLINT(build/namespaces): the helpers of cuda_memory_test_util.h
 
 KACHI_CUDA_MEMORY_TYPED_SUITE(CudaLayerNormTest);
 
@@ -20,12 +19,8 @@ template <typename T>
 void CheckLayerNorm(int64_t rows, int64_t channels, uint64_t seed) {
   const int64_t n = rows * channels;
   const std::vector<double> in = RoundedThrough<T>(RandomValues(n, seed, -2.0, 3.0));
-  const std::vector<double> weight = RoundedThrough<T>(RandomValues(channels, seed + 1, 0.5, 1.5));
-  const std::vector<double> bias = RoundedThrough<T>(RandomValues(channels, seed + 2));
-  const std::vector<double> dout = RoundedThrough<T>(RandomValues(n, seed + 3));
-  const std::vector<double> din_before = RoundedThrough<T>(RandomValues(n, seed + 4));
-  const std::vector<double> dweight_before = RoundedThrough<T>(RandomValues(channels, seed + 5));
-  const std::vector<double> dbias_before = RoundedThrough<T>(RandomValues(channels, seed + 6));
+  const auto [weight, bias, dout, din_before, dweight_before, dbias_before] =
+      RandomLayerNormGradientValues<T>(n, channels, seed + 1);
   DeviceArray<T> in_gpu(n), weight_gpu(channels), bias_gpu(channels), out_gpu(n), dout_gpu(n), din_gpu(n),
       dweight_gpu(channels), dbias_gpu(channels);
   DeviceArray<float> mean_gpu(rows), rstd_gpu(rows);
@@ -101,4 +96,4 @@ TEST(CudaLayerNormErrorTest, RejectsTooManyChannels) {
 }
 
 }  // namespace
-}  // namespace kachi
+}  // namespace kachi::testing

@@ -8,10 +8,8 @@
 #include "kernels/position_embedding.h"
 #include "tests/cuda_memory/cuda_memory_test_util.h"
 
-namespace kachi {
+namespace kachi::testing {
 namespace {
-
-using namespace testing;  // NOLINT(build/namespaces): the helpers of cuda_memory_test_util.h
 
 KACHI_CUDA_MEMORY_TYPED_SUITE(CudaPositionEmbeddingTest);
 
@@ -59,4 +57,4 @@ TYPED_TEST(CudaPositionEmbeddingTest, MatchesCpuTwinWithChannelsOffTheVectorWidt
 }
 
 }  // namespace
-}  // namespace kachi
+}  // namespace kachi::testing

@@ -10,10 +10,8 @@
 #include "kernels/residual.h"
 #include "tests/cuda_memory/cuda_memory_test_util.h"
 
-namespace kachi {
+namespace kachi::testing {
 namespace {
-
-using namespace testing;  // NOLINT(build/namespaces): the helpers of cuda_memory_test_util.h
 
 KACHI_CUDA_MEMORY_TYPED_SUITE(CudaResidualLayerNormTest);
 
@@ -22,12 +20,8 @@ void CheckResidualLayerNorm(int64_t rows, int64_t channels, size_t offset, bool 
   const int64_t n = rows * channels;
   const std::vector<double> a = RoundedThrough<T>(RandomValues(n, seed, -2.0, 2.0));
   const std::vector<double> b = RoundedThrough<T>(RandomValues(n, seed + 1, -1.0, 2.0));
-  const std::vector<double> weight = RoundedThrough<T>(RandomValues(channels, seed + 2, 0.5, 1.5));
-  const std::vector<double> bias = RoundedThrough<T>(RandomValues(channels, seed + 3));
-  const std::vector<double> dout = RoundedThrough<T>(RandomValues(n, seed + 4));
-  const std::vector<double> dresidual_in = RoundedThrough<T>(RandomValues(n, seed + 5));
-  const std::vector<double> dweight_before = RoundedThrough<T>(RandomValues(channels, seed + 6));
-  const std::vector<double> dbias_before = RoundedThrough<T>(RandomValues(channels, seed + 7));
+  const auto [weight, bias, dout, dresidual_in, dweight_before, dbias_before] =
+      RandomLayerNormGradientValues<T>(n, channels, seed + 2);
   DeviceArray<T> a_gpu(n, offset), b_gpu(n, offset), residual_gpu(n, offset), out_gpu(n, offset),
       weight_gpu(channels, offset), bias_gpu(channels, offset), dout_gpu(n, offset), dresidual_in_gpu(n, offset),
       dresidual_out_gpu(n, offset), dweight_gpu(channels, offset), dbias_gpu(channels, offset);
@@ -109,4 +103,4 @@ TEST(CudaResidualLayerNormErrorTest, RejectsTooSmallWorkspace) {
 }
 
 }  // namespace
-}  // namespace kachi
+}  // namespace kachi::testing

@@ -10,10 +10,8 @@
 #include "kernels/sum_of_squares.h"
 #include "tests/cuda_memory/cuda_memory_test_util.h"
 
-namespace kachi {
+namespace kachi::testing {
 namespace {
-
-using namespace testing;  // NOLINT(build/namespaces): the helpers of cuda_memory_test_util.h
 
 constexpr double kDoubleSumTolerance = 1e-12;
 
@@ -66,4 +64,4 @@ TEST(CudaSumOfSquaresErrorTest, RejectsNullData) {
 }
 
 }  // namespace
-}  // namespace kachi
+}  // namespace kachi::testing

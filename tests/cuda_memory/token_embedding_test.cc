@@ -8,10 +8,8 @@
 #include "kernels/token_embedding.h"
 #include "tests/cuda_memory/cuda_memory_test_util.h"
 
-namespace kachi {
+namespace kachi::testing {
 namespace {
-
-using namespace testing;  // NOLINT(build/namespaces): the helpers of cuda_memory_test_util.h
 
 constexpr int64_t kVocabStart = 40;
 constexpr int64_t kVocabRows = 90;
@@ -91,4 +89,4 @@ TEST(CudaTokenEmbeddingErrorTest, RejectsTooSmallWorkspace) {
 }
 
 }  // namespace
-}  // namespace kachi
+}  // namespace kachi::testing

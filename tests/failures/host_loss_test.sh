@@ -14,33 +14,16 @@
 # --nodelist become a hostfile): kf4 is killed once and the batch script resumes on the 3 hosts left.
 # Usage: host_loss_test.sh KACHI MPIRUN SOURCE_DIR [kill|link|sbatch]. Exit 77 (skipped) where namespaces are refused.
 set -uo pipefail
+. "$(dirname "$0")/../lib/common.sh"
 kachi=$(readlink -f "$1")
 mpirun=$2
 source_dir=$3
 mode=${4:-kill}
-cluster=(bash "$source_dir/scripts/cluster.sh")
-name=(--name kf --subnet 10.212.0)
-export CUDA_VISIBLE_DEVICES=
-base=$(mktemp -d /tmp/kachi_host_loss_XXXXXX)
-job=
-cleanup() {
-  [[ -n $job ]] && kill -9 "$job" 2>/dev/null
-  "${cluster[@]}" down --name kf >/dev/null 2>&1
-  rm -rf "$base"
-}
-trap cleanup EXIT
-fail() { echo "--- elastic log ---"; cat "$base/elastic.log" 2>/dev/null; echo "FAIL: $*" >&2; exit 1; }
-
-"${cluster[@]}" up 4 "${name[@]}"
-rc=$?
-[[ $rc -eq 77 ]] && exit 77
-[[ $rc -eq 0 ]] || { echo "FAIL: the emulated cluster did not come up"; exit 1; }
-state=$("${cluster[@]}" dir --name kf)
+kachi_cluster_base "$source_dir" kf kachi_host_loss elastic.log
+kachi_cluster_up 4 10.212.0
 
 RANDOM=20261203
-words=(card pool lane rank tensor shard token batch step loss)
-for _ in $(seq 6000); do printf '%s ' "${words[RANDOM % 10]}"; done >"$base/text.txt"
-"$kachi" data --out "$base/data" "$base/text.txt" >/dev/null || fail "kachi data failed"
+kachi_word_shards "$kachi" "$base" 6000
 deadline=10
 # Kill mode loses two hosts (after steps 10 and 25) and runs 60 steps; the other modes lose one and run 30.
 steps=60

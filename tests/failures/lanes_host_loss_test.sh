@@ -10,31 +10,14 @@
 # checkpoint, nor later).
 # Usage: lanes_host_loss_test.sh KACHI MPIRUN SOURCE_DIR. Exit 77 (skipped) where namespaces are refused.
 set -uo pipefail
+. "$(dirname "$0")/../lib/common.sh"
 kachi=$(readlink -f "$1")
-mpirun=$2
 source_dir=$3
-cluster=(bash "$source_dir/scripts/cluster.sh")
-export CUDA_VISIBLE_DEVICES=
-base=$(mktemp -d /tmp/kachi_lanes_host_loss_XXXXXX)
-job=
-cleanup() {
-  [[ -n $job ]] && kill -9 "$job" 2>/dev/null
-  "${cluster[@]}" down --name kf >/dev/null 2>&1
-  rm -rf "$base"
-}
-trap cleanup EXIT
-fail() { echo "--- elastic log ---"; cat "$base/elastic.log" 2>/dev/null; echo "FAIL: $*" >&2; exit 1; }
-
-"${cluster[@]}" up 4 --name kf --subnet 10.212.0
-rc=$?
-[[ $rc -eq 77 ]] && exit 77
-[[ $rc -eq 0 ]] || { echo "FAIL: the emulated cluster did not come up"; exit 1; }
-state=$("${cluster[@]}" dir --name kf)
+kachi_cluster_base "$source_dir" kf kachi_lanes_host_loss elastic.log
+kachi_cluster_up 4 10.212.0
 
 RANDOM=20261203
-words=(card pool lane rank tensor shard token batch step loss)
-for _ in $(seq 20000); do printf '%s ' "${words[RANDOM % 10]}"; done >"$base/text.txt"
-"$kachi" data --out "$base/data" "$base/text.txt" >/dev/null || fail "kachi data failed"
+kachi_word_shards "$kachi" "$base" 20000
 deadline=10
 (
   # shellcheck disable=SC1091

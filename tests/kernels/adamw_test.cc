@@ -8,10 +8,8 @@
 #include "gtest/gtest.h"
 #include "tests/kernels/kernel_test_util.h"
 
-namespace kachi {
+namespace kachi::testing {
 namespace {
-
-using namespace testing;  // NOLINT: the kernel test helpers (tests/kernels/kernel_test_util.h)
 
 constexpr int64_t kSize = 41;
 constexpr int kSteps = 3;
@@ -79,4 +77,4 @@ TEST(AdamWTest, WeightDecayShrinksParametersWithZeroGradient) {
 }
 
 }  // namespace
-}  // namespace kachi
+}  // namespace kachi::testing

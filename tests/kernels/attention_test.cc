@@ -10,10 +10,8 @@
 #include "gtest/gtest.h"
 #include "tests/kernels/kernel_test_util.h"
 
-namespace kachi {
+namespace kachi::testing {
 namespace {
-
-using namespace testing;  // NOLINT: the kernel test helpers (tests/kernels/kernel_test_util.h)
 
 constexpr int64_t kBatch = 2;
 constexpr int64_t kSeqLen = 5;
@@ -159,4 +157,4 @@ TEST(AttentionTest, TwoHeadGroupsMatchFullAttention) {
 }
 
 }  // namespace
-}  // namespace kachi
+}  // namespace kachi::testing

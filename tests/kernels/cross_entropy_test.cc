@@ -12,10 +12,8 @@
 #include "gtest/gtest.h"
 #include "tests/kernels/kernel_test_util.h"
 
-namespace kachi {
+namespace kachi::testing {
 namespace {
-
-using namespace testing;  // NOLINT: the kernel test helpers (tests/kernels/kernel_test_util.h)
 
 constexpr int64_t kRows = 6;
 constexpr int64_t kVocab = 37;          // real vocabulary entries
@@ -168,4 +166,4 @@ TEST(CrossEntropyTest, TwoVocabShardsMatchUnsharded) { ExpectShardsMatchUnsharde
 TEST(CrossEntropyTest, FourVocabShardsMatchUnsharded) { ExpectShardsMatchUnsharded(4, 61); }
 
 }  // namespace
-}  // namespace kachi
+}  // namespace kachi::testing

@@ -8,10 +8,8 @@
 #include "gtest/gtest.h"
 #include "tests/kernels/kernel_test_util.h"
 
-namespace kachi {
+namespace kachi::testing {
 namespace {
-
-using namespace testing;  // NOLINT: the kernel test helpers (tests/kernels/kernel_test_util.h)
 
 constexpr int64_t kRows = 5;
 constexpr int64_t kChannels = 13;  // not a multiple of the 8 lanes: exercises the tail
@@ -83,4 +81,4 @@ TEST(LayerNormTest, FloatForwardMatchesDouble) {
 }
 
 }  // namespace
-}  // namespace kachi
+}  // namespace kachi::testing

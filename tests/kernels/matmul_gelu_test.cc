@@ -11,10 +11,8 @@
 #include "kernels/gelu.h"
 #include "tests/kernels/kernel_test_util.h"
 
-namespace kachi {
+namespace kachi::testing {
 namespace {
-
-using namespace testing;  // NOLINT: the kernel test helpers (tests/kernels/kernel_test_util.h)
 
 // An MLP slice with sizes no vector width divides: x [rows, in] -> pre [rows, hidden] -> y [rows, out].
 constexpr int64_t kRows = 5, kIn = 7, kHidden = 11, kOut = 6;
@@ -111,4 +109,4 @@ TEST(MatmulGeluTest, FloatMatchesDouble) {
 }
 
 }  // namespace
-}  // namespace kachi
+}  // namespace kachi::testing

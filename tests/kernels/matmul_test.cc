@@ -7,10 +7,8 @@
 #include "gtest/gtest.h"
 #include "tests/kernels/kernel_test_util.h"
 
-namespace kachi {
+namespace kachi::testing {
 namespace {
-
-using namespace testing;  // NOLINT: the kernel test helpers (tests/kernels/kernel_test_util.h)
 
 // Shape chosen to hit the 4x4 tiles, the row and column tails, and the lane tail (in_channels % 8 != 0).
 constexpr int64_t kRows = 7;
@@ -139,4 +137,4 @@ TEST(MatmulTest, RowParallelPartialSumsAddUpToFullOutput) {
 }
 
 }  // namespace
-}  // namespace kachi
+}  // namespace kachi::testing

@@ -7,10 +7,8 @@
 #include "gtest/gtest.h"
 #include "tests/kernels/kernel_test_util.h"
 
-namespace kachi {
+namespace kachi::testing {
 namespace {
-
-using namespace testing;  // NOLINT: the kernel test helpers (tests/kernels/kernel_test_util.h)
 
 constexpr int64_t kBatch = 3;
 constexpr int64_t kSeqLen = 5;
@@ -62,4 +60,4 @@ TEST(PositionEmbeddingTest, FloatForwardMatchesDouble) {
 }
 
 }  // namespace
-}  // namespace kachi
+}  // namespace kachi::testing

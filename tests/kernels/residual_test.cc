@@ -7,10 +7,8 @@
 #include "gtest/gtest.h"
 #include "tests/kernels/kernel_test_util.h"
 
-namespace kachi {
+namespace kachi::testing {
 namespace {
-
-using namespace testing;  // NOLINT: the kernel test helpers (tests/kernels/kernel_test_util.h)
 
 constexpr int64_t kSize = 29;
 
@@ -52,4 +50,4 @@ TEST(ResidualTest, FloatForwardMatchesDouble) {
 }
 
 }  // namespace
-}  // namespace kachi
+}  // namespace kachi::testing

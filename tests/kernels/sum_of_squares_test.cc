@@ -7,10 +7,8 @@
 #include "gtest/gtest.h"
 #include "tests/kernels/kernel_test_util.h"
 
-namespace kachi {
+namespace kachi::testing {
 namespace {
-
-using namespace testing;  // NOLINT: the kernel test helpers (tests/kernels/kernel_test_util.h)
 
 // sum_i x[i]^2 in double, one element at a time.
 template <typename T>
@@ -37,4 +35,4 @@ TEST(SumOfSquaresTest, EmptyIsZero) {
 }
 
 }  // namespace
-}  // namespace kachi
+}  // namespace kachi::testing

@@ -8,10 +8,8 @@
 #include "gtest/gtest.h"
 #include "tests/kernels/kernel_test_util.h"
 
-namespace kachi {
+namespace kachi::testing {
 namespace {
-
-using namespace testing;  // NOLINT: the kernel test helpers (tests/kernels/kernel_test_util.h)
 
 constexpr int64_t kVocab = 11;
 constexpr int64_t kChannels = 6;
@@ -94,4 +92,4 @@ TEST(TokenEmbeddingTest, FloatForwardMatchesDouble) {
 }
 
 }  // namespace
-}  // namespace kachi
+}  // namespace kachi::testing

@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <initializer_list>
 #include <string>
 
 #include "gmock/gmock.h"
@@ -31,6 +32,13 @@ Result RunKachi(const std::string& args) {
   return result;
 }
 
+// Runs `kachi <args>` and expects exit code `exit_code` and every one of `expected` in its output.
+void ExpectKachi(const std::string& args, int exit_code, std::initializer_list<const char*> expected) {
+  const Result r = RunKachi(args);
+  EXPECT_EQ(r.exit_code, exit_code) << "kachi " << args << "\n" << r.output;
+  for (const char* text : expected) EXPECT_THAT(r.output, HasSubstr(text)) << "kachi " << args;
+}
+
 TEST(CliTest, HelpListsSubcommandsAndCommonFlags) {
   for (const char* flag : {"--help", "-h", "help"}) {
     Result r = RunKachi(flag);
@@ -42,47 +50,26 @@ TEST(CliTest, HelpListsSubcommandsAndCommonFlags) {
 }
 
 TEST(CliTest, UnknownSubcommandPrintsUsageAndExits2) {
-  Result r = RunKachi("frobnicate");
-  EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_THAT(r.output, HasSubstr("unknown subcommand 'frobnicate'"));
-  EXPECT_THAT(r.output, HasSubstr("usage: kachi"));
+  ExpectKachi("frobnicate", 2, {"unknown subcommand 'frobnicate'", "usage: kachi"});
 }
 
-TEST(CliTest, MissingSubcommandExits2) {
-  Result r = RunKachi("");
-  EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_THAT(r.output, HasSubstr("no subcommand"));
-}
+TEST(CliTest, MissingSubcommandExits2) { ExpectKachi("", 2, {"no subcommand"}); }
 
 TEST(CliTest, VersionPrintsKachiAndLibraryVersions) {
-  Result r = RunKachi("version");
-  EXPECT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_THAT(r.output, HasSubstr("kachi " KACHI_EXPECTED_VERSION));
-  EXPECT_THAT(r.output, HasSubstr("mpi:"));
-  EXPECT_THAT(r.output, HasSubstr("protobuf: 3."));
-  EXPECT_THAT(r.output, HasSubstr("nccl:"));
+  ExpectKachi("version", 0, {"kachi " KACHI_EXPECTED_VERSION, "mpi:", "protobuf: 3.", "nccl:"});
 }
 
 TEST(CliTest, BadOverrideIsReportedWithTheValidFields) {
-  Result r = RunKachi("env --set comm.deadline_s=5 --set comm.nope=1");
-  EXPECT_EQ(r.exit_code, 1) << r.output;
-  EXPECT_THAT(r.output, HasSubstr("no field 'comm.nope'"));
-  EXPECT_THAT(r.output, HasSubstr("backend, deadline_s"));
+  ExpectKachi("env --set comm.deadline_s=5 --set comm.nope=1", 1, {"no field 'comm.nope'", "backend, deadline_s"});
 }
 
 TEST(CliTest, BadBackendAndMissingConfigAreReported) {
-  Result backend = RunKachi("--backend=tcp env");
-  EXPECT_EQ(backend.exit_code, 1) << backend.output;
-  EXPECT_THAT(backend.output, HasSubstr("expected mpi, nccl or auto"));
-  Result config = RunKachi("env --config /nonexistent/run.pbtxt");
-  EXPECT_EQ(config.exit_code, 1) << config.output;
-  EXPECT_THAT(config.output, HasSubstr("cannot read config file '/nonexistent/run.pbtxt'"));
+  ExpectKachi("--backend=tcp env", 1, {"expected mpi, nccl or auto"});
+  ExpectKachi("env --config /nonexistent/run.pbtxt", 1, {"cannot read config file '/nonexistent/run.pbtxt'"});
 }
 
 TEST(CliTest, InvalidValueAfterOverrideIsReported) {
-  Result r = RunKachi("env --set=comm.deadline_s=-1");
-  EXPECT_EQ(r.exit_code, 1) << r.output;
-  EXPECT_THAT(r.output, HasSubstr("comm.deadline_s is -1"));
+  ExpectKachi("env --set=comm.deadline_s=-1", 1, {"comm.deadline_s is -1"});
 }
 
 }  // namespace

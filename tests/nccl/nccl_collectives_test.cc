@@ -18,6 +18,7 @@
 #include "comm/nccl_communicator.h"
 #include "comm/watchdog.h"
 #include "gtest/gtest.h"
+#include "tests/comm/mpi_test_data.h"
 #include "tests/test_util.h"
 
 namespace kachi {
@@ -121,17 +122,9 @@ std::vector<uint8_t> Encode(DType dtype, const std::vector<double>& values) {
   return out;
 }
 
-// Element `index` of a `dtype` byte buffer as a double.
+// Element `index` of a `dtype` byte buffer as a double (the MPI tests' reader, tests/comm/mpi_test_data.h).
 double Decode(DType dtype, const std::vector<uint8_t>& bytes, size_t index) {
-  const uint8_t* at = bytes.data() + index * DTypeSize(dtype);
-  switch (dtype) {
-    case DType::kFloat32: { float v; std::memcpy(&v, at, 4); return v; }
-    case DType::kBFloat16: { uint16_t v; std::memcpy(&v, at, 2); return BFloat16ToFloat(v); }
-    case DType::kFloat16: { uint16_t v; std::memcpy(&v, at, 2); return HalfToFloat(v); }
-    case DType::kInt32: { int32_t v; std::memcpy(&v, at, 4); return v; }
-    case DType::kInt64: { int64_t v; std::memcpy(&v, at, 8); return static_cast<double>(v); }
-  }
-  return 0;
+  return testing::ValueAt(bytes.data(), index, dtype);
 }
 
 // Unit roundoff of `dtype` (0 for integers, which must match exactly).

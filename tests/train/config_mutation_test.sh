@@ -4,17 +4,14 @@
 # abort or crash), within 60 s, with exactly one "kachi" error line on stderr that names the mutated field or the
 # memory estimate, and no core dump; the unmutated config must train. Usage: config_mutation_test.sh KACHI [N]
 set -uo pipefail
+. "$(dirname "$0")/../lib/common.sh"
 kachi=$(readlink -f "$1")
 count=${2:-200}
 export CUDA_VISIBLE_DEVICES=
-base=$(mktemp -d /tmp/kachi_cfg_mut_XXXXXX)
-trap 'rm -rf "$base"' EXIT
+kachi_temp_base kachi_cfg_mut
 cd "$base" || exit 1
 ulimit -c 0
-fail() { echo "FAIL: $*" >&2; exit 1; }
-words=(card pool lane rank tensor shard token batch step loss)
-for _ in $(seq 3000); do printf '%s ' "${words[RANDOM % 10]}"; done >text.txt
-"$kachi" data --out data text.txt >/dev/null || fail "kachi data failed"
+kachi_word_shards "$kachi" "$base" 3000
 cat >run.pbtxt <<CONFIG
 model { preset: "tiny" layers: 2 heads: 4 width: 32 vocab_size: 256 context: 32 }
 parallel { tp: 1 }

@@ -48,9 +48,10 @@ class EquivalenceTest : public ::testing::Test {
     auto world = CreateMpiCommunicator(MPI_COMM_WORLD, CommOptions{absl::Seconds(120), "world"});
     ASSERT_TRUE(world.ok()) << world.status();
     world_ = world->release();
-    // Rank 0 writes a shard of skewed random tokens into a directory every rank can read. A fixed dataset: over fresh random datasets the worst tensor (a zero-initialized bias, whose small norm
-    // magnifies fp32 rounding in the relative error) exceeded 1e-5 about once in 20 runs (1.24e-5 seen once), so a
-    // random one would make CI flaky; this one sits well inside the bound and any real layout bug breaks it.
+    // Rank 0 writes a shard of skewed random tokens into a directory every rank can read. A fixed dataset: over
+    // fresh random datasets the worst tensor (a zero-initialized bias, whose small norm magnifies fp32 rounding in
+    // the relative error) exceeded 1e-5 about once in 20 runs (1.24e-5 seen once), so a random one would make CI
+    // flaky; this one sits well inside the bound and any real layout bug breaks it.
     data_dir_ = testing::SharedSkewedTokenDir(*world_, "kachi_equivalence", kShape.vocab_size, 20261122);
     ASSERT_FALSE(data_dir_.empty());
     reference_ = new RunResult(Train(1, 1, 8, false, /*every_rank_alone=*/true));
@@ -72,27 +73,13 @@ class EquivalenceTest : public ::testing::Test {
     auto grid = ProcessGrid::Carve(*world_, color, tp, /*host=*/"");
     EXPECT_TRUE(grid.ok()) << grid.status();
     if (!grid.ok() || *grid == nullptr) return result;
-    TrainOptions options;
-    options.shape = kShape;
-    options.init_seed = 7;
-    options.train_pattern = data_dir_ + "/train_*.bin";
-    options.seq_len = 16;
-    options.data_seed = 11;
-    options.global_batch = 8;
-    options.micro_batch = micro_batch;
-    options.steps = 10;
-    options.schedule = LrSchedule{3e-3, 2, 10, 0.1};
+    TrainOptions options = testing::TinyTrainOptions(kShape, data_dir_ + "/train_*.bin", micro_batch, 10, zero1);
     options.adamw.grad_clip = 1.0;
     options.adamw.eps = kAdamEps;
-    options.bucket_bytes = 2048;
-    options.zero1 = zero1;
-    options.log_every = 0;
-    auto trainer = Trainer::Create(options, grid->get());
-    EXPECT_TRUE(trainer.ok()) << trainer.status();
-    if (!trainer.ok()) return result;
-    if (!testing::RunSteps(**trainer, &result.losses)) return result;
+    const std::unique_ptr<Trainer> trainer = testing::TrainedTrainer(options, grid->get(), &result.losses);
+    if (trainer == nullptr) return result;
     // Global tensors over the tensor-parallel group (replicated tensors from tp rank 0 only).
-    result.tensors = testing::GlobalTensors((*trainer)->model().layout(), (*trainer)->model().params(), (*grid)->tp());
+    result.tensors = testing::GlobalTensors(trainer->model().layout(), trainer->model().params(), (*grid)->tp());
     return result;
   }
 

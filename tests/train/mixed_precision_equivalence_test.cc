@@ -62,28 +62,14 @@ class MixedPrecisionEquivalenceTest : public ::testing::Test {
     auto grid = ProcessGrid::Carve(*world_, color, tp, /*host=*/"");
     EXPECT_TRUE(grid.ok()) << grid.status();
     if (!grid.ok() || *grid == nullptr) return result;
-    TrainOptions options;
-    options.shape = kShape;
+    TrainOptions options = testing::TinyTrainOptions(kShape, data_dir_ + "/train_*.bin", 8 / dp, 10, zero1);
     options.precision = "bf16";
-    options.init_seed = 7;
-    options.train_pattern = data_dir_ + "/train_*.bin";
-    options.seq_len = 16;
-    options.data_seed = 11;
-    options.global_batch = 8;
-    options.micro_batch = 8 / dp;
-    options.steps = 10;
-    options.schedule = LrSchedule{3e-3, 2, 10, 0.1};
     options.adamw.eps = 1e-6;
-    options.bucket_bytes = 2048;
-    options.zero1 = zero1;
-    options.log_every = 0;
-    auto trainer = Trainer::Create(options, grid->get());
-    EXPECT_TRUE(trainer.ok()) << trainer.status();
-    if (!trainer.ok()) return result;
-    if (!testing::RunSteps(**trainer, &result.losses)) return result;
-    std::vector<float> master((*trainer)->model().buffer_size());
-    EXPECT_TRUE((*trainer)->GetParameters(master.data()).ok());  // collective under ZeRO-1
-    result.tensors = testing::GlobalTensors((*trainer)->model().layout(), master.data(), (*grid)->tp());
+    const std::unique_ptr<Trainer> trainer = testing::TrainedTrainer(options, grid->get(), &result.losses);
+    if (trainer == nullptr) return result;
+    std::vector<float> master(trainer->model().buffer_size());
+    EXPECT_TRUE(trainer->GetParameters(master.data()).ok());  // collective under ZeRO-1
+    result.tensors = testing::GlobalTensors(trainer->model().layout(), master.data(), (*grid)->tp());
     return result;
   }
 

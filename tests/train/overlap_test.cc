@@ -39,21 +39,11 @@ struct RunResult {
 
 // Options of every run here: global batch 8, micro-batch 2 (accumulation 2 at dp 2), buckets of 2 KiB.
 TrainOptions Options(const std::string& data_dir, const std::string& precision, bool overlap) {
-  TrainOptions options;
-  options.shape = kShape;
+  TrainOptions options = testing::TinyTrainOptions(kShape, data_dir + "/train_*.bin", /*micro_batch=*/2, /*steps=*/6,
+                                                   /*zero1=*/false);
   options.precision = precision;
-  options.init_seed = 7;
-  options.train_pattern = data_dir + "/train_*.bin";
-  options.seq_len = 16;
-  options.data_seed = 11;
-  options.global_batch = 8;
-  options.micro_batch = 2;
-  options.steps = 6;
-  options.schedule = LrSchedule{3e-3, 2, 6, 0.1};
   options.adamw.grad_clip = 1.0;
-  options.bucket_bytes = 2048;
   options.overlap_grad_reduce = overlap;
-  options.log_every = 0;
   return options;
 }
 

@@ -5,16 +5,13 @@
 # `kachi ckpt inspect` / `check` exit 3 on a damaged step or a garbage `latest`, 0 on a sound directory.
 # Usage: startup_errors_test.sh KACHI MPIRUN
 set -uo pipefail
+. "$(dirname "$0")/../lib/common.sh"
 kachi=$(readlink -f "$1")
 mpirun=$2
 export CUDA_VISIBLE_DEVICES=
-base=$(mktemp -d /tmp/kachi_startup_XXXXXX)
-trap 'rm -rf "$base"' EXIT
+kachi_temp_base kachi_startup
 cd "$base" || exit 1
-fail() { echo "FAIL: $*" >&2; exit 1; }
-words=(card pool lane rank tensor shard token batch step loss)
-for _ in $(seq 3000); do printf '%s ' "${words[RANDOM % 10]}"; done >text.txt
-"$kachi" data --out data text.txt >/dev/null || fail "kachi data failed"
+kachi_word_shards "$kachi" "$base" 3000
 cat >run.pbtxt <<CONFIG
 model { preset: "tiny" layers: 2 heads: 4 width: 32 vocab_size: 256 context: 32 }
 train { seq_len: 32 global_batch: 8 micro_batch: 2 steps: 4 log_every: 1 }

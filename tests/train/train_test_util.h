@@ -1,7 +1,7 @@
 // Helpers of the training tests: the seed of their random data, a token shard with a skewed (learnable) unigram
 // distribution (also written once for a whole MPI job), a trainer's run with its losses, a rank's piece of a
-// parameter tensor placed in its global shape, whole tensors summed over the tensor-parallel group, and the relative
-// L2 difference of two tensors.
+// parameter tensor placed in its global shape, whole tensors summed over the tensor-parallel group, the relative
+// L2 difference of two tensors, and the tiny training options and trained trainer the equivalence tests share.
 #ifndef KACHI_TESTS_TRAIN_TRAIN_TEST_UTIL_H_
 #define KACHI_TESTS_TRAIN_TRAIN_TEST_UTIL_H_
 
@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <random>
 #include <string>
@@ -107,6 +108,34 @@ inline double RelativeL2(const float* a, const float* ref, size_t n) {
     norm += double(ref[i]) * ref[i];
   }
   return std::sqrt(diff / norm);
+}
+
+// The options the CPU equivalence, overlap and checkpoint tests share: `shape`, init seed 7, data seed 11, seq_len
+// 16, global batch 8 in micro-batches of `micro_batch`, `steps` steps at lr 3e-3 (2 warm-up steps, cosine down to 0.1
+// of it by `steps`), 2048-byte buckets, ZeRO-1 as given, no progress lines.
+inline TrainOptions TinyTrainOptions(const GptShape& shape, const std::string& train_pattern, int64_t micro_batch,
+                                     int64_t steps, bool zero1) {
+  TrainOptions options;
+  options.shape = shape;
+  options.train_pattern = train_pattern;
+  options.init_seed = 7, options.data_seed = 11;
+  options.seq_len = 16, options.global_batch = 8, options.micro_batch = micro_batch;
+  options.steps = steps;
+  options.schedule = LrSchedule{3e-3, 2, steps, 0.1};
+  options.zero1 = zero1;
+  options.bucket_bytes = 2048;
+  options.log_every = 0;
+  return options;
+}
+
+// A trainer created from `options` on `grid` that has run its options.steps steps, their losses appended to
+// `losses`; null (with a test failure) when it could not be created or a step failed.
+inline std::unique_ptr<Trainer> TrainedTrainer(const TrainOptions& options, ProcessGrid* grid,
+                                               std::vector<float>* losses) {
+  absl::StatusOr<std::unique_ptr<Trainer>> trainer = Trainer::Create(options, grid);
+  EXPECT_TRUE(trainer.ok()) << trainer.status();
+  if (!trainer.ok() || !RunSteps(**trainer, losses)) return nullptr;
+  return *std::move(trainer);
 }
 
 }  // namespace kachi::testing

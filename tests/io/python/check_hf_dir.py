@@ -3,6 +3,8 @@ them, and model.safetensors' names and shapes as GPT2LMHeadModel's state dict (b
 Usage: check_hf_dir.py DIR L H C V T."""
 import json, struct, sys
 
+from gpt2_shapes import gpt2_shapes
+
 d = sys.argv[1]
 L, H, C, V, T = map(int, sys.argv[2:7])
 cfg = json.load(open(d + "/config.json"))
@@ -15,13 +17,7 @@ raw = open(d + "/model.safetensors", "rb").read()
 n = struct.unpack("<Q", raw[:8])[0]
 header = json.loads(raw[8:8 + n])
 assert header["__metadata__"]["format"] == "pt", header["__metadata__"]
-shapes = {"wte.weight": [V, C], "wpe.weight": [T, C], "ln_f.weight": [C], "ln_f.bias": [C]}
-for l in range(L):
-    p = f"h.{l}."
-    shapes.update({p + "ln_1.weight": [C], p + "ln_1.bias": [C], p + "attn.c_attn.weight": [C, 3 * C],
-                   p + "attn.c_attn.bias": [3 * C], p + "attn.c_proj.weight": [C, C], p + "attn.c_proj.bias": [C],
-                   p + "ln_2.weight": [C], p + "ln_2.bias": [C], p + "mlp.c_fc.weight": [C, 4 * C],
-                   p + "mlp.c_fc.bias": [4 * C], p + "mlp.c_proj.weight": [4 * C, C], p + "mlp.c_proj.bias": [C]})
+shapes = gpt2_shapes(L, C, V, T)
 got = {k: v["shape"] for k, v in header.items() if k != "__metadata__"}
 assert got == shapes, f"tensors differ: extra {set(got) - set(shapes)}, missing {set(shapes) - set(got)}"
 print("check_hf_dir: ok", len(got), "tensors")

@@ -4,18 +4,13 @@ GPT2Config.to_json_string writes it (floats, booleans, null included) and model.
 lm_head. Usage: make_hf_dir.py DIR SEED [untied]."""
 import json, random, struct, sys
 
+from gpt2_shapes import gpt2_shapes
+
 L, H, C, V, T = 2, 2, 16, 256, 32
 out, seed = sys.argv[1], int(sys.argv[2])
 untied = len(sys.argv) > 3
 rng = random.Random(seed)
-shapes = {"wte.weight": [V, C], "wpe.weight": [T, C], "ln_f.weight": [C], "ln_f.bias": [C]}
-for l in range(L):
-    p = f"h.{l}."
-    shapes.update({p + "ln_1.weight": [C], p + "ln_1.bias": [C], p + "attn.c_attn.weight": [C, 3 * C],
-                   p + "attn.c_attn.bias": [3 * C], p + "attn.c_proj.weight": [C, C], p + "attn.c_proj.bias": [C],
-                   p + "ln_2.weight": [C], p + "ln_2.bias": [C], p + "mlp.c_fc.weight": [C, 4 * C],
-                   p + "mlp.c_fc.bias": [4 * C], p + "mlp.c_proj.weight": [4 * C, C], p + "mlp.c_proj.bias": [C],
-                   p + "attn.bias": [1, 1, T, T]})
+shapes = gpt2_shapes(L, C, V, T, attn_bias=True)
 values = {}
 for name, shape in shapes.items():
     n = 1
