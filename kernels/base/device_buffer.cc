@@ -71,6 +71,14 @@ DeviceBuffer& DeviceBuffer::operator=(DeviceBuffer&& other) noexcept {
   return *this;
 }
 
+absl::Status DeviceBuffer::Reallocate(size_t bytes, MemoryKind kind, bool zero, const char* what) {
+  Reset();
+  absl::StatusOr<DeviceBuffer> fresh = Allocate(bytes, kind, zero, what);
+  if (!fresh.ok()) return fresh.status();
+  *this = std::move(*fresh);
+  return absl::OkStatus();
+}
+
 void DeviceBuffer::Reset() {
   if (data_ == nullptr) return;
 #ifdef KACHI_WITH_CUDA

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
 namespace kachi::base {
@@ -38,6 +39,9 @@ class DeviceBuffer {
 
   // Frees the memory now; the buffer becomes empty.
   void Reset();
+  // Frees the memory, then holds a fresh allocation as Allocate makes it (empty on error).
+  absl::Status Reallocate(size_t bytes, MemoryKind kind = MemoryKind::kDevice, bool zero = false,
+                          const char* what = "buffer");
 
   void* data() const { return data_; }
   // The memory as an array of T.

@@ -76,10 +76,7 @@ absl::Status AdamWStep(float* master, __nv_bfloat16* param, const __nv_bfloat16*
 // cuda::SumOfSquares into a device double, downloaded.
 template <typename T>
 absl::StatusOr<double> SumOfSquares(const T* data, int64_t count, const Context& c) {
-  if (c.norm_result->empty()) {
-    KACHI_ASSIGN_OR_RETURN(
-        *c.norm_result, base::DeviceBuffer::Allocate(sizeof(double), base::MemoryKind::kDevice, false, "norm result"));
-  }
+  if (c.norm_result->empty()) KACHI_RETURN_IF_ERROR(c.norm_result->Reallocate(sizeof(double)));
   double* device_result = c.norm_result->as<double>();
   KACHI_RETURN_IF_ERROR(cuda::SumOfSquares(device_result, data, count, c.stream));
   double result = 0;

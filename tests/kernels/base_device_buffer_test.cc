@@ -1,8 +1,10 @@
 // base::DeviceBuffer without a GPU: an empty buffer and zero-byte allocations need no device, moves hand the memory
 // over and leave the source empty; in CPU-only builds device memory is Unavailable and pinned host memory is heap
-// memory (zero-filled on request, fresh random contents read back). The device paths: base_device_buffer_gpu_test.
+// memory (zero-filled on request, fresh random contents read back) and Reallocate replaces the memory or leaves the
+// buffer empty on failure. The device paths: base_device_buffer_gpu_test.
 #include "kernels/base/device_buffer.h"
 
+#include <cstdint>
 #include <cstring>
 #include <utility>
 #include <vector>
@@ -59,6 +61,18 @@ TEST(DeviceBufferTest, CpuOnlyBuildPinnedIsHeapMemoryAndMovesOwnership) {
   EXPECT_EQ(std::memcmp(other->data(), values.data(), bytes), 0);
   other->Reset();
   EXPECT_TRUE(other->empty());
+}
+
+TEST(DeviceBufferTest, CpuOnlyBuildReallocateReplacesOrEmpties) {
+  DeviceBuffer buffer;
+  ASSERT_TRUE(buffer.Reallocate(24, MemoryKind::kPinnedHost, /*zero=*/true).ok());
+  ASSERT_EQ(buffer.bytes(), 24u);
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(buffer.as<int32_t>()[i], 0) << i;
+  ASSERT_TRUE(buffer.Reallocate(4096, MemoryKind::kPinnedHost).ok());
+  EXPECT_EQ(buffer.bytes(), 4096u);
+  const absl::Status device = buffer.Reallocate(8, MemoryKind::kDevice);
+  EXPECT_EQ(device.code(), absl::StatusCode::kUnavailable) << device;
+  EXPECT_TRUE(buffer.empty());  // the old memory is gone even though the new allocation failed
 }
 
 TEST(DeviceBufferTest, CpuOnlyBuildHugePinnedIsResourceExhausted) {
