@@ -80,7 +80,7 @@ class GptModel {
                                         float grad_scale);
   // Called during backward when every tensor with index >= first_final_tensor holds its final gradient for this
   // backward pass: after the final LayerNorm's backward, after each block's (last block first) and at the end (0).
-  // With device memory the gradients are final in the compute stream's order (ModelOps::RecordEvent marks that
+  // With device memory the gradients are final in the compute stream's order (DeviceContext::RecordEvent marks that
   // point). A non-OK status ends the backward pass with it.
   using GradientsReadyHook = std::function<absl::Status(int first_final_tensor)>;
   // Installs `hook` for later backward passes; null (the default) means none.
