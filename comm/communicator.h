@@ -81,7 +81,7 @@ class Communicator {
   // True when collectives only enqueue work and return (NCCL); false when they are complete on return (MPI).
   virtual bool asynchronous() const { return false; }
   // Orders this communicator's later collectives after `cuda_event` (a cudaEvent_t passed as void*, recorded on a
-  // compute stream, e.g. by ModelOps::RecordEvent). Asynchronous backends make their stream wait without blocking
+  // compute stream, e.g. by the runtime's DeviceContext::RecordEvent). Asynchronous backends make their stream wait without blocking
   // the host (NCCL: cudaStreamWaitEvent); synchronous ones block until the event has completed. A null event is a
   // no-op; the event may be re-recorded or released once this returns. Default: Unimplemented for a non-null event.
   virtual absl::Status WaitEvent(void* cuda_event);

@@ -1,10 +1,6 @@
 // Device-memory detection and pinned staging buffers for the MPI backend (see device_staging.h).
 #include "comm/device_staging.h"
 
-#include <cstdlib>
-
-#include "absl/strings/str_cat.h"
-
 #ifdef KACHI_WITH_CUDA
 #include <cuda_runtime.h>
 
@@ -41,24 +37,6 @@ bool IsDeviceMemory(const void* ptr) {
   return attributes.type == cudaMemoryTypeDevice;
 }
 
-PinnedBuffer::~PinnedBuffer() {
-  if (data_ != nullptr) cudaFreeHost(data_);
-}
-
-absl::Status PinnedBuffer::Reserve(size_t bytes) {
-  if (bytes <= capacity_) return absl::OkStatus();
-  if (data_ != nullptr) cudaFreeHost(data_);
-  data_ = nullptr;
-  capacity_ = 0;
-  void* fresh = nullptr;
-  if (auto s = base::CudaStatus(cudaMallocHost(&fresh, bytes), "cudaMallocHost"); !s.ok()) {
-    return absl::ResourceExhaustedError(absl::StrCat("staging ", bytes, " bytes of pinned memory: ", s.message()));
-  }
-  data_ = fresh;
-  capacity_ = bytes;
-  return absl::OkStatus();
-}
-
 absl::Status CopyDeviceToHost(void* host, const void* device, size_t bytes) {
   return base::CudaStatus(cudaMemcpy(host, device, bytes, cudaMemcpyDeviceToHost), "cudaMemcpy (device to host)");
 }
@@ -76,17 +54,6 @@ absl::Status WaitForCudaEvent(void* cuda_event) {
 
 bool IsDeviceMemory(const void*) { return false; }
 
-PinnedBuffer::~PinnedBuffer() { std::free(data_); }
-
-absl::Status PinnedBuffer::Reserve(size_t bytes) {
-  if (bytes <= capacity_) return absl::OkStatus();
-  std::free(data_);
-  data_ = std::malloc(bytes);
-  capacity_ = data_ != nullptr ? bytes : 0;
-  if (data_ == nullptr) return absl::ResourceExhaustedError(absl::StrCat("staging buffer of ", bytes, " bytes"));
-  return absl::OkStatus();
-}
-
 absl::Status CopyDeviceToHost(void*, const void*, size_t) {
   return absl::UnavailableError("device copy requested in a CPU-only build");
 }
@@ -101,5 +68,10 @@ absl::Status WaitForCudaEvent(void* cuda_event) {
 }
 
 #endif
+
+absl::Status PinnedBuffer::Reserve(size_t bytes) {
+  if (bytes <= buffer_.bytes()) return absl::OkStatus();
+  return buffer_.Reallocate(bytes, base::MemoryKind::kPinnedHost, false, "MPI device-staging buffer");
+}
 
 }  // namespace kachi

@@ -6,6 +6,7 @@
 #include <cstddef>
 
 #include "absl/status/status.h"
+#include "kernels/base/device_buffer.h"
 
 namespace kachi {
 
@@ -14,23 +15,18 @@ namespace kachi {
 // CUDA runtime.
 bool IsDeviceMemory(const void* ptr);
 
-// A host buffer that grows to the largest size asked for and is reused: pinned (cudaMallocHost) in CUDA builds so
-// device copies run at full speed, plain heap memory otherwise. Not thread-safe.
+// A host buffer that grows to the largest size asked for and is reused: pinned (a base::DeviceBuffer of pinned host
+// memory: cudaMallocHost in CUDA builds so device copies run at full speed, plain heap memory otherwise). Not
+// thread-safe.
 class PinnedBuffer {
  public:
-  PinnedBuffer() = default;
-  ~PinnedBuffer();
-  PinnedBuffer(const PinnedBuffer&) = delete;
-  PinnedBuffer& operator=(const PinnedBuffer&) = delete;
-
   // Returns a buffer of at least `bytes` bytes (contents unspecified), or an error if allocation fails.
   absl::Status Reserve(size_t bytes);
   // The buffer (valid after a successful Reserve until the next one).
-  void* data() const { return data_; }
+  void* data() const { return buffer_.data(); }
 
  private:
-  void* data_ = nullptr;
-  size_t capacity_ = 0;
+  base::DeviceBuffer buffer_;
 };
 
 // Synchronous copies between device memory and host memory (errors name the CUDA error). Unavailable in CPU-only

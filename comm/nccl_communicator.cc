@@ -10,9 +10,9 @@
 #include <atomic>
 #include <cstdio>
 #include <cstring>
-#include <tuple>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -27,6 +27,7 @@
 #include "comm/nccl_status.h"
 #include "comm/nccl_types.h"
 #include "comm/watchdog.h"
+#include "kernels/base/device_buffer.h"
 
 namespace kachi {
 namespace {
@@ -38,8 +39,8 @@ struct SharedNcclState {
       : comm(nccl_comm), label(std::move(description)) {}
 
   absl::Mutex mu;
-  ncclComm_t comm ABSL_GUARDED_BY(mu);  // null once destroyed or aborted
-  const std::string label;             // "comm 'world' rank 1 of 4 (nccl, device 0)"
+  ncclComm_t comm ABSL_GUARDED_BY(mu);          // null once destroyed or aborted
+  const std::string label;                      // "comm 'world' rank 1 of 4 (nccl, device 0)"
   std::string event_error ABSL_GUARDED_BY(mu);  // first CUDA error seen while polling a completion event
 };
 
@@ -77,17 +78,19 @@ class NcclCommunicator final : public Communicator {
     int size = 0;
     absl::Status status = NcclStatus(ncclCommUserRank(comm, &rank), "ncclCommUserRank", comm);
     if (status.ok()) status = NcclStatus(ncclCommCount(comm, &size), "ncclCommCount", comm);
-    void* scratch = nullptr;
-    if (status.ok()) status = CudaStatus(cudaMalloc(&scratch, sizeof(int64_t)), "cudaMalloc of the barrier word");
-    if (status.ok()) status = CudaStatus(cudaMemset(scratch, 0, sizeof(int64_t)), "cudaMemset of the barrier word");
+    absl::StatusOr<base::DeviceBuffer> scratch = base::DeviceBuffer();
+    if (status.ok()) {
+      scratch =
+          base::DeviceBuffer::Allocate(sizeof(int64_t), base::MemoryKind::kDevice, /*zero=*/true, "NCCL barrier word");
+      status = scratch.status();
+    }
     if (!status.ok()) {
-      if (scratch != nullptr) cudaFree(scratch);
       ncclCommAbort(comm);
       cudaStreamDestroy(stream);
       return status;
     }
-    return std::unique_ptr<Communicator>(
-        new NcclCommunicator(comm, stream, device, rank, size, scratch, std::move(options), std::move(world_ranks)));
+    return std::unique_ptr<Communicator>(new NcclCommunicator(comm, stream, device, rank, size, std::move(*scratch),
+                                                              std::move(options), std::move(world_ranks)));
   }
 
   ~NcclCommunicator() override;
@@ -123,17 +126,16 @@ class NcclCommunicator final : public Communicator {
     return status.ok() ? Unstage(*b) : status;
   }
 
-  absl::Status DoReduceScatter(const void* send, void* recv, size_t recv_count, DType dtype,
-                               ReduceOp op) override {
+  absl::Status DoReduceScatter(const void* send, void* recv, size_t recv_count, DType dtype, ReduceOp op) override {
     Entered(CollectiveKind::kReduceScatter);
     pending_ = false;
     if (recv_count == 0) return absl::OkStatus();
     const size_t bytes = recv_count * DTypeSize(dtype);
     absl::StatusOr<Staged> b = Stage(CollectiveKind::kReduceScatter, send, bytes * size_, recv, bytes);
     if (!b.ok()) return b.status();
-    absl::Status status = Enqueue(
-        ncclReduceScatter(b->send, b->recv, recv_count, ToNcclDataType(dtype), RedOp(op), comm_, stream_),
-        "ncclReduceScatter");
+    absl::Status status =
+        Enqueue(ncclReduceScatter(b->send, b->recv, recv_count, ToNcclDataType(dtype), RedOp(op), comm_, stream_),
+                "ncclReduceScatter");
     return status.ok() ? Unstage(*b) : status;
   }
 
@@ -156,8 +158,8 @@ class NcclCommunicator final : public Communicator {
     const size_t bytes = count * DTypeSize(dtype);
     absl::StatusOr<Staged> b = Stage(CollectiveKind::kBroadcast, buffer, bytes, buffer, bytes);
     if (!b.ok()) return b.status();
-    absl::Status status = Enqueue(
-        ncclBroadcast(b->send, b->recv, count, ToNcclDataType(dtype), root, comm_, stream_), "ncclBroadcast");
+    absl::Status status =
+        Enqueue(ncclBroadcast(b->send, b->recv, count, ToNcclDataType(dtype), root, comm_, stream_), "ncclBroadcast");
     return status.ok() ? Unstage(*b) : status;
   }
 
@@ -167,8 +169,8 @@ class NcclCommunicator final : public Communicator {
     Entered(CollectiveKind::kBarrier);
     pending_ = false;
     cudaSetDevice(device_);
-    absl::Status status =
-        Enqueue(ncclAllReduce(barrier_word_, barrier_word_, 1, ncclInt32, ncclSum, comm_, stream_), "barrier");
+    absl::Status status = Enqueue(
+        ncclAllReduce(barrier_word_.data(), barrier_word_.data(), 1, ncclInt32, ncclSum, comm_, stream_), "barrier");
     pending_ = false;
     if (!status.ok()) return status;
     return WaitForStream(absl::InfiniteFuture(), "barrier");
@@ -182,8 +184,8 @@ class NcclCommunicator final : public Communicator {
   bool TrackAsync(uint64_t token) override;
 
  private:
-  NcclCommunicator(ncclComm_t comm, cudaStream_t stream, int device, int rank, int size, void* barrier_word,
-                   CommOptions options, std::vector<int> world_ranks);
+  NcclCommunicator(ncclComm_t comm, cudaStream_t stream, int device, int rank, int size,
+                   base::DeviceBuffer barrier_word, CommOptions options, std::vector<int> world_ranks);
 
   // Flight record: collective sequence() - 1 of `kind` entered. A collective that never reached TrackAsync (it
   // failed) counts as completed once the next one is entered.
@@ -197,9 +199,7 @@ class NcclCommunicator final : public Communicator {
   // The NCCL reduction for `op` on this communicator. On a single rank, avg is the identity, which ncclSum
   // computes too; NCCL before 2.29.7 leaves the tail of a one-rank ncclAvg unwritten when the count is not a
   // multiple of its block count (NVIDIA/nccl#1950, seen here with 2.28 at 262157 fp32 elements), so sum is used.
-  ncclRedOp_t RedOp(ReduceOp op) const {
-    return (size_ == 1 && op == ReduceOp::kAvg) ? ncclSum : ToNcclRedOp(op);
-  }
+  ncclRedOp_t RedOp(ReduceOp op) const { return (size_ == 1 && op == ReduceOp::kAvg) ? ncclSum : ToNcclRedOp(op); }
   // Host buffers of at most kMaxStagedHostBytes each (scalars such as a loss or a gradient norm, set-up exchanges)
   // are staged through device scratch: host inputs are copied in on the stream before the collective, host outputs
   // copied back and awaited after it (such a call is synchronous). Larger host buffers are an InvalidArgument error
@@ -212,8 +212,7 @@ class NcclCommunicator final : public Communicator {
     void* host_recv = nullptr;  // the caller's host output (null: none)
     size_t recv_bytes = 0;
   };
-  absl::StatusOr<Staged> Stage(CollectiveKind kind, const void* send, size_t send_bytes, void* recv,
-                               size_t recv_bytes);
+  absl::StatusOr<Staged> Stage(CollectiveKind kind, const void* send, size_t send_bytes, void* recv, size_t recv_bytes);
   absl::Status Unstage(const Staged& staged);
   // True for host memory (pageable or pinned), false for device memory on this communicator's device (managed
   // memory counts as device); InvalidArgument for another device's memory.
@@ -230,28 +229,28 @@ class NcclCommunicator final : public Communicator {
   const int device_;
   const int rank_;
   const int size_;
-  int32_t* barrier_word_;  // device scratch for Barrier
-  char* staging_ = nullptr;  // 2 x kMaxStagedHostBytes of device scratch for host buffers, allocated on first use
-  bool pending_ = false;   // the last Do* call enqueued work that TrackAsync must tie to its watchdog entry
+  base::DeviceBuffer barrier_word_;  // device scratch for Barrier (an int32, zeroed)
+  base::DeviceBuffer staging_;  // 2 x kMaxStagedHostBytes of device scratch for host buffers, allocated on first use
+  bool pending_ = false;        // the last Do* call enqueued work that TrackAsync must tie to its watchdog entry
   std::shared_ptr<CudaEventPool> events_;
   std::shared_ptr<SharedNcclState> shared_;
   int poller_id_ = -1;
   int abort_hook_id_ = -1;
-  const std::vector<int> world_ranks_;       // members as MPI_COMM_WORLD ranks (for the flight recorder)
+  const std::vector<int> world_ranks_;      // members as MPI_COMM_WORLD ranks (for the flight recorder)
   std::shared_ptr<PeerProgress> progress_;  // this communicator's line of the flight record
   bool open_ = false;                       // a collective entered whose completion is not yet arranged
   int64_t open_sequence_ = -1;              // its sequence number
 };
 
 NcclCommunicator::NcclCommunicator(ncclComm_t comm, cudaStream_t stream, int device, int rank, int size,
-                                   void* barrier_word, CommOptions options, std::vector<int> world_ranks)
+                                   base::DeviceBuffer barrier_word, CommOptions options, std::vector<int> world_ranks)
     : Communicator(std::move(options)),
       comm_(comm),
       stream_(stream),
       device_(device),
       rank_(rank),
       size_(size),
-      barrier_word_(static_cast<int32_t*>(barrier_word)),
+      barrier_word_(std::move(barrier_word)),
       events_(std::make_shared<CudaEventPool>(device)),
       shared_(std::make_shared<SharedNcclState>(comm, Label())),
       world_ranks_(std::move(world_ranks)),
@@ -305,8 +304,8 @@ NcclCommunicator::~NcclCommunicator() {
       ncclCommAbort(comm);
     }
   }
-  cudaFree(barrier_word_);
-  if (staging_ != nullptr) cudaFree(staging_);
+  barrier_word_.Reset();
+  staging_.Reset();
   cudaStreamDestroy(stream_);
 }
 
@@ -321,20 +320,18 @@ absl::StatusOr<bool> NcclCommunicator::IsHostBuffer(CollectiveKind kind, const v
   absl::Status status = CudaStatus(cudaPointerGetAttributes(&attributes, pointer),
                                    absl::StrCat(CollectiveName(kind), ": cudaPointerGetAttributes"));
   if (!status.ok()) return status;
-  const bool on_device =
-      attributes.type == cudaMemoryTypeDevice || attributes.type == cudaMemoryTypeManaged;
+  const bool on_device = attributes.type == cudaMemoryTypeDevice || attributes.type == cudaMemoryTypeManaged;
   if (!on_device) return true;
   if (attributes.device != device_) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("%s on %s: %s buffer %p is on device %d, expected device %d", CollectiveName(kind),
-                        Label(), role, pointer, attributes.device, device_));
+    return absl::InvalidArgumentError(absl::StrFormat("%s on %s: %s buffer %p is on device %d, expected device %d",
+                                                      CollectiveName(kind), Label(), role, pointer, attributes.device,
+                                                      device_));
   }
   return false;
 }
 
 absl::StatusOr<NcclCommunicator::Staged> NcclCommunicator::Stage(CollectiveKind kind, const void* send,
-                                                                 size_t send_bytes, void* recv,
-                                                                 size_t recv_bytes) {
+                                                                 size_t send_bytes, void* recv, size_t recv_bytes) {
   absl::StatusOr<bool> send_host = IsHostBuffer(kind, send, "send");
   if (!send_host.ok()) return send_host.status();
   absl::StatusOr<bool> recv_host = recv == send ? send_host : IsHostBuffer(kind, recv, "receive");
@@ -352,13 +349,13 @@ absl::StatusOr<NcclCommunicator::Staged> NcclCommunicator::Stage(CollectiveKind 
     }
   }
   absl::Status status = CudaStatus(cudaSetDevice(device_), "cudaSetDevice");
-  if (status.ok() && staging_ == nullptr) {
-    status = CudaStatus(cudaMalloc(reinterpret_cast<void**>(&staging_), 2 * kMaxStagedHostBytes),
-                        "cudaMalloc of the host-buffer staging area");
+  if (status.ok() && staging_.empty()) {
+    status =
+        staging_.Reallocate(2 * kMaxStagedHostBytes, base::MemoryKind::kDevice, false, "NCCL host-buffer staging area");
   }
   if (!status.ok()) return status;
-  char* device_send = staging_;
-  char* device_recv = staging_ + kMaxStagedHostBytes;
+  char* device_send = staging_.as<char>();
+  char* device_recv = device_send + kMaxStagedHostBytes;
   // Host inputs go in on the collective's stream (stream order makes them visible to it, pageable or not).
   if (send == recv) {
     status = CudaStatus(cudaMemcpyAsync(device_recv, send, send_bytes, cudaMemcpyHostToDevice, stream_),
@@ -382,18 +379,17 @@ absl::StatusOr<NcclCommunicator::Staged> NcclCommunicator::Stage(CollectiveKind 
 
 absl::Status NcclCommunicator::Unstage(const Staged& staged) {
   if (staged.host_recv == nullptr) return absl::OkStatus();
-  absl::Status status = CudaStatus(
-      cudaMemcpyAsync(staged.host_recv, staged.recv, staged.recv_bytes, cudaMemcpyDeviceToHost, stream_),
-      "copying a staged result to host memory");
+  absl::Status status =
+      CudaStatus(cudaMemcpyAsync(staged.host_recv, staged.recv, staged.recv_bytes, cudaMemcpyDeviceToHost, stream_),
+                 "copying a staged result to host memory");
   if (!status.ok()) return status;
   return WaitForStream(absl::Now() + options_.deadline, "a staged host buffer");
 }
 
 absl::Status NcclCommunicator::Enqueue(ncclResult_t result, absl::string_view what) {
-  absl::Status status =
-      result == ncclInProgress
-          ? AwaitNcclComm(comm_, absl::Now() + options_.deadline, absl::StrCat(what, " on ", Label()))
-          : NcclStatus(result, absl::StrCat(what, " on ", Label()), comm_);
+  absl::Status status = result == ncclInProgress
+                            ? AwaitNcclComm(comm_, absl::Now() + options_.deadline, absl::StrCat(what, " on ", Label()))
+                            : NcclStatus(result, absl::StrCat(what, " on ", Label()), comm_);
   pending_ = status.ok();
   return status;
 }
@@ -444,16 +440,16 @@ bool NcclCommunicator::TrackAsync(uint64_t token) {
     if (shared_->event_error.empty()) shared_->event_error = absl::StrCat(Label(), ": ", status.message());
     return false;
   }
-  Watchdog::Get().EndWhen(token, [events = events_, shared = shared_, progress = progress_, sequence,
-                                  done = *event]() {
+  Watchdog::Get().EndWhen(token, [events = events_, shared = shared_, progress = progress_, sequence, done = *event]() {
     const cudaError_t query = cudaEventQuery(done);
     if (query == cudaErrorNotReady) return false;
     MarkCollectiveCompleted(*progress, sequence);  // done on the GPU (or failed: no longer waited for)
     if (query != cudaSuccess) {
       absl::MutexLock lock(&shared->mu);
       if (shared->event_error.empty()) {
-        shared->event_error = absl::StrCat(shared->label, ": collective completion event failed: ",
-                                           cudaGetErrorName(query), " (", cudaGetErrorString(query), ")");
+        shared->event_error =
+            absl::StrCat(shared->label, ": collective completion event failed: ", cudaGetErrorName(query), " (",
+                         cudaGetErrorString(query), ")");
       }
     }
     events->Release(done);
@@ -467,8 +463,8 @@ absl::StatusOr<std::vector<int>> NcclCommunicator::ChildWorldRanks(int color, in
   std::vector<int> all(2 * static_cast<size_t>(size_), 0);
   absl::StatusOr<Staged> b = Stage(CollectiveKind::kSplit, mine, sizeof(mine), all.data(), all.size() * sizeof(int));
   if (!b.ok()) return b.status();
-  absl::Status status = Enqueue(ncclAllGather(b->send, b->recv, 2, ncclInt32, comm_, stream_),
-                                "ncclAllGather of split colors and keys");
+  absl::Status status =
+      Enqueue(ncclAllGather(b->send, b->recv, 2, ncclInt32, comm_, stream_), "ncclAllGather of split colors and keys");
   pending_ = false;
   if (status.ok()) status = Unstage(*b);
   if (!status.ok()) return status;
@@ -541,8 +537,8 @@ absl::StatusOr<std::unique_ptr<Communicator>> CreateNcclCommunicator(MPI_Comm bo
     local = CudaStatus(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
   }
   if (!local.ok()) {
-    local = absl::Status(local.code(), absl::StrCat("NCCL communicator '", options.name, "' rank ", rank, " of ",
-                                                    size, ": ", local.message()));
+    local = absl::Status(local.code(), absl::StrCat("NCCL communicator '", options.name, "' rank ", rank, " of ", size,
+                                                    ": ", local.message()));
   }
   absl::Status agreed = AgreeOnSetup(bootstrap, local, "CUDA device setup");
   if (!agreed.ok()) {
@@ -569,9 +565,8 @@ absl::StatusOr<std::unique_ptr<Communicator>> CreateNcclCommunicator(MPI_Comm bo
   // Step 3: the non-blocking NCCL communicator, awaited under the deadline.
   ncclConfig_t config = NonBlockingConfig(options.name);
   ncclComm_t comm = nullptr;
-  const std::string what =
-      absl::StrCat("ncclCommInitRankConfig for '", options.name, "' (rank ", rank, " of ", size, ", device ",
-                   device, ")");
+  const std::string what = absl::StrCat("ncclCommInitRankConfig for '", options.name, "' (rank ", rank, " of ", size,
+                                        ", device ", device, ")");
   const ncclResult_t result = ncclCommInitRankConfig(&comm, size, unique.id, rank, &config);
   absl::Status status = (result == ncclSuccess || result == ncclInProgress)
                             ? AwaitNcclComm(comm, absl::Now() + options.deadline, what)
@@ -588,8 +583,7 @@ absl::StatusOr<NcclHandles> NcclHandlesOf(const Communicator& communicator) {
   const auto* nccl = dynamic_cast<const NcclCommunicator*>(&communicator);
   if (nccl == nullptr) {
     return absl::InvalidArgumentError(absl::StrCat("NcclHandlesOf: communicator '", communicator.options().name,
-                                                   "' uses backend '", communicator.backend(),
-                                                   "', expected 'nccl'"));
+                                                   "' uses backend '", communicator.backend(), "', expected 'nccl'"));
   }
   return nccl->handles();
 }

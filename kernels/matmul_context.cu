@@ -190,7 +190,8 @@ absl::StatusOr<std::unique_ptr<MatmulContext>> MatmulContext::Create(cudaStream_
 
 absl::Status MatmulContext::Initialize() {
   KACHI_MATMUL_RETURN_IF_ERROR(CublasStatus(cublasLtCreate(&handle_), "cublasLtCreate"));
-  KACHI_MATMUL_RETURN_IF_ERROR(CudaStatus(cudaMalloc(&workspace_, kWorkspaceBytes), "cudaMalloc(matmul workspace)"));
+  KACHI_MATMUL_RETURN_IF_ERROR(
+      workspace_.Reallocate(kWorkspaceBytes, base::MemoryKind::kDevice, false, "matmul workspace"));
   workspace_bytes_ = kWorkspaceBytes;
   return absl::OkStatus();
 }
@@ -200,7 +201,7 @@ MatmulContext::~MatmulContext() {
   // Work queued on the stream may still use the workspace and scratch.
   if (scratch_ != nullptr) cudaFreeAsync(scratch_, stream_);
   cudaStreamSynchronize(stream_);
-  if (workspace_ != nullptr) cudaFree(workspace_);
+  workspace_.Reset();
   if (handle_ != nullptr) cublasLtDestroy(handle_);
 }
 
@@ -314,8 +315,8 @@ absl::StatusOr<bool> MatmulContext::Run(const LtGemm& gemm) {
   const float beta = gemm.beta;
   KACHI_MATMUL_RETURN_IF_ERROR(CublasStatus(
       cublasLtMatmul(handle_, desc, &alpha, gemm.a, (*plan)->layout_a, gemm.b, (*plan)->layout_b, &beta, gemm.d,
-                     (*plan)->layout_d, gemm.d, (*plan)->layout_d, &(*plan)->algorithm, workspace_, workspace_bytes_,
-                     stream_),
+                     (*plan)->layout_d, gemm.d, (*plan)->layout_d, &(*plan)->algorithm, workspace_.data(),
+                     workspace_bytes_, stream_),
       "cublasLtMatmul"));
   return true;
 }

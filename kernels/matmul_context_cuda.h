@@ -17,6 +17,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "kernels/base/device_buffer.h"
 
 namespace kachi::cuda {
 
@@ -129,7 +130,7 @@ class MatmulContext {
   cudaStream_t stream_;
   int device_;
   cublasLtHandle_t handle_ = nullptr;
-  void* workspace_ = nullptr;
+  base::DeviceBuffer workspace_;  // cuBLASLt workspace of workspace_bytes_
   size_t workspace_bytes_ = 0;
   void* scratch_ = nullptr;
   size_t scratch_bytes_ = 0;

@@ -21,8 +21,8 @@ absl::Status CublasStatus(cublasStatus_t status, const char* what) {
 
 absl::StatusOr<double> CopyGigabytesPerSecond() {
   bench_internal::DeviceMemory source, target;
-  KACHI_RETURN_IF_ERROR(source.Allocate(kCopyBytes));
-  KACHI_RETURN_IF_ERROR(target.Allocate(kCopyBytes));
+  KACHI_RETURN_IF_ERROR(source.Reallocate(kCopyBytes));
+  KACHI_RETURN_IF_ERROR(target.Reallocate(kCopyBytes));
   KACHI_RETURN_IF_ERROR(bench_internal::RandomFill(source.as<float>(), kCopyBytes / sizeof(float), 1));
   auto copy = [&]() {
     return cuda::internal::CudaStatus(
@@ -37,9 +37,9 @@ absl::StatusOr<double> CopyGigabytesPerSecond() {
 absl::StatusOr<double> GemmTeraflops() {
   const size_t elements = static_cast<size_t>(kGemmSize) * kGemmSize;
   bench_internal::DeviceMemory a, b, c;
-  KACHI_RETURN_IF_ERROR(a.Allocate(elements * 2));
-  KACHI_RETURN_IF_ERROR(b.Allocate(elements * 2));
-  KACHI_RETURN_IF_ERROR(c.Allocate(elements * 2));
+  KACHI_RETURN_IF_ERROR(a.Reallocate(elements * 2));
+  KACHI_RETURN_IF_ERROR(b.Reallocate(elements * 2));
+  KACHI_RETURN_IF_ERROR(c.Reallocate(elements * 2));
   KACHI_RETURN_IF_ERROR(bench_internal::RandomFill(a.as<__nv_bfloat16>(), elements, 2));
   KACHI_RETURN_IF_ERROR(bench_internal::RandomFill(b.as<__nv_bfloat16>(), elements, 3));
   cublasHandle_t handle;
@@ -47,9 +47,8 @@ absl::StatusOr<double> GemmTeraflops() {
   const float alpha = 1.0f, beta = 0.0f;
   auto gemm = [&]() {
     return CublasStatus(cublasGemmEx(handle, CUBLAS_OP_N, CUBLAS_OP_N, kGemmSize, kGemmSize, kGemmSize, &alpha,
-                                     a.as<void>(), CUDA_R_16BF, kGemmSize, b.as<void>(), CUDA_R_16BF, kGemmSize,
-                                     &beta, c.as<void>(), CUDA_R_16BF, kGemmSize, CUBLAS_COMPUTE_32F,
-                                     CUBLAS_GEMM_DEFAULT),
+                                     a.as<void>(), CUDA_R_16BF, kGemmSize, b.as<void>(), CUDA_R_16BF, kGemmSize, &beta,
+                                     c.as<void>(), CUDA_R_16BF, kGemmSize, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
                         "cublasGemmEx (bf16, fp32 accumulation)");
   };
   absl::StatusOr<double> ms = bench_internal::MedianMilliseconds(gemm, nullptr, nullptr, 0, 3, 10);

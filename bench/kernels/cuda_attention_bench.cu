@@ -25,6 +25,7 @@
 #include "bench/kernels/kernel_bench.h"
 #include "kernels/attention_cuda.h"
 #include "kernels/base/cuda_status.h"
+#include "kernels/base/device_buffer.h"
 #include "kernels/base/status_macros.h"
 
 namespace kachi {
@@ -50,25 +51,8 @@ __global__ void FillUniformBf16(__nv_bfloat16* data, int64_t count, uint64_t see
   }
 }
 
-// A device allocation freed on scope exit.
-class DeviceBuffer {
- public:
-  DeviceBuffer() = default;
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  ~DeviceBuffer() {
-    if (pointer_ != nullptr) (void)cudaFree(pointer_);
-  }
-  // Allocates `bytes` (once).
-  absl::Status Allocate(size_t bytes) { return base::CudaStatus(cudaMalloc(&pointer_, bytes), "cudaMalloc"); }
-  template <typename T>
-  T* as() const {
-    return static_cast<T*>(pointer_);
-  }
-
- private:
-  void* pointer_ = nullptr;
-};
+// A device allocation freed on scope exit (allocated after declaration with Reallocate).
+using base::DeviceBuffer;
 
 // Median milliseconds of `body` on `stream` over kRepeats event-timed runs after kWarmups untimed ones.
 absl::StatusOr<double> MedianMilliseconds(const std::function<absl::Status()>& body, cudaStream_t stream) {
@@ -169,7 +153,7 @@ absl::Status BenchAttentionKernels(const KernelBenchCeilings& ceilings, std::ost
                                {&dout, out_count * 2},
                                {&dqkv, qkv_count * 2},
                                {&scratch, cuda::AttentionBackwardScratchFloats(kBatch, kSeqLen, kHeads) * 4}}) {
-    KACHI_RETURN_IF_ERROR(buffer->Allocate(bytes));
+    KACHI_RETURN_IF_ERROR(buffer->Reallocate(bytes));
   }
   cudaStream_t stream;
   KACHI_RETURN_IF_ERROR(base::CudaStatus(cudaStreamCreate(&stream), "cudaStreamCreate"));

@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "bench/kernels/kernel_bench.h"
 #include "kernels/base/cuda_status.h"
+#include "kernels/base/device_buffer.h"
 #include "kernels/base/status_macros.h"
 
 namespace kachi {
@@ -77,26 +78,28 @@ absl::StatusOr<double> MedianMs(Body body) {
 absl::StatusOr<KernelBenchCeilings> MeasureCeilingsHere() {
   KernelBenchCeilings ceilings;
   const size_t copy_bytes = size_t{1} << 30;
-  void* source = nullptr;
-  void* destination = nullptr;
-  KACHI_RETURN_IF_ERROR(base::CudaStatus(cudaMalloc(&source, copy_bytes), "cudaMalloc"));
-  KACHI_RETURN_IF_ERROR(base::CudaStatus(cudaMalloc(&destination, copy_bytes), "cudaMalloc"));
+  base::DeviceBuffer source_buffer, destination_buffer;
+  KACHI_RETURN_IF_ERROR(source_buffer.Reallocate(copy_bytes));
+  KACHI_RETURN_IF_ERROR(destination_buffer.Reallocate(copy_bytes));
+  void* source = source_buffer.data();
+  void* destination = destination_buffer.data();
   FillRandomBf16<<<1024, 256>>>(static_cast<__nv_bfloat16*>(source), copy_bytes / 2, 11);
   absl::StatusOr<double> copy_ms = MedianMs([&] {
     return base::CudaStatus(cudaMemcpyAsync(destination, source, copy_bytes, cudaMemcpyDeviceToDevice),
                             "cudaMemcpyAsync");
   });
-  (void)cudaFree(source);
-  (void)cudaFree(destination);
+  source_buffer.Reset();
+  destination_buffer.Reset();
   if (!copy_ms.ok()) return copy_ms.status();
   ceilings.copy_gbps = 2.0 * copy_bytes / (*copy_ms * 1e-3) / 1e9;
 
   const int n = 8192;
   const size_t elements = size_t{n} * n;
-  __nv_bfloat16 *a = nullptr, *b = nullptr, *c = nullptr;
-  for (auto** matrix : {&a, &b, &c}) {
-    KACHI_RETURN_IF_ERROR(base::CudaStatus(cudaMalloc(matrix, elements * 2), "cudaMalloc"));
-  }
+  base::DeviceBuffer matrices[3];
+  for (base::DeviceBuffer& matrix : matrices) KACHI_RETURN_IF_ERROR(matrix.Reallocate(elements * 2));
+  __nv_bfloat16* a = matrices[0].as<__nv_bfloat16>();
+  __nv_bfloat16* b = matrices[1].as<__nv_bfloat16>();
+  __nv_bfloat16* c = matrices[2].as<__nv_bfloat16>();
   FillRandomBf16<<<1024, 256>>>(a, elements, 12);
   FillRandomBf16<<<1024, 256>>>(b, elements, 13);
   KACHI_RETURN_IF_ERROR(base::CudaStatus(cudaGetLastError(), "FillRandomBf16 launch"));
@@ -109,7 +112,6 @@ absl::StatusOr<KernelBenchCeilings> MeasureCeilingsHere() {
                      "cublasGemmEx");
   });
   (void)cublasDestroy(handle);
-  for (auto* matrix : {a, b, c}) (void)cudaFree(matrix);
   if (!gemm_ms.ok()) return gemm_ms.status();
   ceilings.bf16_matmul_tflops = 2.0 * n * double{n} * n / (*gemm_ms * 1e-3) / 1e12;
   return ceilings;

@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "bench/kernels/kernel_bench.h"
+#include "kernels/base/device_buffer.h"
 #include "kernels/cross_entropy_cuda.h"
 #include "kernels/matmul_context_cuda.h"
 #include "kernels/matmul_cuda.h"
@@ -55,28 +56,12 @@ __global__ void FillTargetsKernel(int32_t* targets, int64_t n, int32_t vocab) {
   }
 }
 
-// A device allocation freed on scope exit.
-class DeviceBuffer {
- public:
-  DeviceBuffer() = default;
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  ~DeviceBuffer() {
-    if (data_ != nullptr) cudaFree(data_);
-  }
-  absl::Status Allocate(size_t bytes) { return CudaStatus(cudaMalloc(&data_, bytes), "cudaMalloc(bench buffer)"); }
-  template <typename T>
-  T* as() const {
-    return static_cast<T*>(data_);
-  }
-
- private:
-  void* data_ = nullptr;
-};
+// A device allocation freed on scope exit (allocated after declaration with Reallocate).
+using base::DeviceBuffer;
 
 template <typename T>
 absl::Status AllocateRandom(DeviceBuffer& buffer, int64_t n, uint64_t seed, float scale) {
-  KACHI_MATMUL_RETURN_IF_ERROR(buffer.Allocate(n * sizeof(T)));
+  KACHI_MATMUL_RETURN_IF_ERROR(buffer.Reallocate(n * sizeof(T)));
   FillUniformKernel<T><<<1024, 256>>>(buffer.as<T>(), n, seed, scale);
   return LaunchStatus("FillUniformKernel");
 }
@@ -168,8 +153,8 @@ absl::Status BenchLayer(const Layer& layer, double peak_tflops, std::ostream& ou
                                                    dbias_or_null, dout.as<bf16>(), in.as<bf16>(), weight.as<bf16>(),
                                                    pre.as<bf16>(), n, ic, oc, nullptr);
     }
-    return cuda::MatmulBackward<bf16>(din.as<bf16>(), dweight.as<bf16>(), dbias_or_null, dout.as<bf16>(),
-                                      in.as<bf16>(), weight.as<bf16>(), n, ic, oc, nullptr);
+    return cuda::MatmulBackward<bf16>(din.as<bf16>(), dweight.as<bf16>(), dbias_or_null, dout.as<bf16>(), in.as<bf16>(),
+                                      weight.as<bf16>(), n, ic, oc, nullptr);
   };
 
   absl::StatusOr<cuda::MatmulContext*> context = cuda::MatmulContext::ForStream(nullptr);
@@ -190,16 +175,15 @@ absl::Status BenchLayer(const Layer& layer, double peak_tflops, std::ostream& ou
     absl::StatusOr<double> backward_ms = weight_ms.ok() ? MedianMs(backward) : weight_ms;
     (*context)->set_fusion(default_fusion);
     if (!backward_ms.ok()) return backward_ms.status();
-    const std::string forward_name =
-        absl::StrCat(layer.name, layer.gelu_after ? " fwd +bias+GELU" : " fwd",
-                     layer.bias && !layer.gelu_after ? " +bias" : "", variant.suffix);
+    const std::string forward_name = absl::StrCat(layer.name, layer.gelu_after ? " fwd +bias+GELU" : " fwd",
+                                                  layer.bias && !layer.gelu_after ? " +bias" : "", variant.suffix);
     PrintRow(out, forward_name, shape, *forward_ms, flops / (*forward_ms * 1e9), peak_tflops, "TFLOP/s");
-    PrintRow(out, absl::StrCat(layer.name, " bwd dW", layer.bias ? " +dbias" : "", variant.suffix), shape,
-             *weight_ms, flops / (*weight_ms * 1e9), peak_tflops, "TFLOP/s");
+    PrintRow(out, absl::StrCat(layer.name, " bwd dW", layer.bias ? " +dbias" : "", variant.suffix), shape, *weight_ms,
+             flops / (*weight_ms * 1e9), peak_tflops, "TFLOP/s");
     if (variant.suffix[0] == '\0') {
       const double input_ms = *backward_ms - *weight_ms;
-      PrintRow(out, absl::StrCat(layer.name, " bwd dIn", layer.gelu_before ? " +dGELU+dbias'" : "", " (diff)"),
-               shape, input_ms, flops / (input_ms * 1e9), peak_tflops, "TFLOP/s");
+      PrintRow(out, absl::StrCat(layer.name, " bwd dIn", layer.gelu_before ? " +dGELU+dbias'" : "", " (diff)"), shape,
+               input_ms, flops / (input_ms * 1e9), peak_tflops, "TFLOP/s");
     }
     PrintRow(out, absl::StrCat(layer.name, " bwd total", variant.suffix), shape, *backward_ms,
              2 * flops / (*backward_ms * 1e9), peak_tflops, "TFLOP/s");
@@ -211,13 +195,13 @@ absl::Status BenchCrossEntropy(double copy_gbps, std::ostream& out) {
   const int64_t rows = kTokens, cols = kVocab, valid = kRealVocab;
   DeviceBuffer logits, targets, row_max, row_sum, target_logit, loss, dloss;
   KACHI_MATMUL_RETURN_IF_ERROR(AllocateRandom<bf16>(logits, rows * cols, 11, 4.0f));
-  KACHI_MATMUL_RETURN_IF_ERROR(targets.Allocate(rows * sizeof(int32_t)));
+  KACHI_MATMUL_RETURN_IF_ERROR(targets.Reallocate(rows * sizeof(int32_t)));
   FillTargetsKernel<<<128, 256>>>(targets.as<int32_t>(), rows, static_cast<int32_t>(valid));
   KACHI_MATMUL_RETURN_IF_ERROR(LaunchStatus("FillTargetsKernel"));
   for (DeviceBuffer* buffer : {&row_max, &row_sum, &target_logit, &loss}) {
     KACHI_MATMUL_RETURN_IF_ERROR(AllocateRandom<float>(*buffer, rows, 12, 1.0f));
   }
-  KACHI_MATMUL_RETURN_IF_ERROR(dloss.Allocate(rows * sizeof(float)));
+  KACHI_MATMUL_RETURN_IF_ERROR(dloss.Reallocate(rows * sizeof(float)));
   FillUniformKernel<float><<<128, 256>>>(dloss.as<float>(), rows, 13, 1.0f / rows);
   KACHI_MATMUL_RETURN_IF_ERROR(LaunchStatus("FillUniformKernel"));
   const double logit_bytes = static_cast<double>(rows) * cols * sizeof(bf16);
@@ -229,26 +213,37 @@ absl::Status BenchCrossEntropy(double copy_gbps, std::ostream& out) {
   };
 
   KACHI_MATMUL_RETURN_IF_ERROR(report("CE forward (1 pass, online)", MedianMs([&]() {
-    return cuda::CrossEntropyForward<bf16>(loss.as<float>(), row_max.as<float>(), row_sum.as<float>(),
-                                           logits.as<bf16>(), targets.as<int32_t>(), rows, cols, valid, nullptr);
-  }), 1));
+                                        return cuda::CrossEntropyForward<bf16>(
+                                            loss.as<float>(), row_max.as<float>(), row_sum.as<float>(),
+                                            logits.as<bf16>(), targets.as<int32_t>(), rows, cols, valid, nullptr);
+                                      }),
+                                      1));
   KACHI_MATMUL_RETURN_IF_ERROR(report("CE row max", MedianMs([&]() {
-    return cuda::CrossEntropyRowMax<bf16>(row_max.as<float>(), logits.as<bf16>(), rows, cols, valid, nullptr);
-  }), 1));
+                                        return cuda::CrossEntropyRowMax<bf16>(row_max.as<float>(), logits.as<bf16>(),
+                                                                              rows, cols, valid, nullptr);
+                                      }),
+                                      1));
   KACHI_MATMUL_RETURN_IF_ERROR(report("CE row sum-exp", MedianMs([&]() {
-    return cuda::CrossEntropyRowSumExp<bf16>(row_sum.as<float>(), logits.as<bf16>(), row_max.as<float>(), rows,
-                                             cols, valid, nullptr);
-  }), 1));
+                                        return cuda::CrossEntropyRowSumExp<bf16>(row_sum.as<float>(), logits.as<bf16>(),
+                                                                                 row_max.as<float>(), rows, cols, valid,
+                                                                                 nullptr);
+                                      }),
+                                      1));
   // The in-place backward overwrites the logits: refill them (untimed) before each run.
   auto refill = [&]() {
     FillUniformKernel<bf16><<<1024, 256>>>(logits.as<bf16>(), rows * cols, 11, 4.0f);
     return LaunchStatus("FillUniformKernel");
   };
-  KACHI_MATMUL_RETURN_IF_ERROR(report("CE backward in place (read+write)", MedianMs([&]() {
-    return cuda::CrossEntropyBackward<bf16>(logits.as<bf16>(), logits.as<bf16>(), row_max.as<float>(),
-                                            row_sum.as<float>(), targets.as<int32_t>(), dloss.as<float>(), rows,
-                                            cols, valid, 0, nullptr);
-  }, refill), 2));
+  KACHI_MATMUL_RETURN_IF_ERROR(report("CE backward in place (read+write)",
+                                      MedianMs(
+                                          [&]() {
+                                            return cuda::CrossEntropyBackward<bf16>(
+                                                logits.as<bf16>(), logits.as<bf16>(), row_max.as<float>(),
+                                                row_sum.as<float>(), targets.as<int32_t>(), dloss.as<float>(), rows,
+                                                cols, valid, 0, nullptr);
+                                          },
+                                          refill),
+                                      2));
   return CudaStatus(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
 }
 
@@ -260,11 +255,10 @@ absl::Status BenchMatmulKernels(const KernelBenchCeilings& ceilings, std::ostrea
   }
   out << "# cuda_matmul: cuBLASLt bf16 matmuls (GPT-2 124M layers, B*T = " << kTokens
       << ") and softmax cross-entropy\n";
-  out << absl::StrFormat("%-40s %-18s %9s %10s %10s %8s\n", "op", "shape", "median ms", "rate", "ceiling",
-                         "% ceil");
+  out << absl::StrFormat("%-40s %-18s %9s %10s %10s %8s\n", "op", "shape", "median ms", "rate", "ceiling", "% ceil");
   const Layer layers[] = {
-      {"qkv", 768, 2304, true, false, false},     {"attn proj", 768, 768, true, false, false},
-      {"fc", 768, 3072, true, true, false},       {"fc proj", 3072, 768, true, false, true},
+      {"qkv", 768, 2304, true, false, false},        {"attn proj", 768, 768, true, false, false},
+      {"fc", 768, 3072, true, true, false},          {"fc proj", 3072, 768, true, false, true},
       {"lm head", 768, kVocab, false, false, false},
   };
   for (const Layer& layer : layers) KACHI_MATMUL_RETURN_IF_ERROR(BenchLayer(layer, ceilings.bf16_matmul_tflops, out));

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "bench/kernels/kernel_bench.h"
+#include "kernels/base/device_buffer.h"
 #include "kernels/matmul_cuda.h"
 #include "kernels/matmul_status_cuda.h"
 
@@ -53,28 +54,28 @@ absl::StatusOr<double> MedianMs(Run run, int repeats) {
 
 absl::StatusOr<double> MeasureBf16GemmTflops() {
   constexpr int64_t kSize = 8192;
-  __nv_bfloat16 *a = nullptr, *b = nullptr, *d = nullptr;
   const size_t bytes = kSize * kSize * sizeof(__nv_bfloat16);
-  KACHI_MATMUL_RETURN_IF_ERROR(CudaStatus(cudaMalloc(&a, bytes), "cudaMalloc"));
-  KACHI_MATMUL_RETURN_IF_ERROR(CudaStatus(cudaMalloc(&b, bytes), "cudaMalloc"));
-  KACHI_MATMUL_RETURN_IF_ERROR(CudaStatus(cudaMalloc(&d, bytes), "cudaMalloc"));
+  base::DeviceBuffer matrices[3];
+  for (base::DeviceBuffer& matrix : matrices) KACHI_MATMUL_RETURN_IF_ERROR(matrix.Reallocate(bytes));
+  __nv_bfloat16* a = matrices[0].as<__nv_bfloat16>();
+  __nv_bfloat16* b = matrices[1].as<__nv_bfloat16>();
+  __nv_bfloat16* d = matrices[2].as<__nv_bfloat16>();
   FillRandomBf16<<<1024, 256>>>(a, kSize * kSize, 1);
   FillRandomBf16<<<1024, 256>>>(b, kSize * kSize, 2);
   KACHI_MATMUL_RETURN_IF_ERROR(LaunchStatus("FillRandomBf16"));
   absl::StatusOr<double> ms = MedianMs(
       [&]() { return cuda::MatmulForward<__nv_bfloat16>(d, a, b, nullptr, kSize, kSize, kSize, nullptr); }, 20);
-  cudaFree(a);
-  cudaFree(b);
-  cudaFree(d);
   if (!ms.ok()) return ms.status();
   return 2.0 * kSize * kSize * kSize / (*ms * 1e9);
 }
 
 absl::StatusOr<double> MeasureCopyGbps() {
   constexpr size_t kBytes = size_t{1} << 30;
-  void *source = nullptr, *destination = nullptr;
-  KACHI_MATMUL_RETURN_IF_ERROR(CudaStatus(cudaMalloc(&source, kBytes), "cudaMalloc"));
-  KACHI_MATMUL_RETURN_IF_ERROR(CudaStatus(cudaMalloc(&destination, kBytes), "cudaMalloc"));
+  base::DeviceBuffer source_buffer, destination_buffer;
+  KACHI_MATMUL_RETURN_IF_ERROR(source_buffer.Reallocate(kBytes));
+  KACHI_MATMUL_RETURN_IF_ERROR(destination_buffer.Reallocate(kBytes));
+  void* source = source_buffer.data();
+  void* destination = destination_buffer.data();
   FillRandomBf16<<<1024, 256>>>(static_cast<__nv_bfloat16*>(source), kBytes / 2, 3);
   KACHI_MATMUL_RETURN_IF_ERROR(LaunchStatus("FillRandomBf16"));
   absl::StatusOr<double> ms = MedianMs(
@@ -83,8 +84,6 @@ absl::StatusOr<double> MeasureCopyGbps() {
                           "cudaMemcpyAsync");
       },
       20);
-  cudaFree(source);
-  cudaFree(destination);
   if (!ms.ok()) return ms.status();
   return 2.0 * kBytes / (*ms * 1e6);
 }

@@ -1,8 +1,9 @@
 // BenchMemoryKernels (kernel_bench.h): every cuda_memory kernel at GPT-2 124M training shapes (rows N = 32 * 1024,
-// the micro-batch of `kachi bench train` and of the matmul bench, C = 768; embeddings over B * T = 32768 tokens; AdamW and the global norm over the 124M parameters in GPT-2's
-// 148 tensors), bf16 activations unless marked fp32. Each row: the fewest bytes the op must move (every input
-// read once, every output written once), the median of 20 cold-L2 event-timed runs, GB/s and % of the measured
-// copy bandwidth; the note says what the byte count leaves out when the kernel does more.
+// the micro-batch of `kachi bench train` and of the matmul bench, C = 768; embeddings over B * T = 32768 tokens; AdamW
+// and the global norm over the 124M parameters in GPT-2's 148 tensors), bf16 activations unless marked fp32. Each row:
+// the fewest bytes the op must move (every input read once, every output written once), the median of 20 cold-L2
+// event-timed runs, GB/s and % of the measured copy bandwidth; the note says what the byte count leaves out when the
+// kernel does more.
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -92,26 +93,26 @@ absl::Status BenchEmbeddings(Bencher& bencher) {
   const int64_t unique_tokens = std::set<int32_t>(host_tokens.begin(), host_tokens.end()).size();
   absl::StatusOr<size_t> workspace_bytes = cuda::TokenEmbeddingBackwardWorkspaceBytes(kTokens, kVocab);
   if (!workspace_bytes.ok()) return workspace_bytes.status();
-  for (absl::Status s : {table.Allocate(kVocab * kChannels * 2), out.Allocate(elements * 2),
-                         dout.Allocate(elements * 2), dtable.Allocate(kVocab * kChannels * 2),
-                         wpe.Allocate(kSeqLen * kChannels * 2), dwpe.Allocate(kSeqLen * kChannels * 2),
-                         tokens.Allocate(kTokens * 4), workspace.Allocate(*workspace_bytes)}) {
+  for (absl::Status s : {table.Reallocate(kVocab * kChannels * 2), out.Reallocate(elements * 2),
+                         dout.Reallocate(elements * 2), dtable.Reallocate(kVocab * kChannels * 2),
+                         wpe.Reallocate(kSeqLen * kChannels * 2), dwpe.Reallocate(kSeqLen * kChannels * 2),
+                         tokens.Reallocate(kTokens * 4), workspace.Reallocate(*workspace_bytes)}) {
     if (!s.ok()) return s;
   }
-  KACHI_CUDA_RETURN_IF_ERROR(
-      cudaMemcpy(tokens.as<int32_t>(), host_tokens.data(), kTokens * 4, cudaMemcpyHostToDevice));
-  for (absl::Status s : {RandomFill(table.as<bf16>(), kVocab * kChannels, 11), RandomFill(dout.as<bf16>(), elements, 12),
-                         RandomFill(dtable.as<bf16>(), kVocab * kChannels, 13),
-                         RandomFill(wpe.as<bf16>(), kSeqLen * kChannels, 14),
-                         RandomFill(dwpe.as<bf16>(), kSeqLen * kChannels, 15),
-                         RandomFill(out.as<bf16>(), elements, 16)}) {
+  KACHI_CUDA_RETURN_IF_ERROR(cudaMemcpy(tokens.as<int32_t>(), host_tokens.data(), kTokens * 4, cudaMemcpyHostToDevice));
+  for (absl::Status s :
+       {RandomFill(table.as<bf16>(), kVocab * kChannels, 11), RandomFill(dout.as<bf16>(), elements, 12),
+        RandomFill(dtable.as<bf16>(), kVocab * kChannels, 13), RandomFill(wpe.as<bf16>(), kSeqLen * kChannels, 14),
+        RandomFill(dwpe.as<bf16>(), kSeqLen * kChannels, 15), RandomFill(out.as<bf16>(), elements, 16)}) {
     if (!s.ok()) return s;
   }
   const std::string shape = absl::StrFormat("%d tok x %d, V=%d", kTokens, kChannels, kVocab);
-  if (absl::Status s = bencher.Add("token_embedding fwd", shape, kTokens * 4.0 + 2.0 * elements * 2, [&] {
-        return cuda::TokenEmbeddingForward(out.as<bf16>(), tokens.as<int32_t>(), table.as<bf16>(), kTokens, kChannels,
-                                           0, kVocab, nullptr);
-      });
+  if (absl::Status s = bencher.Add("token_embedding fwd", shape, kTokens * 4.0 + 2.0 * elements * 2,
+                                   [&] {
+                                     return cuda::TokenEmbeddingForward(out.as<bf16>(), tokens.as<int32_t>(),
+                                                                        table.as<bf16>(), kTokens, kChannels, 0, kVocab,
+                                                                        nullptr);
+                                   });
       !s.ok()) {
     return s;
   }
@@ -128,14 +129,12 @@ absl::Status BenchEmbeddings(Bencher& bencher) {
   // The backward's sort step alone, to split its time (same keys: the local rows of the tokens).
   DeviceMemory sort_keys, sort_values, sorted_keys, sorted_values, sort_scratch;
   size_t sort_scratch_bytes = 0;
-  KACHI_CUDA_RETURN_IF_ERROR(cub::DeviceRadixSort::SortPairs(nullptr, sort_scratch_bytes,
-                                                             static_cast<const int32_t*>(nullptr),
-                                                             static_cast<int32_t*>(nullptr),
-                                                             static_cast<const int32_t*>(nullptr),
-                                                             static_cast<int32_t*>(nullptr), kTokens, 0, 16));
-  for (absl::Status s : {sort_keys.Allocate(kTokens * 4), sort_values.Allocate(kTokens * 4),
-                         sorted_keys.Allocate(kTokens * 4), sorted_values.Allocate(kTokens * 4),
-                         sort_scratch.Allocate(sort_scratch_bytes)}) {
+  KACHI_CUDA_RETURN_IF_ERROR(cub::DeviceRadixSort::SortPairs(
+      nullptr, sort_scratch_bytes, static_cast<const int32_t*>(nullptr), static_cast<int32_t*>(nullptr),
+      static_cast<const int32_t*>(nullptr), static_cast<int32_t*>(nullptr), kTokens, 0, 16));
+  for (absl::Status s :
+       {sort_keys.Reallocate(kTokens * 4), sort_values.Reallocate(kTokens * 4), sorted_keys.Reallocate(kTokens * 4),
+        sorted_values.Reallocate(kTokens * 4), sort_scratch.Reallocate(sort_scratch_bytes)}) {
     if (!s.ok()) return s;
   }
   KACHI_CUDA_RETURN_IF_ERROR(
@@ -158,11 +157,11 @@ absl::Status BenchEmbeddings(Bencher& bencher) {
   }
   const std::string position_shape = absl::StrFormat("B=%d T=%d C=%d", kBatch, kSeqLen, kChannels);
   const double position_rows = kRows * kChannels * 2.0;
-  if (absl::Status s = bencher.Add("position_embedding fwd", position_shape,
-                                   2 * position_rows + kSeqLen * kChannels * 2.0, [&] {
-                                     return cuda::PositionEmbeddingForward(out.as<bf16>(), wpe.as<bf16>(), kBatch,
-                                                                           kSeqLen, kChannels, nullptr);
-                                   });
+  if (absl::Status s = bencher.Add(
+          "position_embedding fwd", position_shape, 2 * position_rows + kSeqLen * kChannels * 2.0,
+          [&] {
+            return cuda::PositionEmbeddingForward(out.as<bf16>(), wpe.as<bf16>(), kBatch, kSeqLen, kChannels, nullptr);
+          });
       !s.ok()) {
     return s;
   }
@@ -180,10 +179,11 @@ absl::Status BenchLayerNorm(Bencher& bencher, const char* dtype) {
   DeviceMemory a, b, residual, out, weight, bias, mean, rstd, dout, dresidual, dweight, dbias, workspace;
   absl::StatusOr<size_t> workspace_bytes = cuda::LayerNormBackwardWorkspaceBytes(kRows, kChannels);
   if (!workspace_bytes.ok()) return workspace_bytes.status();
-  for (absl::Status s : {a.Allocate(tensor), b.Allocate(tensor), residual.Allocate(tensor), out.Allocate(tensor),
-                         weight.Allocate(params), bias.Allocate(params), mean.Allocate(kRows * 4),
-                         rstd.Allocate(kRows * 4), dout.Allocate(tensor), dresidual.Allocate(tensor),
-                         dweight.Allocate(params), dbias.Allocate(params), workspace.Allocate(*workspace_bytes)}) {
+  for (absl::Status s :
+       {a.Reallocate(tensor), b.Reallocate(tensor), residual.Reallocate(tensor), out.Reallocate(tensor),
+        weight.Reallocate(params), bias.Reallocate(params), mean.Reallocate(kRows * 4), rstd.Reallocate(kRows * 4),
+        dout.Reallocate(tensor), dresidual.Reallocate(tensor), dweight.Reallocate(params), dbias.Reallocate(params),
+        workspace.Reallocate(*workspace_bytes)}) {
     if (!s.ok()) return s;
   }
   for (absl::Status s : {RandomFill(a.as<T>(), elements, 21), RandomFill(b.as<T>(), elements, 22),
@@ -193,18 +193,21 @@ absl::Status BenchLayerNorm(Bencher& bencher, const char* dtype) {
     if (!s.ok()) return s;
   }
   const std::string shape = absl::StrFormat("%d x %d %s", kRows, kChannels, dtype);
-  if (absl::Status s = bencher.Add("layernorm fwd", shape, 2 * tensor + 2 * params + stats, [&] {
-        return cuda::LayerNormForward(out.as<T>(), mean.as<float>(), rstd.as<float>(), a.as<T>(), weight.as<T>(),
-                                      bias.as<T>(), kRows, kChannels, nullptr);
-      });
+  if (absl::Status s = bencher.Add("layernorm fwd", shape, 2 * tensor + 2 * params + stats,
+                                   [&] {
+                                     return cuda::LayerNormForward(out.as<T>(), mean.as<float>(), rstd.as<float>(),
+                                                                   a.as<T>(), weight.as<T>(), bias.as<T>(), kRows,
+                                                                   kChannels, nullptr);
+                                   });
       !s.ok()) {
     return s;
   }
-  if (absl::Status s = bencher.Add("residual+layernorm fwd", shape, 4 * tensor + 2 * params + stats, [&] {
-        return cuda::ResidualLayerNormForward(residual.as<T>(), out.as<T>(), mean.as<float>(), rstd.as<float>(),
-                                              a.as<T>(), b.as<T>(), weight.as<T>(), bias.as<T>(), kRows, kChannels,
-                                              nullptr);
-      });
+  if (absl::Status s = bencher.Add("residual+layernorm fwd", shape, 4 * tensor + 2 * params + stats,
+                                   [&] {
+                                     return cuda::ResidualLayerNormForward(
+                                         residual.as<T>(), out.as<T>(), mean.as<float>(), rstd.as<float>(), a.as<T>(),
+                                         b.as<T>(), weight.as<T>(), bias.as<T>(), kRows, kChannels, nullptr);
+                                   });
       !s.ok()) {
     return s;
   }
@@ -224,11 +227,12 @@ absl::Status BenchGelu(Bencher& bencher, const char* dtype) {
   const int64_t n = kRows * 4 * kChannels;
   const double tensor = n * static_cast<double>(sizeof(T));
   DeviceMemory in, out, dout, din;
-  for (absl::Status s : {in.Allocate(tensor), out.Allocate(tensor), dout.Allocate(tensor), din.Allocate(tensor)}) {
+  for (absl::Status s :
+       {in.Reallocate(tensor), out.Reallocate(tensor), dout.Reallocate(tensor), din.Reallocate(tensor)}) {
     if (!s.ok()) return s;
   }
-  for (absl::Status s : {RandomFill(in.as<T>(), n, 31, -3.0f, 3.0f), RandomFill(dout.as<T>(), n, 32),
-                         RandomFill(din.as<T>(), n, 33)}) {
+  for (absl::Status s :
+       {RandomFill(in.as<T>(), n, 31, -3.0f, 3.0f), RandomFill(dout.as<T>(), n, 32), RandomFill(din.as<T>(), n, 33)}) {
     if (!s.ok()) return s;
   }
   const std::string shape = absl::StrFormat("%d x %d %s", kRows, 4 * kChannels, dtype);
@@ -247,13 +251,13 @@ absl::Status BenchOptimizer(Bencher& bencher) {
   int64_t total = 0;
   for (int64_t size : sizes) total += size;
   DeviceMemory master, param, grad, m, v, norm;
-  for (absl::Status s : {master.Allocate(total * 4), param.Allocate(total * 2), grad.Allocate(total * 2),
-                         m.Allocate(total * 4), v.Allocate(total * 4), norm.Allocate(8)}) {
+  for (absl::Status s : {master.Reallocate(total * 4), param.Reallocate(total * 2), grad.Reallocate(total * 2),
+                         m.Reallocate(total * 4), v.Reallocate(total * 4), norm.Reallocate(8)}) {
     if (!s.ok()) return s;
   }
-  for (absl::Status s : {RandomFill(master.as<float>(), total, 41), RandomFill(grad.as<bf16>(), total, 42),
-                         RandomFill(m.as<float>(), total, 43, -1e-3f, 1e-3f),
-                         RandomFill(v.as<float>(), total, 44, 1e-8f, 1e-6f)}) {
+  for (absl::Status s :
+       {RandomFill(master.as<float>(), total, 41), RandomFill(grad.as<bf16>(), total, 42),
+        RandomFill(m.as<float>(), total, 43, -1e-3f, 1e-3f), RandomFill(v.as<float>(), total, 44, 1e-8f, 1e-6f)}) {
     if (!s.ok()) return s;
   }
   std::vector<cuda::AdamWTensor<bf16>> tensors;
@@ -261,8 +265,8 @@ absl::Status BenchOptimizer(Bencher& bencher) {
   int64_t offset = 0;
   for (int64_t size : sizes) {
     tensors.push_back(cuda::AdamWTensor<bf16>{master.as<float>() + offset, param.as<bf16>() + offset,
-                                              grad.as<bf16>() + offset, m.as<float>() + offset,
-                                              v.as<float>() + offset, size, size > 4 * kChannels});
+                                              grad.as<bf16>() + offset, m.as<float>() + offset, v.as<float>() + offset,
+                                              size, size > 4 * kChannels});
     norm_tensors.push_back(cuda::SquaredNormTensor<bf16>{grad.as<bf16>() + offset, size});
     offset += size;
   }
@@ -275,34 +279,38 @@ absl::Status BenchOptimizer(Bencher& bencher) {
   hyper.weight_decay = 0.1;
   const std::string shape = absl::StrFormat("%d params, %d tensors", total, sizes.size());
   int64_t step = 1;
-  if (absl::Status s = bencher.Add("adamw multi-tensor", shape, 28.0 * total, [&] {
-        return cuda::AdamWMultiTensorStep(*list, hyper, step++, 0.5f, nullptr);
-      }, "bf16 grad+param, fp32 master/m/v: 28 B/param");
+  if (absl::Status s = bencher.Add(
+          "adamw multi-tensor", shape, 28.0 * total,
+          [&] { return cuda::AdamWMultiTensorStep(*list, hyper, step++, 0.5f, nullptr); },
+          "bf16 grad+param, fp32 master/m/v: 28 B/param");
       !s.ok()) {
     return s;
   }
-  return bencher.Add("global squared norm", shape, 2.0 * total,
-                     [&] { return cuda::GlobalSquaredNorm(norm.as<double>(), *norm_list, nullptr); },
-                     "bf16 grads, double accumulation, two passes");
+  return bencher.Add(
+      "global squared norm", shape, 2.0 * total,
+      [&] { return cuda::GlobalSquaredNorm(norm.as<double>(), *norm_list, nullptr); },
+      "bf16 grads, double accumulation, two passes");
 }
 
 }  // namespace
 
 absl::Status BenchMemoryKernels(const KernelBenchCeilings& ceilings, std::ostream& out) {
   DeviceMemory flush;
-  KACHI_RETURN_IF_ERROR(flush.Allocate(kFlushBytes));
+  KACHI_RETURN_IF_ERROR(flush.Reallocate(kFlushBytes));
   Bencher bencher(flush.as<void>());
-  const std::vector<std::function<absl::Status()>> groups = {
-      [&] { return BenchEmbeddings(bencher); },        [&] { return BenchLayerNorm<bf16>(bencher, "bf16"); },
-      [&] { return BenchLayerNorm<float>(bencher, "fp32"); }, [&] { return BenchGelu<bf16>(bencher, "bf16"); },
-      [&] { return BenchGelu<float>(bencher, "fp32"); },      [&] { return BenchOptimizer(bencher); }};
+  const std::vector<std::function<absl::Status()>> groups = {[&] { return BenchEmbeddings(bencher); },
+                                                             [&] { return BenchLayerNorm<bf16>(bencher, "bf16"); },
+                                                             [&] { return BenchLayerNorm<float>(bencher, "fp32"); },
+                                                             [&] { return BenchGelu<bf16>(bencher, "bf16"); },
+                                                             [&] { return BenchGelu<float>(bencher, "fp32"); },
+                                                             [&] { return BenchOptimizer(bencher); }};
   for (const auto& group : groups) {
     KACHI_RETURN_IF_ERROR(group());
   }
   out << absl::StrFormat("# cuda_memory kernels: median of 20 cold-L2 runs; copy ceiling %.0f GB/s\n",
                          ceilings.copy_gbps);
-  out << absl::StrFormat("%-24s %-32s %10s %10s %8s %7s  %s\n", "kernel", "shape", "MB", "median_us", "GB/s",
-                         "%copy", "note");
+  out << absl::StrFormat("%-24s %-32s %10s %10s %8s %7s  %s\n", "kernel", "shape", "MB", "median_us", "GB/s", "%copy",
+                         "note");
   for (const BenchRow& row : bencher.rows()) {
     const double gbps = row.bytes / (row.milliseconds * 1e-3) / 1e9;
     out << absl::StrFormat("%-24s %-32s %10.1f %10.1f %8.0f %6.1f%%  %s\n", row.kernel, row.shape, row.bytes / 1e6,

@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "kernels/base/device_buffer.h"
 #include "kernels/cuda_memory_util.cuh"
 
 namespace kachi::bench_internal {
@@ -42,29 +43,8 @@ absl::Status RandomFill(T* data, int64_t n, uint64_t seed, float lo = -1.0f, flo
   return absl::OkStatus();
 }
 
-// Device allocation freed on scope exit.
-class DeviceMemory {
- public:
-  DeviceMemory() = default;
-  DeviceMemory(const DeviceMemory&) = delete;
-  DeviceMemory& operator=(const DeviceMemory&) = delete;
-  ~DeviceMemory() {
-    if (pointer_ != nullptr) cudaFree(pointer_);
-  }
-  // Allocates `bytes` (once per object).
-  absl::Status Allocate(size_t bytes) {
-    KACHI_CUDA_RETURN_IF_ERROR(cudaMalloc(&pointer_, bytes));
-    return absl::OkStatus();
-  }
-  // The allocation as T*.
-  template <typename T>
-  T* as() const {
-    return static_cast<T*>(pointer_);
-  }
-
- private:
-  void* pointer_ = nullptr;
-};
+// A device allocation freed on scope exit: the foundation buffer, allocated after declaration with Reallocate.
+using DeviceMemory = base::DeviceBuffer;
 
 // One timed run: optional L2 flush (a memset of `flush_bytes` at `flush`), then `launch` between two events.
 inline absl::StatusOr<float> TimeOnce(const std::function<absl::Status()>& launch, cudaStream_t stream, void* flush,
@@ -82,8 +62,7 @@ inline absl::StatusOr<float> TimeOnce(const std::function<absl::Status()>& launc
 // Median milliseconds of `repeats` event-timed runs of `launch` on `stream`, after `warmup` untimed runs; before
 // every timed run a memset of `flush_bytes` at `flush` evicts the inputs from L2, so each run starts cold.
 inline absl::StatusOr<double> MedianMilliseconds(const std::function<absl::Status()>& launch, cudaStream_t stream,
-                                                 void* flush, size_t flush_bytes, int warmup = 3,
-                                                 int repeats = 20) {
+                                                 void* flush, size_t flush_bytes, int warmup = 3, int repeats = 20) {
   for (int i = 0; i < warmup; ++i) {
     if (absl::Status status = launch(); !status.ok()) return status;
   }

@@ -26,7 +26,7 @@ absl::StatusOr<int64_t> FirstFailingRank(Communicator& world, bool failed) {
 absl::Status LoadIntoTrainer(const CheckpointReader& reader, Trainer& trainer) {
   const Manifest& manifest = reader.manifest();
   GptModel& model = trainer.model();
-  ModelOps& ops = model.ops();
+  DeviceContext& device = model.device();
   ShardedAdamW& optimizer = trainer.optimizer();
   // Assemble the fp32 parameters on the host; the trainer sets them (and, in mixed precision, its master weights and
   // their rounded working copy); then one upload per moment buffer.
@@ -36,8 +36,8 @@ absl::Status LoadIntoTrainer(const CheckpointReader& reader, Trainer& trainer) {
   const size_t moments = static_cast<size_t>(optimizer.first_moment().size());
   std::vector<float> m(moments, 0.0f), v(moments, 0.0f);
   KACHI_RETURN_IF_ERROR(reader.LoadMoments(model.layout(), optimizer.range(), m.data(), v.data()));
-  KACHI_RETURN_IF_ERROR(ops.Upload(optimizer.first_moment().data(), m.data(), moments * sizeof(float)));
-  KACHI_RETURN_IF_ERROR(ops.Upload(optimizer.second_moment().data(), v.data(), moments * sizeof(float)));
+  KACHI_RETURN_IF_ERROR(device.Upload(optimizer.first_moment().data(), m.data(), moments * sizeof(float)));
+  KACHI_RETURN_IF_ERROR(device.Upload(optimizer.second_moment().data(), v.data(), moments * sizeof(float)));
   optimizer.set_steps_taken(manifest.optimizer_steps());
   if (auto st = trainer.train_loader().Restore(LoaderStateFromProto(manifest.loader())); !st.ok()) {
     return absl::Status(st.code(), absl::StrCat("checkpoint '", reader.path(), "': ", st.message()));
@@ -89,8 +89,8 @@ absl::StatusOr<RestoreReport> RestoreTrainer(const std::string& dir, Trainer& tr
     if (!load_failing.ok()) return load_failing.status();
     if (!loaded.ok()) return loaded;
     if (*load_failing >= 0) {
-      return absl::AbortedError(absl::StrCat("loading '", path, "' failed on rank ", *load_failing,
-                                             " (see its message)"));
+      return absl::AbortedError(
+          absl::StrCat("loading '", path, "' failed on rank ", *load_failing, " (see its message)"));
     }
     report.path = path;
     report.step = reader->manifest().step();

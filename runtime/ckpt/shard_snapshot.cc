@@ -78,7 +78,7 @@ absl::Status ShardSnapshot::Take(const ShardSource& source, const SnapshotOption
     size_ += static_cast<int64_t>(piece.bytes());
   }
   const size_t total = static_cast<size_t>(size_);
-  ModelOps* ops = source.ops != nullptr ? source.ops : &CpuModelOps();
+  DeviceContext* ops = source.ops != nullptr ? source.ops : &CpuModelOps();
 
   if (!ops->device_memory()) {  // host state: one copy into the host buffer
     KACHI_RETURN_IF_ERROR(host_.Reserve(ops, total));
@@ -112,14 +112,14 @@ absl::Status ShardSnapshot::Take(const ShardSource& source, const SnapshotOption
 
 absl::StatusOr<const char*> ShardSnapshot::Fetch(int64_t offset, int64_t size, int slot) {
   if (offset < 0 || size < 0 || offset + size > size_) {
-    return absl::OutOfRangeError(absl::StrCat("bytes [", offset, ", ", offset + size, ") of a ", size_,
-                                              "-byte snapshot"));
+    return absl::OutOfRangeError(
+        absl::StrCat("bytes [", offset, ", ", offset + size, ") of a ", size_, "-byte snapshot"));
   }
   if (!on_device()) return static_cast<const char*>(host_.data() + offset);
   const int64_t chunk = std::min<int64_t>(options_.chunk_bytes, std::max<int64_t>(size_, 1));
   if (size > chunk || slot < 0 || slot >= kDownloadSlots) {
-    return absl::InvalidArgumentError(absl::StrCat("a ", size, "-byte fetch into slot ", slot, " of ",
-                                                   kDownloadSlots, " chunk buffers of ", chunk, " bytes"));
+    return absl::InvalidArgumentError(absl::StrCat("a ", size, "-byte fetch into slot ", slot, " of ", kDownloadSlots,
+                                                   " chunk buffers of ", chunk, " bytes"));
   }
   char* dst = chunks_.data() + static_cast<size_t>(slot) * static_cast<size_t>(chunk);
   KACHI_RETURN_IF_ERROR(ops_->DownloadConcurrent(dst, staging_.data() + offset, static_cast<size_t>(size)));

@@ -32,17 +32,17 @@ namespace kachi::ckpt {
 
 // Where a rank sits and what it holds.
 struct ShardSource {
-  int rank = 0;      // rank in the grid's world
+  int rank = 0;  // rank in the grid's world
   int dp_rank = 0;
   int tp_rank = 0;
-  bool zero1 = false;        // optimizer ranges differ across data-parallel ranks
-  int64_t model_size = 0;    // elements of the layout (flat buffer without ZeRO padding)
+  bool zero1 = false;      // optimizer ranges differ across data-parallel ranks
+  int64_t model_size = 0;  // elements of the layout (flat buffer without ZeRO padding)
   const float* params = nullptr;
   // fp32 master weights of the optimizer's range (element 0 = range().begin) when training in mixed precision
   // (params then hold bf16 working copies); null when params are the fp32 master themselves.
   const float* master = nullptr;
   ShardedAdamW* optimizer = nullptr;  // read only (its moment accessors are non-const)
-  ModelOps* ops = nullptr;   // whose memory params, master and moments live in (null: host memory)
+  DeviceContext* ops = nullptr;       // whose memory params, master and moments live in (null: host memory)
 };
 
 // How snapshots are taken and written.
@@ -59,7 +59,7 @@ struct SnapshotOptions {
 };
 
 // A rank's shard copied aside: its record (bytes and crc32 are filled in by the writer) and its bytes, in host
-// memory or in a device staging buffer. Keeps its buffers for the next save; frees them (through the ModelOps that
+// memory or in a device staging buffer. Keeps its buffers for the next save; frees them (through the DeviceContext that
 // allocated them, which must outlive the snapshot) when destroyed.
 class ShardSnapshot {
  public:
@@ -86,7 +86,7 @@ class ShardSnapshot {
   ShardRecord record_;
   int64_t size_ = 0;
   SnapshotOptions options_;
-  ModelOps* ops_ = nullptr;  // set while the bytes are staged in device memory
+  DeviceContext* ops_ = nullptr;                  // set while the bytes are staged in device memory
   SnapshotBuffer staging_{SnapshotMemory::kOps};  // device copy of the shard
   SnapshotBuffer chunks_{SnapshotMemory::kHost};  // pinned chunk buffers the writer downloads into
   // The shard in host memory (host state, or device state without staging).

@@ -5,7 +5,7 @@
 
 namespace kachi::ckpt {
 
-absl::Status SnapshotBuffer::Reserve(ModelOps* ops, size_t bytes) {
+absl::Status SnapshotBuffer::Reserve(DeviceContext* ops, size_t bytes) {
   if (ops == ops_ && bytes <= capacity_) return absl::OkStatus();
   Free();
   if (bytes == 0) return absl::OkStatus();
@@ -13,9 +13,9 @@ absl::Status SnapshotBuffer::Reserve(ModelOps* ops, size_t bytes) {
   data_ = static_cast<char*>(in_ops ? ops->AllocateBytes(bytes) : ops->AllocateHost(bytes));
   if (data_ == nullptr) {
     if (in_ops) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "cannot allocate a ", bytes, "-byte checkpoint staging buffer in ", ops->name(),
-          " memory (set checkpoint.device_snapshot = false to download into pinned host memory instead)"));
+      return absl::ResourceExhaustedError(
+          absl::StrCat("cannot allocate a ", bytes, "-byte checkpoint staging buffer in ", ops->name(),
+                       " memory (set checkpoint.device_snapshot = false to download into pinned host memory instead)"));
     }
     return absl::ResourceExhaustedError(
         absl::StrCat("cannot allocate a ", bytes, "-byte checkpoint host buffer (", ops->name(), " ops)"));

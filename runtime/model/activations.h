@@ -23,7 +23,7 @@ struct BlockActivations {
   OpsBuffer<T> ln_1;                        // [N, C]
   OpsBuffer<float> ln_1_mean, ln_1_rstd;    // [N], [N]
   OpsBuffer<T> qkv;                         // [N, 3 * C_local]
-  OpsBuffer<float> att_stats;                   // ModelOps::AttentionStatsSize
+  OpsBuffer<float> att_stats;                   // KernelOps::AttentionStatsSize
   OpsBuffer<T> atty;                        // [N, C_local]
   OpsBuffer<T> residual_2;                  // [N, C]: input + attention
   OpsBuffer<T> ln_2;                        // [N, C]
@@ -48,7 +48,7 @@ struct Activations {
   OpsBuffer<T> d_residual, d_ln, d_atty, d_qkv, d_fc;  // (the logits gradient is made in place)
   OpsBuffer<float> d_loss;                    // [N]
   OpsBuffer<T> block_out_scratch;             // [N, C]: row-parallel partial sums
-  OpsBuffer<float> att_scratch;                   // ModelOps::AttentionScratchSize
+  OpsBuffer<float> att_scratch;                   // KernelOps::AttentionScratchSize
   OpsBuffer<int32_t> inputs, targets;             // [N] tokens of the current micro-batch
 
   // Sizes every buffer for `layout`, (batch, seq_len) and the recompute choice in `ops`' memory; a no-op when

@@ -1,4 +1,4 @@
-// The bf16 overloads of ModelOps for host memory (see model_ops.h): each one widens its bf16 inputs (and the prior
+// The bf16 overloads of KernelOps for host memory (see kernel_ops.h): each one widens its bf16 inputs (and the prior
 // contents of its outputs, since many ops accumulate) to fp32, runs the fp32 op, and rounds its outputs back to
 // bf16 — what a GPU kernel that loads bf16, computes in fp32 and stores bf16 does. Device ops override them all.
 // Most are generated from kernel_op_list.h (Emulate, with each argument's element count from the list); the rest
@@ -12,7 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "kernels/adamw.h"
 #include "kernels/base/status_macros.h"
-#include "runtime/model/model_ops.h"
+#include "runtime/model/kernel_ops.h"
 
 namespace kachi {
 namespace {
@@ -31,9 +31,9 @@ void Narrow(const std::vector<float>& values, Bf16* out) {
 }
 float* Ptr(std::vector<float>& v) { return v.empty() ? nullptr : v.data(); }
 
-absl::Status NeedsHost(const ModelOps& ops, const char* op) {
-  if (!ops.device_memory()) return absl::OkStatus();
-  return absl::UnimplementedError(absl::StrCat("the ", ops.name(), " ops have no bf16 ", op));
+absl::Status NeedsHost(const KernelOps& ops, const char* op) {
+  if (!ops.device_kernels()) return absl::OkStatus();
+  return absl::UnimplementedError(absl::StrCat("the ", ops.kernels_name(), " ops have no bf16 ", op));
 }
 
 // One argument of an emulated op as the fp32 op takes it: a bf16 array widened to fp32 (and, for an output,
@@ -79,42 +79,42 @@ absl::Status Emulate(Fp32Op&& fp32_op, std::initializer_list<int64_t> extents, A
 
 // The bf16 ops emulated by widening, generated from kernel_op_list.h.
 #define KACHI_EMULATE_OP(R, Name, Params, Args, Extents)                                                         \
-  R ModelOps::Name Params {                                                                                      \
+  R KernelOps::Name Params {                                                                                     \
     KACHI_RETURN_IF_ERROR(NeedsHost(*this, #Name));                                                              \
     return Emulate([this](auto... a) { return this->Name(a...); }, {KACHI_OP_ARGS Extents}, KACHI_OP_ARGS Args); \
   }
 KACHI_WIDENED_KERNEL_OPS(KACHI_EMULATE_OP, Bf16)
 #undef KACHI_EMULATE_OP
 
-absl::Status ModelOps::Fill(Bf16* data, float value, int64_t count) {
+absl::Status KernelOps::Fill(Bf16* data, float value, int64_t count) {
   KACHI_RETURN_IF_ERROR(NeedsHost(*this, "Fill"));
   const Bf16 v = ToBf16(value);
   for (int64_t i = 0; i < count; ++i) data[i] = v;
   return absl::OkStatus();
 }
 
-absl::Status ModelOps::Scale(Bf16* data, float scale, int64_t count) {
+absl::Status KernelOps::Scale(Bf16* data, float scale, int64_t count) {
   KACHI_RETURN_IF_ERROR(NeedsHost(*this, "Scale"));
   for (int64_t i = 0; i < count; ++i) data[i] = ToBf16(ToFloat(data[i]) * scale);
   return absl::OkStatus();
 }
 
-absl::Status ModelOps::Convert(Bf16* dst, const float* src, int64_t count) {
+absl::Status KernelOps::Convert(Bf16* dst, const float* src, int64_t count) {
   KACHI_RETURN_IF_ERROR(NeedsHost(*this, "Convert"));
   for (int64_t i = 0; i < count; ++i) dst[i] = ToBf16(src[i]);
   return absl::OkStatus();
 }
 
-absl::Status ModelOps::Convert(float* dst, const Bf16* src, int64_t count) {
+absl::Status KernelOps::Convert(float* dst, const Bf16* src, int64_t count) {
   KACHI_RETURN_IF_ERROR(NeedsHost(*this, "Convert"));
   for (int64_t i = 0; i < count; ++i) dst[i] = ToFloat(src[i]);
   return absl::OkStatus();
 }
 
-absl::Status ModelOps::MatmulBackwardThroughGelu(Bf16* dpre_gelu, Bf16* dpre_bias, Bf16* dweight, Bf16* dbias,
-                                                 const Bf16* dout, const Bf16* in, const Bf16* weight,
-                                                 const Bf16* pre_gelu, int64_t rows, int64_t in_channels,
-                                                 int64_t out_channels) {
+absl::Status KernelOps::MatmulBackwardThroughGelu(Bf16* dpre_gelu, Bf16* dpre_bias, Bf16* dweight, Bf16* dbias,
+                                                  const Bf16* dout, const Bf16* in, const Bf16* weight,
+                                                  const Bf16* pre_gelu, int64_t rows, int64_t in_channels,
+                                                  int64_t out_channels) {
   KACHI_RETURN_IF_ERROR(NeedsHost(*this, "MatmulBackwardThroughGelu"));
   std::vector<float> dp(rows * in_channels),
       dw = Widen(dweight, out_channels * in_channels), db = Widen(dbias, out_channels),
@@ -135,9 +135,9 @@ absl::Status ModelOps::MatmulBackwardThroughGelu(Bf16* dpre_gelu, Bf16* dpre_bia
   return absl::OkStatus();
 }
 
-absl::Status ModelOps::AdamWStep(float* master, Bf16* param, const Bf16* grad, float* m, float* v, int64_t count,
-                                 double learning_rate, double beta1, double beta2, double eps, double weight_decay,
-                                 int64_t step, float grad_scale) {
+absl::Status KernelOps::AdamWStep(float* master, Bf16* param, const Bf16* grad, float* m, float* v, int64_t count,
+                                  double learning_rate, double beta1, double beta2, double eps, double weight_decay,
+                                  int64_t step, float grad_scale) {
   KACHI_RETURN_IF_ERROR(NeedsHost(*this, "AdamWStep"));
   std::vector<float> g = Widen(grad, count);
   for (float& x : g) x *= grad_scale;
@@ -146,7 +146,7 @@ absl::Status ModelOps::AdamWStep(float* master, Bf16* param, const Bf16* grad, f
   return absl::OkStatus();
 }
 
-absl::StatusOr<double> ModelOps::SumOfSquares(const Bf16* data, int64_t count) {
+absl::StatusOr<double> KernelOps::SumOfSquares(const Bf16* data, int64_t count) {
   KACHI_RETURN_IF_ERROR(NeedsHost(*this, "SumOfSquares"));
   double sum = 0;
   for (int64_t i = 0; i < count; ++i) {

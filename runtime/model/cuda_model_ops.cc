@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "comm/cuda_event_pool.h"
 #include "kernels/base/cuda_status.h"
+#include "kernels/base/device_buffer.h"
 #include "kernels/base/status_macros.h"
 #include "kernels/cuda_kernels.h"
 
@@ -38,7 +39,7 @@ using namespace ::kachi::cuda;  // NOLINT: the kernels of kernels/*_cuda.h
 // The ops' stream (what cuda::<op> takes last) and SumOfSquares' lazily allocated device result.
 struct Context {
   cudaStream_t stream;
-  double** norm_result;
+  base::DeviceBuffer* norm_result;
   operator cudaStream_t() const { return stream; }  // NOLINT: passed as the kernels' stream
 };
 
@@ -75,12 +76,12 @@ absl::Status AdamWStep(float* master, __nv_bfloat16* param, const __nv_bfloat16*
 // cuda::SumOfSquares into a device double, downloaded.
 template <typename T>
 absl::StatusOr<double> SumOfSquares(const T* data, int64_t count, const Context& c) {
-  if (*c.norm_result == nullptr)
-    KACHI_RETURN_IF_ERROR(base::CudaStatus(cudaMalloc(c.norm_result, sizeof(double)), "cudaMalloc"));
-  KACHI_RETURN_IF_ERROR(cuda::SumOfSquares(*c.norm_result, data, count, c.stream));
+  if (c.norm_result->empty()) KACHI_RETURN_IF_ERROR(c.norm_result->Reallocate(sizeof(double)));
+  double* device_result = c.norm_result->as<double>();
+  KACHI_RETURN_IF_ERROR(cuda::SumOfSquares(device_result, data, count, c.stream));
   double result = 0;
   KACHI_RETURN_IF_ERROR(base::CudaStatus(
-      cudaMemcpyAsync(&result, *c.norm_result, sizeof(double), cudaMemcpyDeviceToHost, c.stream), "download"));
+      cudaMemcpyAsync(&result, device_result, sizeof(double), cudaMemcpyDeviceToHost, c.stream), "download"));
   KACHI_RETURN_IF_ERROR(base::CudaStatus(cudaStreamSynchronize(c.stream), "cudaStreamSynchronize"));
   return result;
 }
@@ -93,7 +94,7 @@ class CudaOps : public ModelOps {
       : device_(device), stream_(stream), events_(device), context_{stream, &norm_result_} {}
   ~CudaOps() override {
     cudaStreamSynchronize(stream_);
-    cudaFree(norm_result_);
+    norm_result_.Reset();
     cuda::MatmulContext::Forget(device_, stream_);  // else the registry keeps its workspace after the stream dies
     cudaStreamDestroy(stream_);
     if (download_stream_ != nullptr) cudaStreamDestroy(download_stream_);
@@ -207,7 +208,7 @@ class CudaOps : public ModelOps {
   std::mutex download_mutex_;
   cudaStream_t download_stream_ = nullptr;  // DownloadConcurrent's stream, created on first use
   CudaEventPool events_;                    // RecordEvent's markers
-  double* norm_result_ = nullptr;           // SumOfSquares' device result
+  base::DeviceBuffer norm_result_;          // SumOfSquares' device result (a double), allocated on first use
   twin::Context context_;                   // what the twins need besides the arguments
 };
 

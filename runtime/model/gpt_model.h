@@ -1,11 +1,12 @@
 // GptModel: forward and backward of a GPT-2 transformer on one tensor-parallel rank, over a ModelOps (the CPU
-// reference kernels on host memory, or CUDA kernels on device memory) and a tensor-parallel Communicator. The Megatron pattern: the LayerNorm outputs feeding the
-// column-parallel matmuls are replicated (their gradients all-reduced in backward), the row-parallel matmuls'
-// partial outputs are all-reduced in forward; the embedding lookup is vocab-parallel (partial rows all-reduced) and
-// the cross-entropy is vocab-parallel (row max, sum of exponentials and target logit all-reduced). With tp = 1 no
-// communication happens. Parameters and gradients live in flat buffers laid out by ParameterLayout, in the ModelOps'
-// memory (host for the CPU ops: params() may then be read and written directly). In mixed precision (compute dtype
-// bf16) parameters, gradients and activations are bf16; the fp32 master weights live in the optimizer.
+// reference kernels on host memory, or CUDA kernels on device memory) and a tensor-parallel Communicator. The Megatron
+// pattern: the LayerNorm outputs feeding the column-parallel matmuls are replicated (their gradients all-reduced in
+// backward), the row-parallel matmuls' partial outputs are all-reduced in forward; the embedding lookup is
+// vocab-parallel (partial rows all-reduced) and the cross-entropy is vocab-parallel (row max, sum of exponentials and
+// target logit all-reduced). With tp = 1 no communication happens. Parameters and gradients live in flat buffers laid
+// out by ParameterLayout, in the ModelOps' memory (host for the CPU ops: params() may then be read and written
+// directly). In mixed precision (compute dtype bf16) parameters, gradients and activations are bf16; the fp32 master
+// weights live in the optimizer.
 #ifndef KACHI_RUNTIME_MODEL_GPT_MODEL_H_
 #define KACHI_RUNTIME_MODEL_GPT_MODEL_H_
 
@@ -38,7 +39,11 @@ class GptModel {
   const GptShape& shape() const { return layout_.shape(); }
   // Elements of the flat buffers: layout().total_size() rounded up to the padding multiple (padding stays zero).
   int64_t buffer_size() const { return buffer_size_; }
+  // The backend, and its two sides: memory and stream (what callers outside the model use: downloads, events,
+  // synchronization) and the kernels.
   ModelOps& ops() { return *ops_; }
+  DeviceContext& device() { return *ops_; }
+  KernelOps& kernels() { return *ops_; }
   // The type of parameters, gradients and activations: kFloat32, or kBFloat16 in mixed precision.
   DType compute_dtype() const { return compute_; }
   bool mixed_precision() const { return compute_ == DType::kBFloat16; }
@@ -71,11 +76,11 @@ class GptModel {
 
   // Forward and backward of one micro-batch (inputs and targets [batch, seq_len]); ACCUMULATES into grads() the
   // gradient of grad_scale * mean token loss. Returns the mean token loss of the micro-batch.
-  absl::StatusOr<float> ForwardBackward(const int32_t* inputs, const int32_t* targets, int64_t batch,
-                                        int64_t seq_len, float grad_scale);
+  absl::StatusOr<float> ForwardBackward(const int32_t* inputs, const int32_t* targets, int64_t batch, int64_t seq_len,
+                                        float grad_scale);
   // Called during backward when every tensor with index >= first_final_tensor holds its final gradient for this
   // backward pass: after the final LayerNorm's backward, after each block's (last block first) and at the end (0).
-  // With device memory the gradients are final in the compute stream's order (ModelOps::RecordEvent marks that
+  // With device memory the gradients are final in the compute stream's order (DeviceContext::RecordEvent marks that
   // point). A non-OK status ends the backward pass with it.
   using GradientsReadyHook = std::function<absl::Status(int first_final_tensor)>;
   // Installs `hook` for later backward passes; null (the default) means none.
@@ -129,7 +134,7 @@ class GptModel {
   bool recompute_ = false;
   ParameterLayout layout_;
   int64_t buffer_size_ = 0;
-  OpsBuffer<float> params_, grads_;        // fp32 compute
+  OpsBuffer<float> params_, grads_;           // fp32 compute
   OpsBuffer<Bf16> params_bf16_, grads_bf16_;  // mixed precision
   Activations<float> acts_;
   Activations<Bf16> acts_bf16_;

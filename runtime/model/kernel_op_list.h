@@ -1,5 +1,5 @@
-// The kernel ops of ModelOps, listed once (X-macros). Everything that wraps or implements every kernel op is
-// generated from these lists: ModelOps' declarations (model_ops.h), ProfilingOps' timed forwarding
+// The kernel ops of KernelOps, listed once (X-macros). Everything that wraps or implements every kernel op is
+// generated from these lists: KernelOps' declarations (kernel_ops.h), ProfilingOps' timed forwarding
 // (profiling_ops.h), the CPU ops' calls of the reference kernels (cpu_model_ops.cc) and the CUDA ops' calls of the
 // CUDA kernels (cuda_model_ops.cc) and the bf16 host emulation (bf16_emulation.cc). Each entry is
 // X(Return, Name, (parameters), (arguments), (extents)); extents, for the ops the host emulates by widening, give
@@ -111,7 +111,7 @@
 // Every op in both precisions.
 #define KACHI_KERNEL_OPS(X, T) KACHI_WIDENED_KERNEL_OPS(X, T) KACHI_HAND_EMULATED_KERNEL_OPS(X, T)
 
-// Fused ops that ModelOps composes from other ops by default (fused_op_defaults.cc); device ops override them.
+// Fused ops that KernelOps composes from other ops by default (fused_op_defaults.cc); device ops override them.
 // residual_out = a + b; out = LayerNorm(residual_out) * weight + bias; mean, rstd of the rows (all written); the
 // LayerNorm normalizes residual_out as stored (in bf16: the rounded sum).
 #define KACHI_COMPOSED_KERNEL_OPS(X, T)                                                                           \

@@ -41,14 +41,13 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainOptions& opt
   const int dp = grid->dp_size(), tp = grid->tp_size();
   KACHI_RETURN_IF_ERROR(ValidateShape(options.shape, tp));
   if (options.seq_len <= 0 || options.seq_len > options.shape.context) {
-    return absl::InvalidArgumentError(absl::StrCat("train.seq_len ", options.seq_len,
-                                                   " must be in [1, model context ", options.shape.context, "]"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("train.seq_len ", options.seq_len, " must be in [1, model context ", options.shape.context, "]"));
   }
-  if (options.micro_batch <= 0 || options.global_batch <= 0 ||
-      options.global_batch % (options.micro_batch * dp) != 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "global batch ", options.global_batch, " must be a positive multiple of micro_batch (", options.micro_batch,
-        ") x dp (", dp, "): global batch = micro_batch x accumulation x dp"));
+  if (options.micro_batch <= 0 || options.global_batch <= 0 || options.global_batch % (options.micro_batch * dp) != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("global batch ", options.global_batch, " must be a positive multiple of micro_batch (",
+                     options.micro_batch, ") x dp (", dp, "): global batch = micro_batch x accumulation x dp"));
   }
   if (options.steps <= 0) return absl::InvalidArgumentError("train.steps must be positive");
   if (options.train_pattern.empty()) return absl::InvalidArgumentError("data.train is empty: no training shards");
@@ -111,9 +110,9 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainOptions& opt
                                                        &grid->dp(), options.adamw, &model.ops(), mixed);
   if (trainer->sync_->zero1()) {
     if (mixed) {
-      trainer->shard_grads_bf16_.Reset(&model.ops(), range.end - range.begin);
+      trainer->shard_grads_bf16_.Reset(&model.device(), range.end - range.begin);
     } else {
-      trainer->shard_grads_.Reset(&model.ops(), range.end - range.begin);
+      trainer->shard_grads_.Reset(&model.device(), range.end - range.begin);
     }
   }
   std::vector<float> initial(model.buffer_size(), 0.0f);
@@ -132,20 +131,20 @@ absl::Status Trainer::GetParameters(float* host) {
   if (!optimizer_->mixed_precision()) return model_->GetParameters(host);
   // The fp32 master: this rank's range, gathered across data-parallel ranks when ZeRO-1 shards it.
   OpsBuffer<float>& master = optimizer_->master_weights();
-  if (!sync_->zero1()) return model_->ops().Download(host, master.data(), master.size() * sizeof(float));
-  OpsBuffer<float> full(&model_->ops(), model_->buffer_size());
+  if (!sync_->zero1()) return model_->device().Download(host, master.data(), master.size() * sizeof(float));
+  OpsBuffer<float> full(&model_->device(), model_->buffer_size());
   KACHI_RETURN_IF_ERROR(BeforeCollective());
   KACHI_RETURN_IF_ERROR(grid_->dp().AllGather(master.data(), full.data(), master.size(), DType::kFloat32));
   KACHI_RETURN_IF_ERROR(AfterCollective(grid_->dp()));
-  return model_->ops().Download(host, full.data(), full.size() * sizeof(float));
+  return model_->device().Download(host, full.data(), full.size() * sizeof(float));
 }
 
 absl::Status Trainer::BeforeCollective() {
-  return model_->ops().device_memory() ? model_->ops().Synchronize() : absl::OkStatus();
+  return model_->device().device_memory() ? model_->device().Synchronize() : absl::OkStatus();
 }
 
 absl::Status Trainer::AfterCollective(Communicator& comm) {
-  if (!model_->ops().device_memory()) return absl::OkStatus();
+  if (!model_->device().device_memory()) return absl::OkStatus();
   TimelineScope wait(TimelineCategory::kComm, "comm_synchronize");
   return comm.Synchronize();
 }
@@ -158,8 +157,7 @@ absl::StatusOr<StepResult> Trainer::Step() {
   KACHI_RETURN_IF_ERROR(model_->ZeroGrads());
   // Gradients are reduced once: during the last micro-step's backward (overlap), or after it. Earlier micro-steps
   // accumulate locally.
-  const bool overlap =
-      options_.overlap_grad_reduce.value_or(grid_->dp().asynchronous()) && sync_->can_overlap();
+  const bool overlap = options_.overlap_grad_reduce.value_or(grid_->dp().asynchronous()) && sync_->can_overlap();
   const float grad_scale = 1.0f / static_cast<float>(accumulation);
   double loss_sum = 0;
   for (int micro = 0; micro < accumulation; ++micro) {
@@ -169,11 +167,10 @@ absl::StatusOr<StepResult> Trainer::Step() {
     }();
     if (!batch.ok()) return batch.status();
     TimelineScope compute(TimelineCategory::kCompute, "forward_backward");
-    absl::StatusOr<float> loss =
-        overlap && micro + 1 == accumulation
-            ? ForwardBackwardOverlapped(*batch, grad_scale)
-            : model_->ForwardBackward(batch->inputs.data(), batch->targets.data(), batch->batch_size,
-                                      batch->seq_len, grad_scale);
+    absl::StatusOr<float> loss = overlap && micro + 1 == accumulation
+                                     ? ForwardBackwardOverlapped(*batch, grad_scale)
+                                     : model_->ForwardBackward(batch->inputs.data(), batch->targets.data(),
+                                                               batch->batch_size, batch->seq_len, grad_scale);
     if (!loss.ok()) return loss.status();
     loss_sum += *loss;
   }
@@ -188,8 +185,8 @@ absl::StatusOr<StepResult> Trainer::Step() {
   result.lr = options_.schedule.At(result.step);
   std::optional<TimelineScope> optimizer_scope(std::in_place, TimelineCategory::kOptimizer, "adamw");
   absl::StatusOr<double> norm =
-      mixed ? optimizer_->Step(model_->params_bf16(),
-                               sync_->zero1() ? shard_grads_bf16_.data() : model_->grads_bf16(), result.lr)
+      mixed ? optimizer_->Step(model_->params_bf16(), sync_->zero1() ? shard_grads_bf16_.data() : model_->grads_bf16(),
+                               result.lr)
             : optimizer_->Step(model_->params(), sync_->zero1() ? shard_grads_.data() : model_->grads(), result.lr);
   optimizer_scope.reset();
   if (!norm.ok()) return norm.status();
@@ -218,7 +215,7 @@ absl::StatusOr<float> Trainer::ForwardBackwardOverlapped(const TokenBatch& batch
   // markers stay alive until FinishOverlap has seen every bucket launched after them.
   std::vector<void*> events;
   model_->set_gradients_ready_hook([this, &events](int first_final_tensor) -> absl::Status {
-    absl::StatusOr<void*> event = model_->ops().RecordEvent();
+    absl::StatusOr<void*> event = model_->device().RecordEvent();
     if (!event.ok()) return event.status();
     events.push_back(*event);
     return sync_->GradientsReady(first_final_tensor, *event);
@@ -232,7 +229,7 @@ absl::StatusOr<float> Trainer::ForwardBackwardOverlapped(const TokenBatch& batch
     TimelineScope wait(TimelineCategory::kComm, "grad_sync_wait");
     return sync_->FinishOverlap();
   }();
-  for (void* event : events) model_->ops().ReleaseEvent(event);
+  for (void* event : events) model_->device().ReleaseEvent(event);
   if (!loss.ok()) return loss.status();
   if (!reduced.ok()) return reduced;
   return loss;
@@ -308,9 +305,11 @@ absl::Status Trainer::Run(std::ostream* log, const AfterStepHook& after_step) {
       metrics.flush();
     }
     if (events) {
-      std::vector<std::pair<std::string, double>> scalars = {
-          {"loss", result->loss}, {"lr", result->lr}, {"grad_norm", result->grad_norm},
-          {"ms", result->seconds * 1e3}, {"tokens_per_s", tokens_per_s}};
+      std::vector<std::pair<std::string, double>> scalars = {{"loss", result->loss},
+                                                             {"lr", result->lr},
+                                                             {"grad_norm", result->grad_norm},
+                                                             {"ms", result->seconds * 1e3},
+                                                             {"tokens_per_s", tokens_per_s}};
       if (stall > 0) scalars.emplace_back("ckpt_stall_ms", stall * 1e3);
       if (auto st = events->WriteScalars(result->step + 1, scalars); !st.ok()) return st;
     }
@@ -318,7 +317,8 @@ absl::Status Trainer::Run(std::ostream* log, const AfterStepHook& after_step) {
     if (eval_loader_.has_value() && (last || (options_.eval_every > 0 && step() % options_.eval_every == 0))) {
       absl::StatusOr<float> val = Evaluate();
       if (!val.ok()) return val.status();
-      if (leader && log != nullptr) *log << absl::StrFormat("step %5d/%d | val loss %.4f\n", step(), options_.steps, *val);
+      if (leader && log != nullptr)
+        *log << absl::StrFormat("step %5d/%d | val loss %.4f\n", step(), options_.steps, *val);
       if (metrics.is_open()) metrics << absl::StrFormat("{\"step\": %d, \"val_loss\": %.6f}\n", step(), *val);
       if (events) {
         if (auto st = events->WriteScalars(step(), {{"val_loss", *val}}); !st.ok()) return st;
