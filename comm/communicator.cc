@@ -198,12 +198,10 @@ absl::StatusOr<std::unique_ptr<Communicator>> Communicator::Split(int color, int
   options.name = std::move(name);
   std::unique_ptr<Communicator> result;
   absl::Status status = RunCollective(CollectiveKind::kSplit, 0, [&]() -> absl::Status {
-    auto split = DoSplit(color, key, std::move(options));
-    if (!split.ok()) return split.status();
-    result = *std::move(split);
+    KACHI_ASSIGN_OR_RETURN(result, DoSplit(color, key, std::move(options)));
     return absl::OkStatus();
   });
-  if (!status.ok()) return status;
+  KACHI_RETURN_IF_ERROR(status);
   return result;
 }
 
