@@ -146,11 +146,8 @@ absl::Status Communicator::ReduceScatter(const void* send, void* recv, size_t re
   KACHI_RETURN_IF_ERROR(CheckBytes(kOp, recv_count, static_cast<size_t>(size()), DTypeSize(dtype)));
   const size_t recv_bytes = recv_count * DTypeSize(dtype);
   const size_t send_bytes = recv_bytes * static_cast<size_t>(size());
-  if (auto s = CheckOverlap(kOp, send, send_bytes, recv, recv_bytes, recv_bytes * static_cast<size_t>(rank()),
-                            "in place needs recv == send + rank * recv_count");
-      !s.ok()) {
-    return s;
-  }
+  KACHI_RETURN_IF_ERROR(CheckOverlap(kOp, send, send_bytes, recv, recv_bytes, recv_bytes * static_cast<size_t>(rank()),
+                                     "in place needs recv == send + rank * recv_count"));
   return RunCollective(CollectiveKind::kReduceScatter, send_bytes,
                        [&] { return DoReduceScatter(send, recv, recv_count, dtype, op); });
 }
@@ -163,11 +160,8 @@ absl::Status Communicator::AllGather(const void* send, void* recv, size_t send_c
   KACHI_RETURN_IF_ERROR(CheckBytes(kOp, send_count, static_cast<size_t>(size()), DTypeSize(dtype)));
   const size_t send_bytes = send_count * DTypeSize(dtype);
   const size_t recv_bytes = send_bytes * static_cast<size_t>(size());
-  if (auto s = CheckOverlap(kOp, recv, recv_bytes, send, send_bytes, send_bytes * static_cast<size_t>(rank()),
-                            "in place needs send == recv + rank * send_count");
-      !s.ok()) {
-    return s;
-  }
+  KACHI_RETURN_IF_ERROR(CheckOverlap(kOp, recv, recv_bytes, send, send_bytes, send_bytes * static_cast<size_t>(rank()),
+                                     "in place needs send == recv + rank * send_count"));
   return RunCollective(CollectiveKind::kAllGather, send_bytes,
                        [&] { return DoAllGather(send, recv, send_count, dtype); });
 }
@@ -198,12 +192,10 @@ absl::StatusOr<std::unique_ptr<Communicator>> Communicator::Split(int color, int
   options.name = std::move(name);
   std::unique_ptr<Communicator> result;
   absl::Status status = RunCollective(CollectiveKind::kSplit, 0, [&]() -> absl::Status {
-    auto split = DoSplit(color, key, std::move(options));
-    if (!split.ok()) return split.status();
-    result = *std::move(split);
+    KACHI_ASSIGN_OR_RETURN(result, DoSplit(color, key, std::move(options)));
     return absl::OkStatus();
   });
-  if (!status.ok()) return status;
+  KACHI_RETURN_IF_ERROR(status);
   return result;
 }
 

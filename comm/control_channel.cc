@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "kernels/base/status_macros.h"
 
 namespace kachi {
 namespace {
@@ -95,14 +96,13 @@ absl::StatusOr<std::optional<ControlMessage>> ControlChannel::Poll(int source, i
 
 absl::StatusOr<ControlMessage> ControlChannel::Receive(int source, int tag, std::optional<absl::Duration> timeout) {
   const absl::Duration limit = timeout.value_or(deadline_);
-  absl::StatusOr<std::optional<ControlMessage>> message = Poll(source, tag, limit);
-  if (!message.ok()) return message.status();
-  if (!message->has_value()) {
+  KACHI_ASSIGN_OR_RETURN(std::optional<ControlMessage> message, Poll(source, tag, limit));
+  if (!message.has_value()) {
     return absl::DeadlineExceededError(absl::StrFormat(
         "control channel '%s': rank %d waited %s for a message (tag %d) from %s; is that rank alive?", name_, rank_,
         absl::FormatDuration(limit), tag, PeerName(source)));
   }
-  return **std::move(message);
+  return *std::move(message);
 }
 
 }  // namespace kachi

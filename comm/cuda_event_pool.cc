@@ -3,6 +3,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "comm/nccl_status.h"
+#include "kernels/base/status_macros.h"
 
 namespace kachi {
 
@@ -22,9 +23,8 @@ absl::StatusOr<cudaEvent_t> CudaEventPool::Acquire() {
     }
   }
   cudaEvent_t event = nullptr;
-  absl::Status status = CudaStatus(cudaEventCreateWithFlags(&event, cudaEventDisableTiming),
-                                   absl::StrCat("cudaEventCreateWithFlags on device ", device_));
-  if (!status.ok()) return status;
+  KACHI_RETURN_IF_ERROR(CudaStatus(cudaEventCreateWithFlags(&event, cudaEventDisableTiming),
+                                   absl::StrCat("cudaEventCreateWithFlags on device ", device_)));
   return event;
 }
 

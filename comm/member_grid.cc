@@ -11,6 +11,7 @@
 #include "comm/mpi_communicator.h"
 #include "comm/nccl_communicator.h"
 #include "comm/watchdog.h"
+#include "kernels/base/status_macros.h"
 
 namespace kachi {
 
@@ -62,7 +63,7 @@ absl::StatusOr<std::unique_ptr<ProcessGrid>> CreateMemberGrid(MPI_Comm parent, c
       options.backend == "nccl" ? CreateNcclCommunicator(raw, options.device, options.comm)
                                 : CreateMpiCommunicator(raw, options.comm);  // both keep no reference to `raw`
   MPI_Comm_free(&raw);
-  if (!world.ok()) return world.status();
+  KACHI_RETURN_IF_ERROR(world);
   return ProcessGrid::Adopt(*std::move(world), options.tp, options.host);
 }
 

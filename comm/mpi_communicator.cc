@@ -101,9 +101,7 @@ class MpiCommunicator final : public Communicator {
       KACHI_RETURN_IF_ERROR(recv_stage_.Reserve(recv_bytes));
       host_recv = recv_stage_.data();
     }
-    if (auto s = MpiHostReduceScatter(group_, host_send, host_recv, recv_count, dtype, op, scratch_); !s.ok()) {
-      return s;
-    }
+    KACHI_RETURN_IF_ERROR(MpiHostReduceScatter(group_, host_send, host_recv, recv_count, dtype, op, scratch_));
     return recv_on_device ? CopyHostToDevice(recv, host_recv, recv_bytes) : absl::OkStatus();
   }
 
@@ -152,11 +150,8 @@ class MpiCommunicator final : public Communicator {
   absl::StatusOr<std::unique_ptr<Communicator>> DoSplit(int color, int key, CommOptions options) override {
     ProgressScope scope(*progress_, sequence() - 1, CollectiveKind::kSplit);
     MPI_Comm split = MPI_COMM_NULL;
-    if (auto s = MpiStatus(MPI_Comm_split(group_.comm, color < 0 ? MPI_UNDEFINED : color, key, &split),
-                           "MPI_Comm_split");
-        !s.ok()) {
-      return s;
-    }
+    KACHI_RETURN_IF_ERROR(
+        MpiStatus(MPI_Comm_split(group_.comm, color < 0 ? MPI_UNDEFINED : color, key, &split), "MPI_Comm_split"));
     if (split == MPI_COMM_NULL) return std::unique_ptr<Communicator>();
     return Adopt(split, std::move(options));
   }

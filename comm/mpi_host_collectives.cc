@@ -29,11 +29,8 @@ absl::Status HalfAverageAllReduce(const MpiGroup& group, const void* send, void*
   WidenToFloat32(send, count, dtype, wide);
   for (size_t offset = 0; offset < count; offset += kMaxChunk) {
     const int n = static_cast<int>(std::min(kMaxChunk, count - offset));
-    if (auto s = MpiStatus(MPI_Allreduce(MPI_IN_PLACE, wide + offset, n, MPI_FLOAT, MPI_SUM, group.comm),
-                           "MPI_Allreduce");
-        !s.ok()) {
-      return s;
-    }
+    KACHI_RETURN_IF_ERROR(
+        MpiStatus(MPI_Allreduce(MPI_IN_PLACE, wide + offset, n, MPI_FLOAT, MPI_SUM, group.comm), "MPI_Allreduce"));
   }
   NarrowFromFloat32(wide, count, static_cast<float>(group.size), dtype, recv);
   return absl::OkStatus();
@@ -53,12 +50,9 @@ absl::Status MpiHostAllReduce(const MpiGroup& group, const void* send, void* rec
   for (size_t offset = 0; offset < count; offset += kMaxChunk) {
     const int n = static_cast<int>(std::min(kMaxChunk, count - offset));
     const void* chunk_send = send == recv ? MPI_IN_PLACE : static_cast<const char*>(send) + offset * element;
-    if (auto s = MpiStatus(MPI_Allreduce(chunk_send, static_cast<char*>(recv) + offset * element, n, type, mpi_op,
-                                         group.comm),
-                           "MPI_Allreduce");
-        !s.ok()) {
-      return s;
-    }
+    KACHI_RETURN_IF_ERROR(
+        MpiStatus(MPI_Allreduce(chunk_send, static_cast<char*>(recv) + offset * element, n, type, mpi_op, group.comm),
+                  "MPI_Allreduce"));
   }
   if (op == ReduceOp::kAvg) DivideElements(recv, count, dtype, group.size);
   return absl::OkStatus();
@@ -75,11 +69,8 @@ absl::Status MpiHostReduceScatter(const MpiGroup& group, const void* send, void*
     if (scratch.wide.size() < total) scratch.wide.resize(total);
     float* wide = scratch.wide.data();
     WidenToFloat32(send, total, dtype, wide);
-    if (auto s = MpiStatus(MPI_Reduce_scatter_block(MPI_IN_PLACE, wide, n, MPI_FLOAT, MPI_SUM, group.comm),
-                           "MPI_Reduce_scatter_block");
-        !s.ok()) {
-      return s;
-    }
+    KACHI_RETURN_IF_ERROR(MpiStatus(MPI_Reduce_scatter_block(MPI_IN_PLACE, wide, n, MPI_FLOAT, MPI_SUM, group.comm),
+                                    "MPI_Reduce_scatter_block"));
     NarrowFromFloat32(wide, recv_count, static_cast<float>(group.size), dtype, recv);
     return absl::OkStatus();
   }
@@ -90,12 +81,9 @@ absl::Status MpiHostReduceScatter(const MpiGroup& group, const void* send, void*
     if (scratch.bytes.size() < recv_bytes) scratch.bytes.resize(recv_bytes);
     target = scratch.bytes.data();
   }
-  if (auto s = MpiStatus(MPI_Reduce_scatter_block(send, target, n, MpiDatatypeOf(dtype), MpiOpOf(dtype, op),
-                                                  group.comm),
-                         "MPI_Reduce_scatter_block");
-      !s.ok()) {
-    return s;
-  }
+  KACHI_RETURN_IF_ERROR(
+      MpiStatus(MPI_Reduce_scatter_block(send, target, n, MpiDatatypeOf(dtype), MpiOpOf(dtype, op), group.comm),
+                "MPI_Reduce_scatter_block"));
   if (in_place) std::memcpy(recv, target, recv_bytes);
   if (op == ReduceOp::kAvg) DivideElements(recv, recv_count, dtype, group.size);
   return absl::OkStatus();
@@ -118,11 +106,8 @@ absl::Status MpiHostBroadcast(const MpiGroup& group, void* buffer, size_t count,
   const MPI_Datatype type = MpiDatatypeOf(dtype);
   for (size_t offset = 0; offset < count; offset += kMaxChunk) {
     const int n = static_cast<int>(std::min(kMaxChunk, count - offset));
-    if (auto s = MpiStatus(MPI_Bcast(static_cast<char*>(buffer) + offset * element, n, type, root, group.comm),
-                           "MPI_Bcast");
-        !s.ok()) {
-      return s;
-    }
+    KACHI_RETURN_IF_ERROR(
+        MpiStatus(MPI_Bcast(static_cast<char*>(buffer) + offset * element, n, type, root, group.comm), "MPI_Bcast"));
   }
   return absl::OkStatus();
 }

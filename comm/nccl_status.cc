@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "kernels/base/status_macros.h"
 
 namespace kachi {
 namespace {
@@ -36,8 +37,7 @@ absl::Status AwaitNcclComm(ncclComm_t comm, absl::Time deadline, absl::string_vi
   absl::Duration pause = absl::Microseconds(1);
   while (true) {
     ncclResult_t state = ncclSuccess;
-    absl::Status query = NcclStatus(ncclCommGetAsyncError(comm, &state), "ncclCommGetAsyncError", comm);
-    if (!query.ok()) return query;
+    KACHI_RETURN_IF_ERROR(NcclStatus(ncclCommGetAsyncError(comm, &state), "ncclCommGetAsyncError", comm));
     if (state != ncclInProgress) return NcclStatus(state, what, comm);
     const absl::Time now = absl::Now();
     if (now >= deadline) {

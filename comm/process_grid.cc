@@ -30,25 +30,24 @@ absl::StatusOr<std::unique_ptr<ProcessGrid>> ProcessGrid::Create(Communicator& p
                                                    parent.size(), " ranks of communicator '",
                                                    parent.options().name, "'"));
   }
-  auto world = parent.Split(0, parent.rank(), parent.options().name);
-  if (!world.ok()) return world.status();
-  return Build(*std::move(world), tp, host);
+  KACHI_ASSIGN_OR_RETURN(std::unique_ptr<Communicator> world, parent.Split(0, parent.rank(), parent.options().name));
+  return Build(std::move(world), tp, host);
 }
 
 absl::StatusOr<std::unique_ptr<ProcessGrid>> ProcessGrid::Carve(Communicator& parent, int color, int tp,
                                                                 const std::string& host) {
   // Every rank takes part in the split, even with bad arguments, so that no rank is left waiting.
   const absl::Status shape = CheckTp(tp);
-  auto world = parent.Split(color, parent.rank(), absl::StrCat(parent.options().name, "/carve", color));
-  if (!world.ok()) return world.status();
-  if (*world == nullptr) return std::unique_ptr<ProcessGrid>();
-  if (!shape.ok()) return shape;
-  const int members = (*world)->size();
+  KACHI_ASSIGN_OR_RETURN(std::unique_ptr<Communicator> world,
+                         parent.Split(color, parent.rank(), absl::StrCat(parent.options().name, "/carve", color)));
+  if (world == nullptr) return std::unique_ptr<ProcessGrid>();
+  KACHI_RETURN_IF_ERROR(shape);
+  const int members = world->size();
   if (members % tp != 0) {
     return absl::InvalidArgumentError(absl::StrCat("process grid: carve color ", color, " has ", members,
                                                    " ranks, not a multiple of tp = ", tp));
   }
-  return Build(*std::move(world), tp, host);
+  return Build(std::move(world), tp, host);
 }
 
 absl::StatusOr<std::unique_ptr<ProcessGrid>> ProcessGrid::Adopt(std::unique_ptr<Communicator> world, int tp,
@@ -68,22 +67,18 @@ absl::StatusOr<std::unique_ptr<ProcessGrid>> ProcessGrid::Build(std::unique_ptr<
   // tp = 1 fits any placement: no exchange (and no extra collective) needed.
   if (tp > 1) {
     // Every rank sees the same hosts, so every rank reaches the same order or the same error.
-    absl::StatusOr<std::vector<std::string>> hosts = GatherHosts(*world, host);
-    if (!hosts.ok()) return hosts.status();
-    absl::StatusOr<std::vector<int>> order = PlaceByHost(*hosts, tp);
+    KACHI_ASSIGN_OR_RETURN(std::vector<std::string> hosts, GatherHosts(*world, host));
+    absl::StatusOr<std::vector<int>> order = PlaceByHost(hosts, tp);
     if (!order.ok()) {
       return absl::FailedPreconditionError(absl::StrCat("process grid '", name, "': ", order.status().message()));
     }
     const int position = static_cast<int>(std::find(order->begin(), order->end(), world->rank()) - order->begin());
     if (!std::is_sorted(order->begin(), order->end())) {  // the same decision on every rank
-      auto reordered = world->Split(0, position, name);
-      if (!reordered.ok()) return reordered.status();
-      world = *std::move(reordered);
+      KACHI_ASSIGN_OR_RETURN(world, world->Split(0, position, name));
     }
     for (size_t g = 0; g < order->size(); g += tp) {
       std::vector<int> group(order->begin() + g, order->begin() + g + tp);
-      absl::StrAppend(&placement, placement.empty() ? "" : " ", (*hosts)[group[0]], " [", absl::StrJoin(group, ","),
-                      "]");
+      absl::StrAppend(&placement, placement.empty() ? "" : " ", hosts[group[0]], " [", absl::StrJoin(group, ","), "]");
     }
   }
   std::unique_ptr<ProcessGrid> grid(new ProcessGrid);
@@ -92,12 +87,12 @@ absl::StatusOr<std::unique_ptr<ProcessGrid>> ProcessGrid::Build(std::unique_ptr<
   grid->dp_size_ = world->size() / tp;
   grid->dp_rank_ = world->rank() / tp;
   grid->tp_rank_ = world->rank() % tp;
-  auto dp = world->Split(grid->tp_rank_, grid->dp_rank_, absl::StrCat(name, "/dp"));
-  if (!dp.ok()) return dp.status();
-  auto tp_group = world->Split(grid->dp_rank_, grid->tp_rank_, absl::StrCat(name, "/tp"));
-  if (!tp_group.ok()) return tp_group.status();
-  grid->dp_ = *std::move(dp);
-  grid->tp_ = *std::move(tp_group);
+  KACHI_ASSIGN_OR_RETURN(std::unique_ptr<Communicator> dp,
+                         world->Split(grid->tp_rank_, grid->dp_rank_, absl::StrCat(name, "/dp")));
+  KACHI_ASSIGN_OR_RETURN(std::unique_ptr<Communicator> tp_group,
+                         world->Split(grid->dp_rank_, grid->tp_rank_, absl::StrCat(name, "/tp")));
+  grid->dp_ = std::move(dp);
+  grid->tp_ = std::move(tp_group);
   grid->world_ = std::move(world);
   return grid;
 }

@@ -26,23 +26,19 @@ namespace {
 // Everything bootstrap decides after MPI starts, before any backend is created (pure apart from MeasureMpiWorld).
 absl::Status PlaceRank(const config::KachiConfig& config, const BootstrapInputs& inputs, const WorldInfo& discovered,
                        Session* session) {
-  auto mpi = MeasureMpiWorld();
-  if (!mpi.ok()) return mpi.status();
-  auto world = ReconcileWithMpi(discovered, *mpi);
-  if (!world.ok()) return world.status();
-  session->world = *world;
-  auto device = ChooseDevice(world->local_rank, world->local_size, inputs.device_count,
-                             config.launcher().allow_device_sharing());
-  if (!device.ok()) return device.status();
-  session->device = *device;
-  auto backend = ChooseBackend(config.comm().backend(), *device, NcclAvailable(),
-                               DevicesShared(world->local_size, inputs.device_count));
-  if (!backend.ok()) return backend.status();
-  session->backend = *backend;
+  KACHI_ASSIGN_OR_RETURN(auto mpi, MeasureMpiWorld());
+  KACHI_ASSIGN_OR_RETURN(auto world, ReconcileWithMpi(discovered, mpi));
+  session->world = world;
+  KACHI_ASSIGN_OR_RETURN(auto device, ChooseDevice(world.local_rank, world.local_size, inputs.device_count,
+                                                   config.launcher().allow_device_sharing()));
+  session->device = device;
+  KACHI_ASSIGN_OR_RETURN(auto backend, ChooseBackend(config.comm().backend(), device, NcclAvailable(),
+                                                     DevicesShared(world.local_size, inputs.device_count)));
+  session->backend = backend;
 #ifdef KACHI_WITH_CUDA
-  if (*device >= 0) {
-    if (cudaError_t err = cudaSetDevice(*device); err != cudaSuccess) {
-      return absl::InternalError(absl::StrCat("cudaSetDevice(", *device, ") failed: ", cudaGetErrorString(err)));
+  if (device >= 0) {
+    if (cudaError_t err = cudaSetDevice(device); err != cudaSuccess) {
+      return absl::InternalError(absl::StrCat("cudaSetDevice(", device, ") failed: ", cudaGetErrorString(err)));
     }
   }
 #endif
@@ -74,15 +70,12 @@ BootstrapInputs ProcessInputs() { return {ProcessEnvironment(), HostName(), Visi
 absl::StatusOr<std::unique_ptr<Session>> Bootstrap(const config::KachiConfig& config,
                                                    const BootstrapInputs& inputs) {
   // Read the launcher's variables before MPI_Init, which may add its own.
-  auto discovered = DiscoverWorld(inputs.env, inputs.host_name);
-  if (!discovered.ok()) return discovered.status();
+  KACHI_ASSIGN_OR_RETURN(auto discovered, DiscoverWorld(inputs.env, inputs.host_name));
   KACHI_RETURN_IF_ERROR(InitMpi(nullptr, nullptr));
 
   auto session = std::make_unique<Session>();  // from here on, its destructor finalizes MPI on error paths too
   session->config = config;
-  if (absl::Status status = AgreeOnStatus(PlaceRank(config, inputs, *discovered, session.get())); !status.ok()) {
-    return status;
-  }
+  KACHI_RETURN_IF_ERROR(AgreeOnStatus(PlaceRank(config, inputs, discovered, session.get())));
 
   CommOptions options;
   options.deadline = absl::Seconds(config.comm().deadline_s());

@@ -48,6 +48,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
 #include "bench/kernels/kernel_bench.h"
+#include "kernels/base/status_macros.h"
 #endif
 
 ABSL_FLAG(std::string, bench_op, "sum", "`kachi bench comm`: reduction of all_reduce and reduce_scatter (sum, avg, max)");
@@ -234,12 +235,11 @@ absl::StatusOr<TrainBenchOptions> TrainBenchOptionsFor(const Session& session) {
   const bool on_gpu = session.device >= 0;
   config::ModelConfig model = session.config.model();
   if (!model.has_preset()) model.set_preset(on_gpu ? "gpt2_124m" : "tiny");
-  absl::StatusOr<GptShape> shape = ShapeFromConfig(model, 1);
-  if (!shape.ok()) return shape.status();
+  KACHI_ASSIGN_OR_RETURN(GptShape shape, ShapeFromConfig(model, 1));
   const config::TrainConfig& train = session.config.train();
   TrainBenchOptions options;
-  options.shape = *shape;
-  options.seq_len = train.has_seq_len() ? train.seq_len() : shape->context;
+  options.shape = shape;
+  options.seq_len = train.has_seq_len() ? train.seq_len() : shape.context;
   const int32_t micro_batch = absl::GetFlag(FLAGS_bench_micro_batch);
   options.micro_batch = micro_batch > 0 ? micro_batch : train.has_micro_batch() ? train.micro_batch() : on_gpu ? 32 : 4;
   options.warmup_steps = absl::GetFlag(FLAGS_bench_warmup);
@@ -266,42 +266,38 @@ absl::Status RunTrainBench(Session& session) {
     return absl::InvalidArgumentError(absl::StrCat("kachi bench train runs on one process; this job has ", world.size(),
                                                    " ranks (run it without mpirun, or with -np 1)"));
   }
-  absl::StatusOr<TrainBenchOptions> options = TrainBenchOptionsFor(session);
-  if (!options.ok()) return options.status();
+  KACHI_ASSIGN_OR_RETURN(TrainBenchOptions options, TrainBenchOptionsFor(session));
   // The grid runs on MPI whatever the session's backend: the trainer's small host-side collectives (loss, norms)
   // pass host buffers, which the NCCL backend rejects, and one process needs no device collective.
-  absl::StatusOr<std::unique_ptr<Communicator>> mpi_world =
-      CreateMpiCommunicator(MPI_COMM_WORLD, CommOptions{absl::Seconds(300), "bench_train"});
-  if (!mpi_world.ok()) return mpi_world.status();
-  absl::StatusOr<std::unique_ptr<ProcessGrid>> grid = ProcessGrid::Create(**mpi_world, 1, 1, /*host=*/"");
-  if (!grid.ok()) return grid.status();
+  KACHI_ASSIGN_OR_RETURN(std::unique_ptr<Communicator> mpi_world,
+                         CreateMpiCommunicator(MPI_COMM_WORLD, CommOptions{absl::Seconds(300), "bench_train"}));
+  KACHI_ASSIGN_OR_RETURN(std::unique_ptr<ProcessGrid> grid, ProcessGrid::Create(*mpi_world, 1, 1, /*host=*/""));
   std::string device_name = "CPU";
 #ifdef KACHI_WITH_CUDA
   cudaDeviceProp properties{};
-  if (options->device >= 0 && cudaGetDeviceProperties(&properties, options->device) == cudaSuccess) {
+  if (options.device >= 0 && cudaGetDeviceProperties(&properties, options.device) == cudaSuccess) {
     device_name = properties.name;
   }
 #endif
-  const int64_t flops = TrainFlopsPerToken(options->shape, options->seq_len);
+  const int64_t flops = TrainFlopsPerToken(options.shape, options.seq_len);
   std::cout << absl::StrFormat(
       "# kachi bench train: %s, %.2fM parameters | micro-batch %d x %d tokens, no accumulation | kachi kernels %s "
       "(%s) on %s | %d warmup + %d timed steps, random tokens (seed %d)\n"
       "# FLOPs/token = 6 x (parameters - position embedding) + 12 x layers x width x T = %.4f G; MFU/peak vs %.1f "
       "TFLOP/s (dense bf16), MFU/ceil vs %s\n",
-      DescribeShape(options->shape), options->shape.num_parameters() / 1e6, options->micro_batch, options->seq_len,
-      options->kernels,
-      absl::StrCat(options->precision == "bf16" ? "bf16 mixed precision" : "fp32",
-                   options->activation_recompute ? ", activation recompute" : ""),
-      device_name, options->warmup_steps, options->timed_steps, options->seed, flops / 1e9, options->peak_tflops,
-      options->matmul_tflops > 0 ? absl::StrFormat("%.1f TFLOP/s (measured bf16 GEMM)", options->matmul_tflops)
-                                 : std::string("(no ceiling given)"));
+      DescribeShape(options.shape), options.shape.num_parameters() / 1e6, options.micro_batch, options.seq_len,
+      options.kernels,
+      absl::StrCat(options.precision == "bf16" ? "bf16 mixed precision" : "fp32",
+                   options.activation_recompute ? ", activation recompute" : ""),
+      device_name, options.warmup_steps, options.timed_steps, options.seed, flops / 1e9, options.peak_tflops,
+      options.matmul_tflops > 0 ? absl::StrFormat("%.1f TFLOP/s (measured bf16 GEMM)", options.matmul_tflops)
+                                : std::string("(no ceiling given)"));
   std::cout.flush();
-  absl::StatusOr<TrainBenchResult> kachi = RunKachiTrainBench(*options, grid->get());
-  if (!kachi.ok()) return kachi.status();
-  std::cout << absl::StrFormat("# kachi: %.2f ms/step, %.0f tokens/s, loss %.4f -> %.4f%s\n", kachi->ms_per_step,
-                               kachi->tokens_per_s, kachi->first_loss, kachi->last_loss,
+  KACHI_ASSIGN_OR_RETURN(TrainBenchResult kachi, RunKachiTrainBench(options, grid.get()));
+  std::cout << absl::StrFormat("# kachi: %.2f ms/step, %.0f tokens/s, loss %.4f -> %.4f%s\n", kachi.ms_per_step,
+                               kachi.tokens_per_s, kachi.first_loss, kachi.last_loss,
                                absl::GetFlag(FLAGS_bench_torch) ? " (the torch peer next)" : "");
-  PrintOpProfile(*kachi, std::cout);
+  PrintOpProfile(kachi, std::cout);
   std::cout.flush();
   TorchPeerReport peer;
   if (!absl::GetFlag(FLAGS_bench_torch)) {
@@ -311,21 +307,19 @@ absl::Status RunTrainBench(Session& session) {
     torch.python = DefaultTorchPython();
     torch.script = absl::GetFlag(FLAGS_bench_torch_script).empty() ? DefaultTorchScript()
                                                                   : absl::GetFlag(FLAGS_bench_torch_script);
-    torch.shape = options->shape;
-    torch.seq_len = options->seq_len;
-    torch.batch = options->micro_batch;
-    torch.warmup_steps = options->warmup_steps;
-    torch.timed_steps = options->timed_steps;
+    torch.shape = options.shape;
+    torch.seq_len = options.seq_len;
+    torch.batch = options.micro_batch;
+    torch.warmup_steps = options.warmup_steps;
+    torch.timed_steps = options.timed_steps;
     torch.modes = absl::StrSplit(absl::GetFlag(FLAGS_bench_torch_modes), ',', absl::SkipEmpty());
-    torch.peak_tflops = options->peak_tflops;
-    torch.matmul_tflops = options->matmul_tflops;
-    torch.seed = options->seed;
+    torch.peak_tflops = options.peak_tflops;
+    torch.matmul_tflops = options.matmul_tflops;
+    torch.seed = options.seed;
     torch.timeout_s = absl::GetFlag(FLAGS_bench_torch_timeout_s);
-    absl::StatusOr<TorchPeerReport> report = RunTorchPeer(torch, &std::cout);
-    if (!report.ok()) return report.status();
-    peer = *std::move(report);
+    KACHI_ASSIGN_OR_RETURN(peer, RunTorchPeer(torch, &std::cout));
   }
-  PrintTrainBenchTable(*kachi, peer, std::cout);
+  PrintTrainBenchTable(kachi, peer, std::cout);
   std::cout.flush();
   if (peer.results.empty() && !peer.errors.empty()) {
     return absl::InternalError("every torch mode failed (see '# torch mode failed' above)");

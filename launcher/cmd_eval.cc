@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "kernels/base/status_macros.h"
 #include "launcher/bootstrap.h"
 #include "launcher/cmd_eval_weights.h"
 #include "launcher/commands.h"
@@ -74,11 +75,11 @@ absl::StatusOr<EvalArgs> ParseEvalArgs(const std::vector<std::string>& args) {
     } else if (name == "--data") {
       out.data = value;
     } else if (name == "--windows") {
-      if (auto st = integer(&out.windows, 1); !st.ok()) return st;
+      KACHI_RETURN_IF_ERROR(integer(&out.windows, 1));
     } else if (name == "--seq_len") {
-      if (auto st = integer(&out.seq_len, 1); !st.ok()) return st;
+      KACHI_RETURN_IF_ERROR(integer(&out.seq_len, 1));
     } else if (name == "--batch") {
-      if (auto st = integer(&out.batch, 1); !st.ok()) return st;
+      KACHI_RETURN_IF_ERROR(integer(&out.batch, 1));
     } else if (name == "--logits") {
       out.logits = value;
     } else if (name == "--logits_windows") {
@@ -104,14 +105,12 @@ absl::StatusOr<float> WindowLoss(GptModel& model, const TokenStream& stream, int
                                  std::vector<float>* logits, TokenBatch* rows) {
   TokenBatch batch;
   stream.AppendWindow(window, seq_len, batch);
-  absl::StatusOr<float> loss = model.Loss(batch.inputs.data(), batch.targets.data(), 1, seq_len);
-  if (!loss.ok()) return loss;
-  absl::StatusOr<std::vector<float>> local = model.LocalLogits();
-  if (!local.ok()) return local.status();
+  KACHI_ASSIGN_OR_RETURN(float loss, model.Loss(batch.inputs.data(), batch.targets.data(), 1, seq_len));
+  KACHI_ASSIGN_OR_RETURN(std::vector<float> local, model.LocalLogits());
   const int64_t padded = model.shape().padded_vocab;
   const int64_t vocab = model.shape().vocab_size;
   for (int64_t t = 0; t < seq_len; ++t) {
-    logits->insert(logits->end(), local->begin() + t * padded, local->begin() + t * padded + vocab);
+    logits->insert(logits->end(), local.begin() + t * padded, local.begin() + t * padded + vocab);
   }
   rows->inputs.insert(rows->inputs.end(), batch.inputs.begin(), batch.inputs.end());
   rows->targets.insert(rows->targets.end(), batch.targets.begin(), batch.targets.end());
@@ -129,17 +128,16 @@ absl::Status WriteLogits(GptModel& model, const TokenStream& stream, const EvalA
       return absl::InvalidArgumentError(
           absl::StrCat("--logits_windows: window ", w, " is past the data's ", available, " windows"));
     }
-    absl::StatusOr<float> loss = WindowLoss(model, stream, w, seq_len, &logits, &rows);
-    if (!loss.ok()) return loss.status();
-    total += *loss;
+    KACHI_ASSIGN_OR_RETURN(float loss, WindowLoss(model, stream, w, seq_len, &logits, &rows));
+    total += loss;
   }
   const int64_t count = static_cast<int64_t>(args.logits_windows.size());
   SafetensorsFile file;
   auto widen = [](const std::vector<int32_t>& v) { return std::vector<int64_t>(v.begin(), v.end()); };
-  if (auto st = file.AddFloats("logits", {count, seq_len, model.shape().vocab_size}, logits); !st.ok()) return st;
-  if (auto st = file.AddInts("inputs", {count, seq_len}, widen(rows.inputs)); !st.ok()) return st;
-  if (auto st = file.AddInts("targets", {count, seq_len}, widen(rows.targets)); !st.ok()) return st;
-  if (auto st = file.AddInts("windows", {count}, args.logits_windows); !st.ok()) return st;
+  KACHI_RETURN_IF_ERROR(file.AddFloats("logits", {count, seq_len, model.shape().vocab_size}, logits));
+  KACHI_RETURN_IF_ERROR(file.AddInts("inputs", {count, seq_len}, widen(rows.inputs)));
+  KACHI_RETURN_IF_ERROR(file.AddInts("targets", {count, seq_len}, widen(rows.targets)));
+  KACHI_RETURN_IF_ERROR(file.AddInts("windows", {count}, args.logits_windows));
   file.mutable_metadata()["kachi.eval_loss"] = absl::StrFormat("%.9g", total / count);
   file.mutable_metadata()["kachi.seq_len"] = absl::StrCat(seq_len);
   return WriteSafetensors(args.logits, file);
@@ -147,19 +145,17 @@ absl::Status WriteLogits(GptModel& model, const TokenStream& stream, const EvalA
 
 // The evaluation on every rank; rank 0 prints the result line.
 absl::Status Eval(const EvalArgs& args, Communicator& world, int rank, int size) {
-  absl::StatusOr<std::unique_ptr<GptModel>> model = LoadInferenceModel(args.weights);
-  if (!model.ok()) return model.status();
-  const GptShape& shape = (*model)->shape();
+  KACHI_ASSIGN_OR_RETURN(std::unique_ptr<GptModel> model, LoadInferenceModel(args.weights));
+  const GptShape& shape = model->shape();
   const int64_t seq_len = args.seq_len > 0 ? args.seq_len : shape.context;
   if (seq_len > shape.context) {
     return absl::InvalidArgumentError(absl::StrCat("--seq_len ", seq_len, " exceeds the model's context ",
                                                    shape.context));
   }
-  absl::StatusOr<TokenStream> stream = TokenStream::Open(args.data, static_cast<int>(shape.vocab_size));
-  if (!stream.ok()) return stream.status();
-  const int64_t available = stream->NumWindows(seq_len);
+  KACHI_ASSIGN_OR_RETURN(TokenStream stream, TokenStream::Open(args.data, static_cast<int>(shape.vocab_size)));
+  const int64_t available = stream.NumWindows(seq_len);
   if (available == 0) {
-    return absl::FailedPreconditionError(absl::StrCat(args.data, ": no window to evaluate (", stream->num_tokens(),
+    return absl::FailedPreconditionError(absl::StrCat(args.data, ": no window to evaluate (", stream.num_tokens(),
                                                       " tokens; a window needs seq_len + 1 = ", seq_len + 1, ")"));
   }
   const int64_t n = args.windows > 0 ? args.windows : available;
@@ -172,18 +168,15 @@ absl::Status Eval(const EvalArgs& args, Communicator& world, int rank, int size)
   for (int64_t j = batches * rank / size; j < batches * (rank + 1) / size; ++j) {
     TokenBatch batch;
     for (int64_t w = j * args.batch; w < std::min(n, (j + 1) * args.batch); ++w) {
-      stream->AppendWindow(w, seq_len, batch);
+      stream.AppendWindow(w, seq_len, batch);
     }
-    absl::StatusOr<float> loss =
-        (*model)->Loss(batch.inputs.data(), batch.targets.data(), batch.batch_size, seq_len);
-    if (!loss.ok()) return loss.status();
-    losses[j] = *loss * static_cast<float>(batch.batch_size);
+    KACHI_ASSIGN_OR_RETURN(float loss,
+                           model->Loss(batch.inputs.data(), batch.targets.data(), batch.batch_size, seq_len));
+    losses[j] = loss * static_cast<float>(batch.batch_size);
   }
   if (size > 1) {
-    if (auto st = world.AllReduce(losses.data(), losses.data(), losses.size(), DType::kFloat32, ReduceOp::kSum);
-        !st.ok()) {
-      return st;
-    }
+    KACHI_RETURN_IF_ERROR(
+        world.AllReduce(losses.data(), losses.data(), losses.size(), DType::kFloat32, ReduceOp::kSum));
   }
   if (rank != 0) return absl::OkStatus();
   double total = 0;
@@ -195,7 +188,7 @@ absl::Status Eval(const EvalArgs& args, Communicator& world, int rank, int size)
               std::exp(mean));
   std::fflush(stdout);
   if (args.logits.empty()) return absl::OkStatus();
-  if (auto st = WriteLogits(**model, *stream, args, seq_len, available); !st.ok()) return st;
+  KACHI_RETURN_IF_ERROR(WriteLogits(*model, stream, args, seq_len, available));
   std::printf("kachi eval: logits of %zu window(s) written to %s\n", args.logits_windows.size(), args.logits.c_str());
   return absl::OkStatus();
 }

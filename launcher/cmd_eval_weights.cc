@@ -31,12 +31,10 @@ bool IsCheckpointDirectory(const std::string& path) {
 
 // The model shape of the weights at `path` (a file or an HF directory).
 absl::StatusOr<GptShape> ShapeOfWeights(const std::string& path) {
-  absl::StatusOr<std::optional<HfGpt2Config>> config = ReadHfGpt2ConfigAt(path);
-  if (!config.ok()) return config.status();
-  if (config->has_value()) return ShapeOfHfConfig(**config);
-  absl::StatusOr<SafetensorsFile> file = ReadHfWeights(path);
-  if (!file.ok()) return file.status();
-  absl::StatusOr<GptShape> shape = ShapeFromMetadata(file->metadata());
+  KACHI_ASSIGN_OR_RETURN(std::optional<HfGpt2Config> config, ReadHfGpt2ConfigAt(path));
+  if (config.has_value()) return ShapeOfHfConfig(*config);
+  KACHI_ASSIGN_OR_RETURN(SafetensorsFile file, ReadHfWeights(path));
+  absl::StatusOr<GptShape> shape = ShapeFromMetadata(file.metadata());
   if (!shape.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": the model shape is unknown (no config.json beside the "
                                                    "weights and no kachi.* metadata: ", shape.status().message(), ")"));
@@ -46,13 +44,12 @@ absl::StatusOr<GptShape> ShapeOfWeights(const std::string& path) {
 
 // Loads `weights` (a file or HF directory) into a fresh model.
 absl::StatusOr<std::unique_ptr<GptModel>> LoadFromWeights(const std::string& weights) {
-  absl::StatusOr<GptShape> shape = ShapeOfWeights(weights);
-  if (!shape.ok()) return shape.status();
-  if (absl::Status st = ValidateShape(*shape, 1); !st.ok()) {
+  KACHI_ASSIGN_OR_RETURN(GptShape shape, ShapeOfWeights(weights));
+  if (absl::Status st = ValidateShape(shape, 1); !st.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(weights, ": ", st.message()));
   }
-  auto model = std::make_unique<GptModel>(*shape, nullptr);
-  if (absl::Status st = LoadHfGpt2(weights, model->layout(), HfGpt2Options{}, model->params()); !st.ok()) return st;
+  auto model = std::make_unique<GptModel>(shape, nullptr);
+  KACHI_RETURN_IF_ERROR(LoadHfGpt2(weights, model->layout(), HfGpt2Options{}, model->params()));
   return model;
 }
 

@@ -13,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "kernels/base/status_macros.h"
 #include "launcher/cmd_eval_weights.h"
 #include "launcher/commands.h"
 #include "runtime/data/bpe_tokenizer.h"
@@ -49,13 +50,12 @@ std::unique_ptr<TokenDecoder> MakeDecoder(int64_t vocab_size, const std::shared_
 absl::StatusOr<std::shared_ptr<const BpeTokenizer>> LoadSampleTokenizer(int64_t vocab_size) {
   const std::string path = absl::GetFlag(FLAGS_sample_tokenizer);
   if (path.empty()) return std::shared_ptr<const BpeTokenizer>();
-  absl::StatusOr<BpeTokenizer> tokenizer = BpeTokenizer::Load(path);
-  if (!tokenizer.ok()) return tokenizer.status();
-  if (tokenizer->vocab_size() > vocab_size) {
-    return absl::InvalidArgumentError(absl::StrCat("--sample_tokenizer ", path, " has ", tokenizer->vocab_size(),
+  KACHI_ASSIGN_OR_RETURN(BpeTokenizer tokenizer, BpeTokenizer::Load(path));
+  if (tokenizer.vocab_size() > vocab_size) {
+    return absl::InvalidArgumentError(absl::StrCat("--sample_tokenizer ", path, " has ", tokenizer.vocab_size(),
                                                    " tokens, more than the model's vocab_size ", vocab_size));
   }
-  return std::make_shared<const BpeTokenizer>(*std::move(tokenizer));
+  return std::make_shared<const BpeTokenizer>(std::move(tokenizer));
 }
 
 // The prompt's token ids: --sample_prompt_ids, else --sample_prompt encoded by the tokenizer or as bytes.
@@ -91,31 +91,27 @@ absl::Status Sample(const std::string& path) {
   options.top_k = absl::GetFlag(FLAGS_sample_top_k);
   options.top_p = absl::GetFlag(FLAGS_sample_top_p);
   const int count = absl::GetFlag(FLAGS_sample_tokens);
-  if (absl::Status st = ValidateSamplingOptions(options); !st.ok()) return st;
+  KACHI_RETURN_IF_ERROR(ValidateSamplingOptions(options));
   if (count < 0) return absl::InvalidArgumentError("--sample_tokens must be >= 0");
-  absl::StatusOr<std::unique_ptr<GptModel>> model = LoadInferenceModel(path);
-  if (!model.ok()) return model.status();
-  const GptShape& shape = (*model)->shape();
-  absl::StatusOr<std::shared_ptr<const BpeTokenizer>> tokenizer = LoadSampleTokenizer(shape.vocab_size);
-  if (!tokenizer.ok()) return tokenizer.status();
-  absl::StatusOr<std::vector<int32_t>> prompt = PromptIds(shape.vocab_size, tokenizer->get());
-  if (!prompt.ok()) return prompt.status();
-  std::vector<int32_t> tokens = *prompt;
+  KACHI_ASSIGN_OR_RETURN(std::unique_ptr<GptModel> model, LoadInferenceModel(path));
+  const GptShape& shape = model->shape();
+  KACHI_ASSIGN_OR_RETURN(std::shared_ptr<const BpeTokenizer> tokenizer, LoadSampleTokenizer(shape.vocab_size));
+  KACHI_ASSIGN_OR_RETURN(std::vector<int32_t> tokens, PromptIds(shape.vocab_size, tokenizer.get()));
   const bool bytes = shape.vocab_size == 256;
-  if (tokens.empty() && *tokenizer != nullptr && (*tokenizer)->AddedTokenId("<|endoftext|>") >= 0) {
-    tokens.push_back((*tokenizer)->AddedTokenId("<|endoftext|>"));  // GPT-2's start of a document
+  if (tokens.empty() && tokenizer != nullptr && tokenizer->AddedTokenId("<|endoftext|>") >= 0) {
+    tokens.push_back(tokenizer->AddedTokenId("<|endoftext|>"));  // GPT-2's start of a document
   }
   if (tokens.empty()) tokens.push_back(bytes ? '\n' : 0);
-  std::unique_ptr<TokenDecoder> decoder = MakeDecoder(shape.vocab_size, *tokenizer);
+  std::unique_ptr<TokenDecoder> decoder = MakeDecoder(shape.vocab_size, tokenizer);
   if (!absl::GetFlag(FLAGS_sample_print_ids)) std::fputs(absl::GetFlag(FLAGS_sample_prompt).c_str(), stdout);
   std::mt19937_64 gen(absl::GetFlag(FLAGS_sample_seed));
   std::vector<int32_t> generated;
   std::string printed;
   for (int i = 0; i < count; ++i) {
     const int64_t window = std::min<int64_t>(tokens.size(), shape.context);
-    absl::StatusOr<std::vector<float>> logits = (*model)->LastLogits(tokens.data() + tokens.size() - window, window);
-    if (!logits.ok()) return logits.status();
-    const auto next = static_cast<int32_t>(SampleToken(*logits, options, gen));
+    KACHI_ASSIGN_OR_RETURN(std::vector<float> logits,
+                           model->LastLogits(tokens.data() + tokens.size() - window, window));
+    const auto next = static_cast<int32_t>(SampleToken(logits, options, gen));
     tokens.push_back(next);
     generated.push_back(next);
     // Print what the decoder adds (a multi-id character appears once it is complete).

@@ -140,10 +140,7 @@ absl::Status Train(Session& session) {
   // CPU kernels would get host gradients, so such a run trains over MPI.
   std::unique_ptr<Communicator> mpi_world;
   if (session.world_comm->backend() != "mpi" && session.config.train().kernels() != "cuda") {
-    absl::StatusOr<std::unique_ptr<Communicator>> created =
-        CreateMpiCommunicator(MPI_COMM_WORLD, session.world_comm->options());
-    if (!created.ok()) return created.status();
-    mpi_world = std::move(*created);
+    KACHI_ASSIGN_OR_RETURN(mpi_world, CreateMpiCommunicator(MPI_COMM_WORLD, session.world_comm->options()));
     if (mpi_world->rank() == 0) {
       std::cout << "kachi train: collectives over MPI (train.kernels = \"cpu\" keeps the model in host memory, "
                    "which the "
@@ -167,13 +164,12 @@ absl::Status Train(Session& session) {
     options->device = session.device;
   }
   // TP groups from the host every rank really runs on (discovery), whatever the launcher's mapping.
-  absl::StatusOr<std::unique_ptr<ProcessGrid>> grid =
-      ProcessGrid::Create(world, layout->dp, layout->tp, session.world.node_name);
-  if (!grid.ok()) return grid.status();
-  if (world.rank() == 0 && !(*grid)->placement().empty()) {
-    std::cout << "kachi train: TP groups on hosts: " << (*grid)->placement() << "\n";
+  KACHI_ASSIGN_OR_RETURN(std::unique_ptr<ProcessGrid> grid,
+                         ProcessGrid::Create(world, layout->dp, layout->tp, session.world.node_name));
+  if (world.rank() == 0 && !grid->placement().empty()) {
+    std::cout << "kachi train: TP groups on hosts: " << grid->placement() << "\n";
   }
-  absl::StatusOr<std::unique_ptr<Trainer>> trainer = Trainer::Create(*options, grid->get());
+  absl::StatusOr<std::unique_ptr<Trainer>> trainer = Trainer::Create(*options, grid.get());
   KACHI_RETURN_IF_ERROR(AgreeOnStatus(world, trainer.status()));
   Trainer& t = **trainer;
   if (world.rank() == 0) {
@@ -184,14 +180,13 @@ absl::Status Train(Session& session) {
         layout->zero1 ? " (ZeRO-1)" : "", session.backend, options->global_batch, options->seq_len,
         options->micro_batch, t.accumulation_steps(), layout->dp, options->steps, kernels_note);
   }
-  KACHI_RETURN_IF_ERROR(StartingPoint(session, t, **grid));
+  KACHI_RETURN_IF_ERROR(StartingPoint(session, t, *grid));
   std::unique_ptr<ckpt::CheckpointWriter> writer;
   if (!session.config.checkpoint().dir().empty()) {
-    absl::StatusOr<ckpt::CheckpointOptions> ckpt_options =
-        ckpt::CheckpointOptionsFromConfig(session.config.checkpoint());
-    if (!ckpt_options.ok()) return ckpt_options.status();
-    ckpt_options->test_pause = *test_pause;
-    writer = std::make_unique<ckpt::CheckpointWriter>(*ckpt_options, grid->get(), &session.config, &std::cout);
+    KACHI_ASSIGN_OR_RETURN(ckpt::CheckpointOptions ckpt_options,
+                           ckpt::CheckpointOptionsFromConfig(session.config.checkpoint()));
+    ckpt_options.test_pause = *test_pause;
+    writer = std::make_unique<ckpt::CheckpointWriter>(ckpt_options, grid.get(), &session.config, &std::cout);
   }
   AfterStepHook save_checkpoint;
   if (writer) save_checkpoint = [&](const StepResult&) { return writer->AfterStep(t); };
@@ -215,12 +210,9 @@ absl::Status Train(Session& session) {
     // ranks under ZeRO-1: every rank takes part), then the data-parallel rank 0 of each tp rank exports.
     std::vector<float> weights(t.model().buffer_size(), 0.0f);
     KACHI_RETURN_IF_ERROR(t.GetParameters(weights.data()));
-    if ((*grid)->dp_rank() != 0) return absl::OkStatus();
-    if (auto st = ExportHfGpt2(t.model().layout(), weights.data(), &(*grid)->tp(), save, HfGpt2Options{},
-                               ShapeMetadata(options->shape));
-        !st.ok()) {
-      return st;
-    }
+    if (grid->dp_rank() != 0) return absl::OkStatus();
+    KACHI_RETURN_IF_ERROR(ExportHfGpt2(t.model().layout(), weights.data(), &grid->tp(), save, HfGpt2Options{},
+                                       ShapeMetadata(options->shape)));
     if (world.rank() == 0) std::cout << "kachi train: weights saved to " << save << "\n";
   }
   return absl::OkStatus();

@@ -13,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "kernels/base/status_macros.h"
 
 ABSL_FLAG(std::string, data_out, "", "kachi data: output directory for train_*.bin and val_*.bin shards");
 ABSL_FLAG(double, data_val_fraction, 0.1, "kachi data: fraction of each input file held out as validation");
@@ -83,7 +84,7 @@ absl::StatusOr<TextToShardsOptions> ParseDataCommandArgs(const std::vector<std::
     } else {
       return absl::InvalidArgumentError(absl::StrCat("option ", arg, " needs a value"));
     }
-    if (absl::Status status = ApplyOption(name, value, options); !status.ok()) return status;
+    KACHI_RETURN_IF_ERROR(ApplyOption(name, value, options));
   }
   return options;
 }

@@ -46,9 +46,8 @@ absl::StatusOr<std::optional<int>> ReadCount(const EnvMap& env, absl::string_vie
 absl::Status ReadCounts(const EnvMap& env, const std::vector<absl::string_view>& names,
                         std::vector<std::optional<int>>* values) {
   for (absl::string_view name : names) {
-    auto value = ReadCount(env, name);
-    if (!value.ok()) return value.status();
-    values->push_back(*value);
+    KACHI_ASSIGN_OR_RETURN(std::optional<int> value, ReadCount(env, name));
+    values->push_back(value);
   }
   return absl::OkStatus();
 }
@@ -233,42 +232,38 @@ absl::StatusOr<int> TasksOnNode(absl::string_view tasks_per_node, int node_index
 }
 
 absl::StatusOr<WorldInfo> DiscoverWorld(const EnvMap& env, absl::string_view host_name) {
-  auto ompi = ReadOpenMpi(env, host_name);
-  if (!ompi.ok()) return ompi.status();
-  auto pmi = ReadPmi(env, host_name);
-  if (!pmi.ok()) return pmi.status();
-  auto slurm = ReadSlurm(env, host_name);
-  if (!slurm.ok()) return slurm.status();
-  auto pmix_rank = ReadCount(env, "PMIX_RANK");
-  if (!pmix_rank.ok()) return pmix_rank.status();
+  KACHI_ASSIGN_OR_RETURN(std::optional<Claim> ompi, ReadOpenMpi(env, host_name));
+  KACHI_ASSIGN_OR_RETURN(std::optional<Claim> pmi, ReadPmi(env, host_name));
+  KACHI_ASSIGN_OR_RETURN(std::optional<SlurmClaim> slurm, ReadSlurm(env, host_name));
+  KACHI_ASSIGN_OR_RETURN(std::optional<int> pmix_rank, ReadCount(env, "PMIX_RANK"));
 
-  const bool slurm_step = *slurm && (*slurm)->is_step;
+  const bool slurm_step = slurm && slurm->is_step;
   Claim chosen;
-  if (*ompi) {
+  if (ompi) {
     // mpirun is always the innermost launcher: any SLURM_* describe the allocation or OpenMPI's daemon step.
-    chosen = **ompi;
-  } else if (*pmi && slurm_step && (*pmi)->world.world_size == (*slurm)->claim.world.world_size) {
+    chosen = *ompi;
+  } else if (pmi && slurm_step && pmi->world.world_size == slurm->claim.world.world_size) {
     // srun --mpi=pmi2: Slurm and PMI describe the same launch and must agree.
-    if ((*pmi)->world.rank != (*slurm)->claim.world.rank) {
-      return Disagreement((*slurm)->claim.rank_variable, (*pmi)->rank_variable,
+    if (pmi->world.rank != slurm->claim.world.rank) {
+      return Disagreement(slurm->claim.rank_variable, pmi->rank_variable,
                           "PMI_SIZE equals SLURM_STEP_NUM_TASKS, so both describe this srun step");
     }
-    chosen = (*slurm)->claim;
-  } else if (*pmi) {
+    chosen = slurm->claim;
+  } else if (pmi) {
     // Hydra (mpiexec) inside an allocation: its proxies may be an srun step of their own, with other numbers.
-    chosen = **pmi;
+    chosen = *pmi;
   } else if (slurm_step) {
-    chosen = (*slurm)->claim;
-  } else if (*pmix_rank) {
-    chosen.world = {**pmix_rank, -1, -1, -1, -1, std::string(host_name), "pmix", ""};
-    chosen.rank_variable = absl::StrCat("PMIX_RANK=", **pmix_rank);
-  } else if (*slurm) {
-    chosen = (*slurm)->claim;  // the batch step of an sbatch script, started without srun
+    chosen = slurm->claim;
+  } else if (pmix_rank) {
+    chosen.world = {*pmix_rank, -1, -1, -1, -1, std::string(host_name), "pmix", ""};
+    chosen.rank_variable = absl::StrCat("PMIX_RANK=", *pmix_rank);
+  } else if (slurm) {
+    chosen = slurm->claim;  // the batch step of an sbatch script, started without srun
   } else {
     chosen.world = {0, 1, 0, 1, 0, std::string(host_name), "single", ""};
   }
-  if (*pmix_rank && chosen.world.source != "pmix" && **pmix_rank != chosen.world.rank) {
-    return Disagreement(chosen.rank_variable, absl::StrCat("PMIX_RANK=", **pmix_rank),
+  if (pmix_rank && chosen.world.source != "pmix" && *pmix_rank != chosen.world.rank) {
+    return Disagreement(chosen.rank_variable, absl::StrCat("PMIX_RANK=", *pmix_rank),
                         absl::StrCat("the PMIx server of the ", chosen.world.source, " launch exports both"));
   }
   KACHI_RETURN_IF_ERROR(CheckRanges(chosen.world));

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "kernels/base/status_macros.h"
 
 #ifdef KACHI_WITH_CUDA
 #include <cuda_runtime.h>
@@ -34,11 +35,10 @@ absl::StatusOr<DeviceMemoryProbe> DeviceMemoryProbe::Start(int device) {
     return absl::InternalError(absl::StrCat("creating the CUDA context on device ", device, ": ",
                                             cudaGetErrorString(error)));
   }
-  absl::StatusOr<int64_t> used = UsedBytes();
-  if (!used.ok()) return used.status();
+  KACHI_ASSIGN_OR_RETURN(int64_t used, UsedBytes());
   DeviceMemoryProbe probe;
-  probe.baseline_used_ = *used;
-  probe.peak_used_ = *used;
+  probe.baseline_used_ = used;
+  probe.peak_used_ = used;
   return probe;
 #else
   return absl::UnavailableError(absl::StrCat("device ", device, ": this is a CPU-only build (no CUDA)"));
@@ -47,9 +47,8 @@ absl::StatusOr<DeviceMemoryProbe> DeviceMemoryProbe::Start(int device) {
 
 absl::Status DeviceMemoryProbe::Sample() {
 #ifdef KACHI_WITH_CUDA
-  absl::StatusOr<int64_t> used = UsedBytes();
-  if (!used.ok()) return used.status();
-  peak_used_ = std::max(peak_used_, *used);
+  KACHI_ASSIGN_OR_RETURN(int64_t used, UsedBytes());
+  peak_used_ = std::max(peak_used_, used);
   return absl::OkStatus();
 #else
   return absl::UnavailableError("this is a CPU-only build (no CUDA)");

@@ -14,6 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "bench/train/train_flops.h"
+#include "kernels/base/status_macros.h"
 
 #ifndef KACHI_SOURCE_DIR
 #error "KACHI_SOURCE_DIR must name the source tree (set by bench/train/CMakeLists.txt)"
@@ -93,25 +94,22 @@ absl::StatusOr<TrainBenchResult> ParseTorchResultLine(absl::string_view line) {
     return it->second;
   };
   auto number = [&](absl::string_view key, double* out) -> absl::Status {
-    absl::StatusOr<std::string> value = text(key);
-    if (!value.ok()) return value.status();
-    if (!absl::SimpleAtod(*value, out)) {
-      return absl::InvalidArgumentError(absl::StrCat("torch result ", key, "='", *value, "' is not a number"));
+    KACHI_ASSIGN_OR_RETURN(std::string value, text(key));
+    if (!absl::SimpleAtod(value, out)) {
+      return absl::InvalidArgumentError(absl::StrCat("torch result ", key, "='", value, "' is not a number"));
     }
     return absl::OkStatus();
   };
   auto integer = [&](absl::string_view key, int64_t* out) -> absl::Status {
-    absl::StatusOr<std::string> value = text(key);
-    if (!value.ok()) return value.status();
-    if (!absl::SimpleAtoi(*value, out)) {
-      return absl::InvalidArgumentError(absl::StrCat("torch result ", key, "='", *value, "' is not an integer"));
+    KACHI_ASSIGN_OR_RETURN(std::string value, text(key));
+    if (!absl::SimpleAtoi(value, out)) {
+      return absl::InvalidArgumentError(absl::StrCat("torch result ", key, "='", value, "' is not an integer"));
     }
     return absl::OkStatus();
   };
   TrainBenchResult result;
-  absl::StatusOr<std::string> mode = text("mode");
-  if (!mode.ok()) return mode.status();
-  result.runner = absl::StrCat("torch ", *mode);
+  KACHI_ASSIGN_OR_RETURN(std::string mode, text("mode"));
+  result.runner = absl::StrCat("torch ", mode);
   result.precision = "bf16-autocast";
   for (absl::Status st : {integer("batch", &result.batch), integer("seq_len", &result.seq_len),
                           integer("steps", &result.timed_steps), number("ms_per_step", &result.ms_per_step),
@@ -120,7 +118,7 @@ absl::StatusOr<TrainBenchResult> ParseTorchResultLine(absl::string_view line) {
                           number("mfu_ceiling", &result.mfu_ceiling),
                           integer("peak_mem_bytes", &result.peak_memory_bytes),
                           number("first_loss", &result.first_loss), number("last_loss", &result.last_loss)}) {
-    if (!st.ok()) return st;
+    KACHI_RETURN_IF_ERROR(st);
   }
   if (result.ms_per_step <= 0 || result.tokens_per_s <= 0) {
     return absl::InvalidArgumentError(absl::StrCat("torch result with a non-positive time or rate: ", line));
@@ -166,7 +164,7 @@ absl::StatusOr<TorchPeerReport> RunTorchPeer(const TorchPeerOptions& options, st
   }
   const int status = pclose(pipe);
   const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-  if (!parse_error.ok()) return parse_error;
+  KACHI_RETURN_IF_ERROR(parse_error);
   if (code == kExitNotFound || code == kExitNotExecutable) {
     report.unavailable = absl::StrCat("cannot run '", options.python, "' (exit ", code,
                                       "; set KACHI_PYTHON to a python with torch)");

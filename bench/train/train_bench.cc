@@ -57,9 +57,9 @@ absl::StatusOr<TrainBenchResult> RunKachiTrainBench(const TrainBenchOptions& opt
   const int64_t steps = options.warmup_steps + options.timed_steps;
   // Enough windows of seq_len + 1 tokens for every step without revisiting one (and never fewer than 4 steps' worth).
   const int64_t windows = std::max<int64_t>(steps, 4) * options.micro_batch + 1;
-  absl::StatusOr<SyntheticTokenShard> shard =
-      SyntheticTokenShard::Create(windows * (options.seq_len + 1), options.shape.vocab_size, options.seed);
-  if (!shard.ok()) return shard.status();
+  KACHI_ASSIGN_OR_RETURN(
+      SyntheticTokenShard shard,
+      SyntheticTokenShard::Create(windows * (options.seq_len + 1), options.shape.vocab_size, options.seed));
 
   TrainOptions train;
   train.shape = options.shape;
@@ -69,7 +69,7 @@ absl::StatusOr<TrainBenchResult> RunKachiTrainBench(const TrainBenchOptions& opt
   train.activation_recompute = options.activation_recompute;
   train.profile_ops = options.profile;
   train.device = std::max(options.device, 0);
-  train.train_pattern = shard->path();
+  train.train_pattern = shard.path();
   train.seq_len = options.seq_len;
   train.data_seed = options.seed;
   train.global_batch = options.micro_batch;
@@ -80,42 +80,38 @@ absl::StatusOr<TrainBenchResult> RunKachiTrainBench(const TrainBenchOptions& opt
 
   std::optional<DeviceMemoryProbe> memory;
   if (options.kernels == "cuda") {
-    absl::StatusOr<DeviceMemoryProbe> probe = DeviceMemoryProbe::Start(train.device);
-    if (!probe.ok()) return probe.status();
-    memory.emplace(*probe);
+    KACHI_ASSIGN_OR_RETURN(DeviceMemoryProbe probe, DeviceMemoryProbe::Start(train.device));
+    memory.emplace(probe);
   }
-  absl::StatusOr<std::unique_ptr<Trainer>> trainer = Trainer::Create(train, grid);
-  if (!trainer.ok()) return trainer.status();
+  KACHI_ASSIGN_OR_RETURN(std::unique_ptr<Trainer> trainer, Trainer::Create(train, grid));
   // One step with its device work finished: its loss, and its wall time into *seconds.
   auto timed_step = [&](double* seconds) -> absl::StatusOr<float> {
     const double start = NowSeconds();
-    absl::StatusOr<StepResult> step = (*trainer)->Step();
-    if (!step.ok()) return step.status();
-    KACHI_RETURN_IF_ERROR((*trainer)->model().ops().Synchronize());
+    KACHI_ASSIGN_OR_RETURN(StepResult step, trainer->Step());
+    KACHI_RETURN_IF_ERROR(trainer->model().ops().Synchronize());
     *seconds = NowSeconds() - start;
-    return step->loss;
+    return step.loss;
   };
   TrainBenchResult result;
   std::vector<double> timed_seconds;
   for (int64_t i = 0; i < steps; ++i) {
     double seconds = 0;
-    absl::StatusOr<float> loss = timed_step(&seconds);
-    if (!loss.ok()) return loss.status();
+    KACHI_ASSIGN_OR_RETURN(float loss, timed_step(&seconds));
     if (memory.has_value()) {
       KACHI_RETURN_IF_ERROR(memory->Sample());
     }
     if (i >= options.warmup_steps) timed_seconds.push_back(seconds);
-    if (i == 0) result.first_loss = *loss;
-    result.last_loss = *loss;
+    if (i == 0) result.first_loss = loss;
+    result.last_loss = loss;
   }
   if (options.profile) {
-    ProfilingOps& profiler = *(*trainer)->profiler();
+    ProfilingOps& profiler = *trainer->profiler();
     profiler.Reset();
     profiler.set_enabled(true);
     double seconds = 0;
     absl::StatusOr<float> loss = timed_step(&seconds);
     profiler.set_enabled(false);
-    if (!loss.ok()) return loss.status();
+    KACHI_RETURN_IF_ERROR(loss);
     result.profiled_step_ms = seconds * 1e3;
     result.op_times = profiler.Report();
   }

@@ -47,9 +47,8 @@ CheckpointReader::CheckpointReader(std::string path, Manifest manifest)
 }
 
 absl::StatusOr<CheckpointReader> CheckpointReader::Open(const std::string& step_dir) {
-  absl::StatusOr<Manifest> manifest = ReadManifest(step_dir);
-  if (!manifest.ok()) return manifest.status();
-  return CheckpointReader(step_dir, *std::move(manifest));
+  KACHI_ASSIGN_OR_RETURN(Manifest manifest, ReadManifest(step_dir));
+  return CheckpointReader(step_dir, std::move(manifest));
 }
 
 absl::StatusOr<int> CheckpointReader::TensorIndex(const std::string& name) const {
@@ -72,9 +71,8 @@ absl::Status CheckpointReader::CheckCompatible(const ParameterLayout& layout) co
                                                       " tensors, this run's model has ", layout.tensors().size()));
   }
   for (const ParameterSpec& spec : layout.tensors()) {
-    absl::StatusOr<int> index = TensorIndex(spec.name);
-    if (!index.ok()) return index.status();
-    const TensorRecord& record = manifest_.tensors(*index);
+    KACHI_ASSIGN_OR_RETURN(int index, TensorIndex(spec.name));
+    const TensorRecord& record = manifest_.tensors(index);
     if (record.global_rows() != spec.global_rows || record.global_cols() != spec.global_cols) {
       return absl::FailedPreconditionError(absl::StrCat("checkpoint '", path_, "': tensor ", spec.name, " is [",
                                                         record.global_rows(), ", ", record.global_cols(),
@@ -95,10 +93,8 @@ absl::Status CheckpointReader::ReadFlat(Segment::Kind kind, int tp_rank, int64_t
       const int64_t hi = std::min(end, segment.flat_end());
       if (lo >= hi) continue;
       const int64_t offset = segment.byte_offset() + (lo - segment.flat_begin()) * static_cast<int64_t>(sizeof(float));
-      if (auto st = ReadFileRange(path_ + "/" + shard.file(), offset, (hi - lo) * sizeof(float), out + (lo - begin));
-          !st.ok()) {
-        return st;
-      }
+      KACHI_RETURN_IF_ERROR(
+          ReadFileRange(path_ + "/" + shard.file(), offset, (hi - lo) * sizeof(float), out + (lo - begin)));
       covered += hi - lo;
     }
   }
@@ -118,14 +114,13 @@ absl::Status CheckpointReader::AssembleWanted(Segment::Kind kind, int index, con
   std::vector<float> piece;
   for (int rank = 0; rank < saved_tp; ++rank) {
     if (record.tp_replicated() && rank != target_tp_rank % saved_tp) continue;
-    absl::StatusOr<ParameterSpec> saved = SavedSpec(record, rank);
-    if (!saved.ok()) return saved.status();
-    if (!record.tp_replicated() && !PiecesOverlap(*saved, wanted)) continue;
-    piece.resize(static_cast<size_t>(saved->size));
-    if (auto st = ReadFlat(kind, rank, saved->offset, saved->offset + saved->size, piece.data()); !st.ok()) {
+    KACHI_ASSIGN_OR_RETURN(ParameterSpec saved, SavedSpec(record, rank));
+    if (!record.tp_replicated() && !PiecesOverlap(saved, wanted)) continue;
+    piece.resize(static_cast<size_t>(saved.size));
+    if (auto st = ReadFlat(kind, rank, saved.offset, saved.offset + saved.size, piece.data()); !st.ok()) {
       return absl::Status(st.code(), absl::StrCat("tensor ", record.name(), ": ", st.message()));
     }
-    AssembleGlobal(*saved, piece.data(), global->data());
+    AssembleGlobal(saved, piece.data(), global->data());
   }
   return absl::OkStatus();
 }
@@ -134,9 +129,8 @@ absl::Status CheckpointReader::LoadParameters(const ParameterLayout& target, flo
   KACHI_RETURN_IF_ERROR(CheckCompatible(target));
   std::vector<float> global;
   for (const ParameterSpec& spec : target.tensors()) {
-    absl::StatusOr<int> index = TensorIndex(spec.name);
-    if (!index.ok()) return index.status();
-    KACHI_RETURN_IF_ERROR(AssembleWanted(Segment::PARAMS, *index, spec, target.tp_rank(), &global));
+    KACHI_ASSIGN_OR_RETURN(int index, TensorIndex(spec.name));
+    KACHI_RETURN_IF_ERROR(AssembleWanted(Segment::PARAMS, index, spec, target.tp_rank(), &global));
     ExtractLocal(spec, global.data(), params + spec.offset);
   }
   return absl::OkStatus();
@@ -152,10 +146,9 @@ absl::Status CheckpointReader::LoadMoments(const ParameterLayout& target, FlatRa
     const int64_t lo = std::max(range.begin, spec.offset);
     const int64_t hi = std::min(range.end, spec.offset + spec.size);
     if (lo >= hi) continue;
-    absl::StatusOr<int> index = TensorIndex(spec.name);
-    if (!index.ok()) return index.status();
+    KACHI_ASSIGN_OR_RETURN(int index, TensorIndex(spec.name));
     for (const auto& [kind, out] : {std::pair{Segment::ADAM_M, m}, std::pair{Segment::ADAM_V, v}}) {
-      KACHI_RETURN_IF_ERROR(AssembleWanted(kind, *index, spec, target.tp_rank(), &global));
+      KACHI_RETURN_IF_ERROR(AssembleWanted(kind, index, spec, target.tp_rank(), &global));
       for (int64_t flat = lo; flat < hi; ++flat) out[flat - range.begin] = global[spec.GlobalIndex(flat - spec.offset)];
     }
   }

@@ -89,17 +89,16 @@ absl::Status CheckpointWriter::WriteAndCommit(const std::string& temp_dir, int64
     return record.status();
   }
   if (grid_->world().rank() != 0) return absl::OkStatus();
-  absl::StatusOr<std::vector<ShardRecord>> records =
-      WaitForShardRecords(temp_dir, grid_->world().size(), options_.commit_timeout_s);
-  if (!records.ok()) return records.status();
-  KACHI_RETURN_IF_ERROR(CommitCheckpoint(options_.dir, temp_dir, std::move(header), *records));
+  KACHI_ASSIGN_OR_RETURN(std::vector<ShardRecord> records,
+                         WaitForShardRecords(temp_dir, grid_->world().size(), options_.commit_timeout_s));
+  KACHI_RETURN_IF_ERROR(CommitCheckpoint(options_.dir, temp_dir, std::move(header), records));
   absl::Status retention = ApplyRetention(options_.dir, options_.retention);
   int64_t bytes = 0;
-  for (const ShardRecord& shard : *records) bytes += shard.bytes();
+  for (const ShardRecord& shard : records) bytes += shard.bytes();
   const double seconds = NowSeconds() - start;
   std::lock_guard<std::mutex> lock(note_mutex_);
   commit_note_ = absl::StrFormat("checkpoint %s committed: %.2f MB in %d shards, %.3f s (%.1f MB/s)%s\n",
-                                 StepDirPath(options_.dir, step), bytes / 1e6, records->size(), seconds,
+                                 StepDirPath(options_.dir, step), bytes / 1e6, records.size(), seconds,
                                  bytes / 1e6 / std::max(seconds, 1e-9),
                                  retention.ok() ? "" : absl::StrCat(" | retention: ", retention.message()));
   return absl::OkStatus();

@@ -30,13 +30,11 @@ absl::StatusOr<ShardRecord> WriteShard(const std::string& temp_dir, ShardSnapsho
   absl::StatusOr<FileDigest> digest = WriteChunkedFile(
       temp_dir + "/" + record.file(), snapshot->size(),
       [snapshot](int64_t offset, int64_t size, int slot) { return snapshot->Fetch(offset, size, slot); }, options);
-  if (!digest.ok()) return digest.status();
+  KACHI_RETURN_IF_ERROR(digest);
   record.set_bytes(digest->bytes);
   record.set_crc32(digest->crc32);
-  if (auto st = WriteFileAtomically(temp_dir + "/" + ShardRecordName(record.rank()), record.SerializeAsString());
-      !st.ok()) {
-    return st;
-  }
+  KACHI_RETURN_IF_ERROR(
+      WriteFileAtomically(temp_dir + "/" + ShardRecordName(record.rank()), record.SerializeAsString()));
   return record;
 }
 
@@ -64,9 +62,8 @@ absl::StatusOr<std::vector<ShardRecord>> WaitForShardRecords(const std::string& 
                                                " could not write its shard: ", message.ok() ? *message : "?"));
       }
       if (!fs::exists(path, error)) continue;
-      absl::StatusOr<std::string> bytes = ReadWholeFile(path);
-      if (!bytes.ok()) return bytes.status();
-      if (!records[rank].ParseFromString(*bytes) || records[rank].rank() != rank) {
+      KACHI_ASSIGN_OR_RETURN(std::string bytes, ReadWholeFile(path));
+      if (!records[rank].ParseFromString(bytes) || records[rank].rank() != rank) {
         return absl::DataLossError(absl::StrCat("shard record '", path, "' does not parse as rank ", rank, "'s"));
       }
       seen[rank] = true;
@@ -112,9 +109,7 @@ absl::Status CommitCheckpoint(const std::string& dir, const std::string& temp_di
     return absl::InternalError(absl::StrCat("cannot rename '", temp_dir, "' to '", final_dir, "': ", error.message()));
   }
   KACHI_RETURN_IF_ERROR(SyncDirectory(dir));
-  if (auto st = WriteFileAtomically(dir + "/" + kLatestFile, StepDirName(manifest.step()) + "\n"); !st.ok()) {
-    return st;
-  }
+  KACHI_RETURN_IF_ERROR(WriteFileAtomically(dir + "/" + kLatestFile, StepDirName(manifest.step()) + "\n"));
   return SyncDirectory(dir);
 }
 

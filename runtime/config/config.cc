@@ -127,9 +127,7 @@ absl::Status ValidateConfig(const config::KachiConfig& config) {
 absl::StatusOr<config::KachiConfig> BuildConfig(const std::string& path, const std::vector<std::string>& overrides) {
   config::KachiConfig config;
   if (!path.empty()) {
-    auto loaded = LoadConfig(path);
-    if (!loaded.ok()) return loaded.status();
-    config = *std::move(loaded);
+    KACHI_ASSIGN_OR_RETURN(config, LoadConfig(path));
   }
   KACHI_RETURN_IF_ERROR(ApplyOverrides(overrides, &config));
   if (absl::Status status = ValidateConfig(config); !status.ok()) {

@@ -12,6 +12,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "google/protobuf/descriptor.h"
+#include "kernels/base/status_macros.h"
 
 namespace kachi {
 namespace {
@@ -165,9 +166,8 @@ void AddScalar(Message* message, const FieldDescriptor& field, const ScalarValue
 // Sets (or, for repeated fields, appends to or replaces) `field` from the text after '='.
 absl::Status AssignField(Message* message, const FieldDescriptor& field, absl::string_view text) {
   if (!field.is_repeated()) {
-    auto value = ParseScalar(field, text);
-    if (!value.ok()) return value.status();
-    SetScalar(message, field, *value);
+    KACHI_ASSIGN_OR_RETURN(auto value, ParseScalar(field, text));
+    SetScalar(message, field, value);
     return absl::OkStatus();
   }
   std::vector<ScalarValue> values;
@@ -176,16 +176,14 @@ absl::Status AssignField(Message* message, const FieldDescriptor& field, absl::s
     absl::string_view inner = absl::StripAsciiWhitespace(text.substr(1, text.size() - 2));
     if (!inner.empty()) {
       for (absl::string_view item : absl::StrSplit(inner, ',')) {
-        auto value = ParseScalar(field, absl::StripAsciiWhitespace(item));
-        if (!value.ok()) return value.status();
-        values.push_back(*std::move(value));
+        KACHI_ASSIGN_OR_RETURN(auto value, ParseScalar(field, absl::StripAsciiWhitespace(item)));
+        values.push_back(std::move(value));
       }
     }
     message->GetReflection()->ClearField(message, &field);
   } else {
-    auto value = ParseScalar(field, text);
-    if (!value.ok()) return value.status();
-    values.push_back(*std::move(value));
+    KACHI_ASSIGN_OR_RETURN(auto value, ParseScalar(field, text));
+    values.push_back(std::move(value));
   }
   for (const auto& value : values) AddScalar(message, field, value);
   return absl::OkStatus();
@@ -248,8 +246,7 @@ absl::Status ApplyOverride(absl::string_view assignment, Message* message) {
 
 absl::Status ApplyOverrides(const std::vector<std::string>& assignments, Message* message) {
   for (const auto& assignment : assignments) {
-    absl::Status status = ApplyOverride(assignment, message);
-    if (!status.ok()) return status;
+    KACHI_RETURN_IF_ERROR(ApplyOverride(assignment, message));
   }
   return absl::OkStatus();
 }

@@ -75,7 +75,7 @@ absl::Status CheckPattern(const char* field, const std::string& pattern) {
 
 absl::Status CheckRunPaths(const config::KachiConfig& config) {
   if (!config.train().tensorboard_dir().empty()) {
-    if (auto st = CheckWritableDir("train.tensorboard_dir", config.train().tensorboard_dir()); !st.ok()) return st;
+    KACHI_RETURN_IF_ERROR(CheckWritableDir("train.tensorboard_dir", config.train().tensorboard_dir()));
   }
   if (!config.checkpoint().dir().empty()) {
     KACHI_RETURN_IF_ERROR(CheckWritableDir("checkpoint.dir", config.checkpoint().dir()));

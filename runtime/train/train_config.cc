@@ -82,13 +82,12 @@ absl::StatusOr<ParallelLayout> LayoutFromConfig(const config::KachiConfig& confi
 
 absl::StatusOr<TrainOptions> TrainOptionsFromConfig(const config::KachiConfig& config, const ParallelLayout& layout) {
   KACHI_RETURN_IF_ERROR(CheckConfigBounds(config));
-  absl::StatusOr<GptShape> shape = ShapeFromConfig(config.model(), layout.tp);
-  if (!shape.ok()) return shape.status();
-  KACHI_RETURN_IF_ERROR(CheckMemoryFits(*shape, layout.tp, layout.dp, layout.zero1, config.train()));
+  KACHI_ASSIGN_OR_RETURN(GptShape shape, ShapeFromConfig(config.model(), layout.tp));
+  KACHI_RETURN_IF_ERROR(CheckMemoryFits(shape, layout.tp, layout.dp, layout.zero1, config.train()));
   const config::TrainConfig& train = config.train();
   const config::OptimizerConfig& opt = config.optimizer();
   TrainOptions options;
-  options.shape = *shape;
+  options.shape = shape;
   options.init_seed = config.model().init_seed();
   options.train_pattern = config.data().train();
   options.val_pattern = config.data().val();
@@ -115,9 +114,9 @@ absl::StatusOr<TrainOptions> TrainOptionsFromConfig(const config::KachiConfig& c
   if (options.train_pattern.empty()) {
     return absl::InvalidArgumentError("data.train is empty: set it to a glob of token shards (see `kachi data`)");
   }
-  if (options.seq_len <= 0 || options.seq_len > shape->context) {
-    return absl::InvalidArgumentError(absl::StrCat("train.seq_len = ", options.seq_len,
-                                                   " must be in [1, model context = ", shape->context, "]"));
+  if (options.seq_len <= 0 || options.seq_len > shape.context) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("train.seq_len = ", options.seq_len, " must be in [1, model context = ", shape.context, "]"));
   }
   if (options.micro_batch <= 0 || options.global_batch % (options.micro_batch * layout.dp) != 0) {
     return absl::InvalidArgumentError(absl::StrCat("train.global_batch = ", options.global_batch,
