@@ -186,13 +186,36 @@ TEST(StepModelTest, FitsOneAndTwoRankPointsAndPredictsHeldOutOnes) {
   EXPECT_FALSE(FitStepModel({points[2]}, links, 4, false).ok());  // no 1-rank point
 }
 
-TEST(ScalingBenchTest, MedianRoundKeepsTheRoundWithTheMedianStep) {
-  std::vector<MeasuredPoint> rounds = {Point(2, 1, ScalingMode::kWeak, 2, 0.5, 0), Point(2, 1, ScalingMode::kWeak, 2, 0.1, 0),
-                                       Point(2, 1, ScalingMode::kWeak, 2, 0.3, 0.01)};
-  EXPECT_NEAR(MedianRound(rounds).median.comm_s, 0.01, 1e-12);  // the 0.32 s round, breakdown kept whole
+// A round of one point with the given timed steps (compute seconds; comm 0.01 on the step marked).
+MeasuredPoint Round(std::vector<double> computes, int marked = -1) {
+  MeasuredPoint m = Point(2, 1, ScalingMode::kWeak, 2, computes.front(), 0);
+  for (size_t i = 0; i < computes.size(); ++i) {
+    StepBreakdown b;
+    b.compute_s = computes[i];
+    b.comm_s = static_cast<int>(i) == marked ? 0.01 : 0;
+    b.total_s = b.compute_s + b.comm_s;
+    m.steps.push_back(b);
+    m.step_totals.push_back(b.total_s);
+    m.step_ranks.push_back(static_cast<int>(i));
+  }
+  m.median = m.steps.front();
+  m.tokens_per_s = 1.0 / m.median.total_s;  // one token per step
+  return m;
+}
+
+TEST(ScalingBenchTest, PoolRoundsTakesTheMedianStepOverAllRounds) {
+  // Steps 0.5 0.6 | 0.1 0.2 | 0.3(+0.01) 0.9: sorted 0.1 0.2 0.31 0.5 0.6 0.9, lower middle 0.31.
+  std::vector<MeasuredPoint> rounds = {Round({0.5, 0.6}), Round({0.1, 0.2}), Round({0.3, 0.9}, 0)};
+  MeasuredPoint pooled = PoolRounds(rounds);
+  EXPECT_EQ(pooled.steps.size(), 6u);
+  EXPECT_EQ(pooled.step_totals.size(), 6u);
+  EXPECT_NEAR(pooled.median.comm_s, 0.01, 1e-12);  // the breakdown of that step, kept whole
+  EXPECT_NEAR(pooled.median.total_s, 0.31, 1e-12);
+  EXPECT_EQ(pooled.slowest_rank, 0);
+  EXPECT_NEAR(pooled.tokens_per_s, 1 / 0.31, 1e-9);  // tokens per step from the first round
   rounds.pop_back();
-  EXPECT_NEAR(MedianRound(rounds).median.compute_s, 0.1, 1e-12);  // two rounds: the faster
-  EXPECT_EQ(MedianRound({}).median.total_s, 0);
+  EXPECT_NEAR(PoolRounds(rounds).median.compute_s, 0.2, 1e-12);  // 0.1 0.2 0.5 0.6: the lower middle
+  EXPECT_EQ(PoolRounds({}).median.total_s, 0);
 }
 
 TEST(ClusterProjectionTest, ExposedTimeFollowsTheBucketPipeline) {
