@@ -108,9 +108,10 @@ void PrintScalingReport(const ScalingReport& report, std::ostream& out) {
     std::string slowdowns;
     for (const auto& [n, probe] : m.probes) absl::StrAppendFormat(&slowdowns, " %d:x%.2f", n, m.SlowdownAt(n));
     out << absl::StrFormat("# calibrated: every point's compute, optimizer and data from the compute probe at its "
-                           "size (slowdown vs 1 rank alone%s), its collectives on the link swept on its own ranks; "
-                           "the held-out points themselves are not probed\n",
-                           slowdowns);
+                           "size (slowdown vs 1 rank alone%s), its collectives on the link swept on its own ranks "
+                           "(exposed fractions not used); the held-out points themselves are not probed; the 2-rank "
+                           "points waited %.2f ms (dp) and %.2f ms (tp) beyond the model\n",
+                           slowdowns, Ms(m.dp2_wait_s), Ms(m.tp2_wait_s));
   }
   if (report.has_model) {
     const StepModel& m = report.model;

@@ -26,10 +26,10 @@ const MeasuredPoint* FindAnyMode(const std::vector<MeasuredPoint>& points, int d
 
 double ComputeAt(const StepModel& m, double sequences) { return m.compute_fixed_s + m.compute_per_seq_s * sequences; }
 
-// The probe's compute resized from its micro-batch to `sequences` by the 1-rank line.
+// The probe's compute resized from its micro-batch to `sequences`, in proportion (not by the 1-rank line: its
+// intercept rests on two noisy points and swings far on a shared machine).
 double ProbeComputeAt(const StepModel& m, const StepBreakdown& probe, double sequences) {
-  const double at_probe = ComputeAt(m, m.probe_micro_batch);
-  return at_probe > 0 ? probe.compute_s * ComputeAt(m, sequences) / at_probe : probe.compute_s;
+  return probe.compute_s * sequences / m.probe_micro_batch;
 }
 
 // Calls of `group` with more than one rank.
@@ -45,8 +45,8 @@ std::vector<CollectiveCall> Calls(const MeasuredPoint& point, const std::string&
 
 namespace {
 
-// The communication time a 2-rank point leaves to its collectives: measured comm; calibrated, the measured step
-// minus the model's other parts (its compute is the probe's slowest rank, which already waits for no one), >= 0.
+// What a 2-rank point waited beyond its collectives' formula: its measured comm; calibrated, the measured step minus
+// the model's other parts (compute from the probe's slowest rank, which waits for no one), >= 0.
 double ExposedSeconds(const StepModel& m, const MeasuredPoint& point) {
   if (!m.calibrated) return point.median.comm_s;
   const StepBreakdown b = PredictStep(m, point.point, point.hosts, point.ranks_per_machine);
@@ -146,6 +146,7 @@ absl::StatusOr<StepModel> FitStepModel(const std::vector<MeasuredPoint>& points,
     m.dp_schedule = Calls(*dp2, "dp");
     const double formula = PredictCollectives(m, dp2->point, dp2->hosts).dp_s;
     if (formula > 0) m.dp_exposed_fraction = ExposedSeconds(m, *dp2) / formula;
+    m.dp2_wait_s = ExposedSeconds(m, *dp2) - formula;
   }
   if (const MeasuredPoint* tp2 = FindAnyMode(points, 1, 2); tp2 != nullptr) {
     const StepBreakdown* probed = m.ProbeAt(2);
@@ -156,6 +157,7 @@ absl::StatusOr<StepModel> FitStepModel(const std::vector<MeasuredPoint>& points,
     m.tp_schedule_micro_batch = std::max<int64_t>(1, tp2->point.micro_batch);
     const double formula = PredictCollectives(m, tp2->point, 1).tp_s;
     if (formula > 0) m.tp_exposed_fraction = ExposedSeconds(m, *tp2) / formula;
+    m.tp2_wait_s = ExposedSeconds(m, *tp2) - formula;
   }
   return m;
 }
@@ -178,7 +180,9 @@ StepBreakdown PredictStep(const StepModel& m, const ScalingPoint& point, int hos
   }
   b.checkpoint_s = m.checkpoint_s * state_share;  // this rank's share of the state
   const CommPrediction comm = PredictCollectives(m, point, hosts);
-  b.comm_s = comm.dp_s * m.dp_exposed_fraction + comm.tp_s * m.tp_exposed_fraction;
+  b.comm_s = m.calibrated && m.ProbeAt(point.ranks) != nullptr
+                 ? comm.dp_s + comm.tp_s  // on the link of these ranks; waits are in the probe's slowest rank
+                 : comm.dp_s * m.dp_exposed_fraction + comm.tp_s * m.tp_exposed_fraction;
   b.total_s = b.compute_s + b.comm_s + b.optimizer_s + b.data_s + b.checkpoint_s;
   return b;
 }

@@ -1,12 +1,14 @@
 // The cost model of one training step that `kachi bench scaling` fits on its 1- and 2-rank points and checks on the
 // larger, held-out ones. Calibrated (the default: calibration.h), at every probed sub-world size N:
-//   compute    the compute probe at N (N ranks training alone at once, slowest rank), resized to the point's
-//              micro-batch by the 1-rank line c0 + c1 x sequences and split over tp ranks with the serial fraction s
-//              (fitted on the tp 2 point against the probe at 2); optimizer and data likewise from the probe at N;
+//   compute    the compute probe at N (N ranks training alone at once, the slowest rank's wall time: cores and
+//              memory shared, ranks descheduled), resized in proportion to the point's micro-batch and split over
+//              tp ranks with the serial fraction s (fitted on the tp 2 point against the probe at 2); optimizer
+//              (/ tp, / dp with ZeRO-1) and data likewise from the probe at N;
 //   comm       each collective of the step (the schedules recorded at dp 2 and tp 2, resized to the point) priced
-//              by the alpha-beta formulas on the link swept on the point's own N ranks, times the exposed fraction
-//              fitted at 2 ranks as (measured step - the model's other parts) / formula: what a step waits beyond
-//              the slowest rank's compute (overlap, skew per collective, copies).
+//              by the alpha-beta formulas on the link swept on the point's own N ranks, as is: the waits for
+//              slower peers are already in the probe's slowest rank. The 2-rank points' wait beyond that (measured
+//              step - model) is reported, not carried to N: it is the noise of two points on a shared machine,
+//              and multiplied onto another link it grew the error (bench/RESULTS.md).
 // Uncalibrated (calibrate: false, or a size without probes):
 //   compute    the 1-rank compute as c0 + c1 x sequences (fitted on the weak and strong 1-rank points), times the
 //              contention of two ranks on one machine (measured at dp 2), split over tp ranks with a serial
@@ -47,8 +49,10 @@ struct StepModel {
   double data_per_seq_s = 0;
   double optimizer_s = 0;        // at 1 rank
   double checkpoint_s = 0;       // at 1 rank
-  double dp_exposed_fraction = 1;
+  double dp_exposed_fraction = 1;  // (uncalibrated) measured exposed comm at 2 ranks / formula
   double tp_exposed_fraction = 1;
+  double dp2_wait_s = 0;            // what dp 2 / tp 2 waited beyond the model (calibrated: not used)
+  double tp2_wait_s = 0;
   int cores_per_machine = 1;
   bool zero1 = false;
   LinkModel links;
