@@ -105,34 +105,42 @@ absl::StatusOr<ScalingReport> RunScalingBench(const ScalingBenchSetup& setup) {
   if (!plan.ok()) return plan.status();
   const int rounds = std::max<int>(1, setup.scaling.rounds());
   std::vector<std::vector<MeasuredPoint>> by_point(plan->size());
-  // The compute probes run in every round beside the points, so that drifting load hits them alike.
-  const std::vector<int> sizes = setup.scaling.calibrate() ? PlannedSizes(*plan) : std::vector<int>{};
+  // Every round walks the sizes in order: the compute probe of a size (calibrate), then the points of that size,
+  // so that a probe and the points it predicts are measured minutes apart at most and drifting load hits them alike.
+  const std::vector<int> sizes = PlannedSizes(*plan);
+  const bool calibrate = setup.scaling.calibrate();
   std::vector<std::vector<MeasuredPoint>> by_probe(sizes.size());
   ScalingRunContext probe_context = setup.run;
   probe_context.timed_steps = static_cast<int>(std::max<uint32_t>(1, setup.scaling.calibration_steps()));
+  auto round_note = [&](int round) {
+    return rounds > 1 ? absl::StrFormat(", round %d of %d", round + 1, rounds) : std::string();
+  };
   for (int round = 0; round < rounds; ++round) {
-    for (size_t i = 0; i < sizes.size(); ++i) {
-      absl::StatusOr<MeasuredPoint> probe = MeasureComputeProbe(probe_context, sizes[i], inputs->micro_batch);
-      if (!probe.ok()) return probe.status();
-      if (leader && setup.progress != nullptr) {
-        *setup.progress << absl::StrFormat("# calibration: %d rank(s) alone at once  %9.2f ms compute (slowest rank %d)%s\n",
-                                           sizes[i], probe->median.compute_s * 1e3, probe->slowest_rank,
-                                           rounds > 1 ? absl::StrFormat(", round %d of %d", round + 1, rounds) : "");
-        setup.progress->flush();
+    for (size_t s = 0; s < sizes.size(); ++s) {
+      if (calibrate) {
+        absl::StatusOr<MeasuredPoint> probe = MeasureComputeProbe(probe_context, sizes[s], inputs->micro_batch);
+        if (!probe.ok()) return probe.status();
+        if (leader && setup.progress != nullptr) {
+          *setup.progress << absl::StrFormat("# calibration: %d rank(s) alone at once %9.2f ms compute (slowest rank "
+                                             "%d)%s\n",
+                                             sizes[s], probe->median.compute_s * 1e3, probe->slowest_rank,
+                                             round_note(round));
+          setup.progress->flush();
+        }
+        by_probe[s].push_back(*std::move(probe));
       }
-      by_probe[i].push_back(*std::move(probe));
-    }
-    for (size_t i = 0; i < plan->size(); ++i) {
-      absl::StatusOr<MeasuredPoint> measured = MeasurePoint(setup.run, (*plan)[i]);
-      if (!measured.ok()) return measured.status();
-      if (leader && setup.progress != nullptr) {
-        *setup.progress << absl::StrFormat("# measured %-24s %9.2f ms/step (slowest rank %d)%s\n",
-                                           (*plan)[i].Label(), measured->median.total_s * 1e3,
-                                           measured->slowest_rank,
-                                           rounds > 1 ? absl::StrFormat(", round %d of %d", round + 1, rounds) : "");
-        setup.progress->flush();
+      for (size_t i = 0; i < plan->size(); ++i) {
+        if ((*plan)[i].ranks != sizes[s]) continue;
+        absl::StatusOr<MeasuredPoint> measured = MeasurePoint(setup.run, (*plan)[i]);
+        if (!measured.ok()) return measured.status();
+        if (leader && setup.progress != nullptr) {
+          *setup.progress << absl::StrFormat("# measured %-24s %9.2f ms/step (slowest rank %d)%s\n",
+                                             (*plan)[i].Label(), measured->median.total_s * 1e3,
+                                             measured->slowest_rank, round_note(round));
+          setup.progress->flush();
+        }
+        by_point[i].push_back(*std::move(measured));
       }
-      by_point[i].push_back(*std::move(measured));
     }
   }
   for (std::vector<MeasuredPoint>& measured : by_point) report.points.push_back(PoolRounds(std::move(measured)));
@@ -164,7 +172,7 @@ absl::StatusOr<ScalingReport> RunScalingBench(const ScalingBenchSetup& setup) {
   }
   // Calibration: per size, the compute probe's pooled rounds and a sweep on the first N ranks up to the largest
   // collective the points issued.
-  if (!sizes.empty()) {
+  if (calibrate) {
     SweepOptions wide = sweep;
     const uint64_t largest = LargestCollectiveBytes(report.points, setup.run.job);
     while (wide.max_bytes < largest) wide.max_bytes *= 4;
