@@ -206,8 +206,8 @@ absl::Status RunScaling(Session& session) {
   }
   if (!leader) return absl::OkStatus();
   report->setup = absl::StrFormat("%d ranks on %d host(s) (%d per host), %d physical machine(s) with %d cores; "
-                                  "%d warmup + %d timed steps per point (the median step is shown), %d round(s) "
-                                  "(the median round is shown)",
+                                  "%d warmup + %d timed steps per point and round, %d round(s) (the median "
+                                  "step over all rounds is shown)",
                                   world, hosts, ranks_per_node, machines, setup.cores_per_machine,
                                   setup.run.warmup_steps, setup.run.timed_steps, std::max<int>(1, scaling.rounds()));
   PrintScalingReport(*report, std::cout);

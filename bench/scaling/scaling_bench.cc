@@ -48,14 +48,52 @@ std::vector<int> InterHostPair(const ScalingRunContext& run) {
   return {};
 }
 
+// Sub-world sizes the plan measures, ascending (1 included).
+std::vector<int> PlannedSizes(const std::vector<ScalingPoint>& plan) {
+  std::vector<int> sizes = {1};
+  for (const ScalingPoint& p : plan) {
+    if (std::find(sizes.begin(), sizes.end(), p.ranks) == sizes.end()) sizes.push_back(p.ranks);
+  }
+  std::sort(sizes.begin(), sizes.end());
+  return sizes;
+}
+
+// The largest collective payload any point issued (rank 0's schedules), agreed over the job.
+uint64_t LargestCollectiveBytes(const std::vector<MeasuredPoint>& points, MPI_Comm job) {
+  uint64_t largest = 0;
+  for (const MeasuredPoint& m : points) {
+    for (const CollectiveCall& call : m.schedule) largest = std::max<uint64_t>(largest, call.bytes);
+  }
+  MPI_Bcast(&largest, 1, MPI_UINT64_T, 0, job);
+  return largest;
+}
+
 }  // namespace
 
-MeasuredPoint MedianRound(std::vector<MeasuredPoint> rounds) {
+MeasuredPoint PoolRounds(std::vector<MeasuredPoint> rounds) {
   if (rounds.empty()) return MeasuredPoint{};
-  std::sort(rounds.begin(), rounds.end(), [](const MeasuredPoint& a, const MeasuredPoint& b) {
-    return a.median.total_s < b.median.total_s;
-  });
-  return rounds[(rounds.size() - 1) / 2];
+  MeasuredPoint pooled = rounds.front();
+  pooled.step_totals.clear();
+  pooled.steps.clear();
+  pooled.step_ranks.clear();
+  for (const MeasuredPoint& round : rounds) {
+    pooled.step_totals.insert(pooled.step_totals.end(), round.step_totals.begin(), round.step_totals.end());
+    pooled.steps.insert(pooled.steps.end(), round.steps.begin(), round.steps.end());
+    pooled.step_ranks.insert(pooled.step_ranks.end(), round.step_ranks.begin(), round.step_ranks.end());
+  }
+  if (pooled.steps.empty()) return pooled;
+  std::vector<size_t> order(pooled.steps.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return pooled.steps[a].total_s < pooled.steps[b].total_s; });
+  const size_t median = order[(order.size() - 1) / 2];
+  const double tokens = pooled.tokens_per_s * pooled.median.total_s;  // tokens per step
+  const double mfu_per_token_s = pooled.tokens_per_s > 0 ? pooled.mfu / pooled.tokens_per_s : 0;
+  pooled.median = pooled.steps[median];
+  pooled.slowest_rank = median < pooled.step_ranks.size() ? pooled.step_ranks[median] : pooled.slowest_rank;
+  pooled.tokens_per_s = pooled.median.total_s > 0 ? tokens / pooled.median.total_s : 0;
+  pooled.mfu = mfu_per_token_s * pooled.tokens_per_s;
+  return pooled;
 }
 
 absl::StatusOr<ScalingReport> RunScalingBench(const ScalingBenchSetup& setup) {
@@ -67,21 +105,45 @@ absl::StatusOr<ScalingReport> RunScalingBench(const ScalingBenchSetup& setup) {
   if (!plan.ok()) return plan.status();
   const int rounds = std::max<int>(1, setup.scaling.rounds());
   std::vector<std::vector<MeasuredPoint>> by_point(plan->size());
+  // Every round walks the sizes in order: the compute probe of a size (calibrate), then the points of that size,
+  // so that a probe and the points it predicts are measured minutes apart at most and drifting load hits them alike.
+  const std::vector<int> sizes = PlannedSizes(*plan);
+  const bool calibrate = setup.scaling.calibrate();
+  std::vector<std::vector<MeasuredPoint>> by_probe(sizes.size());
+  ScalingRunContext probe_context = setup.run;
+  probe_context.timed_steps = static_cast<int>(std::max<uint32_t>(1, setup.scaling.calibration_steps()));
+  auto round_note = [&](int round) {
+    return rounds > 1 ? absl::StrFormat(", round %d of %d", round + 1, rounds) : std::string();
+  };
   for (int round = 0; round < rounds; ++round) {
-    for (size_t i = 0; i < plan->size(); ++i) {
-      absl::StatusOr<MeasuredPoint> measured = MeasurePoint(setup.run, (*plan)[i]);
-      if (!measured.ok()) return measured.status();
-      if (leader && setup.progress != nullptr) {
-        *setup.progress << absl::StrFormat("# measured %-24s %9.2f ms/step (slowest rank %d)%s\n",
-                                           (*plan)[i].Label(), measured->median.total_s * 1e3,
-                                           measured->slowest_rank,
-                                           rounds > 1 ? absl::StrFormat(", round %d of %d", round + 1, rounds) : "");
-        setup.progress->flush();
+    for (size_t s = 0; s < sizes.size(); ++s) {
+      if (calibrate) {
+        absl::StatusOr<MeasuredPoint> probe = MeasureComputeProbe(probe_context, sizes[s], inputs->micro_batch);
+        if (!probe.ok()) return probe.status();
+        if (leader && setup.progress != nullptr) {
+          *setup.progress << absl::StrFormat("# calibration: %d rank(s) alone at once %9.2f ms compute (slowest rank "
+                                             "%d)%s\n",
+                                             sizes[s], probe->median.compute_s * 1e3, probe->slowest_rank,
+                                             round_note(round));
+          setup.progress->flush();
+        }
+        by_probe[s].push_back(*std::move(probe));
       }
-      by_point[i].push_back(*std::move(measured));
+      for (size_t i = 0; i < plan->size(); ++i) {
+        if ((*plan)[i].ranks != sizes[s]) continue;
+        absl::StatusOr<MeasuredPoint> measured = MeasurePoint(setup.run, (*plan)[i]);
+        if (!measured.ok()) return measured.status();
+        if (leader && setup.progress != nullptr) {
+          *setup.progress << absl::StrFormat("# measured %-24s %9.2f ms/step (slowest rank %d)%s\n",
+                                             (*plan)[i].Label(), measured->median.total_s * 1e3,
+                                             measured->slowest_rank, round_note(round));
+          setup.progress->flush();
+        }
+        by_point[i].push_back(*std::move(measured));
+      }
     }
   }
-  for (std::vector<MeasuredPoint>& measured : by_point) report.points.push_back(MedianRound(std::move(measured)));
+  for (std::vector<MeasuredPoint>& measured : by_point) report.points.push_back(PoolRounds(std::move(measured)));
   // Efficiency against the 1-rank point of the same mode.
   for (MeasuredPoint& m : report.points) {
     for (const MeasuredPoint& base : report.points) {
@@ -108,6 +170,27 @@ absl::StatusOr<ScalingReport> RunScalingBench(const ScalingBenchSetup& setup) {
     if (!samples.ok()) return samples.status();
     report.inter_host_samples = *std::move(samples);
   }
+  // Calibration: per size, the compute probe's pooled rounds and a sweep on the first N ranks up to the largest
+  // collective the points issued.
+  if (calibrate) {
+    SweepOptions wide = sweep;
+    const uint64_t largest = LargestCollectiveBytes(report.points, setup.run.job);
+    while (wide.max_bytes < largest) wide.max_bytes *= 4;
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      SubWorldCalibration size;
+      size.ranks = sizes[i];
+      size.compute = PoolRounds(std::move(by_probe[i]));
+      if (sizes[i] >= 2) {
+        std::vector<int> members;
+        for (int r = 0; r < sizes[i]; ++r) members.push_back(r);
+        absl::StatusOr<std::vector<CollectiveSample>> samples =
+            SweepAllReduce(*setup.run.parent, setup.run.job, members, wide);
+        if (!samples.ok()) return samples.status();
+        size.sweep = *std::move(samples);
+      }
+      report.calibration.sizes.push_back(std::move(size));
+    }
+  }
   if (!leader) return ScalingReport{};
   report.title = setup.title;
   if (!report.intra_host_samples.empty()) {
@@ -121,8 +204,15 @@ absl::StatusOr<ScalingReport> RunScalingBench(const ScalingBenchSetup& setup) {
     report.links.inter_host = *link;
     report.links.has_inter_host = true;
   }
-  absl::StatusOr<StepModel> model =
-      FitStepModel(report.points, report.links, setup.cores_per_machine, setup.run.base.zero1);
+  for (SubWorldCalibration& size : report.calibration.sizes) {
+    if (size.sweep.empty()) continue;
+    absl::StatusOr<AlphaBeta> link = FitAllReduceAlphaBeta(size.sweep);
+    if (!link.ok()) return link.status();
+    size.link = *link;
+    size.has_link = true;
+  }
+  absl::StatusOr<StepModel> model = FitStepModel(report.points, report.links, setup.cores_per_machine,
+                                                 setup.run.base.zero1, &report.calibration);
   if (model.ok()) {
     report.model = *model;
     report.has_model = true;

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 
 namespace kachi {
 namespace {
@@ -21,6 +22,20 @@ int FirstExposed(const std::vector<ProjectedPoint>& projection, const std::strin
 }
 
 std::string Mib(uint64_t bytes) { return absl::StrFormat("%d MiB", bytes >> 20); }
+
+// "min .. max ms" of step times.
+std::string StepSpread(const std::vector<double>& steps) {
+  if (steps.empty()) return "-";
+  const auto [lo, hi] = std::minmax_element(steps.begin(), steps.end());
+  return absl::StrFormat("%.1f .. %.1f ms", Ms(*lo), Ms(*hi));
+}
+
+// "[1.234, 5.678]": step times in ms.
+std::string MsList(const std::vector<double>& steps) {
+  return absl::StrCat("[", absl::StrJoin(steps, ", ", [](std::string* o, double t) {
+                        absl::StrAppendFormat(o, "%.3f", Ms(t));
+                      }), "]");
+}
 
 }  // namespace
 
@@ -75,6 +90,29 @@ void PrintScalingReport(const ScalingReport& report, std::ostream& out) {
   };
   print_link("inside a host", report.links.intra_host, report.intra_host_samples);
   if (report.links.has_inter_host) print_link("across hosts", report.links.inter_host, report.inter_host_samples);
+  for (const SubWorldCalibration& size : report.calibration.sizes) {
+    const MeasuredPoint& probe = size.compute;
+    std::string link = "-";
+    if (size.has_link) {
+      link = absl::StrFormat("alpha %.1f us, busbw %.3f GB/s (%d all-reduces, %d B .. %d B)", size.link.alpha_s * 1e6,
+                             size.link.busbw_gbps(), size.sweep.size(), static_cast<int64_t>(size.sweep.front().bytes),
+                             static_cast<int64_t>(size.sweep.back().bytes));
+    }
+    out << absl::StrFormat("# calibration %d rank(s): alone at once, micro-batch %d: compute %.2f ms (steps %s), "
+                           "optimizer %.2f ms; all-reduce link on these ranks: %s\n",
+                           size.ranks, probe.point.micro_batch, Ms(probe.median.compute_s),
+                           StepSpread(probe.step_totals), Ms(probe.median.optimizer_s), link);
+  }
+  if (report.has_model && report.model.calibrated) {
+    const StepModel& m = report.model;
+    std::string slowdowns;
+    for (const auto& [n, probe] : m.probes) absl::StrAppendFormat(&slowdowns, " %d:x%.2f", n, m.SlowdownAt(n));
+    out << absl::StrFormat("# calibrated: every point's compute, optimizer and data from the compute probe at its "
+                           "size (slowdown vs 1 rank alone%s), its collectives on the link swept on its own ranks "
+                           "(exposed fractions not used); the held-out points themselves are not probed; the 2-rank "
+                           "points waited %.2f ms (dp) and %.2f ms (tp) beyond the model\n",
+                           slowdowns, Ms(m.dp2_wait_s), Ms(m.tp2_wait_s));
+  }
   if (report.has_model) {
     const StepModel& m = report.model;
     out << absl::StrFormat(
@@ -145,10 +183,15 @@ std::string ScalingJsonLines(const ScalingReport& report) {
         m.hosts, m.point.global_batch, Ms(m.median.total_s), Ms(m.median.compute_s), Ms(m.median.comm_s),
         Ms(m.median.optimizer_s), Ms(m.median.data_s), Ms(m.median.checkpoint_s), m.slowest_rank, m.tokens_per_s,
         m.efficiency, m.mfu);
+    absl::StrAppendFormat(&out, ", \"step_ms_all\": %s", MsList(m.step_totals));
     if (i < report.predicted.size()) {
-      absl::StrAppendFormat(&out, ", \"predicted_ms\": %.4f, \"error\": %.5f, \"held_out\": %s",
-                            Ms(report.predicted[i].total_s), PredictionError(report, i),
-                            report.held_out[i] ? "true" : "false");
+      const CommPrediction formula = PredictCollectives(report.model, m.point, m.hosts);
+      absl::StrAppendFormat(&out,
+                            ", \"predicted_ms\": %.4f, \"predicted_compute_ms\": %.4f, \"predicted_comm_ms\": %.4f, "
+                            "\"formula_dp_ms\": %.4f, \"formula_tp_ms\": %.4f, \"error\": %.5f, \"held_out\": %s",
+                            Ms(report.predicted[i].total_s), Ms(report.predicted[i].compute_s),
+                            Ms(report.predicted[i].comm_s), Ms(formula.dp_s), Ms(formula.tp_s),
+                            PredictionError(report, i), report.held_out[i] ? "true" : "false");
     }
     out += "}\n";
   }
@@ -166,6 +209,20 @@ std::string ScalingJsonLines(const ScalingReport& report) {
                           "\"dp_exposed_fraction\": %.4f, \"tp_exposed_fraction\": %.4f, \"cores_per_machine\": %d}\n",
                           Ms(m.compute_fixed_s), Ms(m.compute_per_seq_s), m.contention, m.tp_serial_fraction,
                           Ms(m.optimizer_s), m.dp_exposed_fraction, m.tp_exposed_fraction, m.cores_per_machine);
+  }
+  for (const SubWorldCalibration& size : report.calibration.sizes) {
+    const MeasuredPoint& probe = size.compute;
+    absl::StrAppendFormat(&out,
+                          "{\"record\": \"calibration\", \"ranks\": %d, \"micro_batch\": %d, \"compute_ms\": %.4f, "
+                          "\"optimizer_ms\": %.4f, \"data_ms\": %.4f, \"step_ms\": %.4f, \"step_ms_all\": %s",
+                          size.ranks, probe.point.micro_batch, Ms(probe.median.compute_s),
+                          Ms(probe.median.optimizer_s), Ms(probe.median.data_s), Ms(probe.median.total_s),
+                          MsList(probe.step_totals));
+    if (size.has_link) {
+      absl::StrAppendFormat(&out, ", \"alpha_us\": %.4f, \"busbw_gbps\": %.5f", size.link.alpha_s * 1e6,
+                            size.link.busbw_gbps());
+    }
+    out += "}\n";
   }
   double median = 0, worst = 0;
   if (HeldOutError(report, &median, &worst)) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "bench/scaling/alpha_beta.h"
+#include "bench/scaling/calibration.h"
 #include "bench/scaling/cluster_projection.h"
 #include "bench/scaling/scaling_result.h"
 #include "bench/scaling/step_model.h"
@@ -27,6 +28,7 @@ struct ScalingReport {
   std::vector<CollectiveSample> intra_host_samples;
   std::vector<CollectiveSample> inter_host_samples;
   LinkModel links;
+  ScalingCalibration calibration;          // the probes per sub-world size (empty: calibrate off)
   StepModel model;
   bool has_model = false;
   config::ClusterSpec cluster;

@@ -28,6 +28,8 @@ struct MeasuredPoint {
   StepBreakdown median;            // the slowest rank's breakdown of the median step (by that rank's total)
   int slowest_rank = 0;            // job rank that was slowest in the median step
   std::vector<double> step_totals; // the slowest rank's total of every timed step, seconds
+  std::vector<StepBreakdown> steps;  // the slowest rank's breakdown of every timed step, in order
+  std::vector<int> step_ranks;       // and that rank
   double tokens_per_s = 0;         // global batch x seq_len / median.total_s
   double efficiency = 0;           // tokens_per_s / (ranks x the 1-rank tokens_per_s of the same mode)
   double mfu = 0;                  // model FLOPs / (ranks x matmul ceiling); 0 when not on GPUs

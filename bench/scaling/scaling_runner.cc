@@ -49,7 +49,7 @@ std::string GroupOf(const std::string& comm_name) {
 
 // The member's part: trains warmup + timed steps on `grid`, fills `timed` (kFields per timed step) and the
 // collectives of the last step.
-absl::Status RunMember(const ScalingRunContext& ctx, const ScalingPoint& point, ProcessGrid& grid,
+absl::Status RunMember(const ScalingRunContext& ctx, const ScalingPoint& point, ProcessGrid& grid, bool probe,
                        std::vector<double>* timed, std::vector<CollectiveCall>* schedule) {
   TrainOptions options = ctx.base;
   options.global_batch = point.global_batch;
@@ -63,7 +63,7 @@ absl::Status RunMember(const ScalingRunContext& ctx, const ScalingPoint& point, 
   if (auto st = AgreeOnStatus(grid.world(), created.status(), "creating the trainer"); !st.ok()) return st;
   Trainer& trainer = **created;
   std::unique_ptr<ckpt::CheckpointWriter> writer;
-  if (ctx.checkpoint_config != nullptr && !ctx.checkpoint_config->checkpoint().dir().empty()) {
+  if (!probe && ctx.checkpoint_config != nullptr && !ctx.checkpoint_config->checkpoint().dir().empty()) {
     config::CheckpointConfig section = ctx.checkpoint_config->checkpoint();
     section.set_dir(absl::StrFormat("%s/%dr_%s_%s", section.dir(), point.ranks, ScalingLayoutName(point.layout),
                                     ScalingModeName(point.mode)));
@@ -72,7 +72,7 @@ absl::Status RunMember(const ScalingRunContext& ctx, const ScalingPoint& point, 
     writer = std::make_unique<ckpt::CheckpointWriter>(*ckpt_options, &grid, ctx.checkpoint_config);
   }
   StepTimeline local;
-  StepTimeline& timeline = ctx.timeline != nullptr ? *ctx.timeline : local;
+  StepTimeline& timeline = ctx.timeline != nullptr && !probe ? *ctx.timeline : local;
   ScopedTimeline attach(&timeline);
   const size_t first_breakdown = timeline.steps().size();
   size_t last_step_events = 0;
@@ -121,9 +121,8 @@ absl::Status RunMember(const ScalingRunContext& ctx, const ScalingPoint& point, 
   return absl::OkStatus();
 }
 
-}  // namespace
-
-absl::StatusOr<MeasuredPoint> MeasurePoint(const ScalingRunContext& ctx, const ScalingPoint& point) {
+// MeasurePoint and MeasureComputeProbe: `probe` runs every member on a grid of its own (no collectives).
+absl::StatusOr<MeasuredPoint> Measure(const ScalingRunContext& ctx, const ScalingPoint& point, bool probe) {
   if (ctx.timed_steps < 1 || ctx.warmup_steps < 0) {
     return absl::InvalidArgumentError(absl::StrCat("bench.scaling: ", ctx.timed_steps, " timed and ",
                                                    ctx.warmup_steps, " warmup steps; expected >= 1 and >= 0"));
@@ -132,12 +131,16 @@ absl::StatusOr<MeasuredPoint> MeasurePoint(const ScalingRunContext& ctx, const S
   const int world = ctx.parent->size();
   const bool member = rank < point.ranks;
   absl::StatusOr<std::unique_ptr<ProcessGrid>> grid =
-      ProcessGrid::Carve(*ctx.parent, member ? 0 : -1, point.tp, ctx.host);
+      ProcessGrid::Carve(*ctx.parent, member ? (probe ? rank : 0) : -1, probe ? 1 : point.tp, ctx.host);
   if (!grid.ok()) return grid.status();  // the same error on every rank
   std::vector<double> timed(static_cast<size_t>(ctx.timed_steps) * kFields, 0.0);
   std::vector<CollectiveCall> schedule;
   absl::Status status;
-  if (member) status = RunMember(ctx, point, **grid, &timed, &schedule);
+  if (member) {
+    ScalingPoint own = point;
+    if (probe) own.dp = own.tp = 1, own.global_batch = own.micro_batch;
+    status = RunMember(ctx, own, **grid, probe, &timed, &schedule);
+  }
   grid->reset();
   QuietBarrier(ctx.job);  // idle ranks sleep here while the members run
   int ok = status.ok() ? 1 : 0;
@@ -161,6 +164,8 @@ absl::StatusOr<MeasuredPoint> MeasurePoint(const ScalingRunContext& ctx, const S
     }
     slowest.emplace_back(UnpackBreakdown(&all[(worst * ctx.timed_steps + i) * kFields]), worst);
     result.step_totals.push_back(slowest.back().first.total_s);
+    result.steps.push_back(slowest.back().first);
+    result.step_ranks.push_back(worst);
   }
   std::sort(slowest.begin(), slowest.end(),
             [](const auto& a, const auto& b) { return a.first.total_s < b.first.total_s; });
@@ -188,6 +193,21 @@ absl::StatusOr<MeasuredPoint> MeasurePoint(const ScalingRunContext& ctx, const S
       per_machine.empty() ? point.ranks : *std::max_element(per_machine.begin(), per_machine.end());
   result.schedule = std::move(schedule);
   return result;
+}
+
+}  // namespace
+
+absl::StatusOr<MeasuredPoint> MeasurePoint(const ScalingRunContext& ctx, const ScalingPoint& point) {
+  return Measure(ctx, point, /*probe=*/false);
+}
+
+absl::StatusOr<MeasuredPoint> MeasureComputeProbe(const ScalingRunContext& ctx, int ranks, int64_t micro_batch) {
+  ScalingPoint point;
+  point.ranks = ranks;
+  point.dp = ranks;  // for the label and the token count: `ranks` replicas of micro_batch sequences
+  point.micro_batch = micro_batch;
+  point.global_batch = micro_batch * ranks;
+  return Measure(ctx, point, /*probe=*/true);
 }
 
 }  // namespace kachi

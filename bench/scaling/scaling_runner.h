@@ -39,6 +39,13 @@ struct ScalingRunContext {
 // ranks get the point with no measurements. Errors agree across the job's ranks.
 absl::StatusOr<MeasuredPoint> MeasurePoint(const ScalingRunContext& ctx, const ScalingPoint& point);
 
+// The compute calibration probe: the job's first `ranks` ranks each train the model alone (a 1-rank grid of its
+// own, so no collectives) at `micro_batch` sequences, all at once, for warmup + timed steps; the result is the
+// slowest member's breakdown per step as in MeasurePoint (its point: dp = ranks, tp = 1). What N ranks sharing the
+// machines cost each other's forward/backward and optimizer (cores, memory bandwidth), measured rather than taken
+// as ranks / cores. Collective over ctx.parent; complete on rank 0. Not added to ctx.timeline; no checkpoints.
+absl::StatusOr<MeasuredPoint> MeasureComputeProbe(const ScalingRunContext& ctx, int ranks, int64_t micro_batch);
+
 }  // namespace kachi
 
 #endif  // KACHI_BENCH_SCALING_SCALING_RUNNER_H_

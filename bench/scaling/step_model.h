@@ -1,5 +1,15 @@
 // The cost model of one training step that `kachi bench scaling` fits on its 1- and 2-rank points and checks on the
-// larger, held-out ones:
+// larger, held-out ones. Calibrated (the default: calibration.h), at every probed sub-world size N:
+//   compute    the compute probe at N (N ranks training alone at once, the slowest rank's wall time: cores and
+//              memory shared, ranks descheduled), resized in proportion to the point's micro-batch and split over
+//              tp ranks with the serial fraction s (fitted on the tp 2 point against the probe at 2); optimizer
+//              (/ tp, / dp with ZeRO-1) and data likewise from the probe at N;
+//   comm       each collective of the step (the schedules recorded at dp 2 and tp 2, resized to the point) priced
+//              by the alpha-beta formulas on the link swept on the point's own N ranks, as is: the waits for
+//              slower peers are already in the probe's slowest rank. The 2-rank points' wait beyond that (measured
+//              step - model) is reported, not carried to N: it is the noise of two points on a shared machine,
+//              and multiplied onto another link it grew the error (bench/RESULTS.md).
+// Uncalibrated (calibrate: false, or a size without probes):
 //   compute    the 1-rank compute as c0 + c1 x sequences (fitted on the weak and strong 1-rank points), times the
 //              contention of two ranks on one machine (measured at dp 2), split over tp ranks with a serial
 //              fraction s (fitted on the tp 2 point: compute(tp) = c (s + (1 - s) / tp)), and slowed by
@@ -18,6 +28,7 @@
 
 #include "absl/status/statusor.h"
 #include "bench/scaling/alpha_beta.h"
+#include "bench/scaling/calibration.h"
 #include "bench/scaling/scaling_result.h"
 
 namespace kachi {
@@ -38,8 +49,10 @@ struct StepModel {
   double data_per_seq_s = 0;
   double optimizer_s = 0;        // at 1 rank
   double checkpoint_s = 0;       // at 1 rank
-  double dp_exposed_fraction = 1;
+  double dp_exposed_fraction = 1;  // (uncalibrated) measured exposed comm at 2 ranks / formula
   double tp_exposed_fraction = 1;
+  double dp2_wait_s = 0;            // what dp 2 / tp 2 waited beyond the model (calibrated: not used)
+  double tp2_wait_s = 0;
   int cores_per_machine = 1;
   bool zero1 = false;
   LinkModel links;
@@ -47,12 +60,27 @@ struct StepModel {
   std::vector<CollectiveCall> dp_schedule;
   std::vector<CollectiveCall> tp_schedule;
   int64_t tp_schedule_micro_batch = 1;
+  // Calibrated (the probes of calibration.h): per sub-world size, the compute slowdown (the compute probe's
+  // slowest rank at N / at 1) and the link fitted on the N ranks; used instead of contention x ranks / cores and
+  // the 2-rank link at the sizes probed.
+  bool calibrated = false;
+  int64_t probe_micro_batch = 1;
+  std::vector<std::pair<int, StepBreakdown>> probes;  // by N: the compute probe's slowest rank, median step
+  std::vector<std::pair<int, AlphaBeta>> link_by_ranks;
+  // The probe at `ranks` (null when not probed) and the link (null when not swept).
+  const StepBreakdown* ProbeAt(int ranks) const;
+  const AlphaBeta* LinkAt(int ranks) const;
+  // Compute of `ranks` ranks alone at once / 1 rank alone, from the probes (0 when either is missing).
+  double SlowdownAt(int ranks) const;
 };
 
 // Fits the model on the points with 1 and 2 ranks (others are ignored). Needs a 1-rank point; the dp 2 and tp 2
 // points are used when present (without them, no contention / serial fraction / schedule of that kind).
+// With `calibration` (may be null), the compute probes and per-size links replace the ranks / cores slowdown and
+// the 2-rank link at every probed size; the exposed fractions are then fitted against the 2-rank probed link.
 absl::StatusOr<StepModel> FitStepModel(const std::vector<MeasuredPoint>& points, const LinkModel& links,
-                                       int cores_per_machine, bool zero1);
+                                       int cores_per_machine, bool zero1,
+                                       const ScalingCalibration* calibration = nullptr);
 
 // The model's step at `point` on `hosts` hosts with at most `ranks_per_machine` of its ranks sharing a machine.
 StepBreakdown PredictStep(const StepModel& model, const ScalingPoint& point, int hosts, int ranks_per_machine);

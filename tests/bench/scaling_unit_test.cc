@@ -186,13 +186,107 @@ TEST(StepModelTest, FitsOneAndTwoRankPointsAndPredictsHeldOutOnes) {
   EXPECT_FALSE(FitStepModel({points[2]}, links, 4, false).ok());  // no 1-rank point
 }
 
-TEST(ScalingBenchTest, MedianRoundKeepsTheRoundWithTheMedianStep) {
-  std::vector<MeasuredPoint> rounds = {Point(2, 1, ScalingMode::kWeak, 2, 0.5, 0), Point(2, 1, ScalingMode::kWeak, 2, 0.1, 0),
-                                       Point(2, 1, ScalingMode::kWeak, 2, 0.3, 0.01)};
-  EXPECT_NEAR(MedianRound(rounds).median.comm_s, 0.01, 1e-12);  // the 0.32 s round, breakdown kept whole
+// A round of one point with the given timed steps (compute seconds; comm 0.01 on the step marked).
+MeasuredPoint Round(std::vector<double> computes, int marked = -1) {
+  MeasuredPoint m = Point(2, 1, ScalingMode::kWeak, 2, computes.front(), 0);
+  for (size_t i = 0; i < computes.size(); ++i) {
+    StepBreakdown b;
+    b.compute_s = computes[i];
+    b.comm_s = static_cast<int>(i) == marked ? 0.01 : 0;
+    b.total_s = b.compute_s + b.comm_s;
+    m.steps.push_back(b);
+    m.step_totals.push_back(b.total_s);
+    m.step_ranks.push_back(static_cast<int>(i));
+  }
+  m.median = m.steps.front();
+  m.tokens_per_s = 1.0 / m.median.total_s;  // one token per step
+  return m;
+}
+
+// A calibration size: the compute probe (compute and optimizer seconds at `micro` sequences) and, from 2 ranks, a
+// link.
+SubWorldCalibration Probe(int ranks, int64_t micro, double compute, double optimizer, AlphaBeta link) {
+  SubWorldCalibration size;
+  size.ranks = ranks;
+  size.compute.point.ranks = ranks;
+  size.compute.point.micro_batch = micro;
+  size.compute.median.compute_s = compute;
+  size.compute.median.optimizer_s = optimizer;
+  size.compute.median.total_s = compute + optimizer;
+  size.link = link;
+  size.has_link = ranks > 1;
+  return size;
+}
+
+TEST(StepModelTest, CalibratedModelTakesComputeFromTheProbeAndCommFromTheLinkOfTheSize) {
+  const AlphaBeta link2{20e-6, 1e-9}, link4{300e-6, 3e-9};
+  LinkModel links;
+  links.intra_host = AlphaBeta{1e-6, 1e-10};  // the pair sweep: not used where a size has its own link
+  const CollectiveCall grads{CollectiveKind::kAllReduce, "dp", 2, 1000000, 0};
+  const CollectiveCall acts{CollectiveKind::kAllReduce, "tp", 2, 100000, 0};
+  // Planted: 1-rank compute 0.01 + 0.05 b; probes at micro-batch 2: alone 0.11 s, 2 ranks x1.2, 4 ranks x3.
+  const double c2 = 0.01 + 0.05 * 2;
+  ScalingCalibration calibration;
+  calibration.sizes = {Probe(1, 2, c2, 0.01, {}), Probe(2, 2, 1.2 * c2, 0.01, link2), Probe(4, 2, 3 * c2, 0.02, link4)};
+  const double dp_formula = CollectiveSeconds(CollectiveKind::kAllReduce, 2, 1e6, link2);
+  const double tp_formula = CollectiveSeconds(CollectiveKind::kAllReduce, 2, 1e5, link2);
+  // dp 2: the probe's compute and optimizer, plus 2x its formula; tp 2: serial fraction 0.2, optimizer halved,
+  // plus 1.5x its formula (the exposed fractions of the fallback).
+  MeasuredPoint dp2 = Point(2, 1, ScalingMode::kWeak, 2, 1.2 * c2, 2 * dp_formula, {grads});
+  MeasuredPoint tp2 = Point(1, 2, ScalingMode::kWeak, 2, 1.2 * c2 * 0.6, 1.5 * tp_formula, {acts});
+  tp2.median.optimizer_s = 0.005;
+  tp2.median.total_s = tp2.median.compute_s + tp2.median.comm_s + 0.005;
+  std::vector<MeasuredPoint> points = {Point(1, 1, ScalingMode::kWeak, 2, c2, 0),
+                                       Point(1, 1, ScalingMode::kStrong, 8, 0.01 + 0.05 * 8, 0), dp2, tp2};
+  absl::StatusOr<StepModel> model = FitStepModel(points, links, /*cores_per_machine=*/2, /*zero1=*/false, &calibration);
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_TRUE(model->calibrated);
+  EXPECT_NEAR(model->SlowdownAt(4), 3, 1e-12);
+  EXPECT_NEAR(model->tp_serial_fraction, 0.2, 1e-9);
+  // What the 2-rank points waited beyond compute and formula is reported, not used.
+  EXPECT_NEAR(model->dp2_wait_s, dp_formula, 1e-9);
+  EXPECT_NEAR(model->tp2_wait_s, 0.5 * tp_formula, 1e-9);
+  EXPECT_NEAR(PredictStep(*model, dp2.point, 1, 2).total_s, 1.2 * c2 + 0.01 + dp_formula, 1e-9);
+  // Held out: dp 2 x tp 2 at micro-batch 4 on 4 ranks: the probe at 4, twice the sequences, 0.6 of it per tp rank.
+  ScalingPoint held;
+  held.ranks = 4;
+  held.dp = 2;
+  held.tp = 2;
+  held.layout = ScalingLayout::kDpTp;
+  held.micro_batch = 4;
+  held.global_batch = 8;
+  const StepBreakdown b = PredictStep(*model, held, /*hosts=*/1, /*ranks_per_machine=*/4);
+  EXPECT_NEAR(b.compute_s, 3 * c2 * 4 / 2 * 0.6, 1e-9);
+  EXPECT_NEAR(b.optimizer_s, 0.02 / 2, 1e-12);
+  const double dp_held = CollectiveSeconds(CollectiveKind::kAllReduce, 2, 1e6 / 2, link4);
+  const double tp_held = CollectiveSeconds(CollectiveKind::kAllReduce, 2, 1e5 * 2, link4);
+  EXPECT_NEAR(b.comm_s, dp_held + tp_held, 1e-9);
+  // A size without probes falls back to contention x ranks / cores, the pair link and the exposed fractions.
+  EXPECT_NEAR(model->dp_exposed_fraction, 2, 1e-6);
+  EXPECT_NEAR(model->tp_exposed_fraction, 1.5, 1e-6);
+  held.ranks = 8;
+  held.dp = 4;
+  const StepBreakdown fallback = PredictStep(*model, held, 1, 8);
+  EXPECT_GT(fallback.compute_s, 0);
+  EXPECT_NEAR(fallback.comm_s,
+              2 * CollectiveSeconds(CollectiveKind::kAllReduce, 4, 1e6 / 2, links.intra_host) +
+                  1.5 * CollectiveSeconds(CollectiveKind::kAllReduce, 2, 1e5 * 2, links.intra_host),
+              1e-9);
+}
+
+TEST(ScalingBenchTest, PoolRoundsTakesTheMedianStepOverAllRounds) {
+  // Steps 0.5 0.6 | 0.1 0.2 | 0.3(+0.01) 0.9: sorted 0.1 0.2 0.31 0.5 0.6 0.9, lower middle 0.31.
+  std::vector<MeasuredPoint> rounds = {Round({0.5, 0.6}), Round({0.1, 0.2}), Round({0.3, 0.9}, 0)};
+  MeasuredPoint pooled = PoolRounds(rounds);
+  EXPECT_EQ(pooled.steps.size(), 6u);
+  EXPECT_EQ(pooled.step_totals.size(), 6u);
+  EXPECT_NEAR(pooled.median.comm_s, 0.01, 1e-12);  // the breakdown of that step, kept whole
+  EXPECT_NEAR(pooled.median.total_s, 0.31, 1e-12);
+  EXPECT_EQ(pooled.slowest_rank, 0);
+  EXPECT_NEAR(pooled.tokens_per_s, 1 / 0.31, 1e-9);  // tokens per step from the first round
   rounds.pop_back();
-  EXPECT_NEAR(MedianRound(rounds).median.compute_s, 0.1, 1e-12);  // two rounds: the faster
-  EXPECT_EQ(MedianRound({}).median.total_s, 0);
+  EXPECT_NEAR(PoolRounds(rounds).median.compute_s, 0.2, 1e-12);  // 0.1 0.2 0.5 0.6: the lower middle
+  EXPECT_EQ(PoolRounds({}).median.total_s, 0);
 }
 
 TEST(ClusterProjectionTest, ExposedTimeFollowsTheBucketPipeline) {
