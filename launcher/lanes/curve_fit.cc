@@ -82,7 +82,8 @@ std::optional<LossPrediction> PredictPowerLaw(const std::vector<std::pair<int64_
     const double x = std::pow(t, -fit.c);
     const double pred = fit.a + fit.b * x;
     const double dx = x - fit.x_mean;
-    const double se = sd * std::sqrt(1 / n + (fit.sxx > 0 ? dx * dx / fit.sxx : 0));
+    // A measured loss at `at_step`, not the curve's mean: the observation's own noise (the 1) plus the fit's.
+    const double se = sd * std::sqrt(1 + 1 / n + (fit.sxx > 0 ? dx * dx / fit.sxx : 0));
     out.lower = std::min(out.lower, pred - z * se);
     out.upper = std::max(out.upper, pred + z * se);
   }

@@ -1,8 +1,9 @@
 // Learning-curve extrapolation (issue 18): fits L(t) = a + b * t^-c to a lane's (step, loss) points so far and
-// predicts its loss at a later step with an uncertainty band. A small robust fit: c on a fixed log grid, a and b by
-// least squares for each c (b >= 0: the curve never rises), the best c refined between its grid neighbours; the band spans every c whose residual sum of squares is
-// within z^2 residual variances of the best (a profile-likelihood interval), each widened by z standard errors of
-// the linear prediction. Plain C++, no state: the policy and its tests call it alike.
+// predicts the loss measured at a later step with an uncertainty band. A small robust fit: c on a fixed log grid,
+// a and b by least squares for each c (b >= 0: the curve never rises), the best c refined between its grid
+// neighbours; the band spans every c whose residual sum of squares is within z^2 residual variances of the best (a
+// profile-likelihood interval), each widened by z standard errors of a new measurement there (the linear
+// prediction's error and the residual noise). Plain C++, no state: the policy and its tests call it alike.
 #ifndef KACHI_LAUNCHER_LANES_CURVE_FIT_H_
 #define KACHI_LAUNCHER_LANES_CURVE_FIT_H_
 

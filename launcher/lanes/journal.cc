@@ -63,7 +63,8 @@ absl::Status FeedEventReports(const config::LanesJournalEvent& event, LanePolicy
         status = policy->OnFailure(report.lane(), report.reason(), event.time_s());
         break;
       case config::LanesJournalReport::TICK:
-        progress.push_back({report.lane(), report.step(), report.loss()});
+        // A chunk's end: its checkpoint is at the reported step (the lane may be cut there, predict_cut).
+        progress.push_back({report.lane(), report.step(), report.loss(), report.checkpoint_step() == report.step()});
         break;
     }
     if (!status.ok()) {

@@ -119,6 +119,10 @@ absl::Status LanePolicy::OnTick(double now_s, const std::vector<LaneProgress>& p
                                                      s.checkpoint_step, ", ", targets_[s.target], "]"));
     }
     s.progress_step = p.step;
+    if (p.checkpointed && std::isfinite(p.loss)) {
+      s.checkpoint_step = p.step;
+      s.at_checkpoint = true;
+    }
     if (!std::isfinite(p.loss)) {
       Stop(p.lane, p.step, absl::StrCat("loss ", p.loss, " at step ", p.step));
     } else {
@@ -170,10 +174,31 @@ int LanePolicy::DropByPrediction() {
   for (int lane = 0; lane < lane_count(); ++lane) {
     LaneStatus& s = lanes_[lane];
     if (lane == incumbent) continue;
-    if (s.state != LaneState::kAtRung && s.state != LaneState::kPaused) continue;
+    const bool at_checkpoint = s.state == LaneState::kRunning && s.at_checkpoint && options_.predict_cut &&
+                               static_cast<int>(s.points.size()) >= options_.predict_cut_min_points;
+    if (s.state != LaneState::kAtRung && s.state != LaneState::kPaused && !at_checkpoint) continue;
     if (std::optional<LossPrediction> p = Predict(lane); p && p->lower > incumbent_upper) s.predicted_out = true;
   }
   return incumbent;
+}
+
+void LanePolicy::CutByPrediction(std::vector<Decision>* out) {
+  for (int lane = 0; lane < lane_count(); ++lane) {
+    LaneStatus& s = lanes_[lane];
+    const double loss = !s.points.empty() && s.points.back().first == s.progress_step ? s.points.back().second : kNaN;
+    if (s.state == LaneState::kRunning && s.at_checkpoint && s.predicted_out) {
+      ReleaseCards(lane);
+      s.state = LaneState::kPaused;
+      s.cut = true;
+      out->push_back(Decision{DecisionKind::kPause, lane, now_s_, s.target - 1, s.checkpoint_step, loss, {}, "cut"});
+    } else if (s.state == LaneState::kPaused && s.cut && !s.predicted_out) {  // (the incumbent never is)
+      s.state = LaneState::kWaiting;
+      s.cut = false;
+      s.waiting_since_s = now_s_;
+      out->push_back(Decision{DecisionKind::kPromote, lane, now_s_, s.target - 1, s.checkpoint_step, loss, {},
+                              "resumed"});
+    }
+  }
 }
 
 void LanePolicy::Stop(int lane, int64_t step, const std::string& reason) {
@@ -206,10 +231,13 @@ std::vector<Decision> LanePolicy::Decide() {
     while (PromoteRunnerUp(&out)) Place(&out);
   }
   Widen(&out);
+  for (LaneStatus& s : lanes_) s.at_checkpoint = false;
   return out;
 }
 
 void LanePolicy::Promote(std::vector<Decision>* out) {
+  const int incumbent = options_.predict_final ? DropByPrediction() : -1;
+  if (options_.predict_final && options_.predict_cut) CutByPrediction(out);
   int min_active_target = INT_MAX;
   for (const LaneStatus& s : lanes_) {
     if (s.state == LaneState::kWaiting || s.state == LaneState::kRunning) {
@@ -219,7 +247,6 @@ void LanePolicy::Promote(std::vector<Decision>* out) {
   // A rung is closed when no lane can reach it any more: every rung below it is closed and no runnable or running
   // lane is headed to it or below. A closed rung promotes at least one lane, so the best one always finishes.
   bool closed = true;
-  const int incumbent = options_.predict_final ? DropByPrediction() : -1;
   for (int k = 0; k < Rungs(); ++k) {
     closed = closed && min_active_target > k;
     const auto& rung = reports_[k];

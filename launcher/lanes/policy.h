@@ -12,7 +12,8 @@
 // running lanes as extra data-parallel width up to their maximum (with promote_runners_up, paused runners-up ranked
 // within floor(n/eta) + runner_up_extra of their rung get them first, while a lane still runs). A lane is not
 // judged at rungs below its grace_steps (warmup): it is promoted there. With predict_final, lanes whose predicted
-// final loss is clearly worse than the incumbent's are dropped at their rung (PolicyOptions). Every replica (tp cards) lies inside one node.
+// final loss is clearly worse than the incumbent's are dropped at their rung, and with predict_cut running lanes
+// are cut at a checkpoint between rungs (PolicyOptions). Every replica (tp cards) lies inside one node.
 // A non-finite loss or a failure stops the lane; the others go on.
 #ifndef KACHI_LAUNCHER_LANES_POLICY_H_
 #define KACHI_LAUNCHER_LANES_POLICY_H_
@@ -79,6 +80,10 @@ struct LaneStatus {
   std::vector<std::pair<int64_t, double>> points;
   // Dropped by its predicted final loss at the latest round (predict_final): not promoted while it stays so.
   bool predicted_out = false;
+  // It reported progress at a checkpoint since the last Decide() (it may be cut there).
+  bool at_checkpoint = false;
+  // Paused between rungs by predict_cut (kPaused with its target still ahead); resumed when no longer dropped.
+  bool cut = false;
 };
 
 // A lane's latest step and loss, reported by the executor between rungs.
@@ -86,6 +91,9 @@ struct LaneProgress {
   int lane = 0;
   int64_t step = 0;
   double loss = 0;
+  // The lane's chunk ended at `step` with its checkpoint there and its cards are idle (the real executor's TICK, the
+  // simulator's chunk boundaries): the policy may cut it here (predict_cut). Its checkpoint_step becomes `step`.
+  bool checkpointed = false;
 };
 
 // The policy. Not thread-safe: one executor thread drives it.
@@ -153,6 +161,9 @@ class LanePolicy {
   // With predict_final, at every round: drops the lanes awaiting a verdict or paused whose optimistic prediction is
   // worse than the incumbent's pessimistic one (and undrops the others). Returns the incumbent (-1: none).
   int DropByPrediction();
+  // With predict_cut, after DropByPrediction: cuts the running lanes at a checkpoint that it dropped and resumes the
+  // cut lanes it no longer drops.
+  void CutByPrediction(std::vector<Decision>* out);
   // Gives runnable lanes their minimum width, shrinking widened lanes when needed.
   void Place(std::vector<Decision>* out);
   // Widens the best running lanes with the free cards.

@@ -47,17 +47,26 @@ struct PolicyOptions {
   // ceil(2n / eta)), at rungs >= runner_up_min_rung. 2 measured best for its cost (bench/RESULTS.md, issue 18).
   int runner_up_extra = 2;
   int runner_up_min_rung = 0;
-  // Learning-curve extrapolation (launcher/lanes/curve_fit.h): each lane's final loss is predicted from its
-  // (step, loss) points after its warmup by a power-law fit with a band of predict_z standard errors. At a rung, a
-  // lane whose optimistic prediction (band's lower end) is worse than the incumbent's pessimistic one (the lowest
-  // upper end over the lanes not stopped; a finished lane's final loss) is dropped: not promoted (it still takes its
-  // place in the rung's quota), nor as a runner-up, while that holds (redone at every round, so a diverging
-  // incumbent frees them). At a closed rung the incumbent is promoted if it waits there. Lanes with fewer than
-  // predict_min_points points are never dropped. On by default with z = 4: over 40 seeds x 5 families it cost
-  // 1-12% fewer pool GPU-hours than without, with the same P(true best) and regret or better (bench/RESULTS.md,
-  // 2026-12-04); z = 3 lost a seed on divergers.
+  // Learning-curve extrapolation (launcher/lanes/curve_fit.h): each lane's final measured loss is predicted from its
+  // (step, loss) points after its warmup by a power-law fit with a band of predict_z standard errors (of a measured
+  // loss: the fit's error and the measurement noise). At a rung, a lane whose optimistic prediction (band's lower
+  // end) is worse than the incumbent's pessimistic one (the lowest upper end over the lanes not stopped; a finished
+  // lane's final loss) is dropped: not promoted (it still takes its place in the rung's quota), nor as a runner-up,
+  // while that holds (redone at every round, so a diverging incumbent frees them). At a closed rung the incumbent is
+  // promoted if it waits there. Lanes with fewer than predict_min_points points are never dropped.
   bool predict_final = true;
-  double predict_z = 4.0;
+  // With predict_final: a running lane that reports progress at a checkpoint (a chunk boundary, LaneProgress
+  // .checkpointed) and whose optimistic prediction is worse than the incumbent's pessimistic one is cut there: paused
+  // between rungs (kPause, reason "cut"), its cards freed, its checkpoint kept; it resumes from there (kPromote,
+  // reason "resumed") if that stops holding (its incumbent diverged).
+  bool predict_cut = true;
+  // A running lane is cut only with at least this many points (fewer extrapolate too far: with 4 points over steps
+  // 100-400 a cut lost the true best of a seed at step 400 of 8100).
+  int predict_cut_min_points = 10;
+  // z = 2 with cuts: over 40 seeds x 5 families the same or better P(true best) and regret than without prediction
+  // at 9-36% fewer pool GPU-hours; z = 1.5 lost seeds on crossing and late-bloomers (bench/RESULTS.md, 2026-12-04).
+  // (A band of the curve's mean instead of a measured loss, z = 4 before, cut true bests at 7400 of 8100 steps.)
+  double predict_z = 2.0;
   double predict_noise_floor = 0.001;
   int predict_min_points = 4;
 };

@@ -41,8 +41,13 @@ absl::StatusOr<std::vector<QualityCell>> MeasureQuality(const QualitySpec& spec)
   std::vector<QualityCell> cells;
   for (const std::string& family : families) {
     std::vector<QualityCell> row;
-    for (const std::string& policy : QualityPolicyNames()) row.push_back(QualityCell{family, policy});
-    for (int seed = 1; seed <= spec.seeds; ++seed) {
+    for (const std::string& policy : QualityPolicyNames()) {
+      QualityCell cell;
+      cell.family = family;
+      cell.policy = policy;
+      row.push_back(cell);
+    }
+    for (int seed = spec.first_seed; seed < spec.first_seed + spec.seeds; ++seed) {
       absl::StatusOr<std::vector<FamilyLane>> lanes =
           DrawFamily(family, spec.lanes, static_cast<uint64_t>(seed), spec.options.max_steps);
       if (!lanes.ok()) return lanes.status();
@@ -50,6 +55,7 @@ absl::StatusOr<std::vector<QualityCell>> MeasureQuality(const QualitySpec& spec)
       input.pool = spec.pool;
       input.options = spec.options;
       input.timing = spec.timing;
+      input.keep_decisions = true;
       double best = std::numeric_limits<double>::infinity(), worst = -best;
       for (size_t i = 0; i < lanes->size(); ++i) {
         LaneSpec lane;
@@ -73,6 +79,14 @@ absl::StatusOr<std::vector<QualityCell>> MeasureQuality(const QualitySpec& spec)
         cell.gpu_h_to_chosen += result->best_lane ? result->GpuHoursToBest() : result->PoolGpuHours();
         cell.pool_gpu_h += result->PoolGpuHours();
         cell.held_gpu_h += result->held_card_s / 3600.0;
+        CostBreakdown cost;
+        if (cell.policy == "stop-asha") {
+          cost.pool = result->PoolGpuHours();
+          cost.idle = cost.pool - result->held_card_s / 3600.0;
+        } else {
+          cost = BreakDownCost(input, *result);
+        }
+        AddCost(cost, 1.0 / spec.seeds, &cell.cost);
       }
     }
     for (QualityCell& cell : row) {
@@ -90,10 +104,10 @@ absl::StatusOr<std::vector<QualityCell>> MeasureQuality(const QualitySpec& spec)
 
 std::string FormatQuality(const std::vector<QualityCell>& cells, const QualitySpec& spec) {
   std::string out = absl::StrFormat(
-      "%d seeds x %d lanes per family, %d cards (nodes of %d), rungs %d * %d^k below %d steps, step %.2f s, "
+      "%d seeds (from %d) x %d lanes per family, %d cards (nodes of %d), rungs %d * %d^k below %d steps, step %.2f s, "
       "serial %.2f, all-reduce alpha %.4f s beta %.3f s, checkpoint %.0f s (also after every chunk of %d steps; "
       "stop-asha never checkpoints), restore %.0f s\n\n",
-      spec.seeds, spec.lanes, spec.pool.cards, spec.pool.CardsPerNode(), static_cast<int>(spec.options.min_steps),
+      spec.seeds, spec.first_seed, spec.lanes, spec.pool.cards, spec.pool.CardsPerNode(), static_cast<int>(spec.options.min_steps),
       spec.options.eta, static_cast<int>(spec.options.max_steps), spec.timing.step_time_s,
       spec.timing.serial_fraction, spec.timing.allreduce_alpha_s, spec.timing.allreduce_beta_s,
       spec.timing.checkpoint_s, static_cast<int>(spec.timing.chunk_steps), spec.timing.restore_s);
@@ -103,6 +117,12 @@ std::string FormatQuality(const std::vector<QualityCell>& cells, const QualitySp
     out += absl::StrFormat("| %s | %s | %.2f | %.4f | %.1f | %.1f | %.1f |\n", c.family, c.policy, c.p_best,
                            c.regret, c.gpu_h_to_chosen, c.pool_gpu_h, c.held_gpu_h);
   }
+  return out;
+}
+
+std::string FormatCosts(const std::vector<QualityCell>& cells) {
+  std::string out = CostHeader();
+  for (const QualityCell& c : cells) out += CostRow(c.family + " " + c.policy, c.cost);
   return out;
 }
 

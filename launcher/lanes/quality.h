@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "launcher/lanes/cost_breakdown.h"
 #include "launcher/lanes/simulator.h"
 
 namespace kachi::lanes {
@@ -24,6 +25,8 @@ std::vector<std::string> QualityPolicyNames();
 struct QualitySpec {
   std::vector<std::string> families;  // empty: all
   int seeds = 20;
+  // Seeds first_seed .. first_seed + seeds - 1 (held-out checks use seeds past the ones a policy was tuned on).
+  int first_seed = 1;
   int lanes = 64;
   PoolShape pool{16, 8};
   PolicyOptions options;  // max_steps, min_steps, eta (the rest is set per policy)
@@ -40,6 +43,9 @@ struct QualityCell {
   double gpu_h_to_chosen = 0;
   double pool_gpu_h = 0;  // cards x makespan
   double held_gpu_h = 0;  // card-hours lanes held
+  // Where the pool's GPU-hours went (launcher/lanes/cost_breakdown.h), mean over the seeds; stop-asha has no
+  // decision log: only its pool and idle parts are set.
+  CostBreakdown cost;
 };
 
 // Runs every policy on every family and seed. Errors: a family or a simulation failing.
@@ -47,6 +53,8 @@ absl::StatusOr<std::vector<QualityCell>> MeasureQuality(const QualitySpec& spec)
 
 // A markdown table of the cells.
 std::string FormatQuality(const std::vector<QualityCell>& cells, const QualitySpec& spec);
+// A markdown table of the cells' cost breakdowns.
+std::string FormatCosts(const std::vector<QualityCell>& cells);
 
 }  // namespace kachi::lanes
 

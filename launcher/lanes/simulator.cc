@@ -26,12 +26,20 @@ struct SimLane {
   double finished_s = 0;
 };
 
-// A lane reaching its next target (after its checkpoint) or its divergence step.
+// What a lane reaches at an event.
+enum class EventKind {
+  kTarget,    // its next target (rung or max_steps), after its checkpoint
+  kDiverges,  // its divergence step
+  kChunkEnd,  // the end of a chunk before its target, after its checkpoint (the executor's TICK)
+};
+
+// A lane reaching something at a time.
 struct Event {
   double time_s;
   int lane;
   uint64_t version;
-  bool diverges;
+  EventKind kind;
+  int64_t step;  // kChunkEnd: the chunk's last step
   bool operator>(const Event& other) const {
     return std::tie(time_s, lane, version) > std::tie(other.time_s, other.lane, other.version);
   }
@@ -64,10 +72,17 @@ class Simulation {
         const SimLane& lane = lanes_[event.lane];
         if (lane.running && lane.version == event.version) batch.push_back(event);
       }
+      std::vector<LaneProgress> chunk_ends;
       for (const Event& event : batch) {
-        if (absl::Status status = Report(event, now); !status.ok()) return status;
+        if (event.kind == EventKind::kChunkEnd) {
+          chunk_ends.push_back(ChunkEnd(event));
+        } else if (absl::Status status = Report(event, now); !status.ok()) {
+          return status;
+        }
       }
-      if (absl::Status status = policy_.OnTick(now, Progress(now)); !status.ok()) return status;
+      std::vector<LaneProgress> progress = Progress(now);
+      progress.insert(progress.end(), chunk_ends.begin(), chunk_ends.end());
+      if (absl::Status status = policy_.OnTick(now, progress); !status.ok()) return status;
       Apply(policy_.Decide(), now);
     }
     if (!policy_.Done()) {
@@ -112,11 +127,28 @@ class Simulation {
     const int64_t target = TargetStep(lane);
     const int64_t diverge = input_.curves[lane]->DivergeStep();
     if (diverge >= 0 && diverge < target) {
-      events_.push(Event{TimeToReach(lane, static_cast<double>(diverge)), lane, s.version, true});
+      events_.push(Event{TimeToReach(lane, static_cast<double>(diverge)), lane, s.version, EventKind::kDiverges, 0});
     } else {
       events_.push(Event{TimeToReach(lane, static_cast<double>(target)) + input_.timing.checkpoint_s, lane, s.version,
-                         false});
+                         EventKind::kTarget, 0});
     }
+    ScheduleChunkEnd(lane, static_cast<int64_t>(std::llround(s.segment_start_step)) + input_.timing.chunk_steps);
+  }
+
+  // The lane's chunk ending at `step` (after its checkpoint), when chunks are simulated and it comes before the
+  // lane's target and divergence.
+  void ScheduleChunkEnd(int lane, int64_t step) {
+    if (input_.timing.chunk_steps <= 0 || step >= TargetStep(lane)) return;
+    const int64_t diverge = input_.curves[lane]->DivergeStep();
+    if (diverge >= 0 && diverge <= step) return;
+    events_.push(Event{TimeToReach(lane, static_cast<double>(step)) + input_.timing.checkpoint_s, lane,
+                       lanes_[lane].version, EventKind::kChunkEnd, step});
+  }
+
+  // A chunk's end: the lane's progress at its checkpoint (the policy may cut it there); its next chunk's end queued.
+  LaneProgress ChunkEnd(const Event& event) {
+    ScheduleChunkEnd(event.lane, event.step + input_.timing.chunk_steps);
+    return LaneProgress{event.lane, event.step, input_.curves[event.lane]->LossAt(event.step), true};
   }
 
   // The lane changes to `step_s` per step: at once (checkpoint + restore, no chunks) or at its next chunk boundary
@@ -146,7 +178,7 @@ class Simulation {
     held_cards_ -= s.cards;
     s.cards = 0;
     const LearningCurve& curve = *input_.curves[event.lane];
-    if (event.diverges) {
+    if (event.kind == EventKind::kDiverges) {
       const int64_t step = curve.DivergeStep();
       return policy_.OnTick(now_s, {LaneProgress{event.lane, step, curve.LossAt(step)}});
     }
@@ -154,9 +186,11 @@ class Simulation {
     return policy_.OnRungReached(event.lane, target, curve.LossAt(target), now_s);
   }
 
-  // Progress of every running lane, for the policy's widening decisions.
+  // Progress of every running lane between events, for the policy's widening decisions, when chunks are not
+  // simulated (with chunks, as in the real executor, a lane reports only at its chunk ends).
   std::vector<LaneProgress> Progress(double now_s) const {
     std::vector<LaneProgress> progress;
+    if (input_.timing.chunk_steps > 0) return progress;
     for (int lane = 0; lane < static_cast<int>(lanes_.size()); ++lane) {
       if (!lanes_[lane].running || policy_.status(lane).state != LaneState::kRunning) continue;
       const int64_t step = static_cast<int64_t>(std::floor(CurrentStep(lane, now_s)));
@@ -193,7 +227,16 @@ class Simulation {
           Resize(lane, now_s, StepSeconds(input_.timing, cards / tp));
           break;
         case DecisionKind::kPromote: ++result_.promotions; break;
-        case DecisionKind::kPause: ++result_.pauses; break;
+        case DecisionKind::kPause:
+          ++result_.pauses;
+          if (s.running) {  // cut between rungs at its chunk end (predict_cut): its cards are free at once
+            ++result_.cuts;
+            s.running = false;
+            held_cards_ -= s.cards;
+            s.cards = 0;
+            ++s.version;
+          }
+          break;
         case DecisionKind::kStop: ++result_.stops; break;
         case DecisionKind::kFinish:
           ++result_.finishes;

@@ -69,6 +69,8 @@ struct SimulationResult {
   // Decision counts. `widens` also counts starts at more than the lane's minimum width (a widening decided in the
   // round the lane starts, which the decision log shows as a wider kStart).
   int starts = 0, promotions = 0, pauses = 0, widens = 0, shrinks = 0, stops = 0, finishes = 0;
+  // Pauses of running lanes between rungs (predict_cut), also counted in `pauses`.
+  int cuts = 0;
   // Lanes left paused at the end.
   int paused_at_end = 0;
   // Every decision, when asked for.
