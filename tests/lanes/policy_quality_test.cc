@@ -175,7 +175,9 @@ TEST(LanePolicyQualityTest, PredictedFinalLossOverridesTheRungRanking) {
     EXPECT_EQ(Promoted(decisions, 1), predict);
     EXPECT_FALSE(Promoted(decisions, 2));
     for (const Decision& d : decisions) {
-      if (d.kind == DecisionKind::kPause) EXPECT_EQ(d.reason, predict ? "predicted" : "") << "lane " << d.lane;
+      if (d.kind == DecisionKind::kPause) {
+        EXPECT_EQ(d.reason, predict ? "predicted" : "") << "lane " << d.lane;
+      }
     }
   }
 }
