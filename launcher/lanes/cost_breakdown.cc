@@ -1,6 +1,7 @@
 // Card-time of a simulated run rebuilt from its decisions, by cause and by lane fate.
 #include "launcher/lanes/cost_breakdown.h"
 
+#include <algorithm>
 #include <map>
 
 #include "absl/strings/str_format.h"
@@ -103,7 +104,7 @@ CostBreakdown BreakDownCost(const SimulationInput& input, const SimulationResult
     }
   }
   b.pool = result.PoolGpuHours();
-  b.idle = b.pool - held * h;
+  b.idle = std::max(0.0, b.pool - held * h);  // not below 0 by rounding
   return b;
 }
 

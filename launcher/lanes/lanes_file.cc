@@ -74,6 +74,7 @@ PolicyOptions PolicyOptionsFromFile(const config::LanesFile& file) {
   options.widen_min_remaining_steps = static_cast<int64_t>(policy.widen_min_remaining_steps());
   options.promote_runners_up = policy.promote_runners_up();
   options.predict_final = policy.predict_final();
+  options.predict_cut = policy.predict_cut();
   return options;
 }
 

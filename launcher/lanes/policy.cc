@@ -132,8 +132,20 @@ absl::Status LanePolicy::OnTick(double now_s, const std::vector<LaneProgress>& p
   return absl::OkStatus();
 }
 
+int64_t LanePolicy::FitStep(int lane, int64_t step) const {
+  const int64_t w = specs_[lane].grace_steps;
+  if (!options_.predict_warmup_time || w <= 0) return step;
+  // The area under a linear warmup ramp to 1 over w steps: s^2 / (2w) during it, s - w/2 after.
+  const double s = static_cast<double>(step);
+  return std::llround(step < w ? s * s / (2.0 * w) : s - w / 2.0);
+}
+
 void LanePolicy::Record(int lane, int64_t step, double loss) {
-  if (!options_.predict_final || step <= 0 || step < specs_[lane].grace_steps) return;
+  if (!options_.predict_final || step <= 0) return;
+  // From its warmup's end on (points from half the warmup, in schedule time, lost a seed of 40 on warmup-heavy).
+  if (step < specs_[lane].grace_steps) return;
+  step = FitStep(lane, step);
+  if (step <= 0) return;
   std::vector<std::pair<int64_t, double>>& points = lanes_[lane].points;
   if (!points.empty() && step < points.back().first) return;  // a replayed older report
   // Thinned: a point within 8% of the one before replaces the latest point (keeps ~100 points to 10^4 steps).
@@ -147,7 +159,7 @@ std::optional<LossPrediction> LanePolicy::Predict(int lane) {
   auto& [records, prediction] = predictions_[lane];
   if (records != records_[lane]) {
     records = records_[lane];
-    prediction = PredictPowerLaw(lanes_[lane].points, options_.max_steps, options_.predict_z,
+    prediction = PredictPowerLaw(lanes_[lane].points, FitStep(lane, options_.max_steps), options_.predict_z,
                                  options_.predict_noise_floor, options_.predict_min_points);
   }
   return prediction;
@@ -185,7 +197,8 @@ int LanePolicy::DropByPrediction() {
 void LanePolicy::CutByPrediction(std::vector<Decision>* out) {
   for (int lane = 0; lane < lane_count(); ++lane) {
     LaneStatus& s = lanes_[lane];
-    const double loss = !s.points.empty() && s.points.back().first == s.progress_step ? s.points.back().second : kNaN;
+    const bool latest = !s.points.empty() && s.points.back().first == FitStep(lane, s.progress_step);
+    const double loss = latest ? s.points.back().second : kNaN;
     if (s.state == LaneState::kRunning && s.at_checkpoint && s.predicted_out) {
       ReleaseCards(lane);
       s.state = LaneState::kPaused;

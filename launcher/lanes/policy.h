@@ -76,7 +76,8 @@ struct LaneStatus {
   double waiting_since_s = 0;
   // Times it was started (fresh or resumed).
   int starts = 0;
-  // Its (step, loss) reports after its warmup, ascending, thinned to steps >= 8% apart (predict_final only).
+  // Its (step, loss) reports after its warmup, ascending, thinned to steps >= 8% apart (predict_final only), at
+  // FitStep (schedule time with predict_warmup_time).
   std::vector<std::pair<int64_t, double>> points;
   // Dropped by its predicted final loss at the latest round (predict_final): not promoted while it stays so.
   bool predicted_out = false;
@@ -154,6 +155,8 @@ class LanePolicy {
   // With promote_runners_up: promotes the best paused runner-up that fits the free cards when no lane is runnable
   // and some lane runs. Returns whether it promoted one.
   bool PromoteRunnerUp(std::vector<Decision>* out);
+  // The step at which `lane`'s points are fitted and predicted: `step`, or with predict_warmup_time its schedule time.
+  int64_t FitStep(int lane, int64_t step) const;
   // Adds a (step, loss) report to the lane's points (predict_final only).
   void Record(int lane, int64_t step, double loss);
   // The lane's predicted final loss (cached until its points change); nullopt without enough points.

@@ -63,10 +63,16 @@ struct PolicyOptions {
   // A running lane is cut only with at least this many points (fewer extrapolate too far: with 4 points over steps
   // 100-400 a cut lost the true best of a seed at step 400 of 8100).
   int predict_cut_min_points = 10;
-  // z = 2 with cuts: over 40 seeds x 5 families the same or better P(true best) and regret than without prediction
-  // at 9-36% fewer pool GPU-hours; z = 1.5 lost seeds on crossing and late-bloomers (bench/RESULTS.md, 2026-12-04).
+  // z = 2.5 with cuts: on seeds 1-40, 41-80 and 81-120 x 5 families the same or better P(true best) and regret as
+  // without prediction at fewer pool GPU-hours; z = 2 lost seeds 41-80 on crossing and late-bloomers, z = 1.5 seeds
+  // 1-40 (bench/RESULTS.md, 2026-12-04).
   // (A band of the curve's mean instead of a measured loss, z = 4 before, cut true bests at 7400 of 8100 steps.)
-  double predict_z = 2.0;
+  double predict_z = 2.5;
+  // With predict_final, a lane with a warmup (grace_steps w, a linear ramp assumed) is fitted and predicted in
+  // schedule time, the area under its learning-rate ramp (s - w/2 after the warmup), so lanes are compared at equal
+  // schedule progress. Its points still start at the warmup's end: from half the warmup on (s^2 / 2w there) it cost
+  // 15% fewer GPU-hours on warmup-heavy lanes but lost the true best in 1 of 40 seeds (bench/RESULTS.md).
+  bool predict_warmup_time = true;
   double predict_noise_floor = 0.001;
   int predict_min_points = 4;
 };

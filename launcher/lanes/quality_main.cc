@@ -12,12 +12,14 @@ int main(int argc, char** argv) {
   spec.options.eta = 3;
   spec.options.widen_min_remaining_steps = 50;
   spec.timing.chunk_steps = spec.options.min_steps;  // as `kachi lanes` runs chunks by default
-  // KACHI_LANES_PREDICT_Z: the band (standard errors) of kachi's final-loss prediction (default 4).
+  // KACHI_LANES_PREDICT_Z: the band (standard errors) of kachi's final-loss prediction (default 2.5).
   if (const char* z = std::getenv("KACHI_LANES_PREDICT_Z")) spec.options.predict_z = std::atof(z);
   // KACHI_LANES_PREDICT_CUT=0: kachi without cuts between rungs (policy.predict_cut).
   if (const char* cut = std::getenv("KACHI_LANES_PREDICT_CUT")) spec.options.predict_cut = std::atoi(cut) != 0;
   // KACHI_LANES_FIRST_SEED: the first seed (default 1; the policy was tuned on seeds 1-40, 41-80 are held out).
   if (const char* first = std::getenv("KACHI_LANES_FIRST_SEED")) spec.first_seed = std::atoi(first);
+  // KACHI_LANES_CHUNK: steps per chunk (default min_steps; 0: no chunks, a checkpoint only at rungs).
+  if (const char* v = std::getenv("KACHI_LANES_CHUNK")) spec.timing.chunk_steps = std::atoi(v);
   if (argc > 1) spec.seeds = std::atoi(argv[1]);
   for (int i = 2; i < argc; ++i) spec.families.push_back(argv[i]);
   absl::StatusOr<std::vector<kachi::lanes::QualityCell>> cells = kachi::lanes::MeasureQuality(spec);

@@ -52,8 +52,8 @@ std::string LaneTable(const LanesReportData& data) {
 }
 
 // The regret view (issue 18): the chosen lane (the finished lane with the lowest final loss) beside every other
-// finished or paused lane's last loss (paused lanes at their last rung, an earlier step) and its difference from the
-// chosen lane's; empty when no lane finished.
+// finished or paused lane's last loss (paused lanes at their last rung or their cut, an earlier step) and its
+// difference from the chosen lane's; empty when no lane finished.
 std::string RegretView(const LanesReportData& data) {
   auto last = [](const LaneSeries& lane, int64_t* step, double* loss) {
     for (auto it = lane.points.rbegin(); it != lane.points.rend(); ++it) {
@@ -75,9 +75,10 @@ std::string RegretView(const LanesReportData& data) {
   }
   if (chosen < 0) return "";
   std::string view = absl::StrFormat(
-      "<h2>Regret view</h2>\n<p>Chosen: %s, loss %.4f at step %d. Paused lanes are shown at their last rung (an "
-      "earlier step: a lower loss there than the chosen lane's final one means it may have been the better "
-      "lane).</p>\n<table class=\"lanes regret\"><tr><th>lane</th><th>status</th><th>step</th><th>loss</th>"
+      "<h2>Regret view</h2>\n<p>Chosen: %s, loss %.4f at step %d. Paused lanes are shown at their last rung or, "
+      "when cut between rungs by their predicted final loss, at the cut (an earlier step: a lower loss there than "
+      "the chosen lane's final one means it may have been the better lane).</p>\n"
+      "<table class=\"lanes regret\"><tr><th>lane</th><th>status</th><th>step</th><th>loss</th>"
       "<th>minus chosen</th></tr>\n",
       HtmlEscape(data.lanes[chosen].name), chosen_loss, static_cast<int>(chosen_step));
   for (size_t i = 0; i < data.lanes.size(); ++i) {

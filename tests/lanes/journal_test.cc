@@ -1,7 +1,8 @@
 // The lanes journal: a policy driven event by event with seeded random losses and chunk times is journaled the way
 // the coordinator does it; the journal survives a write/read, replays into a fresh policy that then decides exactly
 // what the original decided (the resume path), rejects a tampered decision, and yields the utilization computed
-// independently from the driver's card-seconds.
+// independently from the driver's card-seconds. A chunk's TICK at its checkpoint lets the policy cut a lane
+// (predict_cut), and the cut replays.
 #include "launcher/lanes/journal.h"
 
 #include <algorithm>
@@ -247,6 +248,65 @@ TEST(JournalTest, FormatAndReportDataCoverEveryEntry) {
   EXPECT_EQ(data.intervals.size(), card_spans);
   EXPECT_EQ(count(" at "), driven.journal.events_size());
   EXPECT_GT(data.total_seconds, 0);
+}
+
+TEST(JournalTest, ATickAtItsCheckpointCutsALaneAndTheCutReplays) {
+  // 2 lanes on 2 cards, rungs at 100 and 300 below 900; lane 0 heads for ~2.2 (1.8 + 12 t^-0.5), lane 1 for ~3.5
+  // (3.5 + t^-0.5), with noise of sd 0.002 (fresh each run). Each chunk's end is its own event with a TICK report
+  // (checkpoint_step = step, as chunk_runner/worker write it). Once both have 4 points, lane 1 is cut at its tick.
+  auto make = [] {
+    PolicyOptions options;
+    options.max_steps = 900;
+    options.min_steps = 100;
+    options.widen = false;
+    options.predict_cut_min_points = 4;
+    std::vector<LaneSpec> lanes(2);
+    return *LanePolicy::Create(PoolShape{2, 2}, options, lanes);
+  };
+  std::mt19937 rng(std::random_device{}());
+  std::normal_distribution<double> noise(0.0, 0.002);
+  LanePolicy policy = make();
+  config::LanesJournal journal;
+  journal.set_cards(2);
+  auto record = [&](config::LanesJournalEvent event, double now) {
+    event.set_index(journal.events_size());
+    event.set_time_s(now);
+    EXPECT_TRUE(FeedEventReports(event, &policy).ok());
+    for (const Decision& decision : policy.Decide()) *event.add_decisions() = DecisionToJournal(decision);
+    *journal.add_events() = event;
+  };
+  record({}, 0);
+  int cut_at = -1;
+  double now = 0;
+  for (int64_t step : {20, 40, 60, 80}) {
+    for (int lane = 0; lane < 2; ++lane) {
+      if (policy.status(lane).state != LaneState::kRunning) continue;
+      config::LanesJournalEvent event;
+      config::LanesJournalReport* report = event.add_reports();
+      report->set_kind(config::LanesJournalReport::TICK);
+      report->set_lane(lane);
+      report->set_step(step);
+      report->set_checkpoint_step(step);
+      report->set_loss((lane == 0 ? 1.8 + 12 / std::sqrt(step) : 3.5 + 1 / std::sqrt(step)) + noise(rng));
+      record(event, now += 1);
+      const auto& last = journal.events(journal.events_size() - 1);
+      for (const config::LanesJournalDecision& d : last.decisions()) {
+        if (d.kind() == "pause" && d.reason() == "cut") {
+          EXPECT_EQ(d.lane(), 1);
+          EXPECT_EQ(d.step(), step);
+          cut_at = static_cast<int>(step);
+        }
+      }
+    }
+  }
+  EXPECT_EQ(cut_at, 80) << "cut at its first tick with 4 points on both lanes";
+  EXPECT_EQ(policy.status(1).state, LaneState::kPaused);
+  EXPECT_EQ(policy.status(1).checkpoint_step, 80);
+  EXPECT_EQ(policy.status(0).state, LaneState::kRunning);
+  LanePolicy replayed = make();
+  ASSERT_TRUE(ReplayJournal(journal, &replayed).ok());
+  EXPECT_EQ(replayed.status(1).state, LaneState::kPaused);
+  EXPECT_EQ(replayed.status(1).checkpoint_step, 80);
 }
 
 }  // namespace
