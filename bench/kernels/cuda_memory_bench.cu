@@ -105,25 +105,17 @@ absl::Status BenchEmbeddings(Bencher& bencher) {
     KACHI_RETURN_IF_ERROR(s);
   }
   const std::string shape = absl::StrFormat("%d tok x %d, V=%d", kTokens, kChannels, kVocab);
-  if (absl::Status s = bencher.Add("token_embedding fwd", shape, kTokens * 4.0 + 2.0 * elements * 2,
-                                   [&] {
-                                     return cuda::TokenEmbeddingForward(out.as<bf16>(), tokens.as<int32_t>(),
-                                                                        table.as<bf16>(), kTokens, kChannels, 0, kVocab,
-                                                                        nullptr);
-                                   });
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = bencher.Add(
-          "token_embedding bwd", shape, kTokens * 4.0 + elements * 2.0 + 2.0 * unique_tokens * kChannels * 2,
-          [&] {
-            return cuda::TokenEmbeddingBackward(dtable.as<bf16>(), dout.as<bf16>(), tokens.as<int32_t>(), kTokens,
-                                                kChannels, 0, kVocab, workspace.as<void>(), workspace_bytes, nullptr);
-          },
-          absl::StrFormat("bytes: dout + %d touched rows r/w; the key sort is extra", unique_tokens));
-      !s.ok()) {
-    return s;
-  }
+  KACHI_RETURN_IF_ERROR(bencher.Add("token_embedding fwd", shape, kTokens * 4.0 + 2.0 * elements * 2, [&] {
+    return cuda::TokenEmbeddingForward(out.as<bf16>(), tokens.as<int32_t>(), table.as<bf16>(), kTokens, kChannels, 0,
+                                       kVocab, nullptr);
+  }));
+  KACHI_RETURN_IF_ERROR(bencher.Add(
+      "token_embedding bwd", shape, kTokens * 4.0 + elements * 2.0 + 2.0 * unique_tokens * kChannels * 2,
+      [&] {
+        return cuda::TokenEmbeddingBackward(dtable.as<bf16>(), dout.as<bf16>(), tokens.as<int32_t>(), kTokens,
+                                            kChannels, 0, kVocab, workspace.as<void>(), workspace_bytes, nullptr);
+      },
+      absl::StrFormat("bytes: dout + %d touched rows r/w; the key sort is extra", unique_tokens)));
   // The backward's sort step alone, to split its time (same keys: the local rows of the tokens).
   DeviceMemory sort_keys, sort_values, sorted_keys, sorted_values, sort_scratch;
   size_t sort_scratch_bytes = 0;
@@ -139,30 +131,23 @@ absl::Status BenchEmbeddings(Bencher& bencher) {
       cudaMemcpy(sort_keys.as<int32_t>(), host_tokens.data(), kTokens * 4, cudaMemcpyHostToDevice));
   KACHI_CUDA_RETURN_IF_ERROR(
       cudaMemcpy(sort_values.as<int32_t>(), host_tokens.data(), kTokens * 4, cudaMemcpyHostToDevice));
-  if (absl::Status s = bencher.Add(
-          "  of which: key sort", absl::StrFormat("%d int32 pairs, 16 bits", kTokens), 16.0 * kTokens,
-          [&] {
-            size_t bytes = sort_scratch_bytes;
-            return cuda::internal::CudaStatus(
-                cub::DeviceRadixSort::SortPairs(sort_scratch.as<void>(), bytes, sort_keys.as<int32_t>(),
-                                                sorted_keys.as<int32_t>(), sort_values.as<int32_t>(),
-                                                sorted_values.as<int32_t>(), kTokens, 0, 16, nullptr),
-                "cub::DeviceRadixSort::SortPairs");
-          },
-          "cub radix sort alone (launch- and latency-bound at this size)");
-      !s.ok()) {
-    return s;
-  }
+  KACHI_RETURN_IF_ERROR(bencher.Add(
+      "  of which: key sort", absl::StrFormat("%d int32 pairs, 16 bits", kTokens), 16.0 * kTokens,
+      [&] {
+        size_t bytes = sort_scratch_bytes;
+        return cuda::internal::CudaStatus(
+            cub::DeviceRadixSort::SortPairs(sort_scratch.as<void>(), bytes, sort_keys.as<int32_t>(),
+                                            sorted_keys.as<int32_t>(), sort_values.as<int32_t>(),
+                                            sorted_values.as<int32_t>(), kTokens, 0, 16, nullptr),
+            "cub::DeviceRadixSort::SortPairs");
+      },
+      "cub radix sort alone (launch- and latency-bound at this size)"));
   const std::string position_shape = absl::StrFormat("B=%d T=%d C=%d", kBatch, kSeqLen, kChannels);
   const double position_rows = kRows * kChannels * 2.0;
-  if (absl::Status s = bencher.Add(
-          "position_embedding fwd", position_shape, 2 * position_rows + kSeqLen * kChannels * 2.0,
-          [&] {
-            return cuda::PositionEmbeddingForward(out.as<bf16>(), wpe.as<bf16>(), kBatch, kSeqLen, kChannels, nullptr);
-          });
-      !s.ok()) {
-    return s;
-  }
+  KACHI_RETURN_IF_ERROR(
+      bencher.Add("position_embedding fwd", position_shape, 2 * position_rows + kSeqLen * kChannels * 2.0, [&] {
+        return cuda::PositionEmbeddingForward(out.as<bf16>(), wpe.as<bf16>(), kBatch, kSeqLen, kChannels, nullptr);
+      }));
   return bencher.Add("position_embedding bwd", position_shape, position_rows + 2.0 * kSeqLen * kChannels * 2, [&] {
     return cuda::PositionEmbeddingBackward(dwpe.as<bf16>(), dout.as<bf16>(), kBatch, kSeqLen, kChannels, nullptr);
   });
@@ -190,24 +175,14 @@ absl::Status BenchLayerNorm(Bencher& bencher, const char* dtype) {
     KACHI_RETURN_IF_ERROR(s);
   }
   const std::string shape = absl::StrFormat("%d x %d %s", kRows, kChannels, dtype);
-  if (absl::Status s = bencher.Add("layernorm fwd", shape, 2 * tensor + 2 * params + stats,
-                                   [&] {
-                                     return cuda::LayerNormForward(out.as<T>(), mean.as<float>(), rstd.as<float>(),
-                                                                   a.as<T>(), weight.as<T>(), bias.as<T>(), kRows,
-                                                                   kChannels, nullptr);
-                                   });
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = bencher.Add("residual+layernorm fwd", shape, 4 * tensor + 2 * params + stats,
-                                   [&] {
-                                     return cuda::ResidualLayerNormForward(
-                                         residual.as<T>(), out.as<T>(), mean.as<float>(), rstd.as<float>(), a.as<T>(),
-                                         b.as<T>(), weight.as<T>(), bias.as<T>(), kRows, kChannels, nullptr);
-                                   });
-      !s.ok()) {
-    return s;
-  }
+  KACHI_RETURN_IF_ERROR(bencher.Add("layernorm fwd", shape, 2 * tensor + 2 * params + stats, [&] {
+    return cuda::LayerNormForward(out.as<T>(), mean.as<float>(), rstd.as<float>(), a.as<T>(), weight.as<T>(),
+                                  bias.as<T>(), kRows, kChannels, nullptr);
+  }));
+  KACHI_RETURN_IF_ERROR(bencher.Add("residual+layernorm fwd", shape, 4 * tensor + 2 * params + stats, [&] {
+    return cuda::ResidualLayerNormForward(residual.as<T>(), out.as<T>(), mean.as<float>(), rstd.as<float>(), a.as<T>(),
+                                          b.as<T>(), weight.as<T>(), bias.as<T>(), kRows, kChannels, nullptr);
+  }));
   return bencher.Add(
       "residual+layernorm bwd", shape, 4 * tensor + 5 * params + stats,
       [&] {
@@ -233,11 +208,8 @@ absl::Status BenchGelu(Bencher& bencher, const char* dtype) {
     KACHI_RETURN_IF_ERROR(s);
   }
   const std::string shape = absl::StrFormat("%d x %d %s", kRows, 4 * kChannels, dtype);
-  if (absl::Status s = bencher.Add("gelu fwd", shape, 2 * tensor,
-                                   [&] { return cuda::GeluForward(out.as<T>(), in.as<T>(), n, nullptr); });
-      !s.ok()) {
-    return s;
-  }
+  KACHI_RETURN_IF_ERROR(bencher.Add("gelu fwd", shape, 2 * tensor,
+                                    [&] { return cuda::GeluForward(out.as<T>(), in.as<T>(), n, nullptr); }));
   return bencher.Add("gelu bwd", shape, 4 * tensor,
                      [&] { return cuda::GeluBackward(din.as<T>(), in.as<T>(), dout.as<T>(), n, nullptr); });
 }
@@ -275,13 +247,10 @@ absl::Status BenchOptimizer(Bencher& bencher) {
   hyper.weight_decay = 0.1;
   const std::string shape = absl::StrFormat("%d params, %d tensors", total, sizes.size());
   int64_t step = 1;
-  if (absl::Status s = bencher.Add(
-          "adamw multi-tensor", shape, 28.0 * total,
-          [&] { return cuda::AdamWMultiTensorStep(list, hyper, step++, 0.5f, nullptr); },
-          "bf16 grad+param, fp32 master/m/v: 28 B/param");
-      !s.ok()) {
-    return s;
-  }
+  KACHI_RETURN_IF_ERROR(bencher.Add(
+      "adamw multi-tensor", shape, 28.0 * total,
+      [&] { return cuda::AdamWMultiTensorStep(list, hyper, step++, 0.5f, nullptr); },
+      "bf16 grad+param, fp32 master/m/v: 28 B/param"));
   return bencher.Add(
       "global squared norm", shape, 2.0 * total,
       [&] { return cuda::GlobalSquaredNorm(norm.as<double>(), norm_list, nullptr); },
