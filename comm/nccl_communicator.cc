@@ -28,6 +28,7 @@
 #include "comm/nccl_types.h"
 #include "comm/watchdog.h"
 #include "kernels/base/device_buffer.h"
+#include "kernels/base/status_macros.h"
 
 namespace kachi {
 namespace {
@@ -60,7 +61,7 @@ absl::Status AgreeOnSetup(MPI_Comm bootstrap, const absl::Status& local, absl::s
   if (MPI_Allreduce(&local_failed, &failed_ranks, 1, MPI_INT, MPI_SUM, bootstrap) != MPI_SUCCESS) {
     return absl::InternalError(absl::StrCat("MPI_Allreduce on the bootstrap communicator failed during ", step));
   }
-  if (!local.ok()) return local;
+  KACHI_RETURN_IF_ERROR(local);
   if (failed_ranks > 0) {
     return absl::UnavailableError(absl::StrCat(failed_ranks, " other rank(s) failed during ", step,
                                                " (see their messages); NCCL communicator not created"));
@@ -104,8 +105,7 @@ class NcclCommunicator final : public Communicator {
   // The communicator's stream waits for the event (no host block); later collectives run after it.
   absl::Status WaitEvent(void* cuda_event) override {
     if (cuda_event == nullptr) return absl::OkStatus();
-    absl::Status status = CudaStatus(cudaSetDevice(device_), "cudaSetDevice");
-    if (!status.ok()) return status;
+    KACHI_RETURN_IF_ERROR(CudaStatus(cudaSetDevice(device_), "cudaSetDevice"));
     return CudaStatus(cudaStreamWaitEvent(stream_, static_cast<cudaEvent_t>(cuda_event), 0),
                       absl::StrCat("cudaStreamWaitEvent on ", Label()));
   }
@@ -119,11 +119,10 @@ class NcclCommunicator final : public Communicator {
     pending_ = false;
     if (count == 0) return absl::OkStatus();
     const size_t bytes = count * DTypeSize(dtype);
-    absl::StatusOr<Staged> b = Stage(CollectiveKind::kAllReduce, send, bytes, recv, bytes);
-    if (!b.ok()) return b.status();
+    KACHI_ASSIGN_OR_RETURN(Staged b, Stage(CollectiveKind::kAllReduce, send, bytes, recv, bytes));
     absl::Status status = Enqueue(
-        ncclAllReduce(b->send, b->recv, count, ToNcclDataType(dtype), RedOp(op), comm_, stream_), "ncclAllReduce");
-    return status.ok() ? Unstage(*b) : status;
+        ncclAllReduce(b.send, b.recv, count, ToNcclDataType(dtype), RedOp(op), comm_, stream_), "ncclAllReduce");
+    return status.ok() ? Unstage(b) : status;
   }
 
   absl::Status DoReduceScatter(const void* send, void* recv, size_t recv_count, DType dtype, ReduceOp op) override {
@@ -131,12 +130,11 @@ class NcclCommunicator final : public Communicator {
     pending_ = false;
     if (recv_count == 0) return absl::OkStatus();
     const size_t bytes = recv_count * DTypeSize(dtype);
-    absl::StatusOr<Staged> b = Stage(CollectiveKind::kReduceScatter, send, bytes * size_, recv, bytes);
-    if (!b.ok()) return b.status();
+    KACHI_ASSIGN_OR_RETURN(Staged b, Stage(CollectiveKind::kReduceScatter, send, bytes * size_, recv, bytes));
     absl::Status status =
-        Enqueue(ncclReduceScatter(b->send, b->recv, recv_count, ToNcclDataType(dtype), RedOp(op), comm_, stream_),
+        Enqueue(ncclReduceScatter(b.send, b.recv, recv_count, ToNcclDataType(dtype), RedOp(op), comm_, stream_),
                 "ncclReduceScatter");
-    return status.ok() ? Unstage(*b) : status;
+    return status.ok() ? Unstage(b) : status;
   }
 
   absl::Status DoAllGather(const void* send, void* recv, size_t send_count, DType dtype) override {
@@ -144,11 +142,10 @@ class NcclCommunicator final : public Communicator {
     pending_ = false;
     if (send_count == 0) return absl::OkStatus();
     const size_t bytes = send_count * DTypeSize(dtype);
-    absl::StatusOr<Staged> b = Stage(CollectiveKind::kAllGather, send, bytes, recv, bytes * size_);
-    if (!b.ok()) return b.status();
+    KACHI_ASSIGN_OR_RETURN(Staged b, Stage(CollectiveKind::kAllGather, send, bytes, recv, bytes * size_));
     absl::Status status =
-        Enqueue(ncclAllGather(b->send, b->recv, send_count, ToNcclDataType(dtype), comm_, stream_), "ncclAllGather");
-    return status.ok() ? Unstage(*b) : status;
+        Enqueue(ncclAllGather(b.send, b.recv, send_count, ToNcclDataType(dtype), comm_, stream_), "ncclAllGather");
+    return status.ok() ? Unstage(b) : status;
   }
 
   absl::Status DoBroadcast(void* buffer, size_t count, DType dtype, int root) override {
@@ -156,11 +153,10 @@ class NcclCommunicator final : public Communicator {
     pending_ = false;
     if (count == 0) return absl::OkStatus();
     const size_t bytes = count * DTypeSize(dtype);
-    absl::StatusOr<Staged> b = Stage(CollectiveKind::kBroadcast, buffer, bytes, buffer, bytes);
-    if (!b.ok()) return b.status();
+    KACHI_ASSIGN_OR_RETURN(Staged b, Stage(CollectiveKind::kBroadcast, buffer, bytes, buffer, bytes));
     absl::Status status =
-        Enqueue(ncclBroadcast(b->send, b->recv, count, ToNcclDataType(dtype), root, comm_, stream_), "ncclBroadcast");
-    return status.ok() ? Unstage(*b) : status;
+        Enqueue(ncclBroadcast(b.send, b.recv, count, ToNcclDataType(dtype), root, comm_, stream_), "ncclBroadcast");
+    return status.ok() ? Unstage(b) : status;
   }
 
   // A one-element all-reduce on a scratch word, then a wait for this communicator's stream: every rank has
@@ -172,7 +168,7 @@ class NcclCommunicator final : public Communicator {
     absl::Status status = Enqueue(
         ncclAllReduce(barrier_word_.data(), barrier_word_.data(), 1, ncclInt32, ncclSum, comm_, stream_), "barrier");
     pending_ = false;
-    if (!status.ok()) return status;
+    KACHI_RETURN_IF_ERROR(status);
     return WaitForStream(absl::InfiniteFuture(), "barrier");
   }
 
@@ -317,9 +313,8 @@ absl::StatusOr<bool> NcclCommunicator::IsHostBuffer(CollectiveKind kind, const v
                                                     absl::string_view role) const {
   cudaPointerAttributes attributes;
   std::memset(&attributes, 0, sizeof(attributes));
-  absl::Status status = CudaStatus(cudaPointerGetAttributes(&attributes, pointer),
-                                   absl::StrCat(CollectiveName(kind), ": cudaPointerGetAttributes"));
-  if (!status.ok()) return status;
+  KACHI_RETURN_IF_ERROR(CudaStatus(cudaPointerGetAttributes(&attributes, pointer),
+                                   absl::StrCat(CollectiveName(kind), ": cudaPointerGetAttributes")));
   const bool on_device = attributes.type == cudaMemoryTypeDevice || attributes.type == cudaMemoryTypeManaged;
   if (!on_device) return true;
   if (attributes.device != device_) {
@@ -332,15 +327,16 @@ absl::StatusOr<bool> NcclCommunicator::IsHostBuffer(CollectiveKind kind, const v
 
 absl::StatusOr<NcclCommunicator::Staged> NcclCommunicator::Stage(CollectiveKind kind, const void* send,
                                                                  size_t send_bytes, void* recv, size_t recv_bytes) {
-  absl::StatusOr<bool> send_host = IsHostBuffer(kind, send, "send");
-  if (!send_host.ok()) return send_host.status();
-  absl::StatusOr<bool> recv_host = recv == send ? send_host : IsHostBuffer(kind, recv, "receive");
-  if (!recv_host.ok()) return recv_host.status();
+  KACHI_ASSIGN_OR_RETURN(const bool send_host, IsHostBuffer(kind, send, "send"));
+  bool recv_host = send_host;
+  if (recv != send) {
+    KACHI_ASSIGN_OR_RETURN(recv_host, IsHostBuffer(kind, recv, "receive"));
+  }
   Staged staged{send, recv, nullptr, 0};
-  if (!*send_host && !*recv_host) return staged;
+  if (!send_host && !recv_host) return staged;
   for (const auto& [host, bytes, role, pointer] :
-       {std::tuple{*send_host, send_bytes, "send", static_cast<const void*>(send)},
-        std::tuple{*recv_host, recv_bytes, "receive", static_cast<const void*>(recv)}}) {
+       {std::tuple{send_host, send_bytes, "send", static_cast<const void*>(send)},
+        std::tuple{recv_host, recv_bytes, "receive", static_cast<const void*>(recv)}}) {
     if (host && bytes > kMaxStagedHostBytes) {
       return absl::InvalidArgumentError(absl::StrFormat(
           "%s on %s: %s buffer %p is host memory of %d bytes; the NCCL backend stages host buffers of at most %d "
@@ -353,7 +349,7 @@ absl::StatusOr<NcclCommunicator::Staged> NcclCommunicator::Stage(CollectiveKind 
     status =
         staging_.Reallocate(2 * kMaxStagedHostBytes, base::MemoryKind::kDevice, false, "NCCL host-buffer staging area");
   }
-  if (!status.ok()) return status;
+  KACHI_RETURN_IF_ERROR(status);
   char* device_send = staging_.as<char>();
   char* device_recv = device_send + kMaxStagedHostBytes;
   // Host inputs go in on the collective's stream (stream order makes them visible to it, pageable or not).
@@ -362,15 +358,15 @@ absl::StatusOr<NcclCommunicator::Staged> NcclCommunicator::Stage(CollectiveKind 
                         "staging a host buffer");
     staged.send = staged.recv = device_recv;
   } else {
-    if (*send_host) {
+    if (send_host) {
       status = CudaStatus(cudaMemcpyAsync(device_send, send, send_bytes, cudaMemcpyHostToDevice, stream_),
                           "staging a host send buffer");
       staged.send = device_send;
     }
-    if (*recv_host) staged.recv = device_recv;
+    if (recv_host) staged.recv = device_recv;
   }
-  if (!status.ok()) return status;
-  if (*recv_host) {
+  KACHI_RETURN_IF_ERROR(status);
+  if (recv_host) {
     staged.host_recv = recv;
     staged.recv_bytes = recv_bytes;
   }
@@ -379,10 +375,9 @@ absl::StatusOr<NcclCommunicator::Staged> NcclCommunicator::Stage(CollectiveKind 
 
 absl::Status NcclCommunicator::Unstage(const Staged& staged) {
   if (staged.host_recv == nullptr) return absl::OkStatus();
-  absl::Status status =
+  KACHI_RETURN_IF_ERROR(
       CudaStatus(cudaMemcpyAsync(staged.host_recv, staged.recv, staged.recv_bytes, cudaMemcpyDeviceToHost, stream_),
-                 "copying a staged result to host memory");
-  if (!status.ok()) return status;
+                 "copying a staged result to host memory"));
   return WaitForStream(absl::Now() + options_.deadline, "a staged host buffer");
 }
 
@@ -461,13 +456,13 @@ bool NcclCommunicator::TrackAsync(uint64_t token) {
 absl::StatusOr<std::vector<int>> NcclCommunicator::ChildWorldRanks(int color, int key) {
   const int mine[2] = {color < 0 ? -1 : color, key};
   std::vector<int> all(2 * static_cast<size_t>(size_), 0);
-  absl::StatusOr<Staged> b = Stage(CollectiveKind::kSplit, mine, sizeof(mine), all.data(), all.size() * sizeof(int));
-  if (!b.ok()) return b.status();
+  KACHI_ASSIGN_OR_RETURN(Staged b,
+                         Stage(CollectiveKind::kSplit, mine, sizeof(mine), all.data(), all.size() * sizeof(int)));
   absl::Status status =
-      Enqueue(ncclAllGather(b->send, b->recv, 2, ncclInt32, comm_, stream_), "ncclAllGather of split colors and keys");
+      Enqueue(ncclAllGather(b.send, b.recv, 2, ncclInt32, comm_, stream_), "ncclAllGather of split colors and keys");
   pending_ = false;
-  if (status.ok()) status = Unstage(*b);
-  if (!status.ok()) return status;
+  if (status.ok()) status = Unstage(b);
+  KACHI_RETURN_IF_ERROR(status);
   std::vector<int> colors(size_), keys(size_);
   for (int r = 0; r < size_; ++r) {
     colors[r] = all[2 * r];
@@ -479,8 +474,7 @@ absl::StatusOr<std::vector<int>> NcclCommunicator::ChildWorldRanks(int color, in
 absl::StatusOr<std::unique_ptr<Communicator>> NcclCommunicator::DoSplit(int color, int key, CommOptions options) {
   Entered(CollectiveKind::kSplit);
   pending_ = false;
-  absl::StatusOr<std::vector<int>> child_world = ChildWorldRanks(color, key);
-  if (!child_world.ok()) return child_world.status();
+  KACHI_ASSIGN_OR_RETURN(std::vector<int> child_world, ChildWorldRanks(color, key));
   cudaSetDevice(device_);
   ncclConfig_t config = NonBlockingConfig(options.name);
   ncclComm_t child = nullptr;
@@ -501,7 +495,7 @@ absl::StatusOr<std::unique_ptr<Communicator>> NcclCommunicator::DoSplit(int colo
     ncclCommAbort(child);
     return status;
   }
-  return Wrap(child, stream, device_, std::move(options), *std::move(child_world));
+  return Wrap(child, stream, device_, std::move(options), std::move(child_world));
 }
 
 }  // namespace

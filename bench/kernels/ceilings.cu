@@ -29,9 +29,8 @@ absl::StatusOr<double> CopyGigabytesPerSecond() {
         cudaMemcpyAsync(target.as<char>(), source.as<char>(), kCopyBytes, cudaMemcpyDeviceToDevice, nullptr),
         "cudaMemcpyAsync (device to device)");
   };
-  absl::StatusOr<double> ms = bench_internal::MedianMilliseconds(copy, nullptr, nullptr, 0, 3, 20);
-  if (!ms.ok()) return ms.status();
-  return 2.0 * kCopyBytes / (*ms * 1e-3) / 1e9;
+  KACHI_ASSIGN_OR_RETURN(double ms, bench_internal::MedianMilliseconds(copy, nullptr, nullptr, 0, 3, 20));
+  return 2.0 * kCopyBytes / (ms * 1e-3) / 1e9;
 }
 
 absl::StatusOr<double> GemmTeraflops() {
@@ -53,7 +52,7 @@ absl::StatusOr<double> GemmTeraflops() {
   };
   absl::StatusOr<double> ms = bench_internal::MedianMilliseconds(gemm, nullptr, nullptr, 0, 3, 10);
   cublasDestroy(handle);
-  if (!ms.ok()) return ms.status();
+  KACHI_RETURN_IF_ERROR(ms);
   return 2.0 * kGemmSize * kGemmSize * static_cast<double>(kGemmSize) / (*ms * 1e-3) / 1e12;
 }
 
@@ -61,12 +60,10 @@ absl::StatusOr<double> GemmTeraflops() {
 
 absl::StatusOr<KernelBenchCeilings> MeasureKernelCeilings() {
   KernelBenchCeilings ceilings;
-  absl::StatusOr<double> copy = CopyGigabytesPerSecond();
-  if (!copy.ok()) return copy.status();
-  ceilings.copy_gbps = *copy;
-  absl::StatusOr<double> gemm = GemmTeraflops();
-  if (!gemm.ok()) return gemm.status();
-  ceilings.bf16_matmul_tflops = *gemm;
+  KACHI_ASSIGN_OR_RETURN(double copy, CopyGigabytesPerSecond());
+  ceilings.copy_gbps = copy;
+  KACHI_ASSIGN_OR_RETURN(double gemm, GemmTeraflops());
+  ceilings.bf16_matmul_tflops = gemm;
   return ceilings;
 }
 

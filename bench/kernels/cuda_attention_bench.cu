@@ -74,16 +74,15 @@ absl::StatusOr<double> MedianMilliseconds(const std::function<absl::Status()>& b
     std::vector<double> times;
     for (int i = 0; i < kRepeats; ++i) {
       float ms = 0;
-      absl::Status s =
-          base::CudaStatus(cudaEventElapsedTime(&ms, events[2 * i], events[2 * i + 1]), "cudaEventElapsedTime");
-      if (!s.ok()) return s;
+      KACHI_RETURN_IF_ERROR(
+          base::CudaStatus(cudaEventElapsedTime(&ms, events[2 * i], events[2 * i + 1]), "cudaEventElapsedTime"));
       times.push_back(ms);
     }
     return times;
   };
   absl::StatusOr<std::vector<double>> measured = timed_runs();
   for (auto& event : events) (void)cudaEventDestroy(event);
-  if (!measured.ok()) return measured.status();
+  KACHI_RETURN_IF_ERROR(measured);
   std::vector<double> times = *std::move(measured);
   std::sort(times.begin(), times.end());
   return times[times.size() / 2];

@@ -67,7 +67,7 @@ absl::StatusOr<double> MedianMs(Body body) {
   absl::StatusOr<std::vector<double>> measured = timed_runs();
   (void)cudaEventDestroy(start);
   (void)cudaEventDestroy(stop);
-  if (!measured.ok()) return measured.status();
+  KACHI_RETURN_IF_ERROR(measured);
   std::vector<double> times = *std::move(measured);
   std::sort(times.begin(), times.end());
   return times[times.size() / 2];
@@ -90,7 +90,7 @@ absl::StatusOr<KernelBenchCeilings> MeasureCeilingsHere() {
   });
   source_buffer.Reset();
   destination_buffer.Reset();
-  if (!copy_ms.ok()) return copy_ms.status();
+  KACHI_RETURN_IF_ERROR(copy_ms);
   ceilings.copy_gbps = 2.0 * copy_bytes / (*copy_ms * 1e-3) / 1e9;
 
   const int n = 8192;
@@ -112,7 +112,7 @@ absl::StatusOr<KernelBenchCeilings> MeasureCeilingsHere() {
                      "cublasGemmEx");
   });
   (void)cublasDestroy(handle);
-  if (!gemm_ms.ok()) return gemm_ms.status();
+  KACHI_RETURN_IF_ERROR(gemm_ms);
   ceilings.bf16_matmul_tflops = 2.0 * n * double{n} * n / (*gemm_ms * 1e-3) / 1e12;
   return ceilings;
 }

@@ -19,6 +19,7 @@
 #include "absl/strings/str_format.h"
 #include "bench/kernels/kernel_bench.h"
 #include "kernels/base/device_buffer.h"
+#include "kernels/base/status_macros.h"
 #include "kernels/cross_entropy_cuda.h"
 #include "kernels/matmul_context_cuda.h"
 #include "kernels/matmul_cuda.h"
@@ -61,7 +62,7 @@ using base::DeviceBuffer;
 
 template <typename T>
 absl::Status AllocateRandom(DeviceBuffer& buffer, int64_t n, uint64_t seed, float scale) {
-  KACHI_MATMUL_RETURN_IF_ERROR(buffer.Reallocate(n * sizeof(T)));
+  KACHI_RETURN_IF_ERROR(buffer.Reallocate(n * sizeof(T)));
   FillUniformKernel<T><<<1024, 256>>>(buffer.as<T>(), n, seed, scale);
   return LaunchStatus("FillUniformKernel");
 }
@@ -69,13 +70,13 @@ absl::Status AllocateRandom(DeviceBuffer& buffer, int64_t n, uint64_t seed, floa
 // Milliseconds of one `run` between two events on the default stream, after `prepare` (untimed, may be null).
 absl::StatusOr<float> TimeOnce(const std::function<absl::Status()>& run, const std::function<absl::Status()>& prepare,
                                cudaEvent_t start, cudaEvent_t stop) {
-  if (prepare) KACHI_MATMUL_RETURN_IF_ERROR(prepare());
-  KACHI_MATMUL_RETURN_IF_ERROR(CudaStatus(cudaEventRecord(start, nullptr), "cudaEventRecord"));
-  KACHI_MATMUL_RETURN_IF_ERROR(run());
-  KACHI_MATMUL_RETURN_IF_ERROR(CudaStatus(cudaEventRecord(stop, nullptr), "cudaEventRecord"));
-  KACHI_MATMUL_RETURN_IF_ERROR(CudaStatus(cudaEventSynchronize(stop), "cudaEventSynchronize"));
+  if (prepare) KACHI_RETURN_IF_ERROR(prepare());
+  KACHI_RETURN_IF_ERROR(CudaStatus(cudaEventRecord(start, nullptr), "cudaEventRecord"));
+  KACHI_RETURN_IF_ERROR(run());
+  KACHI_RETURN_IF_ERROR(CudaStatus(cudaEventRecord(stop, nullptr), "cudaEventRecord"));
+  KACHI_RETURN_IF_ERROR(CudaStatus(cudaEventSynchronize(stop), "cudaEventSynchronize"));
   float ms = 0;
-  KACHI_MATMUL_RETURN_IF_ERROR(CudaStatus(cudaEventElapsedTime(&ms, start, stop), "cudaEventElapsedTime"));
+  KACHI_RETURN_IF_ERROR(CudaStatus(cudaEventElapsedTime(&ms, start, stop), "cudaEventElapsedTime"));
   return ms;
 }
 
@@ -83,8 +84,8 @@ absl::StatusOr<float> TimeOnce(const std::function<absl::Status()>& run, const s
 absl::StatusOr<double> MedianMs(const std::function<absl::Status()>& run,
                                 const std::function<absl::Status()>& prepare = nullptr) {
   cudaEvent_t start = nullptr, stop = nullptr;
-  KACHI_MATMUL_RETURN_IF_ERROR(CudaStatus(cudaEventCreate(&start), "cudaEventCreate"));
-  KACHI_MATMUL_RETURN_IF_ERROR(CudaStatus(cudaEventCreate(&stop), "cudaEventCreate"));
+  KACHI_RETURN_IF_ERROR(CudaStatus(cudaEventCreate(&start), "cudaEventCreate"));
+  KACHI_RETURN_IF_ERROR(CudaStatus(cudaEventCreate(&stop), "cudaEventCreate"));
   std::vector<double> times;
   for (int i = 0; i < kWarmup + kRepeats; ++i) {
     const absl::StatusOr<float> ms = TimeOnce(run, prepare, start, stop);
@@ -120,16 +121,16 @@ struct Layer {
 absl::Status BenchLayer(const Layer& layer, double peak_tflops, std::ostream& out) {
   const int64_t n = kTokens, ic = layer.in_channels, oc = layer.out_channels;
   DeviceBuffer in, weight, bias, output, pre, dout, din, dweight, dbias, dpre_bias;
-  KACHI_MATMUL_RETURN_IF_ERROR(AllocateRandom<bf16>(in, n * ic, 1, 1.0f));
-  KACHI_MATMUL_RETURN_IF_ERROR(AllocateRandom<bf16>(weight, oc * ic, 2, 0.05f));
-  KACHI_MATMUL_RETURN_IF_ERROR(AllocateRandom<bf16>(bias, oc, 3, 0.1f));
-  KACHI_MATMUL_RETURN_IF_ERROR(AllocateRandom<bf16>(output, n * oc, 4, 1.0f));
-  KACHI_MATMUL_RETURN_IF_ERROR(AllocateRandom<bf16>(pre, n * std::max(ic, oc), 5, 2.0f));
-  KACHI_MATMUL_RETURN_IF_ERROR(AllocateRandom<bf16>(dout, n * oc, 6, 0.01f));
-  KACHI_MATMUL_RETURN_IF_ERROR(AllocateRandom<bf16>(din, n * ic, 7, 0.01f));
-  KACHI_MATMUL_RETURN_IF_ERROR(AllocateRandom<bf16>(dweight, oc * ic, 8, 0.01f));
-  KACHI_MATMUL_RETURN_IF_ERROR(AllocateRandom<bf16>(dbias, oc, 9, 0.01f));
-  KACHI_MATMUL_RETURN_IF_ERROR(AllocateRandom<bf16>(dpre_bias, ic, 10, 0.01f));
+  KACHI_RETURN_IF_ERROR(AllocateRandom<bf16>(in, n * ic, 1, 1.0f));
+  KACHI_RETURN_IF_ERROR(AllocateRandom<bf16>(weight, oc * ic, 2, 0.05f));
+  KACHI_RETURN_IF_ERROR(AllocateRandom<bf16>(bias, oc, 3, 0.1f));
+  KACHI_RETURN_IF_ERROR(AllocateRandom<bf16>(output, n * oc, 4, 1.0f));
+  KACHI_RETURN_IF_ERROR(AllocateRandom<bf16>(pre, n * std::max(ic, oc), 5, 2.0f));
+  KACHI_RETURN_IF_ERROR(AllocateRandom<bf16>(dout, n * oc, 6, 0.01f));
+  KACHI_RETURN_IF_ERROR(AllocateRandom<bf16>(din, n * ic, 7, 0.01f));
+  KACHI_RETURN_IF_ERROR(AllocateRandom<bf16>(dweight, oc * ic, 8, 0.01f));
+  KACHI_RETURN_IF_ERROR(AllocateRandom<bf16>(dbias, oc, 9, 0.01f));
+  KACHI_RETURN_IF_ERROR(AllocateRandom<bf16>(dpre_bias, ic, 10, 0.01f));
   const bf16* bias_or_null = layer.bias ? bias.as<bf16>() : nullptr;
   bf16* dbias_or_null = layer.bias ? dbias.as<bf16>() : nullptr;
   const double flops = 2.0 * n * ic * oc;
@@ -157,9 +158,8 @@ absl::Status BenchLayer(const Layer& layer, double peak_tflops, std::ostream& ou
                                       weight.as<bf16>(), n, ic, oc, nullptr);
   };
 
-  absl::StatusOr<cuda::MatmulContext*> context = cuda::MatmulContext::ForStream(nullptr);
-  if (!context.ok()) return context.status();
-  const cuda::EpilogueFusion default_fusion = (*context)->fusion();
+  KACHI_ASSIGN_OR_RETURN(cuda::MatmulContext * context, cuda::MatmulContext::ForStream(nullptr));
+  const cuda::EpilogueFusion default_fusion = context->fusion();
   // The default fusion, then the same calls with every epilogue as a separate kachi kernel, and (before a GELU)
   // fused DGELU with the bias gradients summed by kachi kernels.
   struct Variant {
@@ -169,12 +169,12 @@ absl::Status BenchLayer(const Layer& layer, double peak_tflops, std::ostream& ou
   std::vector<Variant> variants = {{"", default_fusion}, {" UNFUSED", {false, false, false, false}}};
   if (layer.gelu_before) variants.push_back({" DGELU+kachi dbias", {true, false, true, false}});
   for (const Variant& variant : variants) {
-    (*context)->set_fusion(variant.fusion);
+    context->set_fusion(variant.fusion);
     absl::StatusOr<double> forward_ms = MedianMs(forward);
     absl::StatusOr<double> weight_ms = forward_ms.ok() ? MedianMs(weight_gradient) : forward_ms;
     absl::StatusOr<double> backward_ms = weight_ms.ok() ? MedianMs(backward) : weight_ms;
-    (*context)->set_fusion(default_fusion);
-    if (!backward_ms.ok()) return backward_ms.status();
+    context->set_fusion(default_fusion);
+    KACHI_RETURN_IF_ERROR(backward_ms);
     const std::string forward_name = absl::StrCat(layer.name, layer.gelu_after ? " fwd +bias+GELU" : " fwd",
                                                   layer.bias && !layer.gelu_after ? " +bias" : "", variant.suffix);
     PrintRow(out, forward_name, shape, *forward_ms, flops / (*forward_ms * 1e9), peak_tflops, "TFLOP/s");
@@ -194,56 +194,55 @@ absl::Status BenchLayer(const Layer& layer, double peak_tflops, std::ostream& ou
 absl::Status BenchCrossEntropy(double copy_gbps, std::ostream& out) {
   const int64_t rows = kTokens, cols = kVocab, valid = kRealVocab;
   DeviceBuffer logits, targets, row_max, row_sum, target_logit, loss, dloss;
-  KACHI_MATMUL_RETURN_IF_ERROR(AllocateRandom<bf16>(logits, rows * cols, 11, 4.0f));
-  KACHI_MATMUL_RETURN_IF_ERROR(targets.Reallocate(rows * sizeof(int32_t)));
+  KACHI_RETURN_IF_ERROR(AllocateRandom<bf16>(logits, rows * cols, 11, 4.0f));
+  KACHI_RETURN_IF_ERROR(targets.Reallocate(rows * sizeof(int32_t)));
   FillTargetsKernel<<<128, 256>>>(targets.as<int32_t>(), rows, static_cast<int32_t>(valid));
-  KACHI_MATMUL_RETURN_IF_ERROR(LaunchStatus("FillTargetsKernel"));
+  KACHI_RETURN_IF_ERROR(LaunchStatus("FillTargetsKernel"));
   for (DeviceBuffer* buffer : {&row_max, &row_sum, &target_logit, &loss}) {
-    KACHI_MATMUL_RETURN_IF_ERROR(AllocateRandom<float>(*buffer, rows, 12, 1.0f));
+    KACHI_RETURN_IF_ERROR(AllocateRandom<float>(*buffer, rows, 12, 1.0f));
   }
-  KACHI_MATMUL_RETURN_IF_ERROR(dloss.Reallocate(rows * sizeof(float)));
+  KACHI_RETURN_IF_ERROR(dloss.Reallocate(rows * sizeof(float)));
   FillUniformKernel<float><<<128, 256>>>(dloss.as<float>(), rows, 13, 1.0f / rows);
-  KACHI_MATMUL_RETURN_IF_ERROR(LaunchStatus("FillUniformKernel"));
+  KACHI_RETURN_IF_ERROR(LaunchStatus("FillUniformKernel"));
   const double logit_bytes = static_cast<double>(rows) * cols * sizeof(bf16);
   const std::string shape = absl::StrCat(rows, "x", cols, " bf16");
   auto report = [&](const std::string& name, absl::StatusOr<double> ms, double passes) -> absl::Status {
-    if (!ms.ok()) return ms.status();
+    KACHI_RETURN_IF_ERROR(ms);
     PrintRow(out, name, shape, *ms, passes * logit_bytes / (*ms * 1e6), copy_gbps, "GB/s");
     return absl::OkStatus();
   };
 
-  KACHI_MATMUL_RETURN_IF_ERROR(report("CE forward (1 pass, online)", MedianMs([&]() {
-                                        return cuda::CrossEntropyForward<bf16>(
-                                            loss.as<float>(), row_max.as<float>(), row_sum.as<float>(),
-                                            logits.as<bf16>(), targets.as<int32_t>(), rows, cols, valid, nullptr);
-                                      }),
-                                      1));
-  KACHI_MATMUL_RETURN_IF_ERROR(report("CE row max", MedianMs([&]() {
-                                        return cuda::CrossEntropyRowMax<bf16>(row_max.as<float>(), logits.as<bf16>(),
-                                                                              rows, cols, valid, nullptr);
-                                      }),
-                                      1));
-  KACHI_MATMUL_RETURN_IF_ERROR(report("CE row sum-exp", MedianMs([&]() {
-                                        return cuda::CrossEntropyRowSumExp<bf16>(row_sum.as<float>(), logits.as<bf16>(),
-                                                                                 row_max.as<float>(), rows, cols, valid,
-                                                                                 nullptr);
-                                      }),
-                                      1));
+  KACHI_RETURN_IF_ERROR(report("CE forward (1 pass, online)", MedianMs([&]() {
+                                 return cuda::CrossEntropyForward<bf16>(
+                                     loss.as<float>(), row_max.as<float>(), row_sum.as<float>(), logits.as<bf16>(),
+                                     targets.as<int32_t>(), rows, cols, valid, nullptr);
+                               }),
+                               1));
+  KACHI_RETURN_IF_ERROR(report("CE row max", MedianMs([&]() {
+                                 return cuda::CrossEntropyRowMax<bf16>(row_max.as<float>(), logits.as<bf16>(), rows,
+                                                                       cols, valid, nullptr);
+                               }),
+                               1));
+  KACHI_RETURN_IF_ERROR(report("CE row sum-exp", MedianMs([&]() {
+                                 return cuda::CrossEntropyRowSumExp<bf16>(row_sum.as<float>(), logits.as<bf16>(),
+                                                                          row_max.as<float>(), rows, cols, valid,
+                                                                          nullptr);
+                               }),
+                               1));
   // The in-place backward overwrites the logits: refill them (untimed) before each run.
   auto refill = [&]() {
     FillUniformKernel<bf16><<<1024, 256>>>(logits.as<bf16>(), rows * cols, 11, 4.0f);
     return LaunchStatus("FillUniformKernel");
   };
-  KACHI_MATMUL_RETURN_IF_ERROR(report("CE backward in place (read+write)",
-                                      MedianMs(
-                                          [&]() {
-                                            return cuda::CrossEntropyBackward<bf16>(
-                                                logits.as<bf16>(), logits.as<bf16>(), row_max.as<float>(),
-                                                row_sum.as<float>(), targets.as<int32_t>(), dloss.as<float>(), rows,
-                                                cols, valid, 0, nullptr);
-                                          },
-                                          refill),
-                                      2));
+  KACHI_RETURN_IF_ERROR(report("CE backward in place (read+write)",
+                               MedianMs(
+                                   [&]() {
+                                     return cuda::CrossEntropyBackward<bf16>(
+                                         logits.as<bf16>(), logits.as<bf16>(), row_max.as<float>(), row_sum.as<float>(),
+                                         targets.as<int32_t>(), dloss.as<float>(), rows, cols, valid, 0, nullptr);
+                                   },
+                                   refill),
+                               2));
   return CudaStatus(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
 }
 
@@ -261,12 +260,11 @@ absl::Status BenchMatmulKernels(const KernelBenchCeilings& ceilings, std::ostrea
       {"fc", 768, 3072, true, true, false},          {"fc proj", 3072, 768, true, false, true},
       {"lm head", 768, kVocab, false, false, false},
   };
-  for (const Layer& layer : layers) KACHI_MATMUL_RETURN_IF_ERROR(BenchLayer(layer, ceilings.bf16_matmul_tflops, out));
-  KACHI_MATMUL_RETURN_IF_ERROR(BenchCrossEntropy(ceilings.copy_gbps, out));
-  absl::StatusOr<cuda::MatmulContext*> context = cuda::MatmulContext::ForStream(nullptr);
-  if (!context.ok()) return context.status();
-  out << "# epilogue paths: " << (*context)->path_counts().fused << " fused in cuBLASLt, "
-      << (*context)->path_counts().unfused << " unfused (incl. the UNFUSED rows)\n";
+  for (const Layer& layer : layers) KACHI_RETURN_IF_ERROR(BenchLayer(layer, ceilings.bf16_matmul_tflops, out));
+  KACHI_RETURN_IF_ERROR(BenchCrossEntropy(ceilings.copy_gbps, out));
+  KACHI_ASSIGN_OR_RETURN(cuda::MatmulContext * context, cuda::MatmulContext::ForStream(nullptr));
+  out << "# epilogue paths: " << context->path_counts().fused << " fused in cuBLASLt, "
+      << context->path_counts().unfused << " unfused (incl. the UNFUSED rows)\n";
   return absl::OkStatus();
 }
 

@@ -11,6 +11,7 @@
 
 #include "bench/kernels/kernel_bench.h"
 #include "kernels/base/device_buffer.h"
+#include "kernels/base/status_macros.h"
 #include "kernels/matmul_cuda.h"
 #include "kernels/matmul_status_cuda.h"
 
@@ -34,16 +35,16 @@ __global__ void FillRandomBf16(__nv_bfloat16* data, int64_t n, uint64_t seed) {
 template <typename Run>
 absl::StatusOr<double> MedianMs(Run run, int repeats) {
   cudaEvent_t start = nullptr, stop = nullptr;
-  KACHI_MATMUL_RETURN_IF_ERROR(CudaStatus(cudaEventCreate(&start), "cudaEventCreate"));
-  KACHI_MATMUL_RETURN_IF_ERROR(CudaStatus(cudaEventCreate(&stop), "cudaEventCreate"));
+  KACHI_RETURN_IF_ERROR(CudaStatus(cudaEventCreate(&start), "cudaEventCreate"));
+  KACHI_RETURN_IF_ERROR(CudaStatus(cudaEventCreate(&stop), "cudaEventCreate"));
   std::vector<double> times;
   for (int i = 0; i < 3 + repeats; ++i) {
-    KACHI_MATMUL_RETURN_IF_ERROR(CudaStatus(cudaEventRecord(start, nullptr), "cudaEventRecord"));
-    KACHI_MATMUL_RETURN_IF_ERROR(run());
-    KACHI_MATMUL_RETURN_IF_ERROR(CudaStatus(cudaEventRecord(stop, nullptr), "cudaEventRecord"));
-    KACHI_MATMUL_RETURN_IF_ERROR(CudaStatus(cudaEventSynchronize(stop), "cudaEventSynchronize"));
+    KACHI_RETURN_IF_ERROR(CudaStatus(cudaEventRecord(start, nullptr), "cudaEventRecord"));
+    KACHI_RETURN_IF_ERROR(run());
+    KACHI_RETURN_IF_ERROR(CudaStatus(cudaEventRecord(stop, nullptr), "cudaEventRecord"));
+    KACHI_RETURN_IF_ERROR(CudaStatus(cudaEventSynchronize(stop), "cudaEventSynchronize"));
     float ms = 0;
-    KACHI_MATMUL_RETURN_IF_ERROR(CudaStatus(cudaEventElapsedTime(&ms, start, stop), "cudaEventElapsedTime"));
+    KACHI_RETURN_IF_ERROR(CudaStatus(cudaEventElapsedTime(&ms, start, stop), "cudaEventElapsedTime"));
     if (i >= 3) times.push_back(ms);
   }
   cudaEventDestroy(start);
@@ -56,35 +57,35 @@ absl::StatusOr<double> MeasureBf16GemmTflops() {
   constexpr int64_t kSize = 8192;
   const size_t bytes = kSize * kSize * sizeof(__nv_bfloat16);
   base::DeviceBuffer matrices[3];
-  for (base::DeviceBuffer& matrix : matrices) KACHI_MATMUL_RETURN_IF_ERROR(matrix.Reallocate(bytes));
+  for (base::DeviceBuffer& matrix : matrices) KACHI_RETURN_IF_ERROR(matrix.Reallocate(bytes));
   __nv_bfloat16* a = matrices[0].as<__nv_bfloat16>();
   __nv_bfloat16* b = matrices[1].as<__nv_bfloat16>();
   __nv_bfloat16* d = matrices[2].as<__nv_bfloat16>();
   FillRandomBf16<<<1024, 256>>>(a, kSize * kSize, 1);
   FillRandomBf16<<<1024, 256>>>(b, kSize * kSize, 2);
-  KACHI_MATMUL_RETURN_IF_ERROR(LaunchStatus("FillRandomBf16"));
+  KACHI_RETURN_IF_ERROR(LaunchStatus("FillRandomBf16"));
   absl::StatusOr<double> ms = MedianMs(
       [&]() { return cuda::MatmulForward<__nv_bfloat16>(d, a, b, nullptr, kSize, kSize, kSize, nullptr); }, 20);
-  if (!ms.ok()) return ms.status();
+  KACHI_RETURN_IF_ERROR(ms);
   return 2.0 * kSize * kSize * kSize / (*ms * 1e9);
 }
 
 absl::StatusOr<double> MeasureCopyGbps() {
   constexpr size_t kBytes = size_t{1} << 30;
   base::DeviceBuffer source_buffer, destination_buffer;
-  KACHI_MATMUL_RETURN_IF_ERROR(source_buffer.Reallocate(kBytes));
-  KACHI_MATMUL_RETURN_IF_ERROR(destination_buffer.Reallocate(kBytes));
+  KACHI_RETURN_IF_ERROR(source_buffer.Reallocate(kBytes));
+  KACHI_RETURN_IF_ERROR(destination_buffer.Reallocate(kBytes));
   void* source = source_buffer.data();
   void* destination = destination_buffer.data();
   FillRandomBf16<<<1024, 256>>>(static_cast<__nv_bfloat16*>(source), kBytes / 2, 3);
-  KACHI_MATMUL_RETURN_IF_ERROR(LaunchStatus("FillRandomBf16"));
+  KACHI_RETURN_IF_ERROR(LaunchStatus("FillRandomBf16"));
   absl::StatusOr<double> ms = MedianMs(
       [&]() {
         return CudaStatus(cudaMemcpyAsync(destination, source, kBytes, cudaMemcpyDeviceToDevice, nullptr),
                           "cudaMemcpyAsync");
       },
       20);
-  if (!ms.ok()) return ms.status();
+  KACHI_RETURN_IF_ERROR(ms);
   return 2.0 * kBytes / (*ms * 1e6);
 }
 

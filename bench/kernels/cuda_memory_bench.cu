@@ -71,9 +71,8 @@ class Bencher {
 
   absl::Status Add(std::string kernel, std::string shape, double bytes, const std::function<absl::Status()>& launch,
                    std::string note = "") {
-    absl::StatusOr<double> ms = bench_internal::MedianMilliseconds(launch, nullptr, flush_, kFlushBytes);
-    if (!ms.ok()) return ms.status();
-    rows_.push_back(BenchRow{std::move(kernel), std::move(shape), bytes, *ms, std::move(note)});
+    KACHI_ASSIGN_OR_RETURN(double ms, bench_internal::MedianMilliseconds(launch, nullptr, flush_, kFlushBytes));
+    rows_.push_back(BenchRow{std::move(kernel), std::move(shape), bytes, ms, std::move(note)});
     return absl::OkStatus();
   }
   const std::vector<BenchRow>& rows() const { return rows_; }
@@ -91,41 +90,32 @@ absl::Status BenchEmbeddings(Bencher& bencher) {
   std::uniform_int_distribution<int32_t> draw(0, kVocab - 1);
   for (int32_t& token : host_tokens) token = draw(generator);
   const int64_t unique_tokens = std::set<int32_t>(host_tokens.begin(), host_tokens.end()).size();
-  absl::StatusOr<size_t> workspace_bytes = cuda::TokenEmbeddingBackwardWorkspaceBytes(kTokens, kVocab);
-  if (!workspace_bytes.ok()) return workspace_bytes.status();
+  KACHI_ASSIGN_OR_RETURN(size_t workspace_bytes, cuda::TokenEmbeddingBackwardWorkspaceBytes(kTokens, kVocab));
   for (absl::Status s : {table.Reallocate(kVocab * kChannels * 2), out.Reallocate(elements * 2),
                          dout.Reallocate(elements * 2), dtable.Reallocate(kVocab * kChannels * 2),
                          wpe.Reallocate(kSeqLen * kChannels * 2), dwpe.Reallocate(kSeqLen * kChannels * 2),
-                         tokens.Reallocate(kTokens * 4), workspace.Reallocate(*workspace_bytes)}) {
-    if (!s.ok()) return s;
+                         tokens.Reallocate(kTokens * 4), workspace.Reallocate(workspace_bytes)}) {
+    KACHI_RETURN_IF_ERROR(s);
   }
   KACHI_CUDA_RETURN_IF_ERROR(cudaMemcpy(tokens.as<int32_t>(), host_tokens.data(), kTokens * 4, cudaMemcpyHostToDevice));
   for (absl::Status s :
        {RandomFill(table.as<bf16>(), kVocab * kChannels, 11), RandomFill(dout.as<bf16>(), elements, 12),
         RandomFill(dtable.as<bf16>(), kVocab * kChannels, 13), RandomFill(wpe.as<bf16>(), kSeqLen * kChannels, 14),
         RandomFill(dwpe.as<bf16>(), kSeqLen * kChannels, 15), RandomFill(out.as<bf16>(), elements, 16)}) {
-    if (!s.ok()) return s;
+    KACHI_RETURN_IF_ERROR(s);
   }
   const std::string shape = absl::StrFormat("%d tok x %d, V=%d", kTokens, kChannels, kVocab);
-  if (absl::Status s = bencher.Add("token_embedding fwd", shape, kTokens * 4.0 + 2.0 * elements * 2,
-                                   [&] {
-                                     return cuda::TokenEmbeddingForward(out.as<bf16>(), tokens.as<int32_t>(),
-                                                                        table.as<bf16>(), kTokens, kChannels, 0, kVocab,
-                                                                        nullptr);
-                                   });
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = bencher.Add(
-          "token_embedding bwd", shape, kTokens * 4.0 + elements * 2.0 + 2.0 * unique_tokens * kChannels * 2,
-          [&] {
-            return cuda::TokenEmbeddingBackward(dtable.as<bf16>(), dout.as<bf16>(), tokens.as<int32_t>(), kTokens,
-                                                kChannels, 0, kVocab, workspace.as<void>(), *workspace_bytes, nullptr);
-          },
-          absl::StrFormat("bytes: dout + %d touched rows r/w; the key sort is extra", unique_tokens));
-      !s.ok()) {
-    return s;
-  }
+  KACHI_RETURN_IF_ERROR(bencher.Add("token_embedding fwd", shape, kTokens * 4.0 + 2.0 * elements * 2, [&] {
+    return cuda::TokenEmbeddingForward(out.as<bf16>(), tokens.as<int32_t>(), table.as<bf16>(), kTokens, kChannels, 0,
+                                       kVocab, nullptr);
+  }));
+  KACHI_RETURN_IF_ERROR(bencher.Add(
+      "token_embedding bwd", shape, kTokens * 4.0 + elements * 2.0 + 2.0 * unique_tokens * kChannels * 2,
+      [&] {
+        return cuda::TokenEmbeddingBackward(dtable.as<bf16>(), dout.as<bf16>(), tokens.as<int32_t>(), kTokens,
+                                            kChannels, 0, kVocab, workspace.as<void>(), workspace_bytes, nullptr);
+      },
+      absl::StrFormat("bytes: dout + %d touched rows r/w; the key sort is extra", unique_tokens)));
   // The backward's sort step alone, to split its time (same keys: the local rows of the tokens).
   DeviceMemory sort_keys, sort_values, sorted_keys, sorted_values, sort_scratch;
   size_t sort_scratch_bytes = 0;
@@ -135,36 +125,29 @@ absl::Status BenchEmbeddings(Bencher& bencher) {
   for (absl::Status s :
        {sort_keys.Reallocate(kTokens * 4), sort_values.Reallocate(kTokens * 4), sorted_keys.Reallocate(kTokens * 4),
         sorted_values.Reallocate(kTokens * 4), sort_scratch.Reallocate(sort_scratch_bytes)}) {
-    if (!s.ok()) return s;
+    KACHI_RETURN_IF_ERROR(s);
   }
   KACHI_CUDA_RETURN_IF_ERROR(
       cudaMemcpy(sort_keys.as<int32_t>(), host_tokens.data(), kTokens * 4, cudaMemcpyHostToDevice));
   KACHI_CUDA_RETURN_IF_ERROR(
       cudaMemcpy(sort_values.as<int32_t>(), host_tokens.data(), kTokens * 4, cudaMemcpyHostToDevice));
-  if (absl::Status s = bencher.Add(
-          "  of which: key sort", absl::StrFormat("%d int32 pairs, 16 bits", kTokens), 16.0 * kTokens,
-          [&] {
-            size_t bytes = sort_scratch_bytes;
-            return cuda::internal::CudaStatus(
-                cub::DeviceRadixSort::SortPairs(sort_scratch.as<void>(), bytes, sort_keys.as<int32_t>(),
-                                                sorted_keys.as<int32_t>(), sort_values.as<int32_t>(),
-                                                sorted_values.as<int32_t>(), kTokens, 0, 16, nullptr),
-                "cub::DeviceRadixSort::SortPairs");
-          },
-          "cub radix sort alone (launch- and latency-bound at this size)");
-      !s.ok()) {
-    return s;
-  }
+  KACHI_RETURN_IF_ERROR(bencher.Add(
+      "  of which: key sort", absl::StrFormat("%d int32 pairs, 16 bits", kTokens), 16.0 * kTokens,
+      [&] {
+        size_t bytes = sort_scratch_bytes;
+        return cuda::internal::CudaStatus(
+            cub::DeviceRadixSort::SortPairs(sort_scratch.as<void>(), bytes, sort_keys.as<int32_t>(),
+                                            sorted_keys.as<int32_t>(), sort_values.as<int32_t>(),
+                                            sorted_values.as<int32_t>(), kTokens, 0, 16, nullptr),
+            "cub::DeviceRadixSort::SortPairs");
+      },
+      "cub radix sort alone (launch- and latency-bound at this size)"));
   const std::string position_shape = absl::StrFormat("B=%d T=%d C=%d", kBatch, kSeqLen, kChannels);
   const double position_rows = kRows * kChannels * 2.0;
-  if (absl::Status s = bencher.Add(
-          "position_embedding fwd", position_shape, 2 * position_rows + kSeqLen * kChannels * 2.0,
-          [&] {
-            return cuda::PositionEmbeddingForward(out.as<bf16>(), wpe.as<bf16>(), kBatch, kSeqLen, kChannels, nullptr);
-          });
-      !s.ok()) {
-    return s;
-  }
+  KACHI_RETURN_IF_ERROR(
+      bencher.Add("position_embedding fwd", position_shape, 2 * position_rows + kSeqLen * kChannels * 2.0, [&] {
+        return cuda::PositionEmbeddingForward(out.as<bf16>(), wpe.as<bf16>(), kBatch, kSeqLen, kChannels, nullptr);
+      }));
   return bencher.Add("position_embedding bwd", position_shape, position_rows + 2.0 * kSeqLen * kChannels * 2, [&] {
     return cuda::PositionEmbeddingBackward(dwpe.as<bf16>(), dout.as<bf16>(), kBatch, kSeqLen, kChannels, nullptr);
   });
@@ -177,49 +160,38 @@ absl::Status BenchLayerNorm(Bencher& bencher, const char* dtype) {
   const double params = kChannels * static_cast<double>(sizeof(T));
   const double stats = kRows * 8.0;  // mean + rstd
   DeviceMemory a, b, residual, out, weight, bias, mean, rstd, dout, dresidual, dweight, dbias, workspace;
-  absl::StatusOr<size_t> workspace_bytes = cuda::LayerNormBackwardWorkspaceBytes(kRows, kChannels);
-  if (!workspace_bytes.ok()) return workspace_bytes.status();
+  KACHI_ASSIGN_OR_RETURN(size_t workspace_bytes, cuda::LayerNormBackwardWorkspaceBytes(kRows, kChannels));
   for (absl::Status s :
        {a.Reallocate(tensor), b.Reallocate(tensor), residual.Reallocate(tensor), out.Reallocate(tensor),
         weight.Reallocate(params), bias.Reallocate(params), mean.Reallocate(kRows * 4), rstd.Reallocate(kRows * 4),
         dout.Reallocate(tensor), dresidual.Reallocate(tensor), dweight.Reallocate(params), dbias.Reallocate(params),
-        workspace.Reallocate(*workspace_bytes)}) {
-    if (!s.ok()) return s;
+        workspace.Reallocate(workspace_bytes)}) {
+    KACHI_RETURN_IF_ERROR(s);
   }
   for (absl::Status s : {RandomFill(a.as<T>(), elements, 21), RandomFill(b.as<T>(), elements, 22),
                          RandomFill(weight.as<T>(), kChannels, 23), RandomFill(bias.as<T>(), kChannels, 24),
                          RandomFill(dout.as<T>(), elements, 25), RandomFill(dresidual.as<T>(), elements, 26),
                          RandomFill(dweight.as<T>(), kChannels, 27), RandomFill(dbias.as<T>(), kChannels, 28)}) {
-    if (!s.ok()) return s;
+    KACHI_RETURN_IF_ERROR(s);
   }
   const std::string shape = absl::StrFormat("%d x %d %s", kRows, kChannels, dtype);
-  if (absl::Status s = bencher.Add("layernorm fwd", shape, 2 * tensor + 2 * params + stats,
-                                   [&] {
-                                     return cuda::LayerNormForward(out.as<T>(), mean.as<float>(), rstd.as<float>(),
-                                                                   a.as<T>(), weight.as<T>(), bias.as<T>(), kRows,
-                                                                   kChannels, nullptr);
-                                   });
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = bencher.Add("residual+layernorm fwd", shape, 4 * tensor + 2 * params + stats,
-                                   [&] {
-                                     return cuda::ResidualLayerNormForward(
-                                         residual.as<T>(), out.as<T>(), mean.as<float>(), rstd.as<float>(), a.as<T>(),
-                                         b.as<T>(), weight.as<T>(), bias.as<T>(), kRows, kChannels, nullptr);
-                                   });
-      !s.ok()) {
-    return s;
-  }
+  KACHI_RETURN_IF_ERROR(bencher.Add("layernorm fwd", shape, 2 * tensor + 2 * params + stats, [&] {
+    return cuda::LayerNormForward(out.as<T>(), mean.as<float>(), rstd.as<float>(), a.as<T>(), weight.as<T>(),
+                                  bias.as<T>(), kRows, kChannels, nullptr);
+  }));
+  KACHI_RETURN_IF_ERROR(bencher.Add("residual+layernorm fwd", shape, 4 * tensor + 2 * params + stats, [&] {
+    return cuda::ResidualLayerNormForward(residual.as<T>(), out.as<T>(), mean.as<float>(), rstd.as<float>(), a.as<T>(),
+                                          b.as<T>(), weight.as<T>(), bias.as<T>(), kRows, kChannels, nullptr);
+  }));
   return bencher.Add(
       "residual+layernorm bwd", shape, 4 * tensor + 5 * params + stats,
       [&] {
         return cuda::ResidualLayerNormBackward(dresidual.as<T>(), dresidual.as<T>(), dweight.as<T>(), dbias.as<T>(),
                                                dout.as<T>(), residual.as<T>(), weight.as<T>(), mean.as<float>(),
                                                rstd.as<float>(), kRows, kChannels, workspace.as<void>(),
-                                               *workspace_bytes, nullptr);
+                                               workspace_bytes, nullptr);
       },
-      absl::StrFormat("+ %.1f MB of block partials written and re-read", 2.0 * *workspace_bytes / 1e6));
+      absl::StrFormat("+ %.1f MB of block partials written and re-read", 2.0 * workspace_bytes / 1e6));
 }
 
 template <typename T>
@@ -229,18 +201,15 @@ absl::Status BenchGelu(Bencher& bencher, const char* dtype) {
   DeviceMemory in, out, dout, din;
   for (absl::Status s :
        {in.Reallocate(tensor), out.Reallocate(tensor), dout.Reallocate(tensor), din.Reallocate(tensor)}) {
-    if (!s.ok()) return s;
+    KACHI_RETURN_IF_ERROR(s);
   }
   for (absl::Status s :
        {RandomFill(in.as<T>(), n, 31, -3.0f, 3.0f), RandomFill(dout.as<T>(), n, 32), RandomFill(din.as<T>(), n, 33)}) {
-    if (!s.ok()) return s;
+    KACHI_RETURN_IF_ERROR(s);
   }
   const std::string shape = absl::StrFormat("%d x %d %s", kRows, 4 * kChannels, dtype);
-  if (absl::Status s = bencher.Add("gelu fwd", shape, 2 * tensor,
-                                   [&] { return cuda::GeluForward(out.as<T>(), in.as<T>(), n, nullptr); });
-      !s.ok()) {
-    return s;
-  }
+  KACHI_RETURN_IF_ERROR(bencher.Add("gelu fwd", shape, 2 * tensor,
+                                    [&] { return cuda::GeluForward(out.as<T>(), in.as<T>(), n, nullptr); }));
   return bencher.Add("gelu bwd", shape, 4 * tensor,
                      [&] { return cuda::GeluBackward(din.as<T>(), in.as<T>(), dout.as<T>(), n, nullptr); });
 }
@@ -253,12 +222,12 @@ absl::Status BenchOptimizer(Bencher& bencher) {
   DeviceMemory master, param, grad, m, v, norm;
   for (absl::Status s : {master.Reallocate(total * 4), param.Reallocate(total * 2), grad.Reallocate(total * 2),
                          m.Reallocate(total * 4), v.Reallocate(total * 4), norm.Reallocate(8)}) {
-    if (!s.ok()) return s;
+    KACHI_RETURN_IF_ERROR(s);
   }
   for (absl::Status s :
        {RandomFill(master.as<float>(), total, 41), RandomFill(grad.as<bf16>(), total, 42),
         RandomFill(m.as<float>(), total, 43, -1e-3f, 1e-3f), RandomFill(v.as<float>(), total, 44, 1e-8f, 1e-6f)}) {
-    if (!s.ok()) return s;
+    KACHI_RETURN_IF_ERROR(s);
   }
   std::vector<cuda::AdamWTensor<bf16>> tensors;
   std::vector<cuda::SquaredNormTensor<bf16>> norm_tensors;
@@ -270,25 +239,21 @@ absl::Status BenchOptimizer(Bencher& bencher) {
     norm_tensors.push_back(cuda::SquaredNormTensor<bf16>{grad.as<bf16>() + offset, size});
     offset += size;
   }
-  absl::StatusOr<cuda::AdamWTensorList<bf16>> list = cuda::AdamWTensorList<bf16>::Create(tensors);
-  if (!list.ok()) return list.status();
-  absl::StatusOr<cuda::SquaredNormTensorList<bf16>> norm_list = cuda::SquaredNormTensorList<bf16>::Create(norm_tensors);
-  if (!norm_list.ok()) return norm_list.status();
+  KACHI_ASSIGN_OR_RETURN(cuda::AdamWTensorList<bf16> list, cuda::AdamWTensorList<bf16>::Create(tensors));
+  KACHI_ASSIGN_OR_RETURN(cuda::SquaredNormTensorList<bf16> norm_list,
+                         cuda::SquaredNormTensorList<bf16>::Create(norm_tensors));
   cpu::AdamWHyperparameters hyper;
   hyper.learning_rate = 6e-4;
   hyper.weight_decay = 0.1;
   const std::string shape = absl::StrFormat("%d params, %d tensors", total, sizes.size());
   int64_t step = 1;
-  if (absl::Status s = bencher.Add(
-          "adamw multi-tensor", shape, 28.0 * total,
-          [&] { return cuda::AdamWMultiTensorStep(*list, hyper, step++, 0.5f, nullptr); },
-          "bf16 grad+param, fp32 master/m/v: 28 B/param");
-      !s.ok()) {
-    return s;
-  }
+  KACHI_RETURN_IF_ERROR(bencher.Add(
+      "adamw multi-tensor", shape, 28.0 * total,
+      [&] { return cuda::AdamWMultiTensorStep(list, hyper, step++, 0.5f, nullptr); },
+      "bf16 grad+param, fp32 master/m/v: 28 B/param"));
   return bencher.Add(
       "global squared norm", shape, 2.0 * total,
-      [&] { return cuda::GlobalSquaredNorm(norm.as<double>(), *norm_list, nullptr); },
+      [&] { return cuda::GlobalSquaredNorm(norm.as<double>(), norm_list, nullptr); },
       "bf16 grads, double accumulation, two passes");
 }
 

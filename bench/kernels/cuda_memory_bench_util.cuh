@@ -14,6 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "kernels/base/device_buffer.h"
+#include "kernels/base/status_macros.h"
 #include "kernels/cuda_memory_util.cuh"
 
 namespace kachi::bench_internal {
@@ -51,7 +52,7 @@ inline absl::StatusOr<float> TimeOnce(const std::function<absl::Status()>& launc
                                       size_t flush_bytes, int fill, cudaEvent_t start, cudaEvent_t stop) {
   if (flush != nullptr) KACHI_CUDA_RETURN_IF_ERROR(cudaMemsetAsync(flush, fill, flush_bytes, stream));
   KACHI_CUDA_RETURN_IF_ERROR(cudaEventRecord(start, stream));
-  if (absl::Status status = launch(); !status.ok()) return status;
+  KACHI_RETURN_IF_ERROR(launch());
   KACHI_CUDA_RETURN_IF_ERROR(cudaEventRecord(stop, stream));
   KACHI_CUDA_RETURN_IF_ERROR(cudaEventSynchronize(stop));
   float milliseconds = 0;
@@ -64,7 +65,7 @@ inline absl::StatusOr<float> TimeOnce(const std::function<absl::Status()>& launc
 inline absl::StatusOr<double> MedianMilliseconds(const std::function<absl::Status()>& launch, cudaStream_t stream,
                                                  void* flush, size_t flush_bytes, int warmup = 3, int repeats = 20) {
   for (int i = 0; i < warmup; ++i) {
-    if (absl::Status status = launch(); !status.ok()) return status;
+    KACHI_RETURN_IF_ERROR(launch());
   }
   cudaEvent_t start, stop;
   KACHI_CUDA_RETURN_IF_ERROR(cudaEventCreate(&start));
@@ -81,7 +82,7 @@ inline absl::StatusOr<double> MedianMilliseconds(const std::function<absl::Statu
   }
   cudaEventDestroy(start);
   cudaEventDestroy(stop);
-  if (!failure.ok()) return failure;
+  KACHI_RETURN_IF_ERROR(failure);
   std::sort(times.begin(), times.end());
   return times[times.size() / 2];
 }

@@ -71,26 +71,24 @@ absl::StatusOr<RestoreReport> RestoreTrainer(const std::string& dir, Trainer& tr
     } else if (auto problems = VerifyShards(path, reader->manifest(), world.rank(), world.size()); !problems.empty()) {
       problem = problems.front();
     }
-    absl::StatusOr<int64_t> failing = FirstFailingRank(world, !reader.ok() || !problem.empty());
-    if (!failing.ok()) return failing.status();
-    if (*failing >= 0) {
+    KACHI_ASSIGN_OR_RETURN(int64_t failing, FirstFailingRank(world, !reader.ok() || !problem.empty()));
+    if (failing >= 0) {
       if (!problem.empty()) {
         out << "kachi ckpt: rank " << world.rank() << ": skipping " << path << ": " << problem << "\n";
         out.flush();
       }
       report.skipped.push_back(absl::StrCat(
-          path, ": ", problem.empty() ? absl::StrCat("damaged (reported by rank ", *failing, ")") : problem));
+          path, ": ", problem.empty() ? absl::StrCat("damaged (reported by rank ", failing, ")") : problem));
       continue;
     }
     absl::Status loaded = LoadIntoTrainer(*reader, trainer);
     // A validated manifest that still misses a piece is damaged, never "no checkpoint" (which starts from step 0).
     if (absl::IsNotFound(loaded)) loaded = absl::DataLossError(loaded.message());
-    absl::StatusOr<int64_t> load_failing = FirstFailingRank(world, !loaded.ok());
-    if (!load_failing.ok()) return load_failing.status();
-    if (!loaded.ok()) return loaded;
-    if (*load_failing >= 0) {
+    KACHI_ASSIGN_OR_RETURN(int64_t load_failing, FirstFailingRank(world, !loaded.ok()));
+    KACHI_RETURN_IF_ERROR(loaded);
+    if (load_failing >= 0) {
       return absl::AbortedError(
-          absl::StrCat("loading '", path, "' failed on rank ", *load_failing, " (see its message)"));
+          absl::StrCat("loading '", path, "' failed on rank ", load_failing, " (see its message)"));
     }
     report.path = path;
     report.step = reader->manifest().step();

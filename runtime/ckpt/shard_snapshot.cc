@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "comm/status_macros.h"
+#include "kernels/base/status_macros.h"
 #include "runtime/ckpt/checkpoint_paths.h"
 
 namespace kachi::ckpt {
