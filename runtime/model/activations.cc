@@ -3,12 +3,16 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_cat.h"
+
 namespace kachi {
 
 template <typename T>
-void Activations<T>::Resize(const ParameterLayout& layout, ModelOps* ops, int64_t new_batch, int64_t new_seq_len,
-                            bool new_recompute) {
-  if (new_batch == batch && new_seq_len == seq_len && new_recompute == recompute && !encoded.empty()) return;
+absl::Status Activations<T>::Resize(const ParameterLayout& layout, ModelOps* ops, int64_t new_batch,
+                                    int64_t new_seq_len, bool new_recompute) {
+  if (new_batch == batch && new_seq_len == seq_len && new_recompute == recompute && !encoded.empty()) {
+    return absl::OkStatus();
+  }
   batch = new_batch;
   seq_len = new_seq_len;
   recompute = new_recompute;
@@ -17,11 +21,13 @@ void Activations<T>::Resize(const ParameterLayout& layout, ModelOps* ops, int64_
   const int64_t n = batch * seq_len;
   const int64_t c = s.width, c_local = s.width / tp, ff_local = 4 * s.width / tp;
   const int64_t heads_local = s.heads / tp, vocab_local = s.padded_vocab / tp;
-  // Every buffer is (re)allocated through `size`, which also counts its bytes.
+  // Every buffer is (re)allocated through `size`, which also counts its bytes and keeps the first failure.
   bytes_ = 0;
+  absl::Status failure;
   auto size = [&](auto& buffer, int64_t count) {
     buffer.Reset(ops, count);
     bytes_ += count * static_cast<int64_t>(sizeof(*buffer.data()));
+    if (failure.ok()) failure = buffer.status();
   };
   size(encoded, n * c);
   blocks.clear();
@@ -58,6 +64,10 @@ void Activations<T>::Resize(const ParameterLayout& layout, ModelOps* ops, int64_
   size(d_qkv, n * 3 * c_local);
   size(d_fc, n * ff_local);
   size(block_out_scratch, n * c);
+  if (failure.ok()) return absl::OkStatus();
+  batch = 0;  // not sized: the next call allocates again
+  return absl::ResourceExhaustedError(absl::StrCat("activations of a micro-batch of ", new_batch, " x ", new_seq_len,
+                                                   " tokens (", bytes_, " bytes): ", failure.message()));
 }
 
 template struct Activations<float>;

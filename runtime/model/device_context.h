@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "runtime/model/bf16.h"
 
@@ -78,7 +79,8 @@ class OpsBuffer {
   }
   ~OpsBuffer() { Reset(nullptr, 0); }
 
-  // Frees the old array and allocates `count` zeroed elements (none when device is null or count is 0).
+  // Frees the old array and allocates `count` zeroed elements (none when device is null or count is 0); status()
+  // tells whether the allocation succeeded.
   void Reset(DeviceContext* device, int64_t count) {
     if (device_ != nullptr) device_->Release(data_);
     device_ = device;
@@ -101,6 +103,13 @@ class OpsBuffer {
   const T& operator[](int64_t i) const { return data_[i]; }
   int64_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
+  // OK, or ResourceExhausted when the last Reset could not allocate its elements (data() is then null).
+  absl::Status status() const {
+    if (size_ == 0 || data_ != nullptr || device_ == nullptr) return absl::OkStatus();
+    return absl::ResourceExhaustedError(absl::StrCat("cannot allocate ", size_, " elements (",
+                                                     size_ * static_cast<int64_t>(sizeof(T)), " bytes) of ",
+                                                     device_->name(), " memory"));
+  }
 
  private:
   DeviceContext* device_ = nullptr;

@@ -19,9 +19,8 @@ constexpr DType DTypeOf() {
 
 // The smallest tensor index of a block (its gradients are final once the block's backward is done).
 int FirstTensorOf(const BlockTensors& t) {
-  return std::min({t.ln_1_weight, t.ln_1_bias, t.c_attn_weight, t.c_attn_bias, t.attn_proj_weight,
-                   t.attn_proj_bias, t.ln_2_weight, t.ln_2_bias, t.c_fc_weight, t.c_fc_bias, t.mlp_proj_weight,
-                   t.mlp_proj_bias});
+  return std::min({t.ln_1_weight, t.ln_1_bias, t.c_attn_weight, t.c_attn_bias, t.attn_proj_weight, t.attn_proj_bias,
+                   t.ln_2_weight, t.ln_2_bias, t.c_fc_weight, t.c_fc_bias, t.mlp_proj_weight, t.mlp_proj_bias});
 }
 
 }  // namespace
@@ -41,7 +40,15 @@ GptModel::GptModel(const GptShape& shape, Communicator* tp, int64_t pad_to_multi
   }
 }
 
+absl::Status GptModel::allocation_status() const {
+  absl::Status status = mixed_precision() ? params_bf16_.status() : params_.status();
+  if (status.ok()) status = mixed_precision() ? grads_bf16_.status() : grads_.status();
+  if (status.ok()) return status;
+  return absl::ResourceExhaustedError(absl::StrCat("model parameters: ", status.message()));
+}
+
 absl::Status GptModel::ZeroGrads() {
+  KACHI_RETURN_IF_ERROR(allocation_status());
   return mixed_precision() ? ops_->Fill(grads_bf16_.data(), 0.0f, buffer_size_)
                            : ops_->Fill(grads_.data(), 0.0f, buffer_size_);
 }
@@ -53,6 +60,7 @@ absl::Status GptModel::Initialize(uint64_t seed) {
 }
 
 absl::Status GptModel::SetParameters(const float* host) {
+  KACHI_RETURN_IF_ERROR(allocation_status());
   if (!mixed_precision()) return ops_->Upload(params_.data(), host, buffer_size_ * sizeof(float));
   std::vector<Bf16> rounded(buffer_size_);
   for (int64_t i = 0; i < buffer_size_; ++i) rounded[i] = ToBf16(host[i]);
@@ -60,6 +68,7 @@ absl::Status GptModel::SetParameters(const float* host) {
 }
 
 absl::Status GptModel::GetParameters(float* host) const {
+  KACHI_RETURN_IF_ERROR(allocation_status());
   return DownloadAsFloat(host, mixed_precision() ? static_cast<const void*>(params_bf16_.data()) : params_.data(),
                          buffer_size_);
 }
@@ -101,10 +110,11 @@ absl::StatusOr<float> GptModel::MeanLoss() const {
 }
 
 absl::Status GptModel::Forward(const int32_t* inputs, const int32_t* targets, int64_t batch, int64_t seq_len) {
+  KACHI_RETURN_IF_ERROR(allocation_status());
   const GptShape& s = shape();
   if (batch <= 0 || seq_len <= 0 || seq_len > s.context) {
-    return absl::InvalidArgumentError(absl::StrCat("micro-batch [", batch, ", ", seq_len,
-                                                   "] does not fit the model (context ", s.context, ")"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("micro-batch [", batch, ", ", seq_len, "] does not fit the model (context ", s.context, ")"));
   }
   const int64_t n = batch * seq_len;
   auto outside = [&](int32_t token) { return token < 0 || token >= s.vocab_size; };
@@ -141,11 +151,11 @@ GptModel::LocalSizes GptModel::Local() const {
 }
 
 template <typename T>
-absl::Status GptModel::ForwardT(Activations<T>& acts, const T* params, const int32_t* inputs,
-                                const int32_t* targets, int64_t batch, int64_t seq_len) {
+absl::Status GptModel::ForwardT(Activations<T>& acts, const T* params, const int32_t* inputs, const int32_t* targets,
+                                int64_t batch, int64_t seq_len) {
   const GptShape& s = shape();
   const int64_t n = batch * seq_len;
-  acts.Resize(layout_, ops_, batch, seq_len, recompute_);
+  KACHI_RETURN_IF_ERROR(acts.Resize(layout_, ops_, batch, seq_len, recompute_));
   KACHI_RETURN_IF_ERROR(ops_->Upload(acts.inputs.data(), inputs, n * sizeof(int32_t)));
   if (targets != nullptr) KACHI_RETURN_IF_ERROR(ops_->Upload(acts.targets.data(), targets, n * sizeof(int32_t)));
 
@@ -153,8 +163,8 @@ absl::Status GptModel::ForwardT(Activations<T>& acts, const T* params, const int
   auto param = [&](int t) { return params + layout_.tensors()[t].offset; };
   ModelOps& ops = *ops_;
 
-  KACHI_RETURN_IF_ERROR(ops.TokenEmbeddingForward(acts.encoded.data(), acts.inputs.data(), param(layout_.wte()),
-                                                  n, z.c, z.vocab_start, z.vocab_local));
+  KACHI_RETURN_IF_ERROR(ops.TokenEmbeddingForward(acts.encoded.data(), acts.inputs.data(), param(layout_.wte()), n, z.c,
+                                                  z.vocab_start, z.vocab_local));
   KACHI_RETURN_IF_ERROR(TpAllReduce(acts.encoded.data(), n * z.c, ReduceOp::kSum));
   KACHI_RETURN_IF_ERROR(ops.PositionEmbeddingForward(acts.encoded.data(), param(layout_.wpe()), batch, seq_len, z.c));
   // Each block's first LayerNorm is fused with the previous block's last residual add; block 0's stands alone.
@@ -167,8 +177,8 @@ absl::Status GptModel::ForwardT(Activations<T>& acts, const T* params, const int
   }
   for (int64_t l = 0; l < s.layers; ++l) KACHI_RETURN_IF_ERROR(ForwardBlock(acts, params, l, /*recomputing=*/false));
   // Tied LM head: logits over this rank's vocabulary rows.
-  KACHI_RETURN_IF_ERROR(ops.MatmulForward(acts.logits.data(), acts.ln_f.data(), param(layout_.wte()), nullptr, n,
-                                          z.c, z.vocab_local));
+  KACHI_RETURN_IF_ERROR(
+      ops.MatmulForward(acts.logits.data(), acts.ln_f.data(), param(layout_.wte()), nullptr, n, z.c, z.vocab_local));
   if (targets == nullptr) return absl::OkStatus();
 
   // Vocab-parallel cross-entropy: global row max, sum of exponentials and target logit.
@@ -178,12 +188,11 @@ absl::Status GptModel::ForwardT(Activations<T>& acts, const T* params, const int
   KACHI_RETURN_IF_ERROR(ops.CrossEntropyRowSumExp(acts.row_sum.data(), acts.logits.data(), acts.row_max.data(), n,
                                                   z.vocab_local, z.valid_cols));
   KACHI_RETURN_IF_ERROR(TpAllReduce(acts.row_sum.data(), n, ReduceOp::kSum));
-  KACHI_RETURN_IF_ERROR(ops.CrossEntropyTargetLogit(acts.target_logit.data(), acts.logits.data(),
-                                                    acts.targets.data(), n, z.vocab_local, z.valid_cols,
-                                                    z.vocab_start));
+  KACHI_RETURN_IF_ERROR(ops.CrossEntropyTargetLogit(acts.target_logit.data(), acts.logits.data(), acts.targets.data(),
+                                                    n, z.vocab_local, z.valid_cols, z.vocab_start));
   KACHI_RETURN_IF_ERROR(TpAllReduce(acts.target_logit.data(), n, ReduceOp::kSum));
-  return ops.CrossEntropyLoss(acts.losses.data(), acts.row_max.data(), acts.row_sum.data(),
-                              acts.target_logit.data(), n);
+  return ops.CrossEntropyLoss(acts.losses.data(), acts.row_max.data(), acts.row_sum.data(), acts.target_logit.data(),
+                              n);
 }
 
 template <typename T>
@@ -209,8 +218,8 @@ absl::Status GptModel::ForwardBlock(Activations<T>& acts, const T* params, int64
   const T* x = acts.BlockInput(layer);
   T* partial = acts.block_out_scratch.data();
   // a.ln_1 = LayerNorm(x) is already there.
-  KACHI_RETURN_IF_ERROR(ops.MatmulForward(a.qkv.data(), a.ln_1.data(), param(t.c_attn_weight),
-                                          param(t.c_attn_bias), n, z.c, 3 * z.c_local));
+  KACHI_RETURN_IF_ERROR(ops.MatmulForward(a.qkv.data(), a.ln_1.data(), param(t.c_attn_weight), param(t.c_attn_bias), n,
+                                          z.c, 3 * z.c_local));
   KACHI_RETURN_IF_ERROR(ops.AttentionForward(a.atty.data(), a.att_stats.data(), a.qkv.data(), batch, seq_len,
                                              z.heads_local, z.head_size));
   KACHI_RETURN_IF_ERROR(ops.MatmulForward(partial, a.atty.data(), param(t.attn_proj_weight),
@@ -236,8 +245,8 @@ absl::Status GptModel::ForwardBlock(Activations<T>& acts, const T* params, int64
   const BlockTensors& next = layout_.block(layer + 1);
   BlockActivations<T>& next_acts = acts.Block(layer + 1);
   return ops.ResidualLayerNormForward(acts.BlockOutput(layer), next_acts.ln_1.data(), next_acts.ln_1_mean.data(),
-                                      next_acts.ln_1_rstd.data(), a.residual_2.data(), partial,
-                                      param(next.ln_1_weight), param(next.ln_1_bias), n, z.c);
+                                      next_acts.ln_1_rstd.data(), a.residual_2.data(), partial, param(next.ln_1_weight),
+                                      param(next.ln_1_bias), n, z.c);
 }
 
 absl::Status GptModel::Backward(float grad_scale) {
@@ -266,10 +275,9 @@ absl::Status GptModel::BackwardT(Activations<T>& acts, const T* params, T* grads
   KACHI_RETURN_IF_ERROR(TpAllReduce(acts.d_ln.data(), n * z.c, ReduceOp::kSum));
   const T* last = s.layers > 0 ? acts.BlockOutput(s.layers - 1) : acts.encoded.data();
   KACHI_RETURN_IF_ERROR(zero(acts.d_residual));
-  KACHI_RETURN_IF_ERROR(ops.LayerNormBackward(acts.d_residual.data(), grad(layout_.ln_f_weight()),
-                                              grad(layout_.ln_f_bias()), acts.d_ln.data(), last,
-                                              param(layout_.ln_f_weight()), acts.ln_f_mean.data(),
-                                              acts.ln_f_rstd.data(), n, z.c));
+  KACHI_RETURN_IF_ERROR(ops.LayerNormBackward(
+      acts.d_residual.data(), grad(layout_.ln_f_weight()), grad(layout_.ln_f_bias()), acts.d_ln.data(), last,
+      param(layout_.ln_f_weight()), acts.ln_f_mean.data(), acts.ln_f_rstd.data(), n, z.c));
   KACHI_RETURN_IF_ERROR(GradientsFinalFrom(std::min(layout_.ln_f_weight(), layout_.ln_f_bias())));
 
   for (int64_t l = s.layers - 1; l >= 0; --l) {
@@ -283,9 +291,8 @@ absl::Status GptModel::BackwardT(Activations<T>& acts, const T* params, T* grads
     // d_residual holds dL/d(block output). MLP: row-parallel projection through the GELU (its backward fused into
     // the input-gradient matmul; the fc bias gradient comes with it), then the column-parallel fc.
     KACHI_RETURN_IF_ERROR(ops.MatmulBackwardThroughGelu(acts.d_fc.data(), grad(t.c_fc_bias), grad(t.mlp_proj_weight),
-                                                        grad(t.mlp_proj_bias), acts.d_residual.data(),
-                                                        a.fc_gelu.data(), param(t.mlp_proj_weight), a.fc.data(), n,
-                                                        z.ff_local, z.c));
+                                                        grad(t.mlp_proj_bias), acts.d_residual.data(), a.fc_gelu.data(),
+                                                        param(t.mlp_proj_weight), a.fc.data(), n, z.ff_local, z.c));
     KACHI_RETURN_IF_ERROR(zero(acts.d_ln));
     KACHI_RETURN_IF_ERROR(ops.MatmulBackward(acts.d_ln.data(), grad(t.c_fc_weight), nullptr, acts.d_fc.data(),
                                              a.ln_2.data(), param(t.c_fc_weight), n, z.c, z.ff_local));
@@ -313,10 +320,10 @@ absl::Status GptModel::BackwardT(Activations<T>& acts, const T* params, T* grads
     KACHI_RETURN_IF_ERROR(GradientsFinalFrom(FirstTensorOf(t)));
   }
   // d_residual holds dL/d(embeddings).
-  KACHI_RETURN_IF_ERROR(ops.PositionEmbeddingBackward(grad(layout_.wpe()), acts.d_residual.data(), batch, seq_len,
-                                                      z.c));
-  KACHI_RETURN_IF_ERROR(ops.TokenEmbeddingBackward(grad(layout_.wte()), acts.d_residual.data(), acts.inputs.data(),
-                                                   n, z.c, z.vocab_start, z.vocab_local));
+  KACHI_RETURN_IF_ERROR(
+      ops.PositionEmbeddingBackward(grad(layout_.wpe()), acts.d_residual.data(), batch, seq_len, z.c));
+  KACHI_RETURN_IF_ERROR(ops.TokenEmbeddingBackward(grad(layout_.wte()), acts.d_residual.data(), acts.inputs.data(), n,
+                                                   z.c, z.vocab_start, z.vocab_local));
   return GradientsFinalFrom(0);
 }
 
@@ -328,8 +335,7 @@ absl::StatusOr<float> GptModel::ForwardBackward(const int32_t* inputs, const int
   return MeanLoss();
 }
 
-absl::StatusOr<float> GptModel::Loss(const int32_t* inputs, const int32_t* targets, int64_t batch,
-                                     int64_t seq_len) {
+absl::StatusOr<float> GptModel::Loss(const int32_t* inputs, const int32_t* targets, int64_t batch, int64_t seq_len) {
   if (targets == nullptr) return absl::InvalidArgumentError("Loss needs targets");
   KACHI_RETURN_IF_ERROR(Forward(inputs, targets, batch, seq_len));
   return MeanLoss();
@@ -351,8 +357,8 @@ absl::StatusOr<std::vector<float>> GptModel::LastLogits(const int32_t* tokens, i
   // This rank's last row, as fp32 in this ops' memory.
   OpsBuffer<float> last_row(ops_, vocab_local);
   if (mixed_precision()) {
-    KACHI_RETURN_IF_ERROR(ops_->Convert(last_row.data(), acts_bf16_.logits.data() + (length - 1) * vocab_local,
-                                        vocab_local));
+    KACHI_RETURN_IF_ERROR(
+        ops_->Convert(last_row.data(), acts_bf16_.logits.data() + (length - 1) * vocab_local, vocab_local));
   } else {
     KACHI_RETURN_IF_ERROR(ops_->CopyAsync(last_row.data(), acts_.logits.data() + (length - 1) * vocab_local,
                                           vocab_local * sizeof(float)));

@@ -58,6 +58,9 @@ class GptModel {
   // Whichever of the two is in use (elements of compute_dtype()).
   void* param_data() { return mixed_precision() ? static_cast<void*>(params_bf16_.data()) : params_.data(); }
   void* grad_data() { return mixed_precision() ? static_cast<void*>(grads_bf16_.data()) : grads_.data(); }
+  // OK, or ResourceExhausted when the parameter or gradient buffers could not be allocated in the ops' memory
+  // (every call below that touches them then returns it).
+  absl::Status allocation_status() const;
   // Sets every gradient to zero.
   absl::Status ZeroGrads();
   // GPT-2 initialization from `seed` (InitializeParameters), in whichever memory the ops use.

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "absl/strings/str_cat.h"
 #include "kernels/base/status_macros.h"
 
 namespace kachi {
@@ -35,6 +36,15 @@ ShardedAdamW::ShardedAdamW(const ParameterLayout& layout, FlatRange range, bool 
     append(update_runs_, begin, end, spec.decay);
     if (!(spec.tp_replicated && layout.tp_rank() != 0)) append(norm_runs_, begin, end, false);
   }
+}
+
+absl::Status ShardedAdamW::allocation_status() const {
+  for (const OpsBuffer<float>* buffer : {&m_, &v_, &master_}) {
+    if (!buffer->status().ok()) {
+      return absl::ResourceExhaustedError(absl::StrCat("optimizer state: ", buffer->status().message()));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<double> ShardedAdamW::GlobalGradNorm(const float* range_grads) { return NormOf(range_grads); }
@@ -78,10 +88,9 @@ absl::StatusOr<double> ShardedAdamW::Step(float* params, float* range_grads, dou
   ++step_;
   for (const Run& run : update_runs_) {
     const int64_t local = run.begin - range_.begin;
-    KACHI_RETURN_IF_ERROR(ops_->AdamWStep(params + run.begin, range_grads + local, m_.data() + local,
-                                          v_.data() + local, run.end - run.begin, learning_rate, options_.beta1,
-                                          options_.beta2, options_.eps, run.decay ? options_.weight_decay : 0.0,
-                                          step_));
+    KACHI_RETURN_IF_ERROR(ops_->AdamWStep(params + run.begin, range_grads + local, m_.data() + local, v_.data() + local,
+                                          run.end - run.begin, learning_rate, options_.beta1, options_.beta2,
+                                          options_.eps, run.decay ? options_.weight_decay : 0.0, step_));
   }
   return *norm;
 }

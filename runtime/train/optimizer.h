@@ -33,8 +33,8 @@ class ShardedAdamW {
   // `range_is_shard` says whether dp ranks hold different ranges (ZeRO-1), so the norm must sum across dp.
   // Parameters, gradients and moments live in `ops`' memory (default: the CPU ops).
   // `mixed_precision` keeps fp32 master weights for the range (set them with SetMaster before the first step).
-  ShardedAdamW(const ParameterLayout& layout, FlatRange range, bool range_is_shard, Communicator* tp,
-               Communicator* dp, AdamWOptions options, ModelOps* ops = nullptr, bool mixed_precision = false);
+  ShardedAdamW(const ParameterLayout& layout, FlatRange range, bool range_is_shard, Communicator* tp, Communicator* dp,
+               AdamWOptions options, ModelOps* ops = nullptr, bool mixed_precision = false);
 
   // Global L2 norm of the gradients of the whole model: tensor-parallel-replicated tensors counted once, summed
   // across tp (and dp when sharded). `range_grads` holds the grads of range() (range().begin is element 0).
@@ -57,6 +57,8 @@ class ShardedAdamW {
   // fp32 master weights of range() in mixed precision (empty otherwise).
   OpsBuffer<float>& master_weights() { return master_; }
   bool mixed_precision() const { return mixed_; }
+  // OK, or ResourceExhausted when the moments or master weights could not be allocated in the ops' memory.
+  absl::Status allocation_status() const;
   void set_steps_taken(int64_t step) { step_ = step; }
 
  private:

@@ -74,6 +74,7 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainOptions& opt
   trainer->model_ = std::make_unique<GptModel>(options.shape, &grid->tp(), options.zero1 ? dp : 1, ops,
                                                mixed ? DType::kBFloat16 : DType::kFloat32);
   GptModel& model = *trainer->model_;
+  KACHI_RETURN_IF_ERROR(model.allocation_status());
   model.set_activation_recompute(options.activation_recompute);
 
   TrainLoaderOptions train;
@@ -115,6 +116,9 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(const TrainOptions& opt
       trainer->shard_grads_.Reset(&model.device(), range.end - range.begin);
     }
   }
+  KACHI_RETURN_IF_ERROR(trainer->optimizer_->allocation_status());
+  KACHI_RETURN_IF_ERROR(trainer->shard_grads_.status());
+  KACHI_RETURN_IF_ERROR(trainer->shard_grads_bf16_.status());
   std::vector<float> initial(model.buffer_size(), 0.0f);
   InitializeParameters(model.layout(), options.init_seed, initial.data());
   KACHI_RETURN_IF_ERROR(trainer->SetParameters(initial.data()));
