@@ -67,10 +67,11 @@ bool HeldOutError(const ScalingReport& report, double* median_abs, double* max_a
 void PrintScalingReport(const ScalingReport& report, std::ostream& out) {
   out << "# " << report.title << "\n# " << report.setup << "\n";
   for (const std::string& line : report.skipped) out << "# skipped: " << line << "\n";
-  out << "# per step, the slowest rank of the median step: compute, exposed comm (blocked in collectives), "
+  out << "# per step, the slowest rank of the reported step (setup line: median or fastest of the pooled rounds): "
+         "compute, exposed comm (blocked in collectives), "
          "optimizer, data, checkpoint stall (ms); eff = tokens/s / (ranks x 1-rank tokens/s of the mode); pred = "
          "the step model fitted on the 1- and 2-rank points and the calibration probes (* = held out); spread = the "
-         "fastest and slowest timed step (all rounds) against the median step\n";
+         "fastest and slowest timed step (all rounds) against the reported one\n";
   out << absl::StrFormat("%-7s %-6s %5s %3s %3s %5s %5s %9s %9s %8s %8s %7s %7s %11s %10s %6s %6s %9s %8s %s\n",
                          "# mode", "layout", "ranks", "dp", "tp", "hosts", "batch", "step_ms", "compute", "comm",
                          "optim", "data", "ckpt", "tokens/s", "tok/s/rank", "eff", "MFU", "pred_ms", "error", "spread");
