@@ -206,10 +206,11 @@ absl::Status RunScaling(Session& session) {
   }
   if (!leader) return absl::OkStatus();
   report->setup = absl::StrFormat("%d ranks on %d host(s) (%d per host), %d physical machine(s) with %d cores; "
-                                  "%d warmup + %d timed steps per point and round, %d round(s) (the median "
+                                  "%d warmup + %d timed steps per point and round, %d round(s) (the %s "
                                   "step over all rounds is shown)",
                                   world, hosts, ranks_per_node, machines, setup.cores_per_machine,
-                                  setup.run.warmup_steps, setup.run.timed_steps, std::max<int>(1, scaling.rounds()));
+                                  setup.run.warmup_steps, setup.run.timed_steps, std::max<int>(1, scaling.rounds()),
+                                  scaling.statistic());
   PrintScalingReport(*report, std::cout);
   if (!scaling.jsonl().empty()) {
     if (auto st = WriteFileAtomically(scaling.jsonl(), ScalingJsonLines(*report)); !st.ok()) return st;

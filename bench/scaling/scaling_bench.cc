@@ -70,7 +70,7 @@ uint64_t LargestCollectiveBytes(const std::vector<MeasuredPoint>& points, MPI_Co
 
 }  // namespace
 
-MeasuredPoint PoolRounds(std::vector<MeasuredPoint> rounds) {
+MeasuredPoint PoolRounds(std::vector<MeasuredPoint> rounds, bool fastest) {
   if (rounds.empty()) return MeasuredPoint{};
   MeasuredPoint pooled = rounds.front();
   pooled.step_totals.clear();
@@ -86,7 +86,7 @@ MeasuredPoint PoolRounds(std::vector<MeasuredPoint> rounds) {
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::sort(order.begin(), order.end(),
             [&](size_t a, size_t b) { return pooled.steps[a].total_s < pooled.steps[b].total_s; });
-  const size_t median = order[(order.size() - 1) / 2];
+  const size_t median = fastest ? order.front() : order[(order.size() - 1) / 2];
   const double tokens = pooled.tokens_per_s * pooled.median.total_s;  // tokens per step
   const double mfu_per_token_s = pooled.tokens_per_s > 0 ? pooled.mfu / pooled.tokens_per_s : 0;
   pooled.median = pooled.steps[median];
@@ -104,6 +104,11 @@ absl::StatusOr<ScalingReport> RunScalingBench(const ScalingBenchSetup& setup) {
   absl::StatusOr<std::vector<ScalingPoint>> plan = PlanScaling(*inputs, &report.skipped);
   if (!plan.ok()) return plan.status();
   const int rounds = std::max<int>(1, setup.scaling.rounds());
+  if (setup.scaling.statistic() != "median" && setup.scaling.statistic() != "fastest") {
+    return absl::InvalidArgumentError(absl::StrCat("--bench_scaling statistic: \"", setup.scaling.statistic(),
+                                                   "\"; expected \"median\" or \"fastest\""));
+  }
+  const bool fastest = setup.scaling.statistic() == "fastest";
   std::vector<std::vector<MeasuredPoint>> by_point(plan->size());
   // Every round walks the sizes in order: the compute probe of a size (calibrate), then the points of that size,
   // so that a probe and the points it predicts are measured minutes apart at most and drifting load hits them alike.
@@ -143,7 +148,9 @@ absl::StatusOr<ScalingReport> RunScalingBench(const ScalingBenchSetup& setup) {
       }
     }
   }
-  for (std::vector<MeasuredPoint>& measured : by_point) report.points.push_back(PoolRounds(std::move(measured)));
+  for (std::vector<MeasuredPoint>& measured : by_point) {
+    report.points.push_back(PoolRounds(std::move(measured), fastest));
+  }
   // Efficiency against the 1-rank point of the same mode.
   for (MeasuredPoint& m : report.points) {
     for (const MeasuredPoint& base : report.points) {
@@ -179,7 +186,7 @@ absl::StatusOr<ScalingReport> RunScalingBench(const ScalingBenchSetup& setup) {
     for (size_t i = 0; i < sizes.size(); ++i) {
       SubWorldCalibration size;
       size.ranks = sizes[i];
-      size.compute = PoolRounds(std::move(by_probe[i]));
+      size.compute = PoolRounds(std::move(by_probe[i]), fastest);
       if (sizes[i] >= 2) {
         std::vector<int> members;
         for (int r = 0; r < sizes[i]; ++r) members.push_back(r);

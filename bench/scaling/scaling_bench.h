@@ -30,9 +30,9 @@ struct ScalingBenchSetup {
 };
 
 // One point's rounds pooled: every round's timed steps in one list, the median step (by the slowest rank's total;
-// the lower middle one for an even count) with its breakdown and rank, tokens/s and MFU at that step; the rest from
-// the first round. Empty: a default point.
-MeasuredPoint PoolRounds(std::vector<MeasuredPoint> rounds);
+// the lower middle one for an even count), or the fastest with `fastest`, with its breakdown and rank, tokens/s and
+// MFU at that step; the rest from the first round. Empty: a default point.
+MeasuredPoint PoolRounds(std::vector<MeasuredPoint> rounds, bool fastest = false);
 
 // Collective over setup.run.parent. The report is complete on rank 0 (points, fit, prediction, projection); other
 // ranks get an empty one. Errors agree across ranks.

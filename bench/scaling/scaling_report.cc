@@ -30,6 +30,13 @@ std::string StepSpread(const std::vector<double>& steps) {
   return absl::StrFormat("%.1f .. %.1f ms", Ms(*lo), Ms(*hi));
 }
 
+// "-12/+40%": the fastest and slowest step against `median` ("-" without steps).
+std::string RelativeSpread(const std::vector<double>& steps, double median) {
+  if (steps.empty() || median <= 0) return "-";
+  const auto [lo, hi] = std::minmax_element(steps.begin(), steps.end());
+  return absl::StrFormat("%+.0f/%+.0f%%", (*lo / median - 1) * 100, (*hi / median - 1) * 100);
+}
+
 // "[1.234, 5.678]": step times in ms.
 std::string MsList(const std::vector<double>& steps) {
   return absl::StrCat("[", absl::StrJoin(steps, ", ", [](std::string* o, double t) {
@@ -60,17 +67,19 @@ bool HeldOutError(const ScalingReport& report, double* median_abs, double* max_a
 void PrintScalingReport(const ScalingReport& report, std::ostream& out) {
   out << "# " << report.title << "\n# " << report.setup << "\n";
   for (const std::string& line : report.skipped) out << "# skipped: " << line << "\n";
-  out << "# per step, the slowest rank of the median step: compute, exposed comm (blocked in collectives), "
+  out << "# per step, the slowest rank of the reported step (setup line: median or fastest of the pooled rounds): "
+         "compute, exposed comm (blocked in collectives), "
          "optimizer, data, checkpoint stall (ms); eff = tokens/s / (ranks x 1-rank tokens/s of the mode); pred = "
-         "the step model fitted on the 1- and 2-rank points (* = held out)\n";
-  out << absl::StrFormat("%-7s %-6s %5s %3s %3s %5s %5s %9s %9s %8s %8s %7s %7s %11s %10s %6s %6s %9s %8s\n",
+         "the step model fitted on the 1- and 2-rank points and the calibration probes (* = held out); spread = the "
+         "fastest and slowest timed step (all rounds) against the reported one\n";
+  out << absl::StrFormat("%-7s %-6s %5s %3s %3s %5s %5s %9s %9s %8s %8s %7s %7s %11s %10s %6s %6s %9s %8s %s\n",
                          "# mode", "layout", "ranks", "dp", "tp", "hosts", "batch", "step_ms", "compute", "comm",
-                         "optim", "data", "ckpt", "tokens/s", "tok/s/rank", "eff", "MFU", "pred_ms", "error");
+                         "optim", "data", "ckpt", "tokens/s", "tok/s/rank", "eff", "MFU", "pred_ms", "error", "spread");
   for (size_t i = 0; i < report.points.size(); ++i) {
     const MeasuredPoint& m = report.points[i];
     const bool has_prediction = i < report.predicted.size();
     out << absl::StrFormat(
-        "%-7s %-6s %5d %3d %3d %5d %5d %9.2f %9.2f %8.2f %8.2f %7.2f %7.2f %11.0f %10.0f %6.3f %6s %9s %8s\n",
+        "%-7s %-6s %5d %3d %3d %5d %5d %9.2f %9.2f %8.2f %8.2f %7.2f %7.2f %11.0f %10.0f %6.3f %6s %9s %8s %s\n",
         ScalingModeName(m.point.mode), m.point.ranks == 1 ? "1" : std::string(ScalingLayoutName(m.point.layout)),
         m.point.ranks, m.point.dp, m.point.tp, m.hosts, m.point.global_batch, Ms(m.median.total_s),
         Ms(m.median.compute_s), Ms(m.median.comm_s), Ms(m.median.optimizer_s), Ms(m.median.data_s),
@@ -78,7 +87,8 @@ void PrintScalingReport(const ScalingReport& report, std::ostream& out) {
         m.mfu > 0 ? absl::StrFormat("%.1f%%", m.mfu * 100) : "-",
         has_prediction ? absl::StrFormat("%.2f%s", Ms(report.predicted[i].total_s), report.held_out[i] ? "*" : "")
                        : "-",
-        has_prediction ? absl::StrFormat("%+.1f%%", PredictionError(report, i) * 100) : "-");
+        has_prediction ? absl::StrFormat("%+.1f%%", PredictionError(report, i) * 100) : "-",
+        RelativeSpread(m.step_totals, m.median.total_s));
   }
   auto print_link = [&](const char* where, const AlphaBeta& link, const std::vector<CollectiveSample>& samples) {
     out << absl::StrFormat("# alpha-beta %s: alpha %.1f us, busbw %.3f GB/s, fitted on %d all-reduces of %d ranks "

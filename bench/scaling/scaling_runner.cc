@@ -50,7 +50,7 @@ std::string GroupOf(const std::string& comm_name) {
 // The member's part: trains warmup + timed steps on `grid`, fills `timed` (kFields per timed step) and the
 // collectives of the last step.
 absl::Status RunMember(const ScalingRunContext& ctx, const ScalingPoint& point, ProcessGrid& grid, bool probe,
-                       std::vector<double>* timed, std::vector<CollectiveCall>* schedule) {
+                       MPI_Comm members, std::vector<double>* timed, std::vector<CollectiveCall>* schedule) {
   TrainOptions options = ctx.base;
   options.global_batch = point.global_batch;
   options.micro_batch = point.micro_batch;
@@ -60,6 +60,15 @@ absl::Status RunMember(const ScalingRunContext& ctx, const ScalingPoint& point, 
   options.val_pattern.clear();
   options.metrics_path.clear();
   absl::StatusOr<std::unique_ptr<Trainer>> created = Trainer::Create(options, &grid);
+  if (probe) {
+    // Probe members share no collective: agree that every trainer exists, which also starts their steps together
+    // (a small model's steps are shorter than the members' skew from creating their trainers).
+    int everywhere = created.ok() ? 1 : 0;
+    MPI_Allreduce(MPI_IN_PLACE, &everywhere, 1, MPI_INT, MPI_MIN, members);
+    if (!everywhere) {
+      return created.ok() ? absl::AbortedError("another probe rank failed to create its trainer") : created.status();
+    }
+  }
   if (auto st = AgreeOnStatus(grid.world(), created.status(), "creating the trainer"); !st.ok()) return st;
   Trainer& trainer = **created;
   std::unique_ptr<ckpt::CheckpointWriter> writer;
@@ -133,14 +142,17 @@ absl::StatusOr<MeasuredPoint> Measure(const ScalingRunContext& ctx, const Scalin
   absl::StatusOr<std::unique_ptr<ProcessGrid>> grid =
       ProcessGrid::Carve(*ctx.parent, member ? (probe ? rank : 0) : -1, probe ? 1 : point.tp, ctx.host);
   if (!grid.ok()) return grid.status();  // the same error on every rank
+  MPI_Comm members = MPI_COMM_NULL;
+  MPI_Comm_split(ctx.job, member ? 0 : MPI_UNDEFINED, rank, &members);
   std::vector<double> timed(static_cast<size_t>(ctx.timed_steps) * kFields, 0.0);
   std::vector<CollectiveCall> schedule;
   absl::Status status;
   if (member) {
     ScalingPoint own = point;
     if (probe) own.dp = own.tp = 1, own.global_batch = own.micro_batch;
-    status = RunMember(ctx, own, **grid, probe, &timed, &schedule);
+    status = RunMember(ctx, own, **grid, probe, members, &timed, &schedule);
   }
+  if (members != MPI_COMM_NULL) MPI_Comm_free(&members);
   grid->reset();
   QuietBarrier(ctx.job);  // idle ranks sleep here while the members run
   int ok = status.ok() ? 1 : 0;

@@ -146,7 +146,7 @@ absl::StatusOr<StepModel> FitStepModel(const std::vector<MeasuredPoint>& points,
     m.dp_schedule = Calls(*dp2, "dp");
     const double formula = PredictCollectives(m, dp2->point, dp2->hosts).dp_s;
     if (formula > 0) m.dp_exposed_fraction = ExposedSeconds(m, *dp2) / formula;
-    m.dp2_wait_s = ExposedSeconds(m, *dp2) - formula;
+    m.dp2_wait_s = dp2->median.total_s - PredictStep(m, dp2->point, dp2->hosts, dp2->ranks_per_machine).total_s;
   }
   if (const MeasuredPoint* tp2 = FindAnyMode(points, 1, 2); tp2 != nullptr) {
     const StepBreakdown* probed = m.ProbeAt(2);
@@ -157,7 +157,7 @@ absl::StatusOr<StepModel> FitStepModel(const std::vector<MeasuredPoint>& points,
     m.tp_schedule_micro_batch = std::max<int64_t>(1, tp2->point.micro_batch);
     const double formula = PredictCollectives(m, tp2->point, 1).tp_s;
     if (formula > 0) m.tp_exposed_fraction = ExposedSeconds(m, *tp2) / formula;
-    m.tp2_wait_s = ExposedSeconds(m, *tp2) - formula;
+    m.tp2_wait_s = tp2->median.total_s - PredictStep(m, tp2->point, tp2->hosts, tp2->ranks_per_machine).total_s;
   }
   return m;
 }

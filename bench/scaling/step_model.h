@@ -51,7 +51,7 @@ struct StepModel {
   double checkpoint_s = 0;       // at 1 rank
   double dp_exposed_fraction = 1;  // (uncalibrated) measured exposed comm at 2 ranks / formula
   double tp_exposed_fraction = 1;
-  double dp2_wait_s = 0;            // what dp 2 / tp 2 waited beyond the model (calibrated: not used)
+  double dp2_wait_s = 0;            // dp 2 / tp 2 measured - predicted step (calibrated: reported, not used)
   double tp2_wait_s = 0;
   int cores_per_machine = 1;
   bool zero1 = false;

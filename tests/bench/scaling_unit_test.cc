@@ -287,6 +287,8 @@ TEST(ScalingBenchTest, PoolRoundsTakesTheMedianStepOverAllRounds) {
   rounds.pop_back();
   EXPECT_NEAR(PoolRounds(rounds).median.compute_s, 0.2, 1e-12);  // 0.1 0.2 0.5 0.6: the lower middle
   EXPECT_EQ(PoolRounds({}).median.total_s, 0);
+  EXPECT_NEAR(PoolRounds(rounds, /*fastest=*/true).median.total_s, 0.1, 1e-12);  // the fastest of all rounds
+  EXPECT_EQ(PoolRounds(rounds, /*fastest=*/true).slowest_rank, 0);
 }
 
 TEST(ClusterProjectionTest, ExposedTimeFollowsTheBucketPipeline) {
