@@ -10,6 +10,7 @@
 #include <initializer_list>
 
 #include "absl/strings/str_cat.h"
+#include "kernels/base/status_macros.h"
 #include "kernels/float_convert.cuh"
 #include "kernels/matmul_status_cuda.h"
 
@@ -276,9 +277,9 @@ unsigned PerRowThreadBlocks(int64_t rows) { return static_cast<unsigned>((rows +
 template <typename T>
 absl::Status CrossEntropyRowMax(float* row_max, const T* logits, int64_t rows, int64_t cols, int64_t valid_cols,
                                 cudaStream_t stream) {
-  KACHI_MATMUL_RETURN_IF_ERROR(ValidateShape(rows, cols, valid_cols));
+  KACHI_RETURN_IF_ERROR(ValidateShape(rows, cols, valid_cols));
   if (rows == 0) return absl::OkStatus();
-  KACHI_MATMUL_RETURN_IF_ERROR(RequirePointers({row_max, logits}, "CrossEntropyRowMax"));
+  KACHI_RETURN_IF_ERROR(RequirePointers({row_max, logits}, "CrossEntropyRowMax"));
   RowMaxKernel<T><<<static_cast<unsigned>(rows), kRowThreads, 0, stream>>>(row_max, logits, cols, valid_cols);
   return LaunchStatus("RowMaxKernel");
 }
@@ -286,9 +287,9 @@ absl::Status CrossEntropyRowMax(float* row_max, const T* logits, int64_t rows, i
 template <typename T>
 absl::Status CrossEntropyRowSumExp(float* row_sum, const T* logits, const float* row_max, int64_t rows, int64_t cols,
                                    int64_t valid_cols, cudaStream_t stream) {
-  KACHI_MATMUL_RETURN_IF_ERROR(ValidateShape(rows, cols, valid_cols));
+  KACHI_RETURN_IF_ERROR(ValidateShape(rows, cols, valid_cols));
   if (rows == 0) return absl::OkStatus();
-  KACHI_MATMUL_RETURN_IF_ERROR(RequirePointers({row_sum, logits, row_max}, "CrossEntropyRowSumExp"));
+  KACHI_RETURN_IF_ERROR(RequirePointers({row_sum, logits, row_max}, "CrossEntropyRowSumExp"));
   RowSumExpKernel<T><<<static_cast<unsigned>(rows), kRowThreads, 0, stream>>>(row_sum, logits, row_max, cols,
                                                                               valid_cols);
   return LaunchStatus("RowSumExpKernel");
@@ -297,9 +298,9 @@ absl::Status CrossEntropyRowSumExp(float* row_sum, const T* logits, const float*
 template <typename T>
 absl::Status CrossEntropyTargetLogit(float* target_logit, const T* logits, const int32_t* targets, int64_t rows,
                                      int64_t cols, int64_t valid_cols, int64_t vocab_start, cudaStream_t stream) {
-  KACHI_MATMUL_RETURN_IF_ERROR(ValidateShape(rows, cols, valid_cols));
+  KACHI_RETURN_IF_ERROR(ValidateShape(rows, cols, valid_cols));
   if (rows == 0) return absl::OkStatus();
-  KACHI_MATMUL_RETURN_IF_ERROR(RequirePointers({target_logit, logits, targets}, "CrossEntropyTargetLogit"));
+  KACHI_RETURN_IF_ERROR(RequirePointers({target_logit, logits, targets}, "CrossEntropyTargetLogit"));
   TargetLogitKernel<T><<<PerRowThreadBlocks(rows), 256, 0, stream>>>(target_logit, logits, targets, rows, cols,
                                                                       valid_cols, vocab_start);
   return LaunchStatus("TargetLogitKernel");
@@ -309,7 +310,7 @@ absl::Status CrossEntropyLoss(float* loss, const float* row_max, const float* ro
                               int64_t rows, cudaStream_t stream) {
   if (rows < 0) return absl::InvalidArgumentError(absl::StrCat("cross-entropy rows=", rows, ": expected >= 0"));
   if (rows == 0) return absl::OkStatus();
-  KACHI_MATMUL_RETURN_IF_ERROR(RequirePointers({loss, row_max, row_sum, target_logit}, "CrossEntropyLoss"));
+  KACHI_RETURN_IF_ERROR(RequirePointers({loss, row_max, row_sum, target_logit}, "CrossEntropyLoss"));
   LossKernel<<<PerRowThreadBlocks(rows), 256, 0, stream>>>(loss, row_max, row_sum, target_logit, rows);
   return LaunchStatus("LossKernel");
 }
@@ -318,10 +319,9 @@ template <typename T>
 absl::Status CrossEntropyBackward(T* dlogits, const T* logits, const float* row_max, const float* row_sum,
                                   const int32_t* targets, const float* dloss, int64_t rows, int64_t cols,
                                   int64_t valid_cols, int64_t vocab_start, cudaStream_t stream) {
-  KACHI_MATMUL_RETURN_IF_ERROR(ValidateShape(rows, cols, valid_cols));
+  KACHI_RETURN_IF_ERROR(ValidateShape(rows, cols, valid_cols));
   if (rows == 0) return absl::OkStatus();
-  KACHI_MATMUL_RETURN_IF_ERROR(
-      RequirePointers({dlogits, logits, row_max, row_sum, targets, dloss}, "CrossEntropyBackward"));
+  KACHI_RETURN_IF_ERROR(RequirePointers({dlogits, logits, row_max, row_sum, targets, dloss}, "CrossEntropyBackward"));
   BackwardKernel<T><<<static_cast<unsigned>(rows), kRowThreads, 0, stream>>>(dlogits, logits, row_max, row_sum,
                                                                              targets, dloss, cols, valid_cols,
                                                                              vocab_start);
@@ -332,9 +332,9 @@ template <typename T>
 absl::Status CrossEntropyForward(float* loss, float* row_max, float* row_sum, const T* logits,
                                  const int32_t* targets, int64_t rows, int64_t cols, int64_t valid_cols,
                                  cudaStream_t stream) {
-  KACHI_MATMUL_RETURN_IF_ERROR(ValidateShape(rows, cols, valid_cols));
+  KACHI_RETURN_IF_ERROR(ValidateShape(rows, cols, valid_cols));
   if (rows == 0) return absl::OkStatus();
-  KACHI_MATMUL_RETURN_IF_ERROR(RequirePointers({loss, row_max, row_sum, logits, targets}, "CrossEntropyForward"));
+  KACHI_RETURN_IF_ERROR(RequirePointers({loss, row_max, row_sum, logits, targets}, "CrossEntropyForward"));
   ForwardKernel<T><<<static_cast<unsigned>(rows), kRowThreads, 0, stream>>>(loss, row_max, row_sum, logits, targets,
                                                                             cols, valid_cols);
   return LaunchStatus("ForwardKernel");

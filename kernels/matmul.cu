@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "absl/strings/str_cat.h"
+#include "kernels/base/status_macros.h"
 #include "kernels/matmul_epilogue_kernels_cuda.h"
 #include "kernels/matmul_status_cuda.h"
 
@@ -128,7 +129,7 @@ absl::Status WeightAndBiasGradients(MatmulContext& context, T* dweight, T* dbias
   if (!ran.ok()) return ran.status();
   context.RecordPath(*ran);
   if (*ran) return AccumulateVector(dbias, static_cast<const T*>(*scratch), out_channels, context.stream());
-  KACHI_MATMUL_RETURN_IF_ERROR(RunPlain(context, gemm, "weight-gradient"));
+  KACHI_RETURN_IF_ERROR(RunPlain(context, gemm, "weight-gradient"));
   return ColumnSums(context, dbias, dout, rows, out_channels);
 }
 
@@ -139,9 +140,9 @@ absl::StatusOr<MatmulContext*> ContextFor(cudaStream_t stream) { return MatmulCo
 template <typename T>
 absl::Status MatmulForward(T* out, const T* in, const T* weight, const T* bias, int64_t rows, int64_t in_channels,
                            int64_t out_channels, cudaStream_t stream) {
-  KACHI_MATMUL_RETURN_IF_ERROR(ValidateSizes(rows, in_channels, out_channels));
+  KACHI_RETURN_IF_ERROR(ValidateSizes(rows, in_channels, out_channels));
   if (rows == 0) return absl::OkStatus();
-  KACHI_MATMUL_RETURN_IF_ERROR(RequirePointer(out, "out"));
+  KACHI_RETURN_IF_ERROR(RequirePointer(out, "out"));
   absl::StatusOr<MatmulContext*> context = ContextFor(stream);
   if (!context.ok()) return context.status();
   const LtGemm gemm = ForwardGemm(out, in, weight, rows, in_channels, out_channels);
@@ -153,18 +154,18 @@ absl::Status MatmulForward(T* out, const T* in, const T* weight, const T* bias, 
   if (!ran.ok()) return ran.status();
   (*context)->RecordPath(*ran);
   if (*ran) return absl::OkStatus();
-  KACHI_MATMUL_RETURN_IF_ERROR(RunPlain(**context, gemm, "forward"));
+  KACHI_RETURN_IF_ERROR(RunPlain(**context, gemm, "forward"));
   return BiasGelu<T>(out, nullptr, bias, rows, out_channels, stream);
 }
 
 template <typename T>
 absl::Status MatmulGeluForward(T* out, T* pre_gelu, const T* in, const T* weight, const T* bias, int64_t rows,
                                int64_t in_channels, int64_t out_channels, cudaStream_t stream) {
-  KACHI_MATMUL_RETURN_IF_ERROR(ValidateSizes(rows, in_channels, out_channels));
-  KACHI_MATMUL_RETURN_IF_ERROR(RequireAuxLeadingDimension(out_channels, "out_channels"));
+  KACHI_RETURN_IF_ERROR(ValidateSizes(rows, in_channels, out_channels));
+  KACHI_RETURN_IF_ERROR(RequireAuxLeadingDimension(out_channels, "out_channels"));
   if (rows == 0) return absl::OkStatus();
-  KACHI_MATMUL_RETURN_IF_ERROR(RequirePointer(out, "out"));
-  KACHI_MATMUL_RETURN_IF_ERROR(RequirePointer(pre_gelu, "pre_gelu"));
+  KACHI_RETURN_IF_ERROR(RequirePointer(out, "out"));
+  KACHI_RETURN_IF_ERROR(RequirePointer(pre_gelu, "pre_gelu"));
   absl::StatusOr<MatmulContext*> context = ContextFor(stream);
   if (!context.ok()) return context.status();
   LtGemm fused = ForwardGemm(out, in, weight, rows, in_channels, out_channels);
@@ -176,7 +177,7 @@ absl::Status MatmulGeluForward(T* out, T* pre_gelu, const T* in, const T* weight
   if (!ran.ok()) return ran.status();
   (*context)->RecordPath(*ran);
   if (*ran) return absl::OkStatus();
-  KACHI_MATMUL_RETURN_IF_ERROR(
+  KACHI_RETURN_IF_ERROR(
       RunPlain(**context, ForwardGemm(pre_gelu, in, weight, rows, in_channels, out_channels), "forward"));
   return BiasGelu<T>(pre_gelu, out, bias, rows, out_channels, stream);
 }
@@ -184,13 +185,13 @@ absl::Status MatmulGeluForward(T* out, T* pre_gelu, const T* in, const T* weight
 template <typename T>
 absl::Status MatmulBackward(T* din, T* dweight, T* dbias, const T* dout, const T* in, const T* weight, int64_t rows,
                             int64_t in_channels, int64_t out_channels, cudaStream_t stream) {
-  KACHI_MATMUL_RETURN_IF_ERROR(ValidateSizes(rows, in_channels, out_channels));
+  KACHI_RETURN_IF_ERROR(ValidateSizes(rows, in_channels, out_channels));
   if (rows == 0) return absl::OkStatus();
-  KACHI_MATMUL_RETURN_IF_ERROR(RequirePointer(dweight, "dweight"));
+  KACHI_RETURN_IF_ERROR(RequirePointer(dweight, "dweight"));
   absl::StatusOr<MatmulContext*> context = ContextFor(stream);
   if (!context.ok()) return context.status();
   if (din != nullptr) {
-    KACHI_MATMUL_RETURN_IF_ERROR(RunPlain(
+    KACHI_RETURN_IF_ERROR(RunPlain(
         **context, InputGradientGemm(din, dout, weight, rows, in_channels, out_channels, 1.0f), "input-gradient"));
   }
   return WeightAndBiasGradients(**context, dweight, dbias, dout, in, rows, in_channels, out_channels);
@@ -200,12 +201,12 @@ template <typename T>
 absl::Status MatmulBackwardThroughGelu(T* dpre_gelu, T* dpre_bias, T* dweight, T* dbias, const T* dout, const T* in,
                                        const T* weight, const T* pre_gelu, int64_t rows, int64_t in_channels,
                                        int64_t out_channels, cudaStream_t stream) {
-  KACHI_MATMUL_RETURN_IF_ERROR(ValidateSizes(rows, in_channels, out_channels));
-  KACHI_MATMUL_RETURN_IF_ERROR(RequireAuxLeadingDimension(in_channels, "in_channels"));
+  KACHI_RETURN_IF_ERROR(ValidateSizes(rows, in_channels, out_channels));
+  KACHI_RETURN_IF_ERROR(RequireAuxLeadingDimension(in_channels, "in_channels"));
   if (rows == 0) return absl::OkStatus();
-  KACHI_MATMUL_RETURN_IF_ERROR(RequirePointer(dpre_gelu, "dpre_gelu"));
-  KACHI_MATMUL_RETURN_IF_ERROR(RequirePointer(pre_gelu, "pre_gelu"));
-  KACHI_MATMUL_RETURN_IF_ERROR(RequirePointer(dweight, "dweight"));
+  KACHI_RETURN_IF_ERROR(RequirePointer(dpre_gelu, "dpre_gelu"));
+  KACHI_RETURN_IF_ERROR(RequirePointer(pre_gelu, "pre_gelu"));
+  KACHI_RETURN_IF_ERROR(RequirePointer(dweight, "dweight"));
   absl::StatusOr<MatmulContext*> context = ContextFor(stream);
   if (!context.ok()) return context.status();
   const LtGemm gemm = InputGradientGemm(dpre_gelu, dout, weight, rows, in_channels, out_channels, 0.0f);
@@ -224,13 +225,13 @@ absl::Status MatmulBackwardThroughGelu(T* dpre_gelu, T* dpre_bias, T* dweight, T
   if (!ran.ok()) return ran.status();
   (*context)->RecordPath(*ran);
   if (!*ran) {
-    KACHI_MATMUL_RETURN_IF_ERROR(RunPlain(**context, gemm, "input-gradient"));
-    KACHI_MATMUL_RETURN_IF_ERROR(GeluBackwardInPlace(dpre_gelu, pre_gelu, rows * in_channels, stream));
+    KACHI_RETURN_IF_ERROR(RunPlain(**context, gemm, "input-gradient"));
+    KACHI_RETURN_IF_ERROR(GeluBackwardInPlace(dpre_gelu, pre_gelu, rows * in_channels, stream));
   }
   if (*ran && bias_in_epilogue) {
-    KACHI_MATMUL_RETURN_IF_ERROR(AccumulateVector(dpre_bias, static_cast<const T*>(fused.bias), in_channels, stream));
+    KACHI_RETURN_IF_ERROR(AccumulateVector(dpre_bias, static_cast<const T*>(fused.bias), in_channels, stream));
   } else if (dpre_bias != nullptr) {
-    KACHI_MATMUL_RETURN_IF_ERROR(ColumnSums<T>(**context, dpre_bias, dpre_gelu, rows, in_channels));
+    KACHI_RETURN_IF_ERROR(ColumnSums<T>(**context, dpre_bias, dpre_gelu, rows, in_channels));
   }
   return WeightAndBiasGradients(**context, dweight, dbias, dout, in, rows, in_channels, out_channels);
 }

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "kernels/base/status_macros.h"
 #include "kernels/matmul_status_cuda.h"
 
 namespace kachi::cuda {
@@ -89,7 +90,7 @@ absl::Status ChooseAlgorithm(cublasLtHandle_t handle, cublasLtMatmulPreference_t
                              cublasLtMatrixLayout_t layout_b, cublasLtMatrixLayout_t layout_d,
                              cublasLtMatmulAlgo_t* algorithm, bool* found) {
   *found = false;
-  KACHI_MATMUL_RETURN_IF_ERROR(
+  KACHI_RETURN_IF_ERROR(
       CublasStatus(cublasLtMatmulPreferenceSetAttribute(preference, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
                                                         &workspace_bytes, sizeof(workspace_bytes)),
                    "set MAX_WORKSPACE_BYTES"));
@@ -100,7 +101,7 @@ absl::Status ChooseAlgorithm(cublasLtHandle_t handle, cublasLtMatmulPreference_t
       {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, align_d},
       {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, align_d}};
   for (const auto& [attribute, value] : alignments) {
-    KACHI_MATMUL_RETURN_IF_ERROR(CublasStatus(
+    KACHI_RETURN_IF_ERROR(CublasStatus(
         cublasLtMatmulPreferenceSetAttribute(preference, attribute, &value, sizeof(value)), "set MIN_ALIGNMENT"));
   }
   cublasLtMatmulHeuristicResult_t result{};
@@ -108,7 +109,7 @@ absl::Status ChooseAlgorithm(cublasLtHandle_t handle, cublasLtMatmulPreference_t
   const cublasStatus_t heuristic = cublasLtMatmulAlgoGetHeuristic(handle, desc, layout_a, layout_b, layout_d, layout_d,
                                                                   preference, 1, &result, &found_count);
   if (heuristic == CUBLAS_STATUS_NOT_SUPPORTED) return absl::OkStatus();
-  KACHI_MATMUL_RETURN_IF_ERROR(CublasStatus(heuristic, "cublasLtMatmulAlgoGetHeuristic"));
+  KACHI_RETURN_IF_ERROR(CublasStatus(heuristic, "cublasLtMatmulAlgoGetHeuristic"));
   if (found_count > 0) {
     *algorithm = result.algo;
     *found = true;
@@ -165,7 +166,7 @@ size_t MatmulContext::RegisteredContexts() {
 
 absl::StatusOr<MatmulContext*> MatmulContext::ForStream(cudaStream_t stream) {
   int device = 0;
-  KACHI_MATMUL_RETURN_IF_ERROR(CudaStatus(cudaGetDevice(&device), "cudaGetDevice"));
+  KACHI_RETURN_IF_ERROR(CudaStatus(cudaGetDevice(&device), "cudaGetDevice"));
   std::lock_guard<std::mutex> lock(RegistryMutex());
   ContextRegistry& registry = Registry();
   auto& slot = registry[{device, stream}];
@@ -182,16 +183,15 @@ absl::StatusOr<MatmulContext*> MatmulContext::ForStream(cudaStream_t stream) {
 
 absl::StatusOr<std::unique_ptr<MatmulContext>> MatmulContext::Create(cudaStream_t stream) {
   int device = 0;
-  KACHI_MATMUL_RETURN_IF_ERROR(CudaStatus(cudaGetDevice(&device), "cudaGetDevice"));
+  KACHI_RETURN_IF_ERROR(CudaStatus(cudaGetDevice(&device), "cudaGetDevice"));
   std::unique_ptr<MatmulContext> context(new MatmulContext(stream, device));
-  KACHI_MATMUL_RETURN_IF_ERROR(context->Initialize());
+  KACHI_RETURN_IF_ERROR(context->Initialize());
   return context;
 }
 
 absl::Status MatmulContext::Initialize() {
-  KACHI_MATMUL_RETURN_IF_ERROR(CublasStatus(cublasLtCreate(&handle_), "cublasLtCreate"));
-  KACHI_MATMUL_RETURN_IF_ERROR(
-      workspace_.Reallocate(kWorkspaceBytes, base::MemoryKind::kDevice, false, "matmul workspace"));
+  KACHI_RETURN_IF_ERROR(CublasStatus(cublasLtCreate(&handle_), "cublasLtCreate"));
+  KACHI_RETURN_IF_ERROR(workspace_.Reallocate(kWorkspaceBytes, base::MemoryKind::kDevice, false, "matmul workspace"));
   workspace_bytes_ = kWorkspaceBytes;
   return absl::OkStatus();
 }
@@ -211,12 +211,11 @@ MatmulContext::~MatmulContext() {
 absl::StatusOr<void*> MatmulContext::Scratch(size_t bytes) {
   if (bytes <= scratch_bytes_) return scratch_;
   if (scratch_ != nullptr) {
-    KACHI_MATMUL_RETURN_IF_ERROR(CudaStatus(cudaFreeAsync(scratch_, stream_), "cudaFreeAsync(matmul scratch)"));
+    KACHI_RETURN_IF_ERROR(CudaStatus(cudaFreeAsync(scratch_, stream_), "cudaFreeAsync(matmul scratch)"));
     scratch_ = nullptr;
     scratch_bytes_ = 0;
   }
-  KACHI_MATMUL_RETURN_IF_ERROR(
-      CudaStatus(cudaMallocAsync(&scratch_, bytes, stream_), "cudaMallocAsync(matmul scratch)"));
+  KACHI_RETURN_IF_ERROR(CudaStatus(cudaMallocAsync(&scratch_, bytes, stream_), "cudaMallocAsync(matmul scratch)"));
   scratch_bytes_ = bytes;
   return scratch_;
 }
@@ -245,54 +244,53 @@ absl::StatusOr<MatmulContext::Plan*> MatmulContext::FindOrBuildPlan(const LtGemm
   if (found != plans_.end()) return found->second.get();
 
   auto plan = std::make_unique<Plan>();
-  KACHI_MATMUL_RETURN_IF_ERROR(
+  KACHI_RETURN_IF_ERROR(
       CublasStatus(cublasLtMatmulDescCreate(&plan->desc, compute, CUDA_R_32F), "cublasLtMatmulDescCreate"));
   const int32_t op_a = gemm.transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N;
   const int32_t op_b = gemm.transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N;
-  KACHI_MATMUL_RETURN_IF_ERROR(SetDesc(plan->desc, CUBLASLT_MATMUL_DESC_TRANSA, op_a, "set TRANSA"));
-  KACHI_MATMUL_RETURN_IF_ERROR(SetDesc(plan->desc, CUBLASLT_MATMUL_DESC_TRANSB, op_b, "set TRANSB"));
+  KACHI_RETURN_IF_ERROR(SetDesc(plan->desc, CUBLASLT_MATMUL_DESC_TRANSA, op_a, "set TRANSA"));
+  KACHI_RETURN_IF_ERROR(SetDesc(plan->desc, CUBLASLT_MATMUL_DESC_TRANSB, op_b, "set TRANSB"));
   const uint32_t epilogue = gemm.epilogue;
-  KACHI_MATMUL_RETURN_IF_ERROR(SetDesc(plan->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, epilogue, "set EPILOGUE"));
+  KACHI_RETURN_IF_ERROR(SetDesc(plan->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, epilogue, "set EPILOGUE"));
   const int32_t element_type = gemm.type;
   if (UsesBias(gemm.epilogue)) {
-    KACHI_MATMUL_RETURN_IF_ERROR(
-        SetDesc(plan->desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, element_type, "set BIAS_DATA_TYPE"));
+    KACHI_RETURN_IF_ERROR(SetDesc(plan->desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, element_type, "set BIAS_DATA_TYPE"));
     // The heuristic reads the pointer's value for its alignment.
-    KACHI_MATMUL_RETURN_IF_ERROR(SetDesc(plan->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, gemm.bias, "set BIAS_POINTER"));
+    KACHI_RETURN_IF_ERROR(SetDesc(plan->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, gemm.bias, "set BIAS_POINTER"));
   }
   if (UsesGeluAux(gemm.epilogue)) {
-    KACHI_MATMUL_RETURN_IF_ERROR(SetDesc(plan->desc, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_DATA_TYPE, element_type,
-                                         "set EPILOGUE_AUX_DATA_TYPE"));
-    KACHI_MATMUL_RETURN_IF_ERROR(
+    KACHI_RETURN_IF_ERROR(
+        SetDesc(plan->desc, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_DATA_TYPE, element_type, "set EPILOGUE_AUX_DATA_TYPE"));
+    KACHI_RETURN_IF_ERROR(
         SetDesc(plan->desc, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD, gemm.aux_ld, "set EPILOGUE_AUX_LD"));
-    KACHI_MATMUL_RETURN_IF_ERROR(
+    KACHI_RETURN_IF_ERROR(
         SetDesc(plan->desc, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER, gemm.aux, "set EPILOGUE_AUX_POINTER"));
   }
   const uint64_t a_rows = gemm.transpose_a ? gemm.k : gemm.m, a_cols = gemm.transpose_a ? gemm.m : gemm.k;
   const uint64_t b_rows = gemm.transpose_b ? gemm.n : gemm.k, b_cols = gemm.transpose_b ? gemm.k : gemm.n;
-  KACHI_MATMUL_RETURN_IF_ERROR(CublasStatus(
-      cublasLtMatrixLayoutCreate(&plan->layout_a, gemm.type, a_rows, a_cols, gemm.lda), "layout A"));
-  KACHI_MATMUL_RETURN_IF_ERROR(CublasStatus(
-      cublasLtMatrixLayoutCreate(&plan->layout_b, gemm.type, b_rows, b_cols, gemm.ldb), "layout B"));
-  KACHI_MATMUL_RETURN_IF_ERROR(CublasStatus(
-      cublasLtMatrixLayoutCreate(&plan->layout_d, gemm.type, gemm.m, gemm.n, gemm.ldd), "layout D"));
+  KACHI_RETURN_IF_ERROR(
+      CublasStatus(cublasLtMatrixLayoutCreate(&plan->layout_a, gemm.type, a_rows, a_cols, gemm.lda), "layout A"));
+  KACHI_RETURN_IF_ERROR(
+      CublasStatus(cublasLtMatrixLayoutCreate(&plan->layout_b, gemm.type, b_rows, b_cols, gemm.ldb), "layout B"));
+  KACHI_RETURN_IF_ERROR(
+      CublasStatus(cublasLtMatrixLayoutCreate(&plan->layout_d, gemm.type, gemm.m, gemm.n, gemm.ldd), "layout D"));
 
   cublasLtMatmulPreference_t preference = nullptr;
-  KACHI_MATMUL_RETURN_IF_ERROR(CublasStatus(cublasLtMatmulPreferenceCreate(&preference), "preference create"));
+  KACHI_RETURN_IF_ERROR(CublasStatus(cublasLtMatmulPreferenceCreate(&preference), "preference create"));
   const absl::Status status =
       ChooseAlgorithm(handle_, preference, workspace_bytes_, gemm, plan->desc, plan->layout_a, plan->layout_b,
                       plan->layout_d, &plan->algorithm, &plan->has_algorithm);
   cublasLtMatmulPreferenceDestroy(preference);
-  KACHI_MATMUL_RETURN_IF_ERROR(status);
+  KACHI_RETURN_IF_ERROR(status);
   Plan* raw = plan.get();
   plans_.emplace(key, std::move(plan));
   return raw;
 }
 
 absl::StatusOr<bool> MatmulContext::Run(const LtGemm& gemm) {
-  KACHI_MATMUL_RETURN_IF_ERROR(ValidateGemm(gemm));
+  KACHI_RETURN_IF_ERROR(ValidateGemm(gemm));
   int current_device = 0;
-  KACHI_MATMUL_RETURN_IF_ERROR(CudaStatus(cudaGetDevice(&current_device), "cudaGetDevice"));
+  KACHI_RETURN_IF_ERROR(CudaStatus(cudaGetDevice(&current_device), "cudaGetDevice"));
   if (current_device != device_) {
     return absl::FailedPreconditionError(absl::StrCat("matmul context belongs to device ", device_,
                                                       " but the current device is ", current_device));
@@ -305,19 +303,19 @@ absl::StatusOr<bool> MatmulContext::Run(const LtGemm& gemm) {
   if (!(*plan)->has_algorithm) return false;
   cublasLtMatmulDesc_t desc = (*plan)->desc;
   if (UsesBias(gemm.epilogue)) {
-    KACHI_MATMUL_RETURN_IF_ERROR(SetDesc(desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, gemm.bias, "set BIAS_POINTER"));
+    KACHI_RETURN_IF_ERROR(SetDesc(desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, gemm.bias, "set BIAS_POINTER"));
   }
   if (UsesGeluAux(gemm.epilogue)) {
-    KACHI_MATMUL_RETURN_IF_ERROR(
+    KACHI_RETURN_IF_ERROR(
         SetDesc(desc, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER, gemm.aux, "set EPILOGUE_AUX_POINTER"));
   }
   const float alpha = 1.0f;
   const float beta = gemm.beta;
-  KACHI_MATMUL_RETURN_IF_ERROR(CublasStatus(
-      cublasLtMatmul(handle_, desc, &alpha, gemm.a, (*plan)->layout_a, gemm.b, (*plan)->layout_b, &beta, gemm.d,
-                     (*plan)->layout_d, gemm.d, (*plan)->layout_d, &(*plan)->algorithm, workspace_.data(),
-                     workspace_bytes_, stream_),
-      "cublasLtMatmul"));
+  KACHI_RETURN_IF_ERROR(
+      CublasStatus(cublasLtMatmul(handle_, desc, &alpha, gemm.a, (*plan)->layout_a, gemm.b, (*plan)->layout_b, &beta,
+                                  gemm.d, (*plan)->layout_d, gemm.d, (*plan)->layout_d, &(*plan)->algorithm,
+                                  workspace_.data(), workspace_bytes_, stream_),
+                   "cublasLtMatmul"));
   return true;
 }
 

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "kernels/base/status_macros.h"
 #include "kernels/float_convert.cuh"
 #include "kernels/matmul_status_cuda.h"
 
@@ -128,7 +129,7 @@ absl::Status AccumulateColumnSums(T* sums, const T* matrix, int64_t rows, int64_
   }
   const dim3 grid(static_cast<unsigned>((cols + kSumColumns - 1) / kSumColumns), static_cast<unsigned>(chunks));
   ColumnChunkSumsKernel<T><<<grid, dim3(kSumColumns, kSumRowLanes), 0, stream>>>(scratch, matrix, rows, cols);
-  KACHI_MATMUL_RETURN_IF_ERROR(LaunchStatus("ColumnChunkSumsKernel"));
+  KACHI_RETURN_IF_ERROR(LaunchStatus("ColumnChunkSumsKernel"));
   AddChunkSumsKernel<T><<<static_cast<unsigned>((cols + kThreads - 1) / kThreads), kThreads, 0, stream>>>(
       sums, scratch, chunks, cols);
   return LaunchStatus("AddChunkSumsKernel");

@@ -9,7 +9,6 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "kernels/base/cuda_status.h"
-#include "kernels/base/status_macros.h"
 
 namespace kachi::cuda::matmul_internal {
 
@@ -24,10 +23,6 @@ inline absl::Status CublasStatus(cublasStatus_t status, const char* what) {
                                           cublasLtGetStatusName(status), ": ", cublasLtGetStatusString(status), ")"));
 }
 
-
 }  // namespace kachi::cuda::matmul_internal
-
-// Returns from the enclosing function when `expr` is not OK (the foundation's macro under the family's old name).
-#define KACHI_MATMUL_RETURN_IF_ERROR(expr) KACHI_RETURN_IF_ERROR(expr)
 
 #endif  // KACHI_KERNELS_MATMUL_STATUS_CUDA_H_

@@ -6,17 +6,12 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "kernels/base/splitmix64.h"
 
 namespace kachi {
 namespace {
 
-// splitmix64: a fast, well-mixed hash of one 64-bit word.
-uint64_t Mix(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
+using base::SplitMix64;
 
 // Stores `value` (any alignment) and loads one S at `at`.
 template <typename S>
@@ -54,7 +49,7 @@ double AverageTolerance(DType dtype) {
 }  // namespace
 
 int64_t PatternValue(uint64_t seed, int rank, size_t index) {
-  return 1 + static_cast<int64_t>(Mix(seed ^ Mix((static_cast<uint64_t>(rank) << 48) ^ index)) & 7);
+  return 1 + static_cast<int64_t>(SplitMix64(seed ^ SplitMix64((static_cast<uint64_t>(rank) << 48) ^ index)) & 7);
 }
 
 std::vector<uint8_t> EncodePattern(DType dtype, uint64_t seed, int rank, size_t count) {

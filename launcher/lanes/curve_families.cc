@@ -9,16 +9,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "kernels/base/splitmix64.h"
 
 namespace kachi::lanes {
 namespace {
 
-uint64_t Mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
+using base::SplitMix64;
 
 double Unit(uint64_t bits) { return (static_cast<double>(bits >> 11) + 0.5) * 0x1.0p-53; }
 
@@ -35,8 +31,8 @@ class WarmupPowerLaw : public LearningCurve {
   }
   double LossAt(int64_t step) const override {
     if (diverge_ >= 0 && step >= diverge_) return std::numeric_limits<double>::quiet_NaN();
-    const uint64_t h = Mix(seed_ ^ Mix(static_cast<uint64_t>(step)));
-    return MeanAt(step) + noise_ * std::sqrt(-2.0 * std::log(Unit(h))) * std::cos(2.0 * M_PI * Unit(Mix(h)));
+    const uint64_t h = SplitMix64(seed_ ^ SplitMix64(static_cast<uint64_t>(step)));
+    return MeanAt(step) + noise_ * std::sqrt(-2.0 * std::log(Unit(h))) * std::cos(2.0 * M_PI * Unit(SplitMix64(h)));
   }
   int64_t DivergeStep() const override { return diverge_; }
 

@@ -14,19 +14,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "kernels/base/splitmix64.h"
 
 namespace kachi::lanes {
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+using base::SplitMix64;
 
-// SplitMix64: a well-mixed 64-bit hash, so noise is a pure function of (seed, step).
-uint64_t Mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // Uniform in (0, 1) from a hash.
 double Unit(uint64_t bits) { return (static_cast<double>(bits >> 11) + 0.5) * 0x1.0p-53; }
@@ -50,8 +45,8 @@ double SyntheticCurve::MeanAt(int64_t step) const {
 
 double SyntheticCurve::LossAt(int64_t step) const {
   if (diverge_step_ >= 0 && step >= diverge_step_) return kNaN;
-  const uint64_t h = Mix(noise_seed_ ^ Mix(static_cast<uint64_t>(step)));
-  const double gaussian = std::sqrt(-2.0 * std::log(Unit(h))) * std::cos(2.0 * M_PI * Unit(Mix(h)));
+  const uint64_t h = SplitMix64(noise_seed_ ^ SplitMix64(static_cast<uint64_t>(step)));
+  const double gaussian = std::sqrt(-2.0 * std::log(Unit(h))) * std::cos(2.0 * M_PI * Unit(SplitMix64(h)));
   return MeanAt(step) + noise_ * gaussian;
 }
 

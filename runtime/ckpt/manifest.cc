@@ -100,17 +100,16 @@ absl::StatusOr<Manifest> ReadManifest(const std::string& step_dir, bool* sealed)
   if (!std::filesystem::exists(path, error)) {
     return absl::NotFoundError(absl::StrCat("'", path, "' is missing: the step directory holds no complete manifest"));
   }
-  absl::StatusOr<std::string> bytes = ReadWholeFile(path);
-  if (!bytes.ok()) return bytes.status();
+  KACHI_ASSIGN_OR_RETURN(const std::string bytes, ReadWholeFile(path));
   Manifest manifest;
-  if (!manifest.ParseFromString(*bytes)) {
-    return absl::DataLossError(absl::StrCat("'", path, "' (", bytes->size(), " bytes) is not a valid manifest"));
+  if (!manifest.ParseFromString(bytes)) {
+    return absl::DataLossError(absl::StrCat("'", path, "' (", bytes.size(), " bytes) is not a valid manifest"));
   }
   if (!manifest.has_layout() || !manifest.has_shape() || manifest.shards_size() == 0 || manifest.tensors_size() == 0) {
     return absl::DataLossError(absl::StrCat("'", path, "' lacks its layout, shape, tensors or shard list"));
   }
   bool is_sealed = false;
-  KACHI_RETURN_IF_ERROR(CheckManifestSeal(path, *bytes, manifest, &is_sealed));
+  KACHI_RETURN_IF_ERROR(CheckManifestSeal(path, bytes, manifest, &is_sealed));
   if (sealed != nullptr) *sealed = is_sealed;
   KACHI_RETURN_IF_ERROR(ValidateManifest(step_dir, manifest));
   return manifest;

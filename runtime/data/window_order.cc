@@ -7,16 +7,12 @@
 #include <random>
 #include <utility>
 
+#include "kernels/base/splitmix64.h"
+
 namespace kachi {
 namespace {
 
-// SplitMix64 finalizer: a bijective mix of 64 bits.
-uint64_t SplitMix64(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
+using base::SplitMix64;
 
 // Uniform integer in [0, bound) by rejection (unbiased and portable).
 uint64_t UniformBelow(std::mt19937_64& generator, uint64_t bound) {

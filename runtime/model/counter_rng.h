@@ -7,15 +7,17 @@
 #include <cstdint>
 #include <string_view>
 
+#include "kernels/base/splitmix64.h"
+
 namespace kachi {
 
 // Counter-based generator (splitmix64 finalizer over seed, stream and counter).
 class CounterRng {
  public:
-  CounterRng(uint64_t seed, std::string_view stream) : key_(Mix(seed ^ Hash(stream))) {}
+  CounterRng(uint64_t seed, std::string_view stream) : key_(base::SplitMix64Finalizer(seed ^ Hash(stream))) {}
 
   // 64 random bits for counter n.
-  uint64_t Bits(uint64_t n) const { return Mix(key_ + 0x9E3779B97F4A7C15ull * (n + 1)); }
+  uint64_t Bits(uint64_t n) const { return base::SplitMix64Finalizer(key_ + base::kSplitMix64Gamma * (n + 1)); }
   // Uniform in (0, 1) for counter n.
   double Uniform(uint64_t n) const { return (static_cast<double>(Bits(n) >> 11) + 0.5) * 0x1p-53; }
   // Standard normal for counter n (Box-Muller on two independent uniforms).
@@ -25,13 +27,6 @@ class CounterRng {
   }
 
  private:
-  static uint64_t Mix(uint64_t x) {
-    x ^= x >> 30;
-    x *= 0xBF58476D1CE4E5B9ull;
-    x ^= x >> 27;
-    x *= 0x94D049BB133111EBull;
-    return x ^ (x >> 31);
-  }
   static uint64_t Hash(std::string_view s) {  // FNV-1a
     uint64_t h = 0xCBF29CE484222325ull;
     for (unsigned char ch : s) h = (h ^ ch) * 0x100000001B3ull;

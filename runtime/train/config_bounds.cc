@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "kernels/base/status_macros.h"
 
 namespace kachi {
 namespace {
@@ -22,7 +23,7 @@ double GiB(int64_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024.0
 absl::Status CheckConfigBounds(const config::KachiConfig& config) {
   const config::ModelConfig& m = config.model();
   const config::TrainConfig& t = config.train();
-  for (absl::Status st : {
+  for (const absl::Status& st : {
            InRange("model.layers", m.has_layers(), m.layers(), 1, kMaxLayers),
            InRange("model.heads", m.has_heads(), m.heads(), 1, kMaxHeads),
            InRange("model.width", m.has_width(), m.width(), 1, kMaxWidth),
@@ -37,7 +38,7 @@ absl::Status CheckConfigBounds(const config::KachiConfig& config) {
            InRange("train.eval_windows", t.has_eval_windows(), t.eval_windows(), 0, kMaxBatch),
            InRange("train.log_every", t.has_log_every(), t.log_every(), 0, INT32_MAX),
        }) {
-    if (!st.ok()) return st;
+    KACHI_RETURN_IF_ERROR(st);
   }
   return absl::OkStatus();
 }

@@ -55,9 +55,9 @@ template <typename G>
 absl::StatusOr<double> ShardedAdamW::NormOf(const G* range_grads) {
   double local = 0;
   for (const Run& run : norm_runs_) {
-    absl::StatusOr<double> sum = ops_->SumOfSquares(range_grads + (run.begin - range_.begin), run.end - run.begin);
-    if (!sum.ok()) return sum.status();
-    local += *sum;
+    KACHI_ASSIGN_OR_RETURN(const double sum,
+                           ops_->SumOfSquares(range_grads + (run.begin - range_.begin), run.end - run.begin));
+    local += sum;
   }
   // Partial sums are exact in double per rank; the cross-rank sum runs in fp32 (relative error ~1e-7, far below
   // what clipping needs).
@@ -80,11 +80,9 @@ absl::StatusOr<float> ShardedAdamW::ClipScale(double norm) const {
 }
 
 absl::StatusOr<double> ShardedAdamW::Step(float* params, float* range_grads, double learning_rate) {
-  absl::StatusOr<double> norm = GlobalGradNorm(range_grads);
-  if (!norm.ok()) return norm.status();
-  absl::StatusOr<float> clip_scale = ClipScale(*norm);
-  if (!clip_scale.ok()) return clip_scale.status();
-  if (*clip_scale != 1.0f) KACHI_RETURN_IF_ERROR(ops_->Scale(range_grads, *clip_scale, range_.end - range_.begin));
+  KACHI_ASSIGN_OR_RETURN(const double norm, GlobalGradNorm(range_grads));
+  KACHI_ASSIGN_OR_RETURN(const float clip_scale, ClipScale(norm));
+  if (clip_scale != 1.0f) KACHI_RETURN_IF_ERROR(ops_->Scale(range_grads, clip_scale, range_.end - range_.begin));
   ++step_;
   for (const Run& run : update_runs_) {
     const int64_t local = run.begin - range_.begin;
@@ -92,24 +90,22 @@ absl::StatusOr<double> ShardedAdamW::Step(float* params, float* range_grads, dou
                                           run.end - run.begin, learning_rate, options_.beta1, options_.beta2,
                                           options_.eps, run.decay ? options_.weight_decay : 0.0, step_));
   }
-  return *norm;
+  return norm;
 }
 
 absl::StatusOr<double> ShardedAdamW::Step(Bf16* params, const Bf16* range_grads, double learning_rate) {
   if (!mixed_) return absl::FailedPreconditionError("bf16 optimizer step on an optimizer without master weights");
-  absl::StatusOr<double> norm = GlobalGradNorm(range_grads);
-  if (!norm.ok()) return norm.status();
-  absl::StatusOr<float> clip_scale = ClipScale(*norm);
-  if (!clip_scale.ok()) return clip_scale.status();
+  KACHI_ASSIGN_OR_RETURN(const double norm, GlobalGradNorm(range_grads));
+  KACHI_ASSIGN_OR_RETURN(const float clip_scale, ClipScale(norm));
   ++step_;
   for (const Run& run : update_runs_) {
     const int64_t local = run.begin - range_.begin;
     KACHI_RETURN_IF_ERROR(ops_->AdamWStep(master_.data() + local, params + run.begin, range_grads + local,
                                           m_.data() + local, v_.data() + local, run.end - run.begin, learning_rate,
                                           options_.beta1, options_.beta2, options_.eps,
-                                          run.decay ? options_.weight_decay : 0.0, step_, *clip_scale));
+                                          run.decay ? options_.weight_decay : 0.0, step_, clip_scale));
   }
-  return *norm;
+  return norm;
 }
 
 absl::Status ShardedAdamW::SetMaster(const float* host_range) {

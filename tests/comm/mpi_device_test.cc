@@ -11,6 +11,7 @@
 #include "comm/device_staging.h"
 #include "comm/mpi_communicator.h"
 #include "gtest/gtest.h"
+#include "kernels/base/device_buffer.h"
 #include "tests/comm/mpi_test_data.h"
 #include "tests/test_util.h"
 
@@ -25,9 +26,8 @@ using ::kachi::testing::InputsOfAllRanks;
 // A device allocation freed on scope exit.
 class DeviceBuffer {
  public:
-  explicit DeviceBuffer(size_t bytes) : bytes_(bytes) { EXPECT_EQ(cudaMalloc(&data_, bytes + 1), cudaSuccess); }
-  ~DeviceBuffer() { cudaFree(data_); }
-  char* data() const { return static_cast<char*>(data_); }
+  explicit DeviceBuffer(size_t bytes) : bytes_(bytes) { EXPECT_TRUE(buffer_.Reallocate(bytes + 1).ok()); }
+  char* data() const { return buffer_.as<char>(); }
   void Upload(const Bytes& host, size_t offset = 0) {
     ASSERT_EQ(cudaMemcpy(data() + offset, host.data(), host.size(), cudaMemcpyHostToDevice), cudaSuccess);
   }
@@ -38,7 +38,7 @@ class DeviceBuffer {
   }
 
  private:
-  void* data_ = nullptr;
+  base::DeviceBuffer buffer_;
   size_t bytes_;
 };
 #endif

@@ -19,6 +19,7 @@
 #include "gtest/gtest.h"
 #include "kernels/attention.h"
 #include "kernels/attention_cuda.h"
+#include "kernels/base/device_buffer.h"
 #include "tests/test_util.h"
 
 namespace kachi {
@@ -82,24 +83,21 @@ template <typename T>
 class DeviceArray {
  public:
   explicit DeviceArray(const std::vector<T>& host) : size_(host.size()) {
-    EXPECT_EQ(cudaMalloc(&data_, size_ * sizeof(T)), cudaSuccess);
-    EXPECT_EQ(cudaMemcpy(data_, host.data(), size_ * sizeof(T), cudaMemcpyHostToDevice), cudaSuccess);
+    EXPECT_TRUE(buffer_.Reallocate(size_ * sizeof(T)).ok());
+    EXPECT_EQ(cudaMemcpy(get(), host.data(), size_ * sizeof(T), cudaMemcpyHostToDevice), cudaSuccess);
   }
-  DeviceArray(const DeviceArray&) = delete;
-  DeviceArray& operator=(const DeviceArray&) = delete;
-  ~DeviceArray() { cudaFree(data_); }
-  T* get() const { return data_; }
+  T* get() const { return buffer_.as<T>(); }
   // Copies the device contents back (after synchronizing the device).
   std::vector<T> ToHost() const {
     std::vector<T> host(size_);
     EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
-    EXPECT_EQ(cudaMemcpy(host.data(), data_, size_ * sizeof(T), cudaMemcpyDeviceToHost), cudaSuccess);
+    EXPECT_EQ(cudaMemcpy(host.data(), get(), size_ * sizeof(T), cudaMemcpyDeviceToHost), cudaSuccess);
     return host;
   }
 
  private:
   size_t size_;
-  T* data_ = nullptr;
+  base::DeviceBuffer buffer_;
 };
 
 __nv_bfloat16* AsBf16(uint16_t* pointer) { return reinterpret_cast<__nv_bfloat16*>(pointer); }

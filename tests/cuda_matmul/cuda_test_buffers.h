@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "kernels/base/device_buffer.h"
 
 namespace kachi::testing {
 
@@ -49,42 +50,38 @@ std::vector<double> RoundedTo(const std::vector<double>& values) {
 template <typename T>
 class DeviceArray {
  public:
+  // get() is null when the allocation fails.
   explicit DeviceArray(size_t size) : size_(size) {
-    if (cudaMalloc(&data_, std::max<size_t>(size, 1) * sizeof(T)) != cudaSuccess) data_ = nullptr;
-  }
-  DeviceArray(const DeviceArray&) = delete;
-  DeviceArray& operator=(const DeviceArray&) = delete;
-  ~DeviceArray() {
-    if (data_ != nullptr) cudaFree(data_);
+    buffer_.Reallocate(std::max<size_t>(size, 1) * sizeof(T)).IgnoreError();
   }
 
-  T* get() const { return data_; }
+  T* get() const { return buffer_.as<T>(); }
   size_t size() const { return size_; }
 
   // Copies `values` (rounded to T) to the device.
   cudaError_t Upload(const std::vector<double>& values) {
     std::vector<T> host(values.size());
     for (size_t i = 0; i < values.size(); ++i) host[i] = FromDouble<T>(values[i]);
-    return cudaMemcpy(data_, host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice);
+    return cudaMemcpy(get(), host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice);
   }
   // Copies raw T values to the device.
   cudaError_t UploadRaw(const std::vector<T>& host) {
-    return cudaMemcpy(data_, host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice);
+    return cudaMemcpy(get(), host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice);
   }
   // Fills every byte with 0xFF: NaN for float and bf16, -1 for int32.
-  cudaError_t Poison() { return cudaMemset(data_, 0xFF, size_ * sizeof(T)); }
+  cudaError_t Poison() { return cudaMemset(get(), 0xFF, size_ * sizeof(T)); }
   // The device contents as doubles (after a device synchronization).
   std::vector<double> Download() const {
     std::vector<T> host(size_);
     EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
-    EXPECT_EQ(cudaMemcpy(host.data(), data_, size_ * sizeof(T), cudaMemcpyDeviceToHost), cudaSuccess);
+    EXPECT_EQ(cudaMemcpy(host.data(), get(), size_ * sizeof(T), cudaMemcpyDeviceToHost), cudaSuccess);
     std::vector<double> out(size_);
     for (size_t i = 0; i < size_; ++i) out[i] = ToDouble(host[i]);
     return out;
   }
 
  private:
-  T* data_ = nullptr;
+  base::DeviceBuffer buffer_;
   size_t size_;
 };
 

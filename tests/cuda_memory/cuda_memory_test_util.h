@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "kernels/base/device_buffer.h"
 #include "tests/kernels/kernel_test_util.h"
 #include "tests/test_util.h"
 
@@ -54,13 +55,10 @@ template <typename T>
 class DeviceArray {
  public:
   explicit DeviceArray(size_t size, size_t offset = 0) : size_(size), offset_(offset) {
-    EXPECT_EQ(cudaMalloc(&base_, (size + offset + 1) * sizeof(T)), cudaSuccess);
+    EXPECT_TRUE(buffer_.Reallocate((size + offset + 1) * sizeof(T)).ok());
   }
-  DeviceArray(const DeviceArray&) = delete;
-  DeviceArray& operator=(const DeviceArray&) = delete;
-  ~DeviceArray() { cudaFree(base_); }
 
-  T* data() const { return base_ + offset_; }
+  T* data() const { return buffer_.as<T>() + offset_; }
   size_t size() const { return size_; }
 
   // Copies `values` (converted to T) to the device; values.size() must equal size().
@@ -91,7 +89,7 @@ class DeviceArray {
   }
 
  private:
-  T* base_ = nullptr;
+  base::DeviceBuffer buffer_;
   size_t size_;
   size_t offset_;
 };

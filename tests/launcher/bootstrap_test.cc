@@ -8,9 +8,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "comm/nccl_communicator.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "comm/nccl_communicator.h"
+#include "kernels/base/device_buffer.h"
 #include "runtime/config/device_binding.h"
 #include "tests/test_util.h"
 
@@ -129,14 +130,14 @@ TEST(BootstrapGpuTest, AutoBindsOwnGpuAndReducesWithNccl) {
     std::vector<float> theirs = ::kachi::testing::RandomFloats(n, 500 + r);
     for (size_t i = 0; i < n; ++i) expected[i] += theirs[i];
   }
-  float* buffer = nullptr;
-  ASSERT_EQ(cudaMalloc(&buffer, n * sizeof(float)), cudaSuccess);
+  absl::StatusOr<base::DeviceBuffer> device = base::DeviceBuffer::Allocate(n * sizeof(float));
+  ASSERT_TRUE(device.ok()) << device.status();
+  float* buffer = device->as<float>();
   ASSERT_EQ(cudaMemcpy(buffer, mine.data(), n * sizeof(float), cudaMemcpyHostToDevice), cudaSuccess);
   ASSERT_TRUE(s.world_comm->AllReduce(buffer, buffer, n, DType::kFloat32, ReduceOp::kSum).ok());
   ASSERT_TRUE(s.world_comm->Synchronize().ok());
   std::vector<float> sum(n);
   ASSERT_EQ(cudaMemcpy(sum.data(), buffer, n * sizeof(float), cudaMemcpyDeviceToHost), cudaSuccess);
-  cudaFree(buffer);
   for (size_t i = 0; i < n; ++i) ASSERT_NEAR(sum[i], expected[i], 1e-4) << i;
 }
 #endif

@@ -18,6 +18,7 @@
 #include "comm/nccl_communicator.h"
 #include "comm/watchdog.h"
 #include "gtest/gtest.h"
+#include "kernels/base/device_buffer.h"
 #include "tests/comm/mpi_test_data.h"
 #include "tests/test_util.h"
 
@@ -60,13 +61,10 @@ const ::testing::Environment* const kWorldEnvironment =
 class DeviceBuffer {
  public:
   explicit DeviceBuffer(size_t bytes) : bytes_(std::max<size_t>(bytes, 1)) {
-    EXPECT_EQ(cudaMalloc(&data_, bytes_), cudaSuccess);
+    EXPECT_TRUE(buffer_.Reallocate(bytes_).ok());
   }
-  ~DeviceBuffer() { cudaFree(data_); }
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
 
-  uint8_t* data() const { return static_cast<uint8_t*>(data_); }
+  uint8_t* data() const { return buffer_.as<uint8_t>(); }
   void Upload(const std::vector<uint8_t>& host, size_t offset = 0) {
     ASSERT_LE(offset + host.size(), bytes_);
     ASSERT_EQ(cudaMemcpy(data() + offset, host.data(), host.size(), cudaMemcpyHostToDevice), cudaSuccess);
@@ -82,7 +80,7 @@ class DeviceBuffer {
   }
 
  private:
-  void* data_ = nullptr;
+  base::DeviceBuffer buffer_;
   size_t bytes_;
 };
 
