@@ -17,9 +17,15 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
 #include "comm/mpi_communicator.h"
 #include "comm/process_grid.h"
+#include "kernels/base/status_macros.h"
 #include "runtime/ckpt/checkpoint_writer.h"
 #include "runtime/ckpt/restore.h"
 #include "runtime/data/token_shard.h"
@@ -56,11 +62,22 @@ int64_t DirectoryBytes(const std::string& dir) {
   return total;
 }
 
-int Run(const std::string& dir, int reps) {
-  auto world = CreateMpiCommunicator(MPI_COMM_WORLD, CommOptions{});
-  if (!world.ok()) return std::fprintf(stderr, "%s\n", world.status().ToString().c_str()), 1;
-  auto grid = ProcessGrid::Create(**world, 1, 1, /*host=*/"");
-  if (!grid.ok()) return std::fprintf(stderr, "%s\n", grid.status().ToString().c_str()), 1;
+// `status` with `what` (the step that failed) before its message; OK stays OK.
+absl::Status Annotate(const absl::Status& status, absl::string_view what) {
+  if (status.ok()) return status;
+  return absl::Status(status.code(), absl::StrCat(what, ": ", status.message()));
+}
+
+// The status of a save and of the writer's Finish after it (the first error).
+absl::Status SaveAndFinish(ckpt::CheckpointWriter& writer, const absl::StatusOr<double>& saved) {
+  KACHI_RETURN_IF_ERROR(Annotate(saved.status(), "save"));
+  return Annotate(writer.Finish(), "finishing a save");
+}
+
+// The whole benchmark; prints its tables on success, returns the first error otherwise.
+absl::Status Run(const std::string& dir, int reps) {
+  KACHI_ASSIGN_OR_RETURN(auto world, CreateMpiCommunicator(MPI_COMM_WORLD, CommOptions{}));
+  KACHI_ASSIGN_OR_RETURN(auto grid, ProcessGrid::Create(*world, 1, 1, /*host=*/""));
   const bool gpu = HaveGpu();
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
@@ -76,16 +93,15 @@ int Run(const std::string& dir, int reps) {
   std::vector<uint16_t> tokens(options.global_batch * options.seq_len * 40 + 1);
   for (auto& t : tokens) t = static_cast<uint16_t>(gen() % 50257);
   options.train_pattern = dir + "/train_000000.bin";
-  if (!WriteTokenShard(options.train_pattern, tokens).ok()) return 1;
+  KACHI_RETURN_IF_ERROR(Annotate(WriteTokenShard(options.train_pattern, tokens),
+                                 "writing the token shard " + options.train_pattern));
 
-  auto trainer = Trainer::Create(options, grid->get());
-  if (!trainer.ok()) return std::fprintf(stderr, "%s\n", trainer.status().ToString().c_str()), 1;
-  Trainer& t = **trainer;
+  KACHI_ASSIGN_OR_RETURN(auto trainer, Trainer::Create(options, grid.get()));
+  Trainer& t = *trainer;
   std::vector<double> step_seconds;
   for (int i = 0; i < 5; ++i) {
-    auto step = t.Step();
-    if (!step.ok()) return std::fprintf(stderr, "%s\n", step.status().ToString().c_str()), 1;
-    if (i >= 2) step_seconds.push_back(step->seconds);
+    KACHI_ASSIGN_OR_RETURN(auto step, t.Step());
+    if (i >= 2) step_seconds.push_back(step.seconds);
   }
   const double step_time = Median(step_seconds);
 
@@ -113,12 +129,13 @@ int Run(const std::string& dir, int reps) {
     sync_options.dir = sync_dir;
     sync_options.async = false;
     sync_options.snapshot = variant.snapshot;
-    writers.push_back(std::make_unique<ckpt::CheckpointWriter>(sync_options, grid->get()));
+    writers.push_back(std::make_unique<ckpt::CheckpointWriter>(sync_options, grid.get()));
     std::filesystem::remove_all(sync_dir);
     const double start = Now();
     auto saved = writers.back()->Save(t);
     if (writers.size() == 1) first_save_seconds = Now() - start;
-    if (!saved.ok() || !writers.back()->Finish().ok()) return std::fprintf(stderr, "save failed\n"), 1;
+    KACHI_RETURN_IF_ERROR(
+        Annotate(SaveAndFinish(*writers.back(), saved), absl::StripLeadingAsciiWhitespace(variant.name)));
   }
   for (int rep = 0; rep < reps; ++rep) {
     for (size_t v = 0; v < variants.size(); ++v) {
@@ -128,7 +145,8 @@ int Run(const std::string& dir, int reps) {
       const double start = Now();
       auto saved = writer.Save(t);
       variant.seconds.push_back(Now() - start);
-      if (!saved.ok() || !writer.Finish().ok()) return std::fprintf(stderr, "save failed\n"), 1;
+      KACHI_RETURN_IF_ERROR(
+          Annotate(SaveAndFinish(writer, saved), absl::StripLeadingAsciiWhitespace(variant.name)));
       bytes = DirectoryBytes(sync_dir);
       ++save_count;
     }
@@ -147,12 +165,12 @@ int Run(const std::string& dir, int reps) {
   sync_options.dir = sync_dir;
 
   // Restore into a fresh trainer (the files are likely in the page cache: this is the load path's own cost).
-  auto fresh = Trainer::Create(options, grid->get());
-  if (!fresh.ok()) return 1;
+  auto fresh = Trainer::Create(options, grid.get());
+  KACHI_RETURN_IF_ERROR(Annotate(fresh.status(), "creating the trainer to restore into"));
   const double load_start = Now();
-  auto restored = ckpt::RestoreTrainer(sync_options.dir, **fresh, **grid, nullptr);
+  auto restored = ckpt::RestoreTrainer(sync_options.dir, **fresh, *grid, nullptr);
   const double load_seconds = Now() - load_start;
-  if (!restored.ok()) return std::fprintf(stderr, "%s\n", restored.status().ToString().c_str()), 1;
+  KACHI_RETURN_IF_ERROR(Annotate(restored.status(), "restore"));
 
   // Async saves spaced so that the previous one has finished (at most one save is in flight: saving more often than
   // a save takes would stall on the previous save, not on the snapshot): the stall each costs its step.
@@ -164,20 +182,20 @@ int Run(const std::string& dir, int reps) {
   async_options.retention = ckpt::RetentionPolicy{2, 0};
   std::vector<double> stalls, async_steps;
   {
-    ckpt::CheckpointWriter writer(async_options, grid->get());
+    ckpt::CheckpointWriter writer(async_options, grid.get());
     for (int64_t i = 0; i < 3 * spacing; ++i) {
       auto step = t.Step();
-      if (!step.ok()) return 1;
+      KACHI_RETURN_IF_ERROR(Annotate(step.status(), absl::StrCat("training step ", i, " during async saves")));
       const int64_t saves_before = writer.saves_started();
       auto stall = writer.AfterStep(t);
-      if (!stall.ok()) return std::fprintf(stderr, "%s\n", stall.status().ToString().c_str()), 1;
+      KACHI_RETURN_IF_ERROR(Annotate(stall.status(), "async save after a step"));
       if (writer.saves_started() > saves_before) {
         stalls.push_back(*stall);
       } else {
         async_steps.push_back(step->seconds);
       }
     }
-    if (!writer.Finish().ok()) return 1;
+    KACHI_RETURN_IF_ERROR(Annotate(writer.Finish(), "finishing the async saves"));
   }
   std::filesystem::remove_all(dir);
 
@@ -207,16 +225,20 @@ int Run(const std::string& dir, int reps) {
               step_time * 1e3, static_cast<long long>(spacing), Median(stalls) * 1e3,
               100 * Median(stalls) / step_time, stalls.size(), stalls.empty() ? 0.0 : stalls.front() * 1e3,
               Median(async_steps) * 1e3);
-  return 0;
+  return absl::OkStatus();
 }
 
 }  // namespace
 }  // namespace kachi
 
 int main(int argc, char** argv) {
-  if (!kachi::InitMpi(&argc, &argv).ok()) return 1;
+  if (const absl::Status init = kachi::InitMpi(&argc, &argv); !init.ok()) {
+    std::fprintf(stderr, "bench_ckpt: MPI init: %s\n", init.ToString().c_str());
+    return 1;
+  }
   const int reps = argc > 2 ? std::max(1, std::atoi(argv[2])) : 3;
-  const int rc = kachi::Run(argc > 1 ? argv[1] : "/tmp/kachi_ckpt_bench", reps);
+  const absl::Status status = kachi::Run(argc > 1 ? argv[1] : "/tmp/kachi_ckpt_bench", reps);
+  if (!status.ok()) std::fprintf(stderr, "bench_ckpt: %s\n", status.ToString().c_str());
   kachi::FinalizeMpi();
-  return rc;
+  return status.ok() ? 0 : 1;
 }
