@@ -142,9 +142,10 @@ std::string FormatJournal(const config::LanesJournal& journal) {
                             run.to_step(), run.begin_s(), run.end_s(), run.work_s(), run.restored() ? 1 : 0);
     }
     for (const config::LanesJournalDecision& d : event.decisions()) {
-      absl::StrAppendFormat(&text, "event %d decision %s lane %d rung %d step %d cards [%s]%s\n", e, d.kind(),
+      absl::StrAppendFormat(&text, "event %d decision %s lane %d rung %d step %d cards [%s]%s%s\n", e, d.kind(),
                             d.lane(), d.rung(), d.step(), absl::StrJoin(d.cards(), ","),
-                            d.has_loss() ? absl::StrFormat(" loss %.6f", d.loss()) : "");
+                            d.has_loss() ? absl::StrFormat(" loss %.6f", d.loss()) : "",
+                            d.reason().empty() ? "" : " reason " + d.reason());
     }
   }
   for (const config::LanesJournalRepool& repool : journal.repools()) {  // journal_repool.h

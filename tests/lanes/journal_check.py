@@ -11,6 +11,11 @@
                                      cards_busy_fraction F" (other lanes' chunks that began and ended inside it,
                                      other lanes' rung reports inside it, and how busy the other cards were from
                                      B until the other lanes' last chunk inside it ended, or E)
+  journal_check.py cut FILE          one line per lane paused by predict_cut: "cut lane L event E step S loss X
+                                     resumed R"; fails unless each cut is at a chunk's end (the lane reported a
+                                     TICK at step S with its checkpoint at S in the same event) and the lane, unless
+                                     promoted back (R = 1, "resumed"), held no cards afterwards (no chunk of it
+                                     ended and no decision gave it cards after E); no cut at all fails too
 Exit status 1 with a message on stderr when a check fails (chain) or the journal cannot be read.
 """
 import re
@@ -21,7 +26,8 @@ EVENT = re.compile(r"^event (\d+) at ([0-9.]+) session (\d+)$")
 RUN = re.compile(r"^event (\d+) run lane (\d+) cards \[([0-9,]*)\] steps (\d+)->(\d+) time ([0-9.]+)->([0-9.]+) "
                  r"work ([0-9.]+) restored ([01])$")
 REPORT = re.compile(r"^event (\d+) report (\w+) lane (\d+) step (\d+) loss (\S+) checkpoint (\d+)")
-DECISION = re.compile(r"^event (\d+) decision (\w+) lane (\d+) rung (-?\d+) step (\d+) cards \[([0-9,]*)\]")
+DECISION = re.compile(r"^event (\d+) decision (\w+) lane (\d+) rung (-?\d+) step (\d+) cards \[([0-9,]*)\]"
+                      r"(?: loss (\S+))?(?: reason (.*))?$")
 
 
 def parse(path):
@@ -37,10 +43,11 @@ def parse(path):
                                  cards=[int(c) for c in m[3].split(",") if c], start=int(m[4]), end=int(m[5]),
                                  begin=float(m[6]), finish=float(m[7]), restored=m[9] == "1"))
             elif m := REPORT.match(line):
-                reports.append(dict(event=int(m[1]), kind=m[2], lane=int(m[3]), step=int(m[4])))
+                reports.append(dict(event=int(m[1]), kind=m[2], lane=int(m[3]), step=int(m[4]),
+                                    checkpoint=int(m[6])))
             elif m := DECISION.match(line):
-                decisions.append(dict(event=int(m[1]), kind=m[2], lane=int(m[3]),
-                                      cards=[int(c) for c in m[6].split(",") if c]))
+                decisions.append(dict(event=int(m[1]), kind=m[2], lane=int(m[3]), step=int(m[5]),
+                                      cards=[int(c) for c in m[6].split(",") if c], loss=m[7], reason=m[8] or ""))
     if not events:
         sys.exit(f"{path}: no events")
     for r in runs + reports + decisions:
@@ -147,6 +154,31 @@ def overlap(path, lane):
           f"cards_busy_fraction {busy / others if others else 0:.4f}")
 
 
+def cut(path):
+    _, runs, reports, decisions, _ = parse(path)
+    cuts = [d for d in decisions if d["kind"] == "pause" and d["reason"] == "cut"]
+    if not cuts:
+        sys.exit(f"{path}: no lane was cut (no 'decision pause ... reason cut')")
+    bad = []
+    for c in cuts:
+        lane, e, step = c["lane"], c["event"], c["step"]
+        if not any(r["event"] == e and r["lane"] == lane and r["kind"] == "TICK" and r["step"] == step and
+                   r["checkpoint"] == step for r in reports):
+            bad.append(f"lane {lane}: cut at event {e} step {step}, not at a chunk's end (no TICK with its "
+                       f"checkpoint at step {step} in that event)")
+        back = [d for d in decisions if d["lane"] == lane and d["event"] > e and d["kind"] == "promote" and
+                d["reason"] == "resumed"]
+        until = back[0]["event"] if back else float("inf")
+        held = [f"chunk ending at event {r['event']}" for r in runs if r["lane"] == lane and e < r["event"] <= until]
+        held += [f"{d['kind']} at event {d['event']}" for d in decisions
+                 if d["lane"] == lane and e < d["event"] <= until and d["cards"]]
+        if held:
+            bad.append(f"lane {lane}: cut at event {e} but held cards afterwards: {', '.join(held)}")
+        print(f"cut lane {lane} event {e} step {step} loss {c['loss']} resumed {1 if back else 0}")
+    if bad:
+        sys.exit("\n".join(bad))
+
+
 if __name__ == "__main__":
     if len(sys.argv) < 3:
         sys.exit(__doc__)
@@ -159,5 +191,7 @@ if __name__ == "__main__":
         idle(path)
     elif cmd == "overlap":
         overlap(path, int(sys.argv[3]))
+    elif cmd == "cut":
+        cut(path)
     else:
         sys.exit(__doc__)
