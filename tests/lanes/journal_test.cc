@@ -17,6 +17,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "tests/lanes/chunk_flight.h"
 
 namespace kachi::lanes {
 namespace {
@@ -56,13 +57,7 @@ Driven Drive(int max_events, uint32_t seed) {
   std::mt19937 rng(seed);
   std::uniform_real_distribution<double> loss(2.0, 6.0);
   std::uniform_real_distribution<double> seconds(0.5, 3.0);
-  struct Flight {
-    int lane;
-    std::vector<int> cards;
-    int64_t from, to;
-    double begin, end;
-  };
-  std::vector<Flight> flights;
+  std::vector<ChunkFlight> flights;
   std::vector<int64_t> step(policy.lane_count(), 0);
   std::vector<bool> busy(4, false);
   double now = 0;
@@ -72,7 +67,7 @@ Driven Drive(int max_events, uint32_t seed) {
     for (int lane = 0; lane < policy.lane_count(); ++lane) {
       const LaneStatus& status = policy.status(lane);
       if (status.state != LaneState::kRunning) continue;
-      if (std::any_of(flights.begin(), flights.end(), [&](const Flight& f) { return f.lane == lane; })) continue;
+      if (std::any_of(flights.begin(), flights.end(), [&](const ChunkFlight& f) { return f.lane == lane; })) continue;
       if (std::any_of(status.cards.begin(), status.cards.end(), [&](int c) { return busy[c]; })) continue;
       const int64_t target = policy.Targets()[status.target];
       flights.push_back({lane, status.cards, step[lane], std::min(target, step[lane] + 4), now, now + seconds(rng)});
@@ -91,37 +86,13 @@ Driven Drive(int max_events, uint32_t seed) {
   while (!(policy.Done() && flights.empty()) && driven.journal.events_size() < max_events) {
     EXPECT_FALSE(flights.empty());
     if (flights.empty()) break;
-    auto first = std::min_element(flights.begin(), flights.end(),
-                                  [](const Flight& a, const Flight& b) { return a.end < b.end; });
-    const Flight flight = *first;
-    flights.erase(first);
+    const ChunkFlight flight = TakeFirstToEnd(flights);
     now = flight.end;
     for (int card : flight.cards) busy[card] = false;
     driven.held_card_seconds += flight.cards.size() * (flight.end - flight.begin);
-    config::LanesJournalEvent event;
-    config::LanesJournalRun* run = event.add_runs();
-    run->set_lane(flight.lane);
-    for (int card : flight.cards) run->add_cards(card);
-    run->set_from_step(flight.from);
-    run->set_to_step(flight.to);
-    run->set_begin_s(flight.begin);
-    run->set_end_s(flight.end);
-    config::LanesJournalReport* report = event.add_reports();
-    report->set_lane(flight.lane);
-    report->set_step(flight.to);
-    report->set_loss(loss(rng));
-    if (flight.lane == 6) {  // lane 6 diverges in its first chunk
-      report->set_kind(config::LanesJournalReport::FAILURE);
-      report->set_reason("diverged");
-      report->set_checkpoint_step(flight.from);
-    } else {
-      step[flight.lane] = flight.to;
-      report->set_checkpoint_step(flight.to);
-      report->set_kind(flight.to == policy.Targets()[policy.status(flight.lane).target]
-                           ? config::LanesJournalReport::TARGET
-                           : config::LanesJournalReport::TICK);
-    }
-    record(event);
+    const bool diverged = flight.lane == 6;  // lane 6 diverges in its first chunk
+    if (!diverged) step[flight.lane] = flight.to;
+    record(FinishedChunkEvent(flight, loss(rng), diverged, policy));
   }
   driven.total_card_seconds = 4 * now;
   return driven;

@@ -13,6 +13,7 @@
 
 #include "gtest/gtest.h"
 #include "launcher/lanes/journal.h"
+#include "tests/lanes/chunk_flight.h"
 
 namespace kachi::lanes {
 namespace {
@@ -46,13 +47,7 @@ void DriveSession(LanePolicy& policy, config::LanesJournal& journal, std::vector
                   int max_events, std::mt19937& rng, double& now) {
   std::uniform_real_distribution<double> loss(2.0, 6.0);
   std::uniform_real_distribution<double> seconds(0.5, 3.0);
-  struct Flight {
-    int lane;
-    std::vector<int> cards;
-    int64_t from, to;
-    double begin, end;
-  };
-  std::vector<Flight> flights;
+  std::vector<ChunkFlight> flights;
   std::vector<bool> busy(cards, false);
   const int session = journal.events_size() == 0 ? 0 : journal.events(journal.events_size() - 1).session() + 1;
   int recorded = 0;
@@ -60,7 +55,7 @@ void DriveSession(LanePolicy& policy, config::LanesJournal& journal, std::vector
     for (int lane = 0; lane < policy.lane_count(); ++lane) {
       const LaneStatus& status = policy.status(lane);
       if (status.state != LaneState::kRunning) continue;
-      if (std::any_of(flights.begin(), flights.end(), [&](const Flight& f) { return f.lane == lane; })) continue;
+      if (std::any_of(flights.begin(), flights.end(), [&](const ChunkFlight& f) { return f.lane == lane; })) continue;
       const int tp = policy.specs()[lane].tp;
       ASSERT_EQ(status.cards.size() % tp, 0u);
       for (size_t g = 0; g < status.cards.size(); g += tp) {
@@ -89,36 +84,12 @@ void DriveSession(LanePolicy& policy, config::LanesJournal& journal, std::vector
   record({});
   while (!(policy.Done() && flights.empty()) && recorded < max_events) {
     ASSERT_FALSE(flights.empty());
-    auto first = std::min_element(flights.begin(), flights.end(),
-                                  [](const Flight& a, const Flight& b) { return a.end < b.end; });
-    const Flight flight = *first;
-    flights.erase(first);
+    const ChunkFlight flight = TakeFirstToEnd(flights);
     now = flight.end;
     for (int card : flight.cards) busy[card] = false;
-    config::LanesJournalEvent event;
-    config::LanesJournalRun* run = event.add_runs();
-    run->set_lane(flight.lane);
-    for (int card : flight.cards) run->add_cards(card);
-    run->set_from_step(flight.from);
-    run->set_to_step(flight.to);
-    run->set_begin_s(flight.begin);
-    run->set_end_s(flight.end);
-    config::LanesJournalReport* report = event.add_reports();
-    report->set_lane(flight.lane);
-    report->set_step(flight.to);
-    report->set_loss(loss(rng));
-    if (flight.lane == 5 && flight.from >= 8) {
-      report->set_kind(config::LanesJournalReport::FAILURE);
-      report->set_reason("diverged");
-      report->set_checkpoint_step(flight.from);
-    } else {
-      steps[flight.lane] = flight.to;
-      report->set_checkpoint_step(flight.to);
-      report->set_kind(flight.to == policy.Targets()[policy.status(flight.lane).target]
-                           ? config::LanesJournalReport::TARGET
-                           : config::LanesJournalReport::TICK);
-    }
-    record(event);
+    const bool diverged = flight.lane == 5 && flight.from >= 8;
+    if (!diverged) steps[flight.lane] = flight.to;
+    record(FinishedChunkEvent(flight, loss(rng), diverged, policy));
   }
   if (policy.Done() && flights.empty()) journal.set_complete(true);
 }
