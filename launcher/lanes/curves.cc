@@ -110,8 +110,9 @@ absl::StatusOr<std::vector<NamedCurve>> ParseCurvesCsv(const std::string& text, 
   std::vector<std::string> order;
   std::map<std::string, std::vector<std::pair<int64_t, double>>> points;
   std::map<std::string, int> batch_units;
+  std::map<std::string, int64_t> warmup_steps;
   int line_number = 0;
-  size_t columns = 0;  // 3 or 4, fixed by the header or the first data row
+  size_t columns = 0;  // 3, 4 or 5, fixed by the header or the first data row
   bool first = true;
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
     ++line_number;
@@ -124,22 +125,26 @@ absl::StatusOr<std::vector<NamedCurve>> ParseCurvesCsv(const std::string& text, 
     if (first) {
       first = false;
       const std::string header = absl::AsciiStrToLower(spaced);
-      if (header == "lane,step,loss" || header == "lane,step,loss,batch_units") {
+      if (header == "lane,step,loss" || header == "lane,step,loss,batch_units" ||
+          header == "lane,step,loss,batch_units,warmup_steps") {
         columns = fields.size();
         continue;
       }
     }
-    if (columns == 0) columns = fields.size() == 4 ? 4 : 3;
+    if (columns == 0) columns = fields.size() == 4 || fields.size() == 5 ? fields.size() : 3;
     if (fields.size() != columns) {
       return absl::InvalidArgumentError(absl::StrCat(where, "found ", fields.size(), " fields; expected ", columns,
-                                                     columns == 4 ? " (lane,step,loss,batch_units)"
-                                                                  : " (lane,step,loss)"));
+                                                     columns == 5   ? " (lane,step,loss,batch_units,warmup_steps)"
+                                                     : columns == 4 ? " (lane,step,loss,batch_units)"
+                                                                    : " (lane,step,loss)"));
     }
     int64_t step = 0;
     if (!absl::SimpleAtoi(fields[1], &step)) {
       return absl::InvalidArgumentError(absl::StrCat(
           where, "field 2 (step) '", fields[1], "' is not an integer",
-          line_number == 1 ? "; a header line must read lane,step,loss or lane,step,loss,batch_units" : ""));
+          line_number == 1 ? "; a header line must read lane,step,loss, lane,step,loss,batch_units or "
+                             "lane,step,loss,batch_units,warmup_steps"
+                           : ""));
     }
     double loss = 0;
     if (absl::AsciiStrToLower(fields[2]) == "nan") {
@@ -151,7 +156,7 @@ absl::StatusOr<std::vector<NamedCurve>> ParseCurvesCsv(const std::string& text, 
     if (step < 0) return absl::InvalidArgumentError(absl::StrCat(where, "field 2 (step) ", step, " is negative"));
     const std::string lane(fields[0]);
     if (lane.empty()) return absl::InvalidArgumentError(absl::StrCat(where, "field 1 (lane) is empty"));
-    if (columns == 4) {
+    if (columns >= 4) {
       int units = 0;
       if (!absl::SimpleAtoi(fields[3], &units) || units < 1) {
         return absl::InvalidArgumentError(absl::StrCat(where, "field 4 (batch_units) '", fields[3],
@@ -160,6 +165,18 @@ absl::StatusOr<std::vector<NamedCurve>> ParseCurvesCsv(const std::string& text, 
       auto [it, inserted] = batch_units.emplace(lane, units);
       if (!inserted && it->second != units) {
         return absl::InvalidArgumentError(absl::StrCat(where, "field 4 (batch_units) ", units, " for lane '", lane,
+                                                       "', which had ", it->second, "; expected one value per lane"));
+      }
+    }
+    if (columns == 5) {
+      int64_t warmup = 0;
+      if (!absl::SimpleAtoi(fields[4], &warmup) || warmup < 0) {
+        return absl::InvalidArgumentError(absl::StrCat(where, "field 5 (warmup_steps) '", fields[4],
+                                                       "'; expected an integer >= 0 (optimizer.warmup_steps)"));
+      }
+      auto [it, inserted] = warmup_steps.emplace(lane, warmup);
+      if (!inserted && it->second != warmup) {
+        return absl::InvalidArgumentError(absl::StrCat(where, "field 5 (warmup_steps) ", warmup, " for lane '", lane,
                                                        "', which had ", it->second, "; expected one value per lane"));
       }
     }
@@ -179,7 +196,8 @@ absl::StatusOr<std::vector<NamedCurve>> ParseCurvesCsv(const std::string& text, 
       }
     }
     const int units = batch_units.count(lane) ? batch_units[lane] : 0;
-    curves.push_back(NamedCurve{lane, std::make_unique<RecordedCurve>(std::move(lane_points)), units});
+    const int64_t warmup = warmup_steps.count(lane) ? warmup_steps[lane] : 0;
+    curves.push_back(NamedCurve{lane, std::make_unique<RecordedCurve>(std::move(lane_points)), units, warmup});
   }
   return curves;
 }

@@ -41,8 +41,10 @@ absl::Status AttachCsvCurves(const config::LanesFile& file, const std::vector<La
   std::map<std::string, std::unique_ptr<RecordedCurve>> by_name;
   std::vector<std::string> order;
   std::map<std::string, int> units;
+  std::map<std::string, int64_t> warmups;
   for (NamedCurve& named : *recorded) {
     order.push_back(named.lane);
+    warmups[named.lane] = named.warmup_steps;
     units[named.lane] = named.batch_units > 0 ? named.batch_units
                                               : static_cast<int>(file.simulator().csv_batch_units());
     by_name[named.lane] = std::move(named.curve);
@@ -52,6 +54,8 @@ absl::Status AttachCsvCurves(const config::LanesFile& file, const std::vector<La
       // A CSV lane's batch shape is its recorded one (never the synthetic lanes' 64 units).
       LaneSpec spec = SimulatedLaneSpec(file, name);
       spec.batch_units = units[name];
+      // Its warmup (the CSV's warmup_steps column) is its grace, as a lanes file's optimizer.warmup_steps is.
+      if (file.policy().warmup_grace()) spec.grace_steps = warmups[name];
       setup->input.lanes.push_back(std::move(spec));
     }
   }
