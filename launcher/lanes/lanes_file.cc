@@ -75,6 +75,7 @@ PolicyOptions PolicyOptionsFromFile(const config::LanesFile& file) {
   options.promote_runners_up = policy.promote_runners_up();
   options.predict_final = policy.predict_final();
   options.predict_cut = policy.predict_cut();
+  options.choose_by_fit = policy.choose_by_fit();
   return options;
 }
 

@@ -477,9 +477,17 @@ bool LanePolicy::Done() const {
 
 std::optional<int> LanePolicy::BestLane() const {
   std::optional<int> best;
+  double best_value = 0;
   for (int lane = 0; lane < lane_count(); ++lane) {
     if (lanes_[lane].state != LaneState::kFinished) continue;
-    if (!best || lanes_[lane].final_loss < lanes_[*best].final_loss) best = lane;
+    double value = lanes_[lane].final_loss;
+    if (options_.choose_by_fit) {
+      std::optional<LossPrediction> p = PredictPowerLaw(lanes_[lane].points, FitStep(lane, options_.max_steps),
+                                                        options_.predict_z, options_.predict_noise_floor,
+                                                        options_.predict_min_points);
+      if (p) value = p->mean;
+    }
+    if (!best || value < best_value) best = lane, best_value = value;
   }
   return best;
 }

@@ -125,7 +125,8 @@ class LanePolicy {
   // True when no lane is running, runnable or awaiting a verdict (the remaining ones are finished, stopped or
   // paused for good).
   bool Done() const;
-  // The finished lane with the lowest final loss (ties: lowest index), or nullopt when none finished.
+  // The finished lane with the lowest final loss (with choose_by_fit: the lowest fitted final), ties: lowest index;
+  // nullopt when none finished.
   std::optional<int> BestLane() const;
 
   // Steps of the rungs followed by max_steps.
