@@ -18,7 +18,10 @@ out_csv=${2:-$source_dir/bench/lanes/real_curves_cpu.csv}
 lanes_file=${3:-$source_dir/configs/lanes_real_curves_cpu.pbtxt}
 fortunes=/usr/share/games/fortunes
 [ -x "$kachi" ] || { echo "record_real_curves: no kachi binary at $kachi" >&2; exit 1; }
-[ -f "$fortunes/fortunes" ] || { echo "record_real_curves: $fortunes/fortunes missing (apt-get install fortunes-min)" >&2; exit 1; }
+if [ ! -f "$fortunes/fortunes" ]; then
+  echo "record_real_curves: $fortunes/fortunes missing (apt-get install fortunes-min)" >&2
+  exit 1
+fi
 export CUDA_VISIBLE_DEVICES=  # a CPU recording
 work=$(mktemp -d /tmp/kachi_real_curves_XXXXXX)
 trap 'rm -rf "$work"' EXIT
