@@ -30,6 +30,7 @@ absl::StatusOr<SimulationResult> RunPolicy(const std::string& policy, Simulation
     input.options.promote_runners_up = true;
     input.options.predict_final = policy != "kachi-no-predict";
     input.options.choose_by_fit = policy == "kachi-fit-choice";
+    input.options.schedule_rungs = policy != "kachi-no-predict";
     for (size_t i = 0; i < lanes.size(); ++i) input.lanes[i].grace_steps = lanes[i].warmup_steps;
   }
   return Simulate(input);
