@@ -58,8 +58,7 @@ inline std::vector<uint16_t> RandomTokens(size_t n, uint64_t seed, int vocab_siz
 // Writes shard i of `sizes` as DIR/PREFIX_00000i.bin holding RandomTokens(sizes[i], first_seed + i, vocab_size);
 // returns all their tokens in file order (the stream a loader reads). A failed write is a test failure.
 inline std::vector<uint16_t> WriteRandomShards(const std::string& dir, const std::string& prefix,
-                                               const std::vector<size_t>& sizes, uint64_t first_seed,
-                                               int vocab_size) {
+                                               const std::vector<size_t>& sizes, uint64_t first_seed, int vocab_size) {
   std::vector<uint16_t> stream;
   for (size_t i = 0; i < sizes.size(); ++i) {
     const std::vector<uint16_t> tokens = RandomTokens(sizes[i], first_seed + i, vocab_size);

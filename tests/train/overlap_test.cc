@@ -53,9 +53,7 @@ class OverlapTest : public ::testing::Test {
     shared_ = *std::move(shared);
   }
 
-  static void TearDownTestSuite() {
-    shared_.reset();
-  }
+  static void TearDownTestSuite() { shared_.reset(); }
 
   // Trains at (dp, tp) on the first dp*tp ranks; other ranks return an empty result.
   static RunResult Train(int dp, int tp, const std::string& precision, bool overlap) {

@@ -43,9 +43,7 @@ class RecomputeTest : public ::testing::Test {
     ASSERT_TRUE(shared.ok()) << shared.status();
     shared_ = *std::move(shared);
   }
-  static void TearDownTestSuite() {
-    shared_.reset();
-  }
+  static void TearDownTestSuite() { shared_.reset(); }
 
   // Trains 5 steps on the first dp*tp ranks (others return an empty result).
   static RunResult Train(const Case& c, bool recompute) {
