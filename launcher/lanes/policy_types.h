@@ -81,6 +81,11 @@ struct PolicyOptions {
   // that is best in expectation 0.82-0.90 of the time instead of 0.53-0.78, and the measured-best less often
   // (bench/RESULTS.md, 2026-12-04). A lane without a fit is ranked by its final loss.
   bool choose_by_fit = false;
+  // Rungs in schedule time: a lane with a warmup (grace_steps w, a linear ramp assumed) reaches rung r at the step
+  // where the area under its learning-rate ramp is r (sqrt(2 w r) while r < w/2, r + w/2 after), so it is judged
+  // against the other lanes at equal schedule progress instead of being promoted blindly through the rungs inside
+  // its warmup (warmup grace is then off). A rung its schedule puts at or past max_steps is skipped.
+  bool schedule_rungs = false;
 };
 
 // What the policy needs to know about one lane.
