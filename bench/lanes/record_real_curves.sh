@@ -92,10 +92,11 @@ import json, statistics, sys
 lanes = [json.loads(line) for line in open(sys.argv[1])]
 ms = [m for lane in lanes for m in lane["step_ms"]]
 ck = [c for lane in lanes for c in lane["ckpt_ms"]]
-print(f"# measured: step median {statistics.median(ms):.1f} ms over {len(ms)} steps "
-      f"(per lane {min(statistics.median(l['step_ms']) for l in lanes):.1f}-"
-      f"{max(statistics.median(l['step_ms']) for l in lanes):.1f} ms); "
-      f"synchronous checkpoint median {statistics.median(ck):.1f} ms over {len(ck)} saves")
+per_lane = [statistics.median(lane["step_ms"]) for lane in lanes if lane["step_ms"]]  # a diverged lane may have none
+median = lambda xs: f"{statistics.median(xs):.1f}" if xs else "-"
+print(f"# measured: step median {median(ms)} ms over {len(ms)} steps "
+      f"(per lane {median([min(per_lane)] if per_lane else [])}-{median([max(per_lane)] if per_lane else [])} ms); "
+      f"synchronous checkpoint median {median(ck)} ms over {len(ck)} saves")
 EOF
 mkdir -p "$(dirname "$out_csv")"
 cp "$work/curves.csv" "$out_csv"
