@@ -95,7 +95,7 @@ absl::Status Coordinator::Dispatch() {
     chunk.lane = lane;
     chunk.cards = status.cards;
     chunk.from_step = checkpoint_steps_[lane];
-    const int64_t target = policy_->Targets()[status.target];
+    const int64_t target = policy_->NextTargetStep(lane);
     chunk.to_step = std::min(target, chunk.from_step + options_.chunk_steps);
     chunk.begin_s = Now();
     chunk.last_heard = absl::Now();
