@@ -26,7 +26,8 @@ struct PoolShape {
   int NodeOf(int card) const { return card / CardsPerNode(); }
 };
 
-// Promotion-based successive halving with elastic widening.
+// Promotion-based successive halving with elastic widening. These defaults are the plain policy's, which the unit
+// tests build on; a lanes file's (runtime/proto/lanes.proto) turn on runners-up and rungs in schedule time.
 struct PolicyOptions {
   // Steps every lane trains at most; reaching it finishes the lane.
   int64_t max_steps = 0;
