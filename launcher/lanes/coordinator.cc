@@ -40,6 +40,7 @@ Coordinator::Coordinator(LanePolicy* policy, config::LanesJournal* journal, cons
       if (run.has_checkpoint_s()) {
         measured_.Record(run.lane(), run.cards_size(), run.to_step() - run.from_step(), run.train_s(),
                          run.checkpoint_s());
+        ++replayed_measurements_;
       }
     }
   }
@@ -236,6 +237,12 @@ void Coordinator::PrintTable() const {
 
 absl::Status Coordinator::Run() {
   started_ = absl::Now();
+  if (options_.log && budget_.checkpoint_budget > 0) {
+    *options_.log << absl::StrFormat(
+        "kachi lanes: chunks under a checkpoint budget of %g: %d steps until a lane is measured at its width, then "
+        "at least %d; %d chunk measurements replayed from the journal\n",
+        budget_.checkpoint_budget, budget_.default_steps, budget_.min_steps, replayed_measurements_);
+  }
   if (absl::Status status = Record(config::LanesJournalEvent()); !status.ok()) return status;
   while (!(policy_->Done() && in_flight_.empty())) {
     if (in_flight_.empty()) {

@@ -108,6 +108,7 @@ class Coordinator {
   // runs on --resume, then from the reports).
   ChunkBudget budget_;
   ChunkMeasurements measured_;
+  int replayed_measurements_ = 0;
 };
 
 }  // namespace kachi::lanes

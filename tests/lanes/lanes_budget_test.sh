@@ -5,9 +5,9 @@
 # seconds the lane's earlier chunks at that width measured (journaled "timing" lines), and several chunks are longer
 # than the fixed 2 steps; the run completes and chooses lr=3e-3. `--chunk 2` with chunks.checkpoint_budget set in the
 # file keeps fixed chunks of 2 (and the checker rejects that journal under the budget: it can fail). A run killed
-# after event 16 and continued with --resume: the journal's measurements are replayed (a chunk of session 1 follows
-# the budget from a measurement of session 0), the chunks chain across the resume, and the same lane is chosen with
-# the same final loss. A budget outside [0, 1) is refused.
+# after event 16 and continued with --resume: every journaled measurement is replayed (the coordinator says how
+# many), every chunk of session 1 still follows the rule (with the measurements of session 0 where it has them), the
+# chunks chain across the resume, and the same lane is chosen with the same final loss. A budget outside [0, 1) is refused.
 # Usage: lanes_budget_test.sh KACHI MPIRUN SOURCE_DIR
 set -uo pipefail
 kachi=$(readlink -f "$1")
@@ -63,17 +63,24 @@ echo "fixed chunks: $(tail -1 "$base/fixed.check")"
 # 3. Killed after event 16, then --resume with the same budget.
 lanes --dir "$base/cut" --checkpoint_budget $budget --chunk 2 --test_exit_after_event 16 >"$base/cut.log" 2>&1
 [ $? -ne 0 ] || fail "the run with the exit hook exited 0"
+"$kachi" lanes --journal "$base/cut" >"$base/cut.txt" || fail "no journal after the kill"
+grep -q '; 0 chunk measurements replayed' "$base/cut.log" || fail "a fresh run did not start with 0 measurements"
 lanes --dir "$base/cut" --checkpoint_budget $budget --chunk 2 --resume >"$base/resume.log" 2>&1
 rc=$?
 [ $rc -eq 0 ] || { cat "$base/resume.log"; fail "kachi lanes --resume exited $rc"; }
 grep -q 'resumed after event 16 ' "$base/resume.log" || fail "the resume did not continue after event 16"
+# The coordinator replays every chunk measurement journaled before the kill.
+journaled=$(grep -cE '^event ([0-9]|1[0-6]) timing lane ' "$base/cut.txt")
+grep -q "; $journaled chunk measurements replayed from the journal" "$base/resume.log" \
+  || { grep 'measurements replayed' "$base/resume.log"; fail "the resume did not replay the $journaled journaled chunk measurements"; }
 "$kachi" lanes --journal "$base/cut" >"$base/resumed.txt" || fail "kachi lanes --journal failed"
 grep -q '^complete 1$' "$base/resumed.txt" || fail "the resumed journal is not complete"
 python3 "$source_dir/tests/lanes/journal_check.py" chain "$base/resumed.txt" || fail "chunks do not chain across the resume"
 rule "$base/resumed.txt" $budget >"$base/resumed.check" || { cat "$base/resumed.check"; fail "resumed chunks do not follow the budget"; }
 tail -1 "$base/resumed.check"
-[ "$(field "$base/resumed.check" resumed_budget_chunks)" -ge 1 ] \
-  || fail "no chunk after the resume used a measurement journaled before it"
+# Chunks of session 1 that followed the budget from a session-0 measurement (usually 1-3; 0 when no lane resumed at a
+# width it had been measured at before the kill, which timing decides): printed, not required.
+echo "chunks after the resume sized from measurements journaled before it: $(field "$base/resumed.check" resumed_budget_chunks)"
 grep -q "^best_lane $best_lane " "$base/resumed.txt" || fail "the resumed run chose another lane"
 resumed_loss=$(grep -E "^event [0-9]+ decision finish lane $best_lane " "$base/resumed.txt" | awk '{print $NF}')
 awk -v a="$resumed_loss" -v b="$best_loss" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d < 1e-3) }' \
