@@ -11,8 +11,10 @@ on --resume the journaled measurements are replayed) and the steps left to the l
 chunk's start. The printed measurements are rounded (6 decimals), so the rule is also evaluated at them +-1e-5
 relative; the chunk must match one of those. Failed chunks (no timing line) must end at or before the expected
 step. Prints one line per chunk and a summary "chunks N budget_chunks M longest L measured_share_max S
-resumed_budget_chunks R"; budget_chunks: chunks whose expected length used a measurement and is longer than
-without one; resumed_budget_chunks: those in a later session that used a measurement journaled in an earlier one.
+resumed_budget_chunks R checkpoint_share C"; budget_chunks: chunks whose expected length used a measurement and
+is longer than without one; resumed_budget_chunks: those in a later session that used a measurement journaled in
+an earlier one; checkpoint_share: checkpoint seconds over train + checkpoint seconds of all measured chunks (the
+first card's); measured_share_max: the largest such share of one chunk.
 Exit 1 with a message when a chunk does not follow the rule.
 """
 import math
@@ -65,6 +67,7 @@ def main():
     measured = {}  # (lane, cards) -> (step_s, checkpoint_s, session it was journaled in)
     count = budget_chunks = resumed = longest = 0
     share_max = 0.0
+    totals = [0.0, 0.0]  # checkpoint seconds, chunk seconds (train + checkpoint) over the measured chunks
     bad = []
     for run in sorted(runs, key=lambda r: r["event"]):
         key = (run["lane"], run["cards"])
@@ -97,10 +100,12 @@ def main():
             steps, train_s, checkpoint_s = timing
             if train_s + checkpoint_s > 0:
                 share_max = max(share_max, checkpoint_s / (train_s + checkpoint_s))
+            totals[0] += checkpoint_s
+            totals[1] += train_s + checkpoint_s
             if steps > 0 and train_s > 0:
                 measured[key] = (train_s / steps, checkpoint_s, sessions.get(run["event"], 0))
     print(f"chunks {count} budget_chunks {budget_chunks} longest {longest} measured_share_max {share_max:.3f} "
-          f"resumed_budget_chunks {resumed}")
+          f"resumed_budget_chunks {resumed} checkpoint_share {totals[0] / max(totals[1], 1e-12):.3f}")
     if bad:
         sys.exit("chunks not following the checkpoint budget:\n  " + "\n  ".join(bad))
 

@@ -43,6 +43,7 @@ grep -q '^complete 1$' "$base/budget.txt" || fail "the journal is not complete"
 grep -qE '^event [0-9]+ timing lane ' "$base/budget.txt" || fail "no chunk timing journaled"
 rule "$base/budget.txt" $budget >"$base/budget.check" || { cat "$base/budget.check"; fail "chunks do not follow the budget"; }
 tail -1 "$base/budget.check"
+grep '^kachi lanes: done' "$base/budget.log"
 [ "$(field "$base/budget.check" budget_chunks)" -ge 3 ] || fail "fewer than 3 chunks lengthened by the budget"
 [ "$(field "$base/budget.check" longest)" -gt 2 ] || fail "no chunk longer than the fixed 2 steps"
 best_lane=$(grep '^best_lane' "$base/budget.txt" | awk '{print $2}')
@@ -59,6 +60,7 @@ rule "$base/fixed.txt" 0 >"$base/fixed.check" || { cat "$base/fixed.check"; fail
 [ "$(field "$base/fixed.check" longest)" -eq 2 ] || fail "a chunk of the --chunk 2 run is not 2 steps"
 rule "$base/fixed.txt" $budget >/dev/null 2>&1 && fail "the budget check accepts fixed chunks of 2 steps"
 echo "fixed chunks: $(tail -1 "$base/fixed.check")"
+grep '^kachi lanes: done' "$base/fixed.log"
 
 # 3. Killed after event 16, then --resume with the same budget.
 lanes --dir "$base/cut" --checkpoint_budget $budget --chunk 2 --test_exit_after_event 16 >"$base/cut.log" 2>&1
