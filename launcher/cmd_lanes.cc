@@ -173,11 +173,18 @@ int Simulate(const LanesArgs& args) {
   std::cout << absl::StrFormat(
       "# kachi lanes --simulate %s: %s on %d cards (%d per node)\n"
       "# policy: rungs at %d * %d^k below %d steps, widening %s (>= %d steps left); step %.3gs on one replica, "
-      "serial fraction %.3g, checkpoint %.3gs, restore %.3gs\n",
+      "serial fraction %.3g, checkpoint %.3gs, restore %.3gs%s\n",
       args.file.empty() ? "(default synthetic family)" : args.file, (*setup)->source, input.pool.cards,
       input.pool.CardsPerNode(), options.min_steps, options.eta, options.max_steps, options.widen ? "on" : "off",
       options.widen_min_remaining_steps, timing.step_time_s, timing.serial_fraction, timing.checkpoint_s,
-      timing.restore_s);
+      timing.restore_s,
+      timing.chunk_steps <= 0        ? ""
+      : timing.checkpoint_budget > 0 ? absl::StrFormat("; chunks under a checkpoint budget of %g (first at a width %d "
+                                                       "steps, at least %d)", timing.checkpoint_budget,
+                                                       timing.chunk_steps,
+                                                       timing.min_chunk_steps > 0 ? timing.min_chunk_steps
+                                                                                  : timing.chunk_steps)
+                                     : absl::StrFormat("; chunks of %d steps", timing.chunk_steps));
   if (print_decisions) {
     for (const lanes::Decision& decision : runs->front().result.decisions) {
       std::cout << lanes::DescribeDecision(decision, (*setup)->lane_names[decision.lane]) << "\n";
