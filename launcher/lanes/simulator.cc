@@ -90,6 +90,7 @@ class Simulation {
       std::vector<LaneProgress> chunk_ends;
       for (const Event& event : batch) {
         if (event.kind == EventKind::kChunkEnd) {
+          AddSamples(event.lane, event.step, &chunk_ends);
           chunk_ends.push_back(ChunkEnd(event, now));
         } else if (absl::Status status = Report(event, now); !status.ok()) {
           return status;
@@ -149,6 +150,17 @@ class Simulation {
                                          static_cast<int64_t>(std::llround(s.segment_start_step)), TargetStep(lane))
                         : 0;
     Schedule(lane);
+  }
+
+  // The loss samples inside the lane's chunk ending at `end` (SimTiming::loss_sample_steps; none by default).
+  void AddSamples(int lane, int64_t end, std::vector<LaneProgress>* progress) const {
+    const int64_t every = input_.timing.loss_sample_steps;
+    if (every <= 0 || input_.timing.chunk_steps <= 0) return;
+    const int64_t start = static_cast<int64_t>(std::llround(lanes_[lane].segment_start_step));
+    for (int64_t step = (start / every + 1) * every; step < end; step += every) {
+      const double loss = input_.curves[lane]->LossAt(step);
+      if (std::isfinite(loss)) progress->push_back(LaneProgress{lane, step, loss, false});
+    }
   }
 
   // A chunk that ended with its checkpoint at `step` (a chunk end or the target): measured, and logged.
@@ -239,6 +251,11 @@ class Simulation {
       return policy_.OnTick(now_s, {LaneProgress{event.lane, step, curve.LossAt(step)}});
     }
     const int64_t target = TargetStep(event.lane);
+    std::vector<LaneProgress> samples;
+    AddSamples(event.lane, target, &samples);
+    if (!samples.empty()) {
+      if (absl::Status status = policy_.OnTick(now_s, samples); !status.ok()) return status;
+    }
     EndChunk(event.lane, target);
     return policy_.OnRungReached(event.lane, target, curve.LossAt(target), now_s);
   }

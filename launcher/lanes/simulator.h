@@ -41,6 +41,9 @@ struct SimTiming {
   double checkpoint_budget = 0;
   // With a budget: the fewest steps of a chunk (unless its target is nearer); 0 = chunk_steps.
   int64_t min_chunk_steps = 0;
+  // Experiment, not in the executor: a chunk's end (or target) also reports the lane's loss every this many steps
+  // inside the chunk (points for predict_final / predict_cut, not checkpoints); 0 = only the chunk's end.
+  int64_t loss_sample_steps = 0;
 };
 
 // Seconds per step at data-parallel width `width`: step_time_s * (f + (1 - f) / w) plus the all-reduce term.

@@ -1,7 +1,7 @@
 // Chunk lengths under a checkpoint budget (launcher/lanes/chunk_length.h, issue 18): the rule on fixed and fresh
 // random measurements (a chunk's checkpoint share within the budget, the target never passed, the steps to a target
 // split evenly), the per-width measurements, and the simulator's chunks (the same rule fed with its timing) keeping
-// each lane's checkpoint share within the budget where fixed chunks do not.
+// each lane's checkpoint share within the budget where fixed chunks do not; the simulator's loss-sample experiment.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -176,6 +176,36 @@ TEST(ChunkLengthTest, SimulatedChunksKeepTheirCheckpointShareWithinTheBudget) {
                 "(fixed %.1f); chunks %d (fixed %d)\n", static_cast<int>(seed), share, fixed_share,
                 budgeted.PoolGpuHours(), fixed.PoolGpuHours(), budgeted.chunks, fixed.chunks);
   }
+}
+
+// The loss-sample experiment (SimTiming::loss_sample_steps, simulator only): nothing changes when no chunk is longer
+// than the sampling period; with a budget's long chunks the policy gets the samples and decides otherwise.
+TEST(ChunkLengthTest, LossSamplesInsideLongChunksReachThePolicy) {
+  auto run = [](double budget, int64_t samples) {
+    config::LanesFile file = DefaultSimulationFile();
+    file.mutable_policy()->set_promote_runners_up(true);
+    file.mutable_chunks()->set_checkpoint_budget(budget);
+    absl::StatusOr<std::unique_ptr<SimulationSetup>> setup = BuildSimulation(file);
+    EXPECT_TRUE(setup.ok()) << setup.status();
+    SimulationInput input = (*setup)->input;
+    input.keep_decisions = true;
+    input.timing.loss_sample_steps = samples;
+    absl::StatusOr<SimulationResult> result = Simulate(input);
+    EXPECT_TRUE(result.ok()) << result.status();
+    return *std::move(result);
+  };
+  auto same = [](const SimulationResult& a, const SimulationResult& b) {
+    if (a.decisions.size() != b.decisions.size() || a.makespan_s != b.makespan_s) return false;
+    for (size_t i = 0; i < a.decisions.size(); ++i) {
+      if (a.decisions[i].kind != b.decisions[i].kind || a.decisions[i].lane != b.decisions[i].lane ||
+          a.decisions[i].step != b.decisions[i].step) {
+        return false;
+      }
+    }
+    return true;
+  };
+  EXPECT_TRUE(same(run(0, 100), run(0, 0)));        // 100-step chunks: no sample inside any
+  EXPECT_FALSE(same(run(0.02, 100), run(0.02, 0)));  // 490-step chunks: samples change decisions
 }
 
 }  // namespace
