@@ -108,7 +108,7 @@ absl::Status Coordinator::Dispatch() {
     chunk.lane = lane;
     chunk.cards = status.cards;
     chunk.from_step = checkpoint_steps_[lane];
-    const int64_t target = policy_->Targets()[status.target];
+    const int64_t target = policy_->NextTargetStep(lane);
     chunk.to_step = chunk.from_step + NextChunkSteps(budget_, measured_.At(lane, static_cast<int>(status.cards.size())),
                                                      chunk.from_step, target);
     chunk.begin_s = Now();

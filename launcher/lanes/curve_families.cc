@@ -88,7 +88,9 @@ absl::StatusOr<std::vector<FamilyLane>> DrawFamily(const std::string& name, int 
     auto curve = std::make_unique<WarmupPowerLaw>(a, b, c, warmup, 0.01, diverge_at, gen());
     FamilyLane entry;
     const double final_loss = curve->LossAt(max_steps);
-    entry.true_final = std::isfinite(final_loss) ? final_loss : std::numeric_limits<double>::infinity();
+    const double inf = std::numeric_limits<double>::infinity();
+    entry.true_final = std::isfinite(final_loss) ? final_loss : inf;
+    entry.expected_final = std::isfinite(final_loss) ? curve->MeanAt(max_steps) : inf;
     entry.warmup_steps = warmup;
     entry.curve = std::move(curve);
     out.push_back(std::move(entry));

@@ -15,12 +15,16 @@
 
 namespace kachi::lanes {
 
-// One lane of a family: its curve, its warmup (steps) and its loss as measured at max_steps (+inf if it diverges
-// before): the ground truth a policy's choice is scored against, i.e. what training every lane to the end shows.
+// One lane of a family: its curve, its warmup (steps) and two ground truths a policy's choice is scored against
+// (+inf for a lane that diverges by max_steps).
 struct FamilyLane {
   std::unique_ptr<LearningCurve> curve;
   int64_t warmup_steps = 0;
+  // Its loss as measured at max_steps, noise included: what training every lane to the end shows.
   double true_final = 0;
+  // Its noise-free (expected) loss at max_steps: what an evaluation without noise would show. The measured final
+  // differs from it by one noise draw (sd 0.01), as large as the gaps between the best lanes of a family.
+  double expected_final = 0;
 };
 
 // The family names: "powerlaw", "crossing", "late-bloomers", "warmup-heavy", "divergers".

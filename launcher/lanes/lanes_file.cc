@@ -52,7 +52,10 @@ absl::StatusOr<LaneSpec> SpecForLane(const config::LanesFile& file, const LaneDe
   spec.min_cards = lane.min_cards > 0 ? lane.min_cards : static_cast<int>(file.policy().min_cards());
   spec.max_cards = lane.max_cards > 0 ? lane.max_cards : static_cast<int>(file.policy().max_cards());
   spec.batch_units = train.global_batch() / train.micro_batch();
-  if (file.policy().warmup_grace()) spec.grace_steps = std::max(0, config->optimizer().warmup_steps());
+  // The warmup, for the grace or for rungs in schedule time (which then replace the grace).
+  if (file.policy().warmup_grace() || file.policy().schedule_rungs()) {
+    spec.grace_steps = std::max(0, config->optimizer().warmup_steps());
+  }
   return spec;
 }
 
@@ -75,6 +78,8 @@ PolicyOptions PolicyOptionsFromFile(const config::LanesFile& file) {
   options.promote_runners_up = policy.promote_runners_up();
   options.predict_final = policy.predict_final();
   options.predict_cut = policy.predict_cut();
+  options.choose_by_fit = policy.choose_by_fit();
+  options.schedule_rungs = policy.schedule_rungs();
   return options;
 }
 

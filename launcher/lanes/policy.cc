@@ -45,7 +45,26 @@ LanePolicy::LanePolicy(PoolShape pool, PolicyOptions options, std::vector<LaneSp
     widths_.push_back(AllowedWidths(specs_[i], pool));
     lanes_[i].rung_losses.assign(Rungs(), kNaN);
     lanes_[i].final_loss = kNaN;
+    lanes_[i].target = NextTarget(static_cast<int>(i), -1);
   }
+}
+
+int64_t LanePolicy::TargetStep(int lane, int k) const {
+  const int64_t w = specs_[lane].grace_steps;
+  if (k >= Rungs() || !options_.schedule_rungs || w <= 0) return targets_[k];
+  // The inverse of FitStep's schedule time: sqrt(2 w r) during the ramp, r + w/2 after it.
+  const double r = static_cast<double>(targets_[k]), wd = static_cast<double>(w);
+  const int64_t step = std::llround(r < wd / 2 ? std::sqrt(2.0 * wd * r) : r + wd / 2);
+  return std::max<int64_t>(step, 1);
+}
+
+int LanePolicy::NextTarget(int lane, int k) const {
+  int next = k + 1;
+  while (next < Rungs() && (TargetStep(lane, next) >= options_.max_steps ||
+                            (next > 0 && TargetStep(lane, next) <= TargetStep(lane, next - 1)))) {
+    ++next;
+  }
+  return next;
 }
 
 absl::Status LanePolicy::CheckEvent(int lane, double now_s, const char* event) const {
@@ -68,10 +87,10 @@ absl::Status LanePolicy::CheckEvent(int lane, double now_s, const char* event) c
 absl::Status LanePolicy::OnRungReached(int lane, int64_t step, double loss, double now_s) {
   if (absl::Status status = CheckEvent(lane, now_s, "OnRungReached"); !status.ok()) return status;
   LaneStatus& s = lanes_[lane];
-  if (step != targets_[s.target]) {
+  if (step != TargetStep(lane, s.target)) {
     return absl::InvalidArgumentError(absl::StrCat("OnRungReached: lane ", lane, " (", specs_[lane].name,
                                                    ") reported step ", step, "; its next rung is at step ",
-                                                   targets_[s.target]));
+                                                   TargetStep(lane, s.target)));
   }
   now_s_ = now_s;
   s.progress_step = step;
@@ -113,10 +132,10 @@ absl::Status LanePolicy::OnTick(double now_s, const std::vector<LaneProgress>& p
   for (const LaneProgress& p : progress) {
     if (absl::Status status = CheckEvent(p.lane, now_s, "OnTick progress"); !status.ok()) return status;
     LaneStatus& s = lanes_[p.lane];
-    if (p.step < s.checkpoint_step || p.step > targets_[s.target]) {
+    if (p.step < s.checkpoint_step || p.step > TargetStep(p.lane, s.target)) {
       return absl::InvalidArgumentError(absl::StrCat("OnTick: lane ", p.lane, " (", specs_[p.lane].name,
                                                      ") reported step ", p.step, "; expected a step in [",
-                                                     s.checkpoint_step, ", ", targets_[s.target], "]"));
+                                                     s.checkpoint_step, ", ", TargetStep(p.lane, s.target), "]"));
     }
     s.progress_step = p.step;
     if (p.checkpointed && std::isfinite(p.loss)) {
@@ -275,38 +294,42 @@ void LanePolicy::Promote(std::vector<Decision>* out) {
       if (s.predicted_out) continue;  // predicted worse than the incumbent: its place stays empty
       if ((s.state != LaneState::kAtRung && s.state != LaneState::kPaused) || s.target != k) continue;
       s.state = LaneState::kWaiting;
-      s.target = k + 1;
+      s.target = NextTarget(lane, k);
       s.waiting_since_s = now_s_;
-      min_active_target = std::min(min_active_target, k + 1);
-      out->push_back(Decision{DecisionKind::kPromote, lane, now_s_, k, targets_[k], rung[i].first, {}, ""});
+      min_active_target = std::min(min_active_target, s.target);
+      out->push_back(Decision{DecisionKind::kPromote, lane, now_s_, k, TargetStep(lane, k), rung[i].first, {}, ""});
     }
     // The incumbent (best predicted final loss) waiting at a closed rung goes on whatever its rank there.
     if (closed && incumbent >= 0 && lanes_[incumbent].target == k &&
         (lanes_[incumbent].state == LaneState::kAtRung || lanes_[incumbent].state == LaneState::kPaused)) {
       LaneStatus& s = lanes_[incumbent];
       s.state = LaneState::kWaiting;
-      s.target = k + 1;
+      s.target = NextTarget(incumbent, k);
       s.waiting_since_s = now_s_;
-      min_active_target = std::min(min_active_target, k + 1);
-      out->push_back(Decision{DecisionKind::kPromote, incumbent, now_s_, k, targets_[k], s.rung_losses[k], {},
-                              "predicted best"});
+      min_active_target = std::min(min_active_target, s.target);
+      out->push_back(Decision{DecisionKind::kPromote, incumbent, now_s_, k, TargetStep(incumbent, k),
+                              s.rung_losses[k], {}, "predicted best"});
     }
   }
   for (int lane = 0; lane < lane_count(); ++lane) {
     LaneStatus& s = lanes_[lane];
-    if (s.state != LaneState::kAtRung || targets_[s.target] >= specs_[lane].grace_steps) continue;
+    if (s.state != LaneState::kAtRung || options_.schedule_rungs ||
+        TargetStep(lane, s.target) >= specs_[lane].grace_steps) {
+      continue;
+    }
     // Still in its warmup: not judged at this rung.
     const int k = s.target;
     s.state = LaneState::kWaiting;
-    s.target = k + 1;
+    s.target = NextTarget(lane, k);
     s.waiting_since_s = now_s_;
-    out->push_back(Decision{DecisionKind::kPromote, lane, now_s_, k, targets_[k], s.rung_losses[k], {}, "warmup"});
+    out->push_back(Decision{DecisionKind::kPromote, lane, now_s_, k, TargetStep(lane, k), s.rung_losses[k], {},
+                            "warmup"});
   }
   for (int lane = 0; lane < lane_count(); ++lane) {
     LaneStatus& s = lanes_[lane];
     if (s.state != LaneState::kAtRung) continue;
     s.state = LaneState::kPaused;
-    out->push_back(Decision{DecisionKind::kPause, lane, now_s_, s.target, targets_[s.target],
+    out->push_back(Decision{DecisionKind::kPause, lane, now_s_, s.target, TargetStep(lane, s.target),
                             s.rung_losses[s.target], {}, s.predicted_out ? "predicted" : ""});
   }
 }
@@ -341,9 +364,10 @@ bool LanePolicy::PromoteRunnerUp(std::vector<Decision>* out) {
   LaneStatus& s = lanes_[best];
   const int k = s.target;
   s.state = LaneState::kWaiting;
-  s.target = k + 1;
+  s.target = NextTarget(best, k);
   s.waiting_since_s = now_s_;
-  out->push_back(Decision{DecisionKind::kPromote, best, now_s_, k, targets_[k], s.rung_losses[k], {}, "runner-up"});
+  out->push_back(Decision{DecisionKind::kPromote, best, now_s_, k, TargetStep(best, k), s.rung_losses[k], {},
+                          "runner-up"});
   return true;
 }
 
@@ -441,7 +465,7 @@ void LanePolicy::Widen(std::vector<Decision>* out) {
   for (int lane : RunningByMerit()) {
     if (pool_.free_cards() == 0) break;
     LaneStatus& s = lanes_[lane];
-    if (targets_[s.target] - s.progress_step < options_.widen_min_remaining_steps) continue;
+    if (TargetStep(lane, s.target) - s.progress_step < options_.widen_min_remaining_steps) continue;
     const int tp = specs_[lane].tp;
     const int width = Width(lane);
     const std::vector<int>& allowed = widths_[lane];
@@ -477,9 +501,17 @@ bool LanePolicy::Done() const {
 
 std::optional<int> LanePolicy::BestLane() const {
   std::optional<int> best;
+  double best_value = 0;
   for (int lane = 0; lane < lane_count(); ++lane) {
     if (lanes_[lane].state != LaneState::kFinished) continue;
-    if (!best || lanes_[lane].final_loss < lanes_[*best].final_loss) best = lane;
+    double value = lanes_[lane].final_loss;
+    if (options_.choose_by_fit) {
+      std::optional<LossPrediction> p = PredictPowerLaw(lanes_[lane].points, FitStep(lane, options_.max_steps),
+                                                        options_.predict_z, options_.predict_noise_floor,
+                                                        options_.predict_min_points);
+      if (p) value = p->mean;
+    }
+    if (!best || value < best_value) best = lane, best_value = value;
   }
   return best;
 }

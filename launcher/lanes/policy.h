@@ -125,11 +125,17 @@ class LanePolicy {
   // True when no lane is running, runnable or awaiting a verdict (the remaining ones are finished, stopped or
   // paused for good).
   bool Done() const;
-  // The finished lane with the lowest final loss (ties: lowest index), or nullopt when none finished.
+  // The finished lane with the lowest final loss (with choose_by_fit: the lowest fitted final), ties: lowest index;
+  // nullopt when none finished.
   std::optional<int> BestLane() const;
 
-  // Steps of the rungs followed by max_steps.
+  // Steps of the rungs followed by max_steps (in schedule time with schedule_rungs: see TargetStep).
   const std::vector<int64_t>& Targets() const { return targets_; }
+  // The step at which `lane` reaches target k (0..Rungs()): Targets()[k], or with schedule_rungs for a lane with a
+  // warmup the step at which its schedule time (FitStep) reaches it; max_steps for k == Rungs().
+  int64_t TargetStep(int lane, int k) const;
+  // The step of the lane's next target (TargetStep(lane, status(lane).target)): where its chunks end at the latest.
+  int64_t NextTargetStep(int lane) const { return TargetStep(lane, lanes_[lane].target); }
   // Number of rungs (Targets().size() - 1).
   int Rungs() const { return static_cast<int>(targets_.size()) - 1; }
   // The lanes' specs and statuses, by index.
@@ -157,6 +163,8 @@ class LanePolicy {
   bool PromoteRunnerUp(std::vector<Decision>* out);
   // The step at which `lane`'s points are fitted and predicted: `step`, or with predict_warmup_time its schedule time.
   int64_t FitStep(int lane, int64_t step) const;
+  // The lane's target after target k: k + 1, skipping rungs that its schedule puts at or past max_steps.
+  int NextTarget(int lane, int k) const;
   // Adds a (step, loss) report to the lane's points (predict_final only).
   void Record(int lane, int64_t step, double loss);
   // The lane's predicted final loss (cached until its points change); nullopt without enough points.

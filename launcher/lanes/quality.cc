@@ -15,7 +15,7 @@
 namespace kachi::lanes {
 
 std::vector<std::string> QualityPolicyNames() {
-  return {"asha+widen", "kachi-no-predict", "kachi", "sh-no-widen", "equal-split", "stop-asha"};
+  return {"asha+widen", "kachi-no-predict", "kachi", "kachi-fit-choice", "sh-no-widen", "equal-split", "stop-asha"};
 }
 
 namespace {
@@ -26,9 +26,11 @@ absl::StatusOr<SimulationResult> RunPolicy(const std::string& policy, Simulation
   input.options.predict_final = false;  // only kachi's policy predicts
   if (policy == "equal-split") return Simulate(EqualSplitInput(input));
   if (policy == "sh-no-widen") return Simulate(NoWideningInput(input));
-  if (policy == "kachi" || policy == "kachi-no-predict") {
+  if (policy == "kachi" || policy == "kachi-no-predict" || policy == "kachi-fit-choice") {
     input.options.promote_runners_up = true;
-    input.options.predict_final = policy == "kachi";
+    input.options.predict_final = policy != "kachi-no-predict";
+    input.options.choose_by_fit = policy == "kachi-fit-choice";
+    input.options.schedule_rungs = policy != "kachi-no-predict";
     for (size_t i = 0; i < lanes.size(); ++i) input.lanes[i].grace_steps = lanes[i].warmup_steps;
   }
   return Simulate(input);
@@ -57,6 +59,7 @@ absl::StatusOr<std::vector<QualityCell>> MeasureQuality(const QualitySpec& spec)
       input.timing = spec.timing;
       input.keep_decisions = true;
       double best = std::numeric_limits<double>::infinity(), worst = -best;
+      double best_expected = best, worst_expected = -best;
       for (size_t i = 0; i < lanes->size(); ++i) {
         LaneSpec lane;
         lane.name = absl::StrCat(family, i);
@@ -65,6 +68,8 @@ absl::StatusOr<std::vector<QualityCell>> MeasureQuality(const QualitySpec& spec)
         input.curves.push_back((*lanes)[i].curve.get());
         const double t = (*lanes)[i].true_final;
         if (std::isfinite(t)) best = std::min(best, t), worst = std::max(worst, t);
+        const double e = (*lanes)[i].expected_final;
+        if (std::isfinite(e)) best_expected = std::min(best_expected, e), worst_expected = std::max(worst_expected, e);
       }
       for (QualityCell& cell : row) {
         absl::StatusOr<SimulationResult> result = RunPolicy(cell.policy, input, *lanes);
@@ -76,6 +81,9 @@ absl::StatusOr<std::vector<QualityCell>> MeasureQuality(const QualitySpec& spec)
         const double chosen = result->best_lane ? (*lanes)[*result->best_lane].true_final : worst;
         cell.p_best += chosen == best ? 1 : 0;
         cell.regret += chosen - best;
+        const double chosen_expected = result->best_lane ? (*lanes)[*result->best_lane].expected_final : worst_expected;
+        cell.p_best_expected += chosen_expected == best_expected ? 1 : 0;
+        cell.regret_expected += chosen_expected - best_expected;
         cell.gpu_h_to_chosen += result->best_lane ? result->GpuHoursToBest() : result->PoolGpuHours();
         cell.pool_gpu_h += result->PoolGpuHours();
         cell.held_gpu_h += result->held_card_s / 3600.0;
@@ -93,6 +101,8 @@ absl::StatusOr<std::vector<QualityCell>> MeasureQuality(const QualitySpec& spec)
       const double n = std::max(1, cell.runs);
       cell.p_best /= n;
       cell.regret /= n;
+      cell.p_best_expected /= n;
+      cell.regret_expected /= n;
       cell.gpu_h_to_chosen /= n;
       cell.pool_gpu_h /= n;
       cell.held_gpu_h /= n;
@@ -111,11 +121,13 @@ std::string FormatQuality(const std::vector<QualityCell>& cells, const QualitySp
       spec.options.eta, static_cast<int>(spec.options.max_steps), spec.timing.step_time_s,
       spec.timing.serial_fraction, spec.timing.allreduce_alpha_s, spec.timing.allreduce_beta_s,
       spec.timing.checkpoint_s, static_cast<int>(spec.timing.chunk_steps), spec.timing.restore_s);
-  out += "| family | policy | P(true best) | mean regret | GPU-h to chosen | pool GPU-h | held GPU-h |\n";
-  out += "|---|---|---|---|---|---|---|\n";
+  out += "| family | policy | P(true best) | mean regret | GPU-h to chosen | pool GPU-h | held GPU-h | "
+         "P(expected best) | expected regret |\n";
+  out += "|---|---|---|---|---|---|---|---|---|\n";
   for (const QualityCell& c : cells) {
-    out += absl::StrFormat("| %s | %s | %.2f | %.4f | %.1f | %.1f | %.1f |\n", c.family, c.policy, c.p_best,
-                           c.regret, c.gpu_h_to_chosen, c.pool_gpu_h, c.held_gpu_h);
+    out += absl::StrFormat("| %s | %s | %.2f | %.4f | %.1f | %.1f | %.1f | %.2f | %.4f |\n", c.family, c.policy,
+                           c.p_best, c.regret, c.gpu_h_to_chosen, c.pool_gpu_h, c.held_gpu_h, c.p_best_expected,
+                           c.regret_expected);
   }
   return out;
 }

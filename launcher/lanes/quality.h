@@ -17,7 +17,8 @@ namespace kachi::lanes {
 // The policies compared: "asha+widen" (kachi's promotion ASHA with widening, as before issue 18),
 // "kachi-no-predict" (asha+widen with runners-up promoted onto idle cards, runner_up_extra 2, and warmup grace),
 // "kachi" (that with predict_final: lanes not promoted when their power-law-predicted final loss is clearly worse
-// than the incumbent's), "sh-no-widen",
+// than the incumbent's, predict_cut, and rungs in schedule time instead of the grace), "kachi-fit-choice" (kachi choosing among finished lanes by their fitted final, choose_by_fit),
+// "sh-no-widen",
 // "equal-split", and "stop-asha" (the reference: stopping-based ASHA, launcher/lanes/stopping_asha.h).
 std::vector<std::string> QualityPolicyNames();
 
@@ -40,6 +41,10 @@ struct QualityCell {
   int runs = 0;
   double p_best = 0;      // fraction of seeds where the chosen lane is the true best
   double regret = 0;      // mean regret (no lane chosen: the worst finite true final minus the best)
+  // The same two scored against the expected (noise-free) finals (FamilyLane::expected_final): how often the
+  // chosen lane is the one that is best in expectation, and by how much it is worse in expectation.
+  double p_best_expected = 0;
+  double regret_expected = 0;
   double gpu_h_to_chosen = 0;
   double pool_gpu_h = 0;  // cards x makespan
   double held_gpu_h = 0;  // card-hours lanes held

@@ -110,7 +110,7 @@ class Simulation {
   }
 
  private:
-  int64_t TargetStep(int lane) const { return policy_.Targets()[policy_.status(lane).target]; }
+  int64_t TargetStep(int lane) const { return policy_.NextTargetStep(lane); }
 
   // The lane's (fractional) step at `now_s`: chunks of chunk_steps steps, each followed by a checkpoint.
   double CurrentStep(int lane, double now_s) const {
