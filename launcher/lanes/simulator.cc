@@ -175,7 +175,8 @@ class Simulation {
     result_.chunk_train_card_s += train_s * s.chunk_cards;
     result_.chunk_checkpoint_card_s += input_.timing.checkpoint_s * s.chunk_cards;
     if (input_.keep_chunks) {
-      result_.chunk_log.push_back(SimChunk{lane, s.chunk_cards, step - steps, step, train_s, input_.timing.checkpoint_s});
+      result_.chunk_log.push_back(
+          SimChunk{lane, s.chunk_cards, step - steps, step, train_s, input_.timing.checkpoint_s});
     }
   }
 

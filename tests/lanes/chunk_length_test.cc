@@ -170,7 +170,8 @@ TEST(ChunkLengthTest, SimulatedChunksKeepTheirCheckpointShareWithinTheBudget) {
     const SimulationResult fixed = SimulateWithBudget(0, seed);
     int fixed_checked = 0;
     EXPECT_GT(OverBudget(fixed, 0.05, targets, &fixed_checked), fixed_checked / 2) << "seed " << seed;
-    const double fixed_share = fixed.chunk_checkpoint_card_s / (fixed.chunk_checkpoint_card_s + fixed.chunk_train_card_s);
+    const double fixed_share =
+        fixed.chunk_checkpoint_card_s / (fixed.chunk_checkpoint_card_s + fixed.chunk_train_card_s);
     EXPECT_LT(share, fixed_share) << "seed " << seed;
     std::printf("seed %d: checkpoint share of chunk card-time %.3f (fixed 100-step chunks %.3f); pool GPU-h %.1f "
                 "(fixed %.1f); chunks %d (fixed %d)\n", static_cast<int>(seed), share, fixed_share,
