@@ -9,6 +9,7 @@
 
 #include "kernels/base/status_macros.h"
 #include "kernels/cuda_memory_util.cuh"
+#include "kernels/tensor_table.cuh"
 
 namespace kachi::cuda {
 namespace {
@@ -159,38 +160,13 @@ Entry<T> ToEntry(const AdamWTensor<T>& tensor, int64_t chunk_begin) {
 
 template <typename T>
 absl::StatusOr<AdamWTensorList<T>> AdamWTensorList<T>::Create(const std::vector<AdamWTensor<T>>& tensors) {
-  if (tensors.empty()) return absl::InvalidArgumentError("AdamWTensorList: no tensors, expected at least one");
-  std::vector<Entry<T>> entries;
-  entries.reserve(tensors.size());
-  AdamWTensorList list;
-  for (size_t i = 0; i < tensors.size(); ++i) {
-    KACHI_RETURN_IF_ERROR(CheckTensor(tensors[i], i));
-    entries.push_back(ToEntry(tensors[i], list.total_chunks_));
-    list.total_chunks_ += CeilDiv(tensors[i].n, kChunk);
-    list.total_elements_ += tensors[i].n;
-  }
-  list.count_ = static_cast<int>(tensors.size());
-  KACHI_CUDA_RETURN_IF_ERROR(internal::UploadTable(entries, &list.device_table_));
-  return list;
-}
-
-template <typename T>
-AdamWTensorList<T>::AdamWTensorList(AdamWTensorList&& other) noexcept {
-  *this = std::move(other);
-}
-
-template <typename T>
-AdamWTensorList<T>& AdamWTensorList<T>::operator=(AdamWTensorList&& other) noexcept {
-  std::swap(device_table_, other.device_table_);
-  std::swap(count_, other.count_);
-  std::swap(total_elements_, other.total_elements_);
-  std::swap(total_chunks_, other.total_chunks_);
-  return *this;
-}
-
-template <typename T>
-AdamWTensorList<T>::~AdamWTensorList() {
-  if (device_table_ != nullptr) cudaFree(device_table_);
+  auto entry = [](const AdamWTensor<T>& tensor, size_t index, int64_t chunk_begin) -> absl::StatusOr<Entry<T>> {
+    KACHI_RETURN_IF_ERROR(CheckTensor(tensor, index));
+    return ToEntry(tensor, chunk_begin);
+  };
+  KACHI_ASSIGN_OR_RETURN(TensorTable table,
+                         internal::BuildTensorTable<Entry<T>>("AdamWTensorList", tensors, kChunk, entry));
+  return AdamWTensorList(std::move(table));
 }
 
 template <typename T>

@@ -9,11 +9,13 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "kernels/adamw.h"
+#include "kernels/tensor_table_cuda.h"
 
 namespace kachi::cuda {
 
@@ -30,31 +32,23 @@ struct AdamWTensor {
 };
 
 // The tensors of a multi-tensor step as a table in device memory (built once; the pointers must stay valid).
+// Move-only.
 template <typename T>
 class AdamWTensorList {
  public:
   // Copies `tensors` (each with n >= 0 and non-null master, grad, m, v) into a device table.
   static absl::StatusOr<AdamWTensorList> Create(const std::vector<AdamWTensor<T>>& tensors);
 
-  AdamWTensorList(AdamWTensorList&& other) noexcept;
-  AdamWTensorList& operator=(AdamWTensorList&& other) noexcept;
-  AdamWTensorList(const AdamWTensorList&) = delete;
-  AdamWTensorList& operator=(const AdamWTensorList&) = delete;
-  ~AdamWTensorList();
-
   // Number of tensors, their total elements, and the work chunks the kernel deals out.
-  int size() const { return count_; }
-  int64_t total_elements() const { return total_elements_; }
-  int64_t total_chunks() const { return total_chunks_; }
+  int size() const { return table_.count; }
+  int64_t total_elements() const { return table_.total_elements; }
+  int64_t total_chunks() const { return table_.total_chunks; }
   // The device table (an array of the kernel's internal entries).
-  const void* device_table() const { return device_table_; }
+  const void* device_table() const { return table_.entries.data(); }
 
  private:
-  AdamWTensorList() = default;
-  void* device_table_ = nullptr;
-  int count_ = 0;
-  int64_t total_elements_ = 0;
-  int64_t total_chunks_ = 0;
+  explicit AdamWTensorList(TensorTable table) : table_(std::move(table)) {}
+  TensorTable table_;
 };
 
 // One AdamW step (step >= 1) over every tensor of `tensors`, in one launch on `stream`. Weight decay

@@ -8,7 +8,6 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
-#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -20,15 +19,6 @@ namespace kachi::cuda::internal {
 // CUDA errors and the last launch as absl::Status (kernels/base/cuda_status.h).
 using ::kachi::base::CudaStatus;
 using ::kachi::base::LaunchStatus;
-
-// Copies the entry table of a multi-tensor list (AdamW, squared norm) into a new device allocation `*device_table`
-// (freed by the list); the cudaMalloc or cudaMemcpy error otherwise.
-template <typename Entry>
-cudaError_t UploadTable(const std::vector<Entry>& entries, void** device_table) {
-  const size_t bytes = sizeof(Entry) * entries.size();
-  if (cudaError_t error = cudaMalloc(device_table, bytes); error != cudaSuccess) return error;
-  return cudaMemcpy(*device_table, entries.data(), bytes, cudaMemcpyHostToDevice);
-}
 
 // Returns from the enclosing function with the error when a CUDA call fails.
 #define KACHI_CUDA_RETURN_IF_ERROR(call)                                                   \

@@ -5,7 +5,9 @@
 
 #include <utility>
 
+#include "kernels/base/status_macros.h"
 #include "kernels/cuda_memory_util.cuh"
+#include "kernels/tensor_table.cuh"
 
 namespace kachi::cuda {
 namespace {
@@ -93,46 +95,20 @@ absl::Status LaunchBothPasses(double* result, double* partials, const Entry<T>* 
 template <typename T>
 absl::StatusOr<SquaredNormTensorList<T>> SquaredNormTensorList<T>::Create(
     const std::vector<SquaredNormTensor<T>>& tensors) {
-  if (tensors.empty()) return absl::InvalidArgumentError("SquaredNormTensorList: no tensors, expected at least one");
-  std::vector<Entry<T>> entries;
-  entries.reserve(tensors.size());
-  SquaredNormTensorList list;
-  for (size_t i = 0; i < tensors.size(); ++i) {
-    const SquaredNormTensor<T>& tensor = tensors[i];
+  auto entry = [](const SquaredNormTensor<T>& tensor, size_t index, int64_t chunk_begin) -> absl::StatusOr<Entry<T>> {
     if (tensor.n < 0 || (tensor.n > 0 && tensor.data == nullptr)) {
-      return absl::InvalidArgumentError(absl::StrCat("SquaredNormTensorList tensor ", i, ": n = ", tensor.n,
+      return absl::InvalidArgumentError(absl::StrCat("SquaredNormTensorList tensor ", index, ": n = ", tensor.n,
                                                      ", data ", tensor.data == nullptr ? "null" : "set",
                                                      "; expected n >= 0 and data set when n > 0"));
     }
-    entries.push_back(Entry<T>{tensor.data, tensor.n, list.total_chunks_});
-    list.total_chunks_ += CeilDiv(tensor.n, kChunk);
-    list.total_elements_ += tensor.n;
-  }
-  list.count_ = static_cast<int>(tensors.size());
-  KACHI_CUDA_RETURN_IF_ERROR(internal::UploadTable(entries, &list.device_table_));
-  KACHI_CUDA_RETURN_IF_ERROR(cudaMalloc(&list.partials_, sizeof(double) * kMaxBlocks));
-  return list;
-}
-
-template <typename T>
-SquaredNormTensorList<T>::SquaredNormTensorList(SquaredNormTensorList&& other) noexcept {
-  *this = std::move(other);
-}
-
-template <typename T>
-SquaredNormTensorList<T>& SquaredNormTensorList<T>::operator=(SquaredNormTensorList&& other) noexcept {
-  std::swap(device_table_, other.device_table_);
-  std::swap(partials_, other.partials_);
-  std::swap(count_, other.count_);
-  std::swap(total_elements_, other.total_elements_);
-  std::swap(total_chunks_, other.total_chunks_);
-  return *this;
-}
-
-template <typename T>
-SquaredNormTensorList<T>::~SquaredNormTensorList() {
-  if (device_table_ != nullptr) cudaFree(device_table_);
-  if (partials_ != nullptr) cudaFree(partials_);
+    return Entry<T>{tensor.data, tensor.n, chunk_begin};
+  };
+  KACHI_ASSIGN_OR_RETURN(TensorTable table,
+                         internal::BuildTensorTable<Entry<T>>("SquaredNormTensorList", tensors, kChunk, entry));
+  KACHI_ASSIGN_OR_RETURN(base::DeviceBuffer partials,
+                         base::DeviceBuffer::Allocate(sizeof(double) * kMaxBlocks, base::MemoryKind::kDevice,
+                                                      /*zero=*/false, "SquaredNormTensorList partial sums"));
+  return SquaredNormTensorList(std::move(table), std::move(partials));
 }
 
 template <typename T>

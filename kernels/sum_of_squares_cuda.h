@@ -9,10 +9,13 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "kernels/base/device_buffer.h"
+#include "kernels/tensor_table_cuda.h"
 
 namespace kachi::cuda {
 
@@ -24,33 +27,26 @@ struct SquaredNormTensor {
 };
 
 // The tensors of a global squared norm as a device table, plus the scratch for the per-block partial sums.
+// Move-only.
 template <typename T>
 class SquaredNormTensorList {
  public:
   // Copies `tensors` (each with n >= 0, data non-null when n > 0) into a device table.
   static absl::StatusOr<SquaredNormTensorList> Create(const std::vector<SquaredNormTensor<T>>& tensors);
 
-  SquaredNormTensorList(SquaredNormTensorList&& other) noexcept;
-  SquaredNormTensorList& operator=(SquaredNormTensorList&& other) noexcept;
-  SquaredNormTensorList(const SquaredNormTensorList&) = delete;
-  SquaredNormTensorList& operator=(const SquaredNormTensorList&) = delete;
-  ~SquaredNormTensorList();
-
   // Number of tensors and their total elements.
-  int size() const { return count_; }
-  int64_t total_elements() const { return total_elements_; }
+  int size() const { return table_.count; }
+  int64_t total_elements() const { return table_.total_elements; }
   // Work chunks of the first pass, the device table and the partial-sum scratch (one double per block).
-  int64_t total_chunks() const { return total_chunks_; }
-  const void* device_table() const { return device_table_; }
-  double* partials() const { return partials_; }
+  int64_t total_chunks() const { return table_.total_chunks; }
+  const void* device_table() const { return table_.entries.data(); }
+  double* partials() const { return partials_.as<double>(); }
 
  private:
-  SquaredNormTensorList() = default;
-  void* device_table_ = nullptr;
-  double* partials_ = nullptr;
-  int count_ = 0;
-  int64_t total_elements_ = 0;
-  int64_t total_chunks_ = 0;
+  SquaredNormTensorList(TensorTable table, base::DeviceBuffer partials)
+      : table_(std::move(table)), partials_(std::move(partials)) {}
+  TensorTable table_;
+  base::DeviceBuffer partials_;
 };
 
 // *result (device double, written) = sum over the tensors of sum_i x[i]^2, each term in double; on `stream`.

@@ -67,8 +67,6 @@ ClusterName=$name
 SlurmctldHost=${name}ctl($subnet.254)
 SlurmctldPort=$port
 SlurmdPort=$((port + 100))
-AuthType=auth/munge
-CredType=cred/munge
 SlurmUser=root
 SlurmdUser=root
 StateSaveLocation=$dir/ctld
@@ -77,20 +75,10 @@ SlurmctldPidFile=$dir/slurmctld.pid
 SlurmdPidFile=$dir/slurmd-%n.pid
 SlurmctldLogFile=$dir/slurmctld.log
 SlurmdLogFile=$dir/slurmd-%n.log
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-SelectType=select/cons_tres
-SelectTypeParameters=CR_CPU
-SchedulerType=sched/backfill
-MpiDefault=pmix
-MailProg=/bin/true
-ReturnToService=2
-JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
-JobCompType=jobcomp/none
 TmpFS=/tmp
 DebugFlags=NO_CONF_HASH
 CONF
+  cat "$(dirname "$0")/slurm-common.conf" >>"$dir/slurm.conf"
   for ((i = 1; i <= n; i++)); do
     echo "NodeName=${hosts[i - 1]} NodeAddr=$subnet.$i CPUs=$slots RealMemory=1000 State=UNKNOWN" >>"$dir/slurm.conf"
   done

@@ -25,6 +25,14 @@ absl::Status BenchMemoryKernels(const KernelBenchCeilings& ceilings, std::ostrea
 absl::Status BenchMatmulKernels(const KernelBenchCeilings& ceilings, std::ostream& out);     // cuda_matmul
 absl::Status BenchAttentionKernels(const KernelBenchCeilings& ceilings, std::ostream& out);  // cuda_attention
 
+// One of the family tables above.
+using KernelBenchTable = absl::Status (*)(const KernelBenchCeilings& ceilings, std::ostream& out);
+
+// The body of each family's stand-alone program (bench_cuda_memory, bench_cuda_matmul, bench_cuda_attention): names
+// device 0, measures its ceilings (MeasureKernelCeilings) and prints them, then `table` on stdout. Returns the exit
+// code: 0, or 1 with the error on stderr after the `program` name (bench/kernels/kernel_bench_main.cc).
+int KernelBenchMain(const char* program, KernelBenchTable table);
+
 }  // namespace kachi
 
 #endif  // KACHI_BENCH_KERNELS_KERNEL_BENCH_H_

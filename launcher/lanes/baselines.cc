@@ -50,6 +50,7 @@ SimulationInput NoWideningInput(const SimulationInput& input) {
   SimulationInput plain = input;
   plain.options.widen = false;
   plain.options.predict_final = false;  // plain successive halving ranks by the loss at the rung
+  plain.options.promote_runners_up = false;  // and promotes only the top 1/eta of a rung
   return plain;
 }
 

@@ -15,7 +15,7 @@ namespace kachi::lanes {
 // `input` turned into the equal-split baseline: every lane fixed to the largest allowed width within
 // pool.cards / lanes cards (at least its minimum), trained to max_steps, no rungs, no widening, no prediction.
 SimulationInput EqualSplitInput(const SimulationInput& input);
-// `input` with widening and final-loss prediction turned off (plain successive halving).
+// `input` with widening, final-loss prediction and runners-up turned off (plain successive halving).
 SimulationInput NoWideningInput(const SimulationInput& input);
 
 // One simulated policy and its outcome.

@@ -34,6 +34,8 @@ std::string DescribeDecision(const Decision& decision, const std::string& lane_n
     case DecisionKind::kPause:
       absl::StrAppend(&line, absl::StrFormat(" at rung %d (step %d) loss %.4f", decision.rung, decision.step,
                                              decision.loss));
+      // Why, where the policy says (runner-up, warmup, predicted, cut, ...), as the journal prints it.
+      if (!decision.reason.empty()) absl::StrAppend(&line, " reason ", decision.reason);
       break;
     case DecisionKind::kFinish:
       absl::StrAppend(&line, absl::StrFormat(" at step %d loss %.4f", decision.step, decision.loss));

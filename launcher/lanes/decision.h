@@ -50,7 +50,8 @@ struct Decision {
   std::string reason;
 };
 
-// One line: "t=120.0s start lane 3 (lr=3e-4) step 0 on 2 cards [4,5]".
+// One line: "t=120.0s start lane 3 (lr=3e-4) step 0 on 2 cards [4,5]"; a promotion or pause with a reason ends
+// " reason WHY" (e.g. "reason runner-up"), as in the journal.
 std::string DescribeDecision(const Decision& decision, const std::string& lane_name);
 
 }  // namespace kachi::lanes

@@ -174,12 +174,16 @@ void LanePolicy::Record(int lane, int64_t step, double loss) {
   ++records_[lane];
 }
 
+std::optional<LossPrediction> LanePolicy::FitFinal(int lane) const {
+  return PredictPowerLaw(lanes_[lane].points, FitStep(lane, options_.max_steps), options_.predict_z,
+                         options_.predict_noise_floor, options_.predict_min_points);
+}
+
 std::optional<LossPrediction> LanePolicy::Predict(int lane) {
   auto& [records, prediction] = predictions_[lane];
   if (records != records_[lane]) {
     records = records_[lane];
-    prediction = PredictPowerLaw(lanes_[lane].points, FitStep(lane, options_.max_steps), options_.predict_z,
-                                 options_.predict_noise_floor, options_.predict_min_points);
+    prediction = FitFinal(lane);
   }
   return prediction;
 }
@@ -506,10 +510,7 @@ std::optional<int> LanePolicy::BestLane() const {
     if (lanes_[lane].state != LaneState::kFinished) continue;
     double value = lanes_[lane].final_loss;
     if (options_.choose_by_fit) {
-      std::optional<LossPrediction> p = PredictPowerLaw(lanes_[lane].points, FitStep(lane, options_.max_steps),
-                                                        options_.predict_z, options_.predict_noise_floor,
-                                                        options_.predict_min_points);
-      if (p) value = p->mean;
+      if (std::optional<LossPrediction> p = FitFinal(lane)) value = p->mean;
     }
     if (!best || value < best_value) best = lane, best_value = value;
   }

@@ -167,6 +167,8 @@ class LanePolicy {
   int NextTarget(int lane, int k) const;
   // Adds a (step, loss) report to the lane's points (predict_final only).
   void Record(int lane, int64_t step, double loss);
+  // The power-law fit of the lane's points, predicted at max_steps; nullopt without enough points.
+  std::optional<LossPrediction> FitFinal(int lane) const;
   // The lane's predicted final loss (cached until its points change); nullopt without enough points.
   std::optional<LossPrediction> Predict(int lane);
   // With predict_final, at every round: drops the lanes awaiting a verdict or paused whose optimistic prediction is

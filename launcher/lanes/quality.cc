@@ -15,7 +15,8 @@
 namespace kachi::lanes {
 
 std::vector<std::string> QualityPolicyNames() {
-  return {"asha+widen", "kachi-no-predict", "kachi", "kachi-fit-choice", "sh-no-widen", "equal-split", "stop-asha"};
+  return {"asha+widen",         "kachi-no-predict", "kachi",       "kachi-fit-choice",
+          "kachi-schedule-rungs", "sh-no-widen",      "equal-split", "stop-asha"};
 }
 
 namespace {
@@ -26,11 +27,12 @@ absl::StatusOr<SimulationResult> RunPolicy(const std::string& policy, Simulation
   input.options.predict_final = false;  // only kachi's policy predicts
   if (policy == "equal-split") return Simulate(EqualSplitInput(input));
   if (policy == "sh-no-widen") return Simulate(NoWideningInput(input));
-  if (policy == "kachi" || policy == "kachi-no-predict" || policy == "kachi-fit-choice") {
+  if (policy == "kachi" || policy == "kachi-no-predict" || policy == "kachi-fit-choice" ||
+      policy == "kachi-schedule-rungs") {
     input.options.promote_runners_up = true;
     input.options.predict_final = policy != "kachi-no-predict";
     input.options.choose_by_fit = policy == "kachi-fit-choice";
-    input.options.schedule_rungs = policy != "kachi-no-predict";
+    input.options.schedule_rungs = policy == "kachi-schedule-rungs";
     for (size_t i = 0; i < lanes.size(); ++i) input.lanes[i].grace_steps = lanes[i].warmup_steps;
   }
   return Simulate(input);

@@ -17,8 +17,8 @@ namespace kachi::lanes {
 // The policies compared: "asha+widen" (kachi's promotion ASHA with widening, as before issue 18),
 // "kachi-no-predict" (asha+widen with runners-up promoted onto idle cards, runner_up_extra 2, and warmup grace),
 // "kachi" (that with predict_final: lanes not promoted when their power-law-predicted final loss is clearly worse
-// than the incumbent's, predict_cut, and rungs in schedule time instead of the grace), "kachi-fit-choice" (kachi choosing among finished lanes by their fitted final, choose_by_fit),
-// "sh-no-widen",
+// than the incumbent's, and predict_cut: the lanes file's defaults with runners-up), "kachi-fit-choice" (kachi choosing among finished lanes by their fitted final, choose_by_fit),
+// "kachi-schedule-rungs" (kachi with rungs in schedule time instead of the warmup grace, schedule_rungs), "sh-no-widen",
 // "equal-split", and "stop-asha" (the reference: stopping-based ASHA, launcher/lanes/stopping_asha.h).
 std::vector<std::string> QualityPolicyNames();
 

@@ -6,31 +6,30 @@
 #     step, each point wrote its checkpoints under dir/<ranks>r_<layout>_<mode>, and the timeline has
 #     checkpoint_stall events;
 #   without (no checkpoint.dir): every point's checkpoint_ms is exactly 0, no checkpoint_stall event.
-# A benchmark that dropped the stall, booked it elsewhere or invented one fails. Usage: MPIRUN KACHI SOURCE_DIR
-set -u
+# A benchmark that dropped the stall, booked it elsewhere or invented one fails. Usage: MPIRUN KACHI
+set -uo pipefail
+. "$(dirname "$0")/../lib/common.sh"
 mpirun=$1
 kachi=$2
-source_dir=$3
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+kachi_temp_base kachi_scaling_ckpt
 # Ranks oversubscribe the cores of a CI box: blocked ranks yield the CPU instead of spinning.
 export OMPI_MCA_mpi_yield_when_idle=1
 
-run() {  # run NAME [--set ...]: the benchmark into $work/NAME.{txt,jsonl,trace.json}
+run() {  # run NAME [--set ...]: the benchmark into $base/NAME.{txt,jsonl,trace.json}
   local name=$1
   shift
   "$mpirun" -np 2 "$kachi" bench scaling --set model.preset=tiny --set train.seq_len=32 --set train.micro_batch=2 \
     "$@" \
-    --bench_scaling="ranks: 1 ranks: 2 layouts: \"dp\" modes: \"weak\" warmup_steps: 1 timed_steps: 3 sweep_iters: 2 sweep_max_bytes: 65536 jsonl: \"$work/$name.jsonl\"" \
-    --timeline "$work/$name.trace.json" >"$work/$name.txt" 2>&1
+    --bench_scaling="ranks: 1 ranks: 2 layouts: \"dp\" modes: \"weak\" warmup_steps: 1 timed_steps: 3 sweep_iters: 2 sweep_max_bytes: 65536 jsonl: \"$base/$name.jsonl\"" \
+    --timeline "$base/$name.trace.json" >"$base/$name.txt" 2>&1
   local rc=$?
-  cat "$work/$name.txt"
-  [[ $rc -eq 0 ]] || { echo "FAIL: kachi bench scaling ($name) exited $rc"; exit 1; }
+  cat "$base/$name.txt"
+  [[ $rc -eq 0 ]] || fail "kachi bench scaling ($name) exited $rc"
 }
-run ckpt --set checkpoint.dir="$work/ckpt" --set checkpoint.every=1
+run ckpt --set checkpoint.dir="$base/ckpt" --set checkpoint.every=1
 run plain
 
-python3 - "$work" <<'PY' || exit 1
+python3 - "$base" <<'PY' || exit 1
 import json, os, sys
 work = sys.argv[1]
 

@@ -9,24 +9,24 @@
 # Chrome trace of 4 ranks; and the HTML page rendered in headless Chromium with drawn charts (the lanes report's
 # screenshot checker; a blank page must fail it). Exits 77 (skipped) only when chromium cannot be found or
 # installed, after every other check passed. Usage: MPIRUN KACHI SOURCE_DIR
-set -u
+set -uo pipefail
+. "$(dirname "$0")/../lib/common.sh"
 mpirun=$1
 kachi=$2
 source_dir=$3
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+kachi_temp_base kachi_scaling_cli
 # Ranks oversubscribe the cores of a CI box: blocked ranks yield the CPU instead of spinning.
 export OMPI_MCA_mpi_yield_when_idle=1
 start=$(date +%s)
 "$mpirun" -np 4 "$kachi" bench scaling --set model.preset=tiny --set train.seq_len=32 --set train.micro_batch=2 \
-  --bench_scaling="warmup_steps: 1 timed_steps: 2 sweep_iters: 3 sweep_max_bytes: 1048576 report: \"$work/scaling.html\" jsonl: \"$work/scaling.jsonl\"" \
+  --bench_scaling="warmup_steps: 1 timed_steps: 2 sweep_iters: 3 sweep_max_bytes: 1048576 report: \"$base/scaling.html\" jsonl: \"$base/scaling.jsonl\"" \
   --bench_cluster "$source_dir/configs/cluster_h100_ib.pbtxt" \
-  --timeline "$work/trace.json" >"$work/out.txt" 2>&1
+  --timeline "$base/trace.json" >"$base/out.txt" 2>&1
 rc=$?
-cat "$work/out.txt"
+cat "$base/out.txt"
 echo "# wall time $(($(date +%s) - start)) s"
-[[ $rc -eq 0 ]] || { echo "FAIL: kachi bench scaling exited $rc"; exit 1; }
-python3 - "$work/out.txt" "$work/scaling.jsonl" <<'PY' || exit 1
+[[ $rc -eq 0 ]] || fail "kachi bench scaling exited $rc"
+python3 - "$base/out.txt" "$base/scaling.jsonl" <<'PY' || exit 1
 import json, sys
 text = open(sys.argv[1]).read().splitlines()
 rows = [l.split() for l in text if l.startswith(("weak ", "strong "))]
@@ -66,31 +66,15 @@ if kinds.count("point") != 12 or kinds.count("calibration") != 3 or "held_out" n
 held = next(r for r in records if r["record"] == "held_out")
 print(f"held-out error: median {held['median_abs_error']:.3f}, max {held['max_abs_error']:.3f}")
 PY
-python3 "$source_dir/tests/bench/scaling_trace_check.py" "$work/trace.json" 4 ||
-  { echo "FAIL: the benchmark's timeline is not a valid trace"; exit 1; }
-svgs=$(grep -o "<svg" "$work/scaling.html" | wc -l)
-[[ $svgs -eq 3 ]] || { echo "FAIL: expected 3 <svg> charts in the page, found $svgs"; exit 1; }
+python3 "$source_dir/tests/bench/scaling_trace_check.py" "$base/trace.json" 4 ||
+  fail "the benchmark's timeline is not a valid trace"
+svgs=$(grep -o "<svg" "$base/scaling.html" | wc -l)
+[[ $svgs -eq 3 ]] || fail "expected 3 <svg> charts in the page, found $svgs"
 
-find_chromium() { command -v chromium || command -v chromium-browser || true; }
-browser=$(find_chromium)
-if [[ -z $browser && $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >"$work/apt.log" 2>&1
-  browser=$(find_chromium)
-fi
+kachi_chromium
 if [[ -z $browser ]]; then
   echo "SKIP: every check but the screenshot passed; chromium is not installed (scripts/setup.sh installs it)"
   exit 77
 fi
-screenshot() {  # screenshot HTML PNG
-  "$browser" --headless --no-sandbox --disable-gpu --hide-scrollbars --screenshot="$2" --window-size=1200,900 \
-    "file://$1" >"$work/chromium.log" 2>&1
-  [[ -s $2 ]] || { echo "FAIL: chromium wrote no screenshot of $1:"; cat "$work/chromium.log"; exit 1; }
-}
-screenshot "$work/scaling.html" "$work/scaling.png"
-python3 "$source_dir/tests/lanes/screenshot_check.py" "$work/scaling.png" || { echo "FAIL: the page looks blank"; exit 1; }
-echo '<!DOCTYPE html><html><body><h1>nothing drawn</h1></body></html>' >"$work/blank.html"
-screenshot "$work/blank.html" "$work/blank.png"
-if python3 "$source_dir/tests/lanes/screenshot_check.py" "$work/blank.png" >/dev/null; then
-  echo "FAIL: the screenshot check passed a blank page"; exit 1
-fi
+kachi_page_draws "$source_dir" "$base/scaling.html"
 echo "kachi bench scaling: tables, held-out error, JSON lines, timeline and a rendered page"

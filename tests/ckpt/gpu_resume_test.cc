@@ -4,7 +4,6 @@
 // order-varying atomics). And the two snapshot paths of a device
 // (a device staging copy downloaded in small chunks through two pinned buffers while training goes on, and the
 // synchronous download into pinned memory) must write the same bytes.
-#include <mpi.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -14,7 +13,6 @@
 #include <string>
 #include <vector>
 
-#include "comm/mpi_communicator.h"
 #include "comm/process_grid.h"
 #include "gtest/gtest.h"
 #include "runtime/ckpt/checkpoint_writer.h"
@@ -23,6 +21,7 @@
 #include "runtime/ckpt/restore.h"
 #include "runtime/data/token_shard.h"
 #include "runtime/train/trainer.h"
+#include "tests/lib/single_rank_grid.h"
 #include "tests/test_util.h"
 #include "tests/train/train_test_util.h"
 
@@ -102,10 +101,8 @@ class GpuResumePrecisionTest : public ::testing::TestWithParam<std::string> {};
 TEST_P(GpuResumePrecisionTest, SplitRunWithAsyncSaveIsBitwiseIdentical) {
   KACHI_SKIP_WITHOUT_GPU();
   const std::string precision = GetParam();
-  auto world = CreateMpiCommunicator(MPI_COMM_WORLD, CommOptions{});
-  ASSERT_TRUE(world.ok()) << world.status();
-  auto grid = ProcessGrid::Create(**world, 1, 1, /*host=*/"");
-  ASSERT_TRUE(grid.ok()) << grid.status();
+  auto one = testing::CreateSingleRankGrid();
+  ASSERT_TRUE(one.ok()) << one.status();
   const std::string dir = "/tmp/kachi_gpu_resume_" + precision + "_" + std::to_string(getpid());
   std::filesystem::create_directories(dir);
   std::mt19937 gen(testing::TestDataSeed());
@@ -114,9 +111,9 @@ TEST_P(GpuResumePrecisionTest, SplitRunWithAsyncSaveIsBitwiseIdentical) {
   ASSERT_TRUE(WriteTokenShard(dir + "/train_000000.bin", tokens).ok());
   const std::string data = dir + "/train_*.bin";
 
-  const DeviceRun straight = Train(grid->get(), data, precision, 20, "", "");
-  const DeviceRun first = Train(grid->get(), data, precision, 10, "", dir + "/ckpt");
-  const DeviceRun second = Train(grid->get(), data, precision, 20, dir + "/ckpt", "");
+  const DeviceRun straight = Train(one->grid.get(), data, precision, 20, "", "");
+  const DeviceRun first = Train(one->grid.get(), data, precision, 10, "", dir + "/ckpt");
+  const DeviceRun second = Train(one->grid.get(), data, precision, 20, dir + "/ckpt", "");
   std::filesystem::remove_all(dir);
   ASSERT_EQ(straight.losses.size(), 20u);
   ASSERT_EQ(first.losses.size(), 10u);
@@ -134,17 +131,15 @@ INSTANTIATE_TEST_SUITE_P(Precisions, GpuResumePrecisionTest, ::testing::Values("
 
 TEST(GpuResumeTest, StagedAndPinnedSnapshotsWriteTheSameBytes) {
   KACHI_SKIP_WITHOUT_GPU();
-  auto world = CreateMpiCommunicator(MPI_COMM_WORLD, CommOptions{});
-  ASSERT_TRUE(world.ok()) << world.status();
-  auto grid = ProcessGrid::Create(**world, 1, 1, /*host=*/"");
-  ASSERT_TRUE(grid.ok()) << grid.status();
+  auto one = testing::CreateSingleRankGrid();
+  ASSERT_TRUE(one.ok()) << one.status();
   const std::string dir = "/tmp/kachi_gpu_snapshot_" + std::to_string(getpid());
   std::filesystem::create_directories(dir);
   std::mt19937 gen(testing::TestDataSeed());
   std::vector<uint16_t> tokens(40000);
   for (auto& t : tokens) t = static_cast<uint16_t>(gen() % 256);
   ASSERT_TRUE(WriteTokenShard(dir + "/train_000000.bin", tokens).ok());
-  auto trainer = Trainer::Create(GpuOptions(dir + "/train_*.bin"), grid->get());
+  auto trainer = Trainer::Create(GpuOptions(dir + "/train_*.bin"), one->grid.get());
   ASSERT_TRUE(trainer.ok()) << trainer.status();
   for (int i = 0; i < 3; ++i) ASSERT_TRUE((*trainer)->Step().ok());
   // Step 3 saved through pinned memory; step 3 saved through device staging while step 4 runs; step 4 staged.
@@ -161,7 +156,7 @@ TEST(GpuResumeTest, StagedAndPinnedSnapshotsWriteTheSameBytes) {
     options.async = true;
     options.snapshot.device_staging = save.staging;
     options.snapshot.chunk_bytes = 1 << 16;  // many chunks: the two pinned chunk buffers are reused many times
-    ckpt::CheckpointWriter writer(options, grid->get());
+    ckpt::CheckpointWriter writer(options, one->grid.get());
     ASSERT_TRUE(writer.Save(**trainer).ok());
     if (save.step_while_writing) {
       ASSERT_TRUE((*trainer)->Step().ok());  // changes parameters and moments; the snapshot must not see it

@@ -20,10 +20,14 @@
 #include "kernels/attention.h"
 #include "kernels/attention_cuda.h"
 #include "kernels/base/device_buffer.h"
+#include "tests/lib/relative_errors.h"
 #include "tests/test_util.h"
 
 namespace kachi {
 namespace {
+
+using testing::CompareWithReference;
+using testing::RelativeErrors;
 
 constexpr int64_t kHeadSize = 64;
 constexpr double kBf16Tolerance = 1e-2;
@@ -102,34 +106,6 @@ class DeviceArray {
 
 __nv_bfloat16* AsBf16(uint16_t* pointer) { return reinterpret_cast<__nv_bfloat16*>(pointer); }
 
-// ||actual - expected|| / ||expected|| and max |actual - expected| / max |expected|; NaN anywhere fails both.
-struct Errors {
-  double norm_relative = 0;
-  double max_relative = 0;
-  int64_t non_finite = 0;
-};
-Errors Compare(const std::vector<double>& actual, const std::vector<double>& expected) {
-  EXPECT_EQ(actual.size(), expected.size());
-  Errors errors;
-  double diff_squared = 0, ref_squared = 0, max_diff = 0, max_ref = 0;
-  for (size_t i = 0; i < expected.size(); ++i) {
-    if (!std::isfinite(actual[i])) {
-      ++errors.non_finite;
-      continue;
-    }
-    const double diff = actual[i] - expected[i];
-    diff_squared += diff * diff;
-    ref_squared += expected[i] * expected[i];
-    max_diff = std::max(max_diff, std::abs(diff));
-    max_ref = std::max(max_ref, std::abs(expected[i]));
-  }
-  EXPECT_GT(max_ref, 0.0) << "reference is all zeros: the comparison would prove nothing";
-  errors.norm_relative = std::sqrt(diff_squared / ref_squared);
-  errors.max_relative = max_diff / max_ref;
-  if (errors.non_finite > 0) errors.norm_relative = errors.max_relative = INFINITY;
-  return errors;
-}
-
 // The CPU twin's forward in double: out, att, and log(sum_j exp(s_ij)) per (b, h, t) recovered from att.
 struct Reference {
   std::vector<double> out;
@@ -203,7 +179,7 @@ TEST_P(AttentionCudaTest, Bf16ForwardMatchesCpuTwinForBothQueryTiles) {
     ASSERT_TRUE(cuda::AttentionForwardBf16WithQueryTile(query_rows, out.get(), lse.get(), qkv_device.get(),
                                                         s.batch, s.seq_len, s.heads, kHeadSize, nullptr)
                     .ok());
-    const Errors out_errors = Compare(ToDouble(out.ToHost()), ref.out);
+    const RelativeErrors out_errors = CompareWithReference(ToDouble(out.ToHost()), ref.out);
     EXPECT_LE(out_errors.norm_relative, kBf16Tolerance);
     EXPECT_LE(out_errors.max_relative, kBf16Tolerance);
     EXPECT_EQ(out_errors.non_finite, 0) << "unwritten (NaN-poisoned) outputs";
@@ -259,7 +235,7 @@ TEST_P(AttentionCudaTest, Bf16BackwardMatchesCpuTwinAndRepeatsBitwise) {
   }
   std::vector<double> accumulated = ToDouble(results[0]);
   for (size_t i = 0; i < accumulated.size(); ++i) accumulated[i] -= prefill.values[i];
-  const Errors errors = Compare(accumulated, ref_grad);
+  const RelativeErrors errors = CompareWithReference(accumulated, ref_grad);
   EXPECT_LE(errors.norm_relative, kBf16Tolerance);
   EXPECT_LE(errors.max_relative, kBf16Tolerance);
   EXPECT_EQ(errors.non_finite, 0);
@@ -273,7 +249,7 @@ TEST_P(AttentionCudaTest, Bf16BackwardMatchesCpuTwinAndRepeatsBitwise) {
       got.push_back(accumulated[i]);
       want.push_back(ref_grad[i]);
     }
-    const Errors part_errors = Compare(got, want);
+    const RelativeErrors part_errors = CompareWithReference(got, want);
     EXPECT_LE(part_errors.norm_relative, kBf16Tolerance) << "part " << "qkv"[which];
   }
   EXPECT_EQ(results[0], results[1]) << "backward is not bitwise repeatable";
@@ -303,7 +279,8 @@ TEST_P(AttentionCudaTest, FloatForwardAndBackwardMatchCpuTwin) {
                                       scratch.get(), s.batch, s.seq_len, s.heads, kHeadSize, nullptr)
                   .ok());
   const std::vector<float> out_host = out.ToHost();
-  const Errors out_errors = Compare(std::vector<double>(out_host.begin(), out_host.end()), ref.out);
+  const RelativeErrors out_errors =
+      CompareWithReference(std::vector<double>(out_host.begin(), out_host.end()), ref.out);
   EXPECT_LE(out_errors.norm_relative, kFloatTolerance);
   EXPECT_LE(out_errors.max_relative, kFloatTolerance);
   EXPECT_EQ(out_errors.non_finite, 0);
@@ -311,7 +288,7 @@ TEST_P(AttentionCudaTest, FloatForwardAndBackwardMatchCpuTwin) {
   const std::vector<float> dqkv_host = dqkv.ToHost();
   std::vector<double> accumulated(s.qkv_count());
   for (int64_t i = 0; i < s.qkv_count(); ++i) accumulated[i] = static_cast<double>(dqkv_host[i]) - prefill[i];
-  const Errors grad_errors = Compare(accumulated, ref_grad);
+  const RelativeErrors grad_errors = CompareWithReference(accumulated, ref_grad);
   EXPECT_LE(grad_errors.norm_relative, kFloatTolerance);
   EXPECT_LE(grad_errors.max_relative, kFloatTolerance);
 }

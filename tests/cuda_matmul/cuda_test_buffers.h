@@ -1,5 +1,5 @@
 // Helpers for the cuda_matmul GPU tests: device buffers filled from host vectors (float or bf16 elements), NaN
-// poisoning of outputs, bf16 rounding on the host, and the norm-relative / max-abs error against a double reference.
+// poisoning of outputs, bf16 rounding on the host; the error against a double reference is tests/lib/relative_errors.h.
 #ifndef KACHI_TESTS_CUDA_MATMUL_CUDA_TEST_BUFFERS_H_
 #define KACHI_TESTS_CUDA_MATMUL_CUDA_TEST_BUFFERS_H_
 
@@ -16,6 +16,7 @@
 
 #include "gtest/gtest.h"
 #include "kernels/base/device_buffer.h"
+#include "tests/lib/relative_errors.h"  // ExpectClose
 
 namespace kachi::testing {
 
@@ -84,45 +85,6 @@ class DeviceArray {
   base::DeviceBuffer buffer_;
   size_t size_;
 };
-
-// Comparison of a GPU result with its double reference.
-struct Comparison {
-  double norm_relative = 0;      // ||out - ref|| / ||ref||
-  double max_abs_relative = 0;   // max |out - ref| / max |ref|
-  int64_t non_finite = 0;        // NaN/inf entries (unwritten poison shows up here)
-};
-
-inline Comparison Compare(const std::vector<double>& out, const std::vector<double>& ref) {
-  Comparison result;
-  EXPECT_EQ(out.size(), ref.size());
-  double diff_squared = 0, ref_squared = 0, max_diff = 0, max_ref = 0;
-  for (size_t i = 0; i < out.size() && i < ref.size(); ++i) {
-    if (!std::isfinite(out[i])) {
-      ++result.non_finite;
-      continue;
-    }
-    const double diff = out[i] - ref[i];
-    diff_squared += diff * diff;
-    ref_squared += ref[i] * ref[i];
-    max_diff = std::max(max_diff, std::abs(diff));
-    max_ref = std::max(max_ref, std::abs(ref[i]));
-  }
-  EXPECT_GT(max_ref, 0.0) << "reference is all zeros: the comparison would prove nothing";
-  result.norm_relative = ref_squared > 0 ? std::sqrt(diff_squared / ref_squared) : 0;
-  result.max_abs_relative = max_ref > 0 ? max_diff / max_ref : 0;
-  return result;
-}
-
-// Checks `out` against `ref`: every entry finite, both errors within `tolerance`; prints the errors.
-inline void ExpectClose(const std::vector<double>& out, const std::vector<double>& ref, double tolerance,
-                        const std::string& what) {
-  const Comparison c = Compare(out, ref);
-  std::printf("  %-40s norm-rel %.3e  max-abs-rel %.3e  (tolerance %.0e)\n", what.c_str(), c.norm_relative,
-              c.max_abs_relative, tolerance);
-  EXPECT_EQ(c.non_finite, 0) << what << ": entries left unwritten (poison) or not finite";
-  EXPECT_LE(c.norm_relative, tolerance) << what << ": ||out - ref|| / ||ref||";
-  EXPECT_LE(c.max_abs_relative, tolerance) << what << ": max |out - ref| / max |ref|";
-}
 
 }  // namespace kachi::testing
 

@@ -17,6 +17,7 @@
 #include "gtest/gtest.h"
 #include "kernels/base/device_buffer.h"
 #include "tests/kernels/kernel_test_util.h"
+#include "tests/lib/relative_errors.h"  // ExpectClose
 #include "tests/test_util.h"
 
 namespace kachi::testing {
@@ -93,30 +94,6 @@ class DeviceArray {
   size_t size_;
   size_t offset_;
 };
-
-// Expects `actual` finite everywhere (so fully written over the NaN poison) and within `tolerance` of `expected`
-// in both norm-relative measures; `what` names the output in failure messages.
-inline void ExpectClose(const std::vector<double>& actual, const std::vector<double>& expected, double tolerance,
-                        const char* what) {
-  ASSERT_EQ(actual.size(), expected.size()) << what;
-  size_t non_finite = 0;
-  double diff_squares = 0, ref_squares = 0, max_diff = 0, max_ref = 0;
-  for (size_t i = 0; i < actual.size(); ++i) {
-    if (!std::isfinite(actual[i])) {
-      ++non_finite;
-      continue;
-    }
-    const double diff = actual[i] - expected[i];
-    diff_squares += diff * diff;
-    ref_squares += expected[i] * expected[i];
-    max_diff = std::max(max_diff, std::abs(diff));
-    max_ref = std::max(max_ref, std::abs(expected[i]));
-  }
-  EXPECT_EQ(non_finite, 0u) << what << ": elements left unwritten (NaN poison) or non-finite";
-  ASSERT_GT(ref_squares, 0.0) << what << ": reference is all zeros, the comparison would prove nothing";
-  EXPECT_LE(std::sqrt(diff_squares / ref_squares), tolerance) << what << ": ||out - ref|| / ||ref||";
-  EXPECT_LE(max_diff / max_ref, tolerance) << what << ": max |out - ref| / max |ref|";
-}
 
 // The parameters and gradients of a layernorm backward check, rounded through T: weight in [0.5, 1.5), bias, dout
 // (n values), the input gradient already there before the backward adds to it (n values) and the dweight / dbias

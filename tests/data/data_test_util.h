@@ -1,4 +1,5 @@
-// Helpers for the data tests: fresh temporary directories, seeded random tokens and raw file writes.
+// Helpers for the data tests: fresh temporary directories, seeded random tokens, token shards of them and raw file
+// writes.
 #ifndef KACHI_TESTS_DATA_DATA_TEST_UTIL_H_
 #define KACHI_TESTS_DATA_DATA_TEST_UTIL_H_
 
@@ -13,7 +14,9 @@
 #include <system_error>
 #include <vector>
 
+#include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
+#include "runtime/data/token_shard.h"
 
 namespace kachi::testing {
 
@@ -50,6 +53,20 @@ inline std::vector<uint16_t> RandomTokens(size_t n, uint64_t seed, int vocab_siz
   std::vector<uint16_t> tokens(n);
   for (auto& token : tokens) token = static_cast<uint16_t>(dist(generator));
   return tokens;
+}
+
+// Writes shard i of `sizes` as DIR/PREFIX_00000i.bin holding RandomTokens(sizes[i], first_seed + i, vocab_size);
+// returns all their tokens in file order (the stream a loader reads). A failed write is a test failure.
+inline std::vector<uint16_t> WriteRandomShards(const std::string& dir, const std::string& prefix,
+                                               const std::vector<size_t>& sizes, uint64_t first_seed, int vocab_size) {
+  std::vector<uint16_t> stream;
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    const std::vector<uint16_t> tokens = RandomTokens(sizes[i], first_seed + i, vocab_size);
+    const absl::Status written = WriteTokenShard(absl::StrFormat("%s/%s_%06d.bin", dir, prefix, i), tokens);
+    EXPECT_TRUE(written.ok()) << written;
+    stream.insert(stream.end(), tokens.begin(), tokens.end());
+  }
+  return stream;
 }
 
 // `n` random bytes (all 256 values possible) from a seeded generator.

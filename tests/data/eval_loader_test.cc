@@ -6,16 +6,14 @@
 #include <utility>
 #include <vector>
 
-#include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
-#include "runtime/data/token_shard.h"
 #include "tests/data/data_test_util.h"
 
 namespace kachi {
 namespace {
 
 using ::kachi::testing::ScopedTempDirs;
-using ::kachi::testing::RandomTokens;
+using ::kachi::testing::WriteRandomShards;
 
 constexpr int64_t kSeqLen = 12;
 
@@ -24,11 +22,7 @@ class EvalLoaderTest : public ::testing::Test {
   ScopedTempDirs temp_dirs_;  // declared first: outlives the paths below
   void SetUp() override {
     dir_ = temp_dirs_.Make("eval_loader");
-    for (int i = 0; i < 2; ++i) {
-      const std::vector<uint16_t> tokens = RandomTokens(i == 0 ? 150 : 211, /*seed=*/300 + i, 256);
-      ASSERT_TRUE(WriteTokenShard(absl::StrFormat("%s/val_%06d.bin", dir_, i), tokens).ok());
-      stream_.insert(stream_.end(), tokens.begin(), tokens.end());
-    }
+    stream_ = WriteRandomShards(dir_, "val", {150, 211}, /*first_seed=*/300, 256);
   }
 
   EvalLoaderOptions Options(int dp_size, int dp_rank, int64_t micro_batch, int64_t num_windows) const {

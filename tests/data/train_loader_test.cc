@@ -9,7 +9,6 @@
 #include <tuple>
 #include <vector>
 
-#include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
 #include "runtime/data/token_shard.h"
 #include "runtime/data/window_order.h"
@@ -20,12 +19,13 @@ namespace {
 
 using ::kachi::testing::ScopedTempDirs;
 using ::kachi::testing::RandomTokens;
+using ::kachi::testing::WriteRandomShards;
 
 constexpr int kVocab = 50257;
 constexpr int64_t kSeqLen = 16;
 constexpr int64_t kGlobalBatch = 8;
-// Shard sizes: 3277 tokens in all, so floor(3276 / 16) = 204 windows per epoch (not a multiple of the batch).
-constexpr size_t kShardSizes[] = {1000, 777, 1500};
+// The shards hold 1000, 777 and 1500 tokens: 3277 in all, so floor(3276 / 16) = 204 windows per epoch (not a
+// multiple of the batch).
 constexpr int64_t kWindows = 204;
 
 class TrainLoaderTest : public ::testing::Test {
@@ -33,11 +33,7 @@ class TrainLoaderTest : public ::testing::Test {
   ScopedTempDirs temp_dirs_;  // declared first: outlives the paths below
   void SetUp() override {
     dir_ = temp_dirs_.Make("train_loader");
-    for (size_t i = 0; i < std::size(kShardSizes); ++i) {
-      const std::vector<uint16_t> tokens = RandomTokens(kShardSizes[i], /*seed=*/100 + i, kVocab);
-      ASSERT_TRUE(WriteTokenShard(absl::StrFormat("%s/train_%06d.bin", dir_, i), tokens).ok());
-      stream_.insert(stream_.end(), tokens.begin(), tokens.end());
-    }
+    stream_ = WriteRandomShards(dir_, "train", {1000, 777, 1500}, /*first_seed=*/100, kVocab);
     // A file the pattern must not pick up.
     ASSERT_TRUE(WriteTokenShard(dir_ + "/val_000000.bin", RandomTokens(50, 99, kVocab)).ok());
   }

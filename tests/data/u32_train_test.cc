@@ -5,23 +5,23 @@
 //    (those above 65,535 included), the first loss is ln 70000 and all losses are finite;
 //  - one id >= model vocab_size in a uint32 shard stops Trainer::Create with OutOfRange naming the file, the token,
 //    its position and byte offset, and the vocab size.
-#include <mpi.h>
 #include <unistd.h>
 
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "comm/mpi_communicator.h"
-#include "comm/process_grid.h"
 #include "gtest/gtest.h"
 #include "runtime/data/token_shard.h"
 #include "runtime/train/trainer.h"
+#include "tests/lib/single_rank_grid.h"
 #include "tests/train/train_test_util.h"
 
 namespace kachi {
@@ -30,19 +30,15 @@ namespace {
 class U32TrainTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto world = CreateMpiCommunicator(MPI_COMM_WORLD, CommOptions{});
-    ASSERT_TRUE(world.ok()) << world.status();
-    world_ = world->release();
-    auto grid = ProcessGrid::Create(*world_, 1, 1, /*host=*/"");
-    ASSERT_TRUE(grid.ok()) << grid.status();
-    grid_ = grid->release();
+    auto one = testing::CreateSingleRankGrid();
+    ASSERT_TRUE(one.ok()) << one.status();
+    one_ = *std::move(one);
     dir_ = "/tmp/kachi_u32_train_" + std::to_string(getpid());
     seed_ = testing::TestDataSeed();
   }
   static void TearDownTestSuite() {
     std::filesystem::remove_all(dir_);
-    delete grid_;
-    delete world_;
+    one_.reset();
   }
 
   // `count` ids vocab * u^3 (u uniform in [0, 1): a skewed, learnable unigram distribution) when `skewed`, else
@@ -86,8 +82,7 @@ class U32TrainTest : public ::testing::Test {
     return options;
   }
 
-  static inline Communicator* world_ = nullptr;
-  static inline ProcessGrid* grid_ = nullptr;
+  static inline std::optional<testing::SingleRankGrid> one_;
   static inline std::string dir_;
   static inline uint32_t seed_ = 0;
 };
@@ -102,7 +97,7 @@ TEST_F(U32TrainTest, Uint32ShardsTrainBitIdenticallyToUint16Shards) {
   std::vector<float> val_loss(2);
   std::vector<std::vector<float>> params(2);
   for (int i = 0; i < 2; ++i) {
-    auto trainer = Trainer::Create(Options(i == 0 ? narrow : wide, kVocab, 12), grid_);
+    auto trainer = Trainer::Create(Options(i == 0 ? narrow : wide, kVocab, 12), one_->grid.get());
     ASSERT_TRUE(trainer.ok()) << trainer.status();
     ASSERT_TRUE(testing::RunSteps(**trainer, &losses[i], i == 0 ? "uint16" : "uint32"));
     absl::StatusOr<float> eval = (*trainer)->Evaluate();
@@ -131,7 +126,7 @@ TEST_F(U32TrainTest, VocabularyAbove65536WithIdsAbove65535Trains) {
   ASSERT_GT(above, 100u);
   const std::string dir = WriteData("wide_vocab", train, val, true);
   std::vector<float> losses;
-  auto trainer = Trainer::Create(Options(dir, kVocab, 4), grid_);
+  auto trainer = Trainer::Create(Options(dir, kVocab, 4), one_->grid.get());
   ASSERT_TRUE(trainer.ok()) << trainer.status();
   // The trainer's batches of the 4 steps hold the written ids, those above 65,535 included.
   size_t batch_above = 0;
@@ -165,7 +160,7 @@ TEST_F(U32TrainTest, AnIdAtOrAboveTheModelVocabularyIsRefusedByFileAndOffset) {
   const size_t bad = std::uniform_int_distribution<size_t>(0, train.size() - 1)(gen);
   train[bad] = kVocab;
   const std::string dir = WriteData("bad_id", train, Ids(600, kVocab, seed_ + 5, false), true);
-  auto trainer = Trainer::Create(Options(dir, kVocab, 1), grid_);
+  auto trainer = Trainer::Create(Options(dir, kVocab, 1), one_->grid.get());
   ASSERT_FALSE(trainer.ok());
   EXPECT_EQ(trainer.status().code(), absl::StatusCode::kOutOfRange) << trainer.status();
   EXPECT_NE(trainer.status().message().find(absl::StrCat(
@@ -174,7 +169,7 @@ TEST_F(U32TrainTest, AnIdAtOrAboveTheModelVocabularyIsRefusedByFileAndOffset) {
             std::string::npos)
       << trainer.status();
   // The same shard trains with a model one token larger.
-  EXPECT_TRUE(Trainer::Create(Options(dir, kVocab + 1, 1), grid_).ok());
+  EXPECT_TRUE(Trainer::Create(Options(dir, kVocab + 1, 1), one_->grid.get()).ok());
 }
 
 }  // namespace

@@ -16,6 +16,10 @@
                                      TICK at step S with its checkpoint at S in the same event) and the lane, unless
                                      promoted back (R = 1, "resumed"), held no cards afterwards (no chunk of it
                                      ended and no decision gave it cards after E); no cut at all fails too
+  journal_check.py runners_up FILE   one line per promotion of a paused runner-up (policy.promote_runners_up):
+                                     "runner-up lane L event E rung K step S"; fails unless each promoted lane was
+                                     paused at rung K (step S) when promoted, and its next chunk (if any) starts at
+                                     step S; no runner-up promotion at all fails too
 Exit status 1 with a message on stderr when a check fails (chain) or the journal cannot be read.
 """
 import re
@@ -46,7 +50,7 @@ def parse(path):
                 reports.append(dict(event=int(m[1]), kind=m[2], lane=int(m[3]), step=int(m[4]),
                                     checkpoint=int(m[6])))
             elif m := DECISION.match(line):
-                decisions.append(dict(event=int(m[1]), kind=m[2], lane=int(m[3]), step=int(m[5]),
+                decisions.append(dict(event=int(m[1]), kind=m[2], lane=int(m[3]), rung=int(m[4]), step=int(m[5]),
                                       cards=[int(c) for c in m[6].split(",") if c], loss=m[7], reason=m[8] or ""))
     if not events:
         sys.exit(f"{path}: no events")
@@ -179,6 +183,30 @@ def cut(path):
         sys.exit("\n".join(bad))
 
 
+def runners_up(path):
+    _, runs, _, decisions, _ = parse(path)
+    promoted = [d for d in decisions if d["kind"] == "promote" and d["reason"] == "runner-up"]
+    if not promoted:
+        sys.exit(f"{path}: no runner-up was promoted (no 'decision promote ... reason runner-up')")
+    bad = []
+    for p in promoted:
+        lane, e, step, k = p["lane"], p["event"], p["step"], p["rung"]
+        # The lane's decision before this one (in journal order) must be its pause at rung k, at step `step`.
+        prior = [d for d in decisions[:decisions.index(p)] if d["lane"] == lane]
+        last = prior[-1] if prior else None
+        if not last or last["kind"] != "pause" or last["rung"] != k or last["step"] != step:
+            bad.append(f"lane {lane}: promoted as runner-up at event {e} from rung {k} (step {step}) but its "
+                       f"previous decision was " +
+                       (f"{last['kind']} at rung {last['rung']} step {last['step']}" if last else "none"))
+        nxt = sorted((r for r in runs if r["lane"] == lane and r["event"] > e), key=lambda r: r["begin"])
+        if nxt and nxt[0]["start"] != step:
+            bad.append(f"lane {lane}: promoted as runner-up at step {step} (event {e}) but its next chunk starts at "
+                       f"step {nxt[0]['start']}")
+        print(f"runner-up lane {lane} event {e} rung {k} step {step}")
+    if bad:
+        sys.exit("\n".join(bad))
+
+
 if __name__ == "__main__":
     if len(sys.argv) < 3:
         sys.exit(__doc__)
@@ -193,5 +221,7 @@ if __name__ == "__main__":
         overlap(path, int(sys.argv[3]))
     elif cmd == "cut":
         cut(path)
+    elif cmd == "runners_up":
+        runners_up(path)
     else:
         sys.exit(__doc__)

@@ -53,8 +53,8 @@ read -r _ _ cut_lane _ cut_event _ cut_step _ cut_loss _ resumed <<<"$cuts"
 [ "$cut_lane" = 1 ] || fail "lane $cut_lane (not lane 1, lr=1e-4) was cut"
 [ "$resumed" = 0 ] || fail "the cut lane was promoted back"
 [ "$cut_step" -ge 40 ] && [ "$cut_step" -lt "$max_steps" ] || fail "cut at step $cut_step, not in [40, $max_steps)"
-awk -v e="$cut_event" '$1 == "event" && $2 >= e && $3 == "decision" && $4 == "widen" && $6 == 0' "$base/full.txt" \
-  | grep -q . || fail "lane 0 was not widened onto the freed card after the cut"
+awk -v e="$cut_event" '$1 == "event" && $2 >= e && $3 == "decision" && $4 == "widen" && $6 == 0 { n++ }
+  END { exit !n }' "$base/full.txt" || fail "lane 0 was not widened onto the freed card after the cut"
 diff <(check states "$base/full.txt") <(printf 'lane 0 finished\nlane 1 paused\n') \
   || fail "expected lane 0 finished and lane 1 paused"
 grep -q '^best_lane 0 ' "$base/full.txt" || fail "the run chose another lane than lane 0 (lr=3e-3)"

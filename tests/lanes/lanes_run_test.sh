@@ -7,8 +7,10 @@
 # `kachi train`, and its final loss equals that separate run's (the lane's curve survives pauses, kept trainers
 # and resharding); each lane's chunks chain step to step, one at a time, and no card is in two chunks at once.
 # Then a run killed after event 10 (test hook --test_exit_after_event: rank 0 exits, mpirun ends the
-# rest, chunks in flight are lost) and continued with --resume: it completes with the same lanes finished and
-# stopped and the same chosen lane at the same final loss as the uninterrupted run, every lane's chunks still
+# rest, chunks in flight are lost) and continued with --resume: it completes with the same lanes stopped, the same
+# lanes finished but for runners-up (a lane finished in only one run was promoted as a runner-up in one of them:
+# timing decides whether a paused runner-up gets idle cards) and the same chosen lane at the same final loss as the
+# uninterrupted run, every lane's chunks still
 # chain across the resume (none lost, none trained twice in the journal), and lanes restart from checkpoints.
 # Lanes run asynchronously, so the order of events (and which lanes a rung promotes first) depends on timing: the
 # resumed journal cannot be required to equal the uninterrupted one event for event, as it was with rounds.
@@ -56,7 +58,8 @@ grep -qE '^event [0-9]+ run lane [0-9]+ cards \[[0-9,]+\] steps [1-9][0-9]*->.* 
 stop_event=$(grep -E '^event [0-9]+ decision stop lane 7 ' <<<"$journal" | awk '{print $2}')
 [ -n "$stop_event" ] || fail "lane 7 (lr=1e30) was not stopped"
 grep -qE '^event [0-9]+ report FAILURE lane 7 .*diverged' <<<"$journal" || fail "lane 7's failure is not 'diverged'"
-awk -v s="$stop_event" '$1 == "event" && $2 > s && $3 == "run"' <<<"$journal" | grep -q . \
+# (awk's exit status, not `| grep -q .`: under pipefail grep's early exit can end awk with SIGPIPE and fail the check)
+awk -v s="$stop_event" '$1 == "event" && $2 > s && $3 == "run" { n++ } END { exit !n }' <<<"$journal" \
   || fail "no lane trained after lane 7 was stopped (event $stop_event)"
 
 utilization=$(grep '^utilization' <<<"$journal" | awk '{print $2}')
@@ -110,12 +113,22 @@ diff <(grep -E '^event ([0-9]|10) ' <<<"$resumed") <(grep -E '^event ([0-9]|10) 
   || fail "the resume rewrote the journal's first events"
 check chain "$base/resumed.txt" || fail "the lanes' chunks do not chain across the resume"
 # Lanes in flight at the kill restart from their journaled checkpoint in session 1.
-awk '$1 == "event" && $2 > 10 && $3 == "run" && $NF == 1 && $9 !~ /^0->/' <<<"$resumed" | grep -q . \
+awk '$1 == "event" && $2 > 10 && $3 == "run" && $NF == 1 && $9 !~ /^0->/ { n++ } END { exit !n }' <<<"$resumed" \
   || fail "no lane restarted from a checkpoint after the resume"
-# The same lanes end finished and stopped, the same lane is chosen, with the same final loss.
-ends() { check states "$1" | grep -E 'finished|stopped'; }
-diff <(ends "$base/full.txt") <(ends "$base/resumed.txt") \
-  || fail "the resumed run finished or stopped other lanes than the uninterrupted run"
+# The same lanes are stopped, the same lane is chosen, with the same final loss. The lanes that finish may differ only
+# by runners-up (policy.promote_runners_up, on by default): whether a paused runner-up gets idle cards, and how far
+# it goes, depends on when the other lanes report; a lane that finished in one run and not in the other must have
+# been promoted as a runner-up in one of them.
+lanes_in() { check states "$1" | awk -v s="$2" '$3 == s {print $2}' | sort; }
+diff <(lanes_in "$base/full.txt" stopped) <(lanes_in "$base/resumed.txt" stopped) \
+  || fail "the resumed run stopped other lanes than the uninterrupted run"
+runners_up=$( (check runners_up "$base/full.txt"; check runners_up "$base/resumed.txt") 2>/dev/null | awk '{print $3}')
+echo "finished lanes: uninterrupted $(lanes_in "$base/full.txt" finished | tr '\n' ' ')resumed" \
+  "$(lanes_in "$base/resumed.txt" finished | tr '\n' ' ')runner-up promotions: $(wc -w <<<"$runners_up")"
+for lane in $(comm -3 <(lanes_in "$base/full.txt" finished) <(lanes_in "$base/resumed.txt" finished) | tr -d '\t'); do
+  grep -qx "$lane" <<<"$runners_up" \
+    || fail "lane $lane finished in only one of the uninterrupted and resumed runs without a runner-up promotion"
+done
 grep '^best_lane' <<<"$resumed" | grep -q "^best_lane $best_lane " || fail "the resumed run chose another lane"
 resumed_loss=$(grep -E "^event [0-9]+ decision finish lane $best_lane " <<<"$resumed" | awk '{print $NF}')
 awk -v a="$resumed_loss" -v b="$chosen_separate" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d < 1e-3) }' \

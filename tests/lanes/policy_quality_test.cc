@@ -139,13 +139,13 @@ TEST(LanePolicyQualityTest, KachiChoosesTheBestAtLeastAsOftenAsStoppingAsha) {
     EXPECT_LE(kachi->regret, ref->regret + 1e-12) << family;
     // Final-loss prediction with cuts between rungs (predict_final, predict_cut, z 2.5; bench/RESULTS.md
     // 2026-12-04, cuts): on seeds 1-120 the same P(true best) and regret or better than without prediction. On
-    // these 8 seeds: powerlaw 22.5 vs 23.0 GPU-h (0.56x stop-asha's 40.3 to its chosen lane); warmup-heavy with
-    // rungs in schedule time (schedule_rungs) 28.0 vs 65.7 (0.71x stop-asha's 39.7; with the grace and cuts 43.9,
-    // 1.13x; without cuts 56.0, 1.44x); the bounds below leave ~8-12% of room.
+    // these 8 seeds: powerlaw 22.5 vs 23.0 GPU-h (0.56x stop-asha's 40.3), warmup-heavy 43.9 vs 65.7 (1.13x
+    // stop-asha's 38.8; without cuts 56.0, 1.44x); the bounds below leave ~8% of room. (Rungs in schedule time:
+    // lanes_schedule_rungs_test.)
     EXPECT_GE(kachi->p_best, no_predict->p_best) << family;
     EXPECT_LE(kachi->regret, no_predict->regret + 1e-12) << family;
     EXPECT_LE(kachi->pool_gpu_h, no_predict->pool_gpu_h) << family;
-    EXPECT_LE(kachi->pool_gpu_h, (family == "warmup-heavy" ? 0.80 : 0.60) * ref->pool_gpu_h) << family;
+    EXPECT_LE(kachi->pool_gpu_h, (family == "warmup-heavy" ? 1.22 : 0.60) * ref->pool_gpu_h) << family;
   }
 }
 

@@ -98,7 +98,8 @@ TEST(LanesScheduleRungsTest, AWarmupLaneIsJudgedAtItsRungNotPromotedBlindly) {
 TEST(LanesScheduleRungsTest, WarmupHeavyLanesCostLessThanWithTheGraceAndTheBestIsKept) {
   // bench/RESULTS.md 2026-12-04 (schedule_rungs), 120 seeds: 27.4-27.6 pool GPU-h against 42.0-43.9 with the grace,
   // P(true best) 1.00, 1.00, 0.97 per 40 seeds (grace: 1.00), stop-asha 38.4-39.5 GPU-h at P 0.10-0.12. Here 8
-  // seeds: the quality tool's kachi row uses schedule rungs, kachi-no-predict the grace.
+  // seeds: the quality tool's kachi-schedule-rungs row against its kachi row (the grace). The family's curves are
+  // functions of schedule time by construction; a real run disagrees (bench/RESULTS.md), hence off by default.
   QualitySpec spec;
   spec.seeds = 8;
   spec.families = {"warmup-heavy"};
@@ -112,15 +113,15 @@ TEST(LanesScheduleRungsTest, WarmupHeavyLanesCostLessThanWithTheGraceAndTheBestI
   std::printf("%s", FormatQuality(*cells, spec).c_str());
   const QualityCell *kachi = nullptr, *grace = nullptr, *ref = nullptr;
   for (const QualityCell& c : *cells) {
-    if (c.policy == "kachi") kachi = &c;
-    if (c.policy == "kachi-no-predict") grace = &c;
+    if (c.policy == "kachi-schedule-rungs") kachi = &c;
+    if (c.policy == "kachi") grace = &c;
     if (c.policy == "stop-asha") ref = &c;
   }
   ASSERT_TRUE(kachi && grace && ref);
   EXPECT_GE(kachi->p_best, ref->p_best);
   EXPECT_GE(kachi->p_best, 0.85);
   EXPECT_LE(kachi->pool_gpu_h, 0.80 * ref->pool_gpu_h);
-  EXPECT_LE(kachi->pool_gpu_h, 0.60 * grace->pool_gpu_h);
+  EXPECT_LE(kachi->pool_gpu_h, 0.75 * grace->pool_gpu_h);
 }
 
 }  // namespace

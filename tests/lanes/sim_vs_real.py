@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks the lane simulator against a real `kachi lanes` run (issue 18).
 
-  sim_vs_real.py KACHI LANES_FILE RUN_DIR LOG OUT_DIR
+  sim_vs_real.py KACHI LANES_FILE RUN_DIR LOG OUT_DIR [ARGS...]
 
 From the run's journal (`kachi lanes --journal RUN_DIR`) and its log (lane names, in index order, from the final
 table), writes OUT_DIR/curves.csv (every reported loss; a lane's last loss held to max_steps, so the simulator reads
@@ -10,7 +10,10 @@ lanes file plus a simulator section with the step time, checkpoint and restore c
 real one-card chunks: duration = steps * step_s + restored * restore_s, the chunk checkpoint folded into the step
 time as every chunk has about the same steps, and the serial fraction and
 all-reduce beta fitted to the step time measured at each width), runs
-`kachi lanes --simulate` on it and prints the real and simulated makespan and decision counts.
+`kachi lanes --simulate` on it (ARGS, e.g. the run's own `--set policy.promote_runners_up=true`, go to it too) and
+prints the real and simulated makespan (and the error), the chosen lane of each, and the decisions per kind and per
+kind and reason (e.g. "promote runner-up"). The lanes' batch units (global_batch / micro_batch) and the chunk length
+(policy.min_steps, the executor's default --chunk) are read from LANES_FILE.
 """
 import re
 import subprocess
@@ -21,6 +24,12 @@ import math
 
 def main():
     kachi, lanes_file, run_dir, log, out = sys.argv[1:6]
+    extra = sys.argv[6:]
+    text = open(lanes_file).read()
+    global_batch = int(re.search(r"global_batch: *(\d+)", text).group(1))
+    micro_batch = int(re.search(r"micro_batch: *(\d+)", text).group(1))
+    units = global_batch // micro_batch
+    chunk = int(re.search(r"min_steps: *(\d+)", text).group(1))
     journal = subprocess.run([kachi, "lanes", "--journal", run_dir], check=True, capture_output=True,
                              text=True).stdout
     names = []
@@ -35,7 +44,7 @@ def main():
                 names.append(m.group(1))
             else:
                 table = False
-    points, runs, counts, makespan, max_step = {}, [], {}, 0.0, 0
+    points, runs, counts, reasons, makespan, max_step = {}, [], {}, {}, 0.0, 0
     for line in journal.splitlines():
         m = re.match(r"event \d+ report (\w+) lane (\d+) step (\d+) loss (\S+)", line)
         if m:
@@ -49,6 +58,10 @@ def main():
         m = re.match(r"event \d+ decision (\w+) lane (\d+)", line)
         if m:
             counts[m.group(1)] = counts.get(m.group(1), 0) + 1
+            r = re.search(r" reason (\S+)", line)
+            if m.group(1) in ("promote", "pause"):
+                key = f"{m.group(1)} {r.group(1) if r else 'rank'}"
+                reasons[key] = reasons.get(key, 0) + 1
         m = re.match(r"event \d+ decision finish lane \d+ rung -1 step (\d+)", line)
         if m:
             max_step = max(max_step, int(m.group(1)))
@@ -96,25 +109,32 @@ def main():
             steps = sorted(pts)
             last = pts[steps[-1]] if steps else float("nan")
             if not steps or not math.isfinite(last):
-                f.write(f"{name},4,nan,4\n")  # the executor sees a NaN at its first chunk's end
+                f.write(f"{name},{chunk},nan,{units}\n")  # the executor sees a NaN at its first chunk's end
                 continue
             for s in steps:
-                f.write(f"{name},{s},{pts[s]},4\n")
+                f.write(f"{name},{s},{pts[s]},{units}\n")
             if steps[-1] < max_step:
-                f.write(f"{name},{max_step},{last},4\n")
+                f.write(f"{name},{max_step},{last},{units}\n")
     with open(f"{out}/sim.pbtxt", "w") as f:
         f.write(open(lanes_file).read())
         # Times in milliseconds (the decision log prints 0.1 time units), pool as the job's ranks.
         f.write(f'simulator {{ curves_csv: "{out}/curves.csv" step_time_s: {1e3 * step_s:.4f} '
                 f"checkpoint_s: {1e3 * ckpt_s:.4f} restore_s: {1e3 * restore_s:.4f} serial_fraction: {serial:.2f} "
-                f"allreduce_alpha_s: 0 allreduce_beta_s: {1e3 * beta:.4f} chunk_steps: 4 cards: {cards} "
+                f"allreduce_alpha_s: 0 allreduce_beta_s: {1e3 * beta:.4f} chunk_steps: {chunk} cards: {cards} "
                 f"print_decisions: true }}\n")
-    sim = subprocess.run([kachi, "lanes", "--simulate", f"{out}/sim.pbtxt"], capture_output=True, text=True)
+    sim = subprocess.run([kachi, "lanes", "--simulate", f"{out}/sim.pbtxt"] + extra, capture_output=True, text=True)
     open(f"{out}/sim.txt", "w").write(sim.stdout + sim.stderr)
     times = [float(t) / 1e3 for t in re.findall(r"t=([0-9.]+)s", sim.stdout)]
-    sim_counts = {}
-    for kind in re.findall(r"^\s*t=[0-9.]+s\s+(\w+)", sim.stdout, re.M):
-        sim_counts[kind] = sim_counts.get(kind, 0) + 1
+    sim_counts, sim_reasons = {}, {}
+    for line in sim.stdout.splitlines():
+        m = re.match(r"^\s*t=[0-9.]+s\s+(\w+)", line)
+        if not m:
+            continue
+        sim_counts[m.group(1)] = sim_counts.get(m.group(1), 0) + 1
+        r = re.search(r" reason (\S+)$", line)
+        if m.group(1) in ("promote", "pause"):
+            key = f"{m.group(1)} {r.group(1) if r else 'rank'}"
+            sim_reasons[key] = sim_reasons.get(key, 0) + 1
     print(f"fitted on {len(one)} one-card chunks: step {step_s:.4f} s, checkpoint {ckpt_s:.4f} s, "
           f"restore {restore_s:.4f} s")
     print("measured s/step by width: " + ", ".join(f"{w}: {measured[w]:.4f}" for w in sorted(measured)) +
@@ -122,7 +142,15 @@ def main():
     print(f"real makespan {makespan:.3f} s, decisions {dict(sorted(counts.items()))}")
     simulated = max(times) if times else float("nan")
     print(f"simulated makespan {simulated:.3f} s, decisions {dict(sorted(sim_counts.items()))}")
-    print("simulator asha+widen row:", next((l for l in sim.stdout.splitlines() if l.startswith("asha+widen ")), "?"))
+    print(f"makespan error (simulated - real) / real: {100 * (simulated - makespan) / makespan:+.1f}%")
+    print(f"promotions and pauses by reason (rank: by rank at the rung): real {dict(sorted(reasons.items()))}, "
+          f"simulated {dict(sorted(sim_reasons.items()))}")
+    row = next((l for l in sim.stdout.splitlines() if l.startswith("asha+widen ")), "?")
+    print("simulator asha+widen row:", row)
+    real_best = re.search(r"^best_lane (\d+)", journal, re.M)
+    sim_best = re.match(r"^asha\+widen +(\d+):", row)
+    print(f"chosen lane: real {real_best.group(1) if real_best else '-'}, simulated "
+          f"{sim_best.group(1) if sim_best else '-'}")
 
 
 if __name__ == "__main__":

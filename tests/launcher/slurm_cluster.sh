@@ -79,8 +79,6 @@ ClusterName=kachitest
 SlurmctldHost=localhost(127.0.0.1)
 SlurmctldPort=$ctld_port
 SlurmdPort=$slurmd_port
-AuthType=auth/munge
-CredType=cred/munge
 AuthInfo=socket=$base/munge-run/munge.socket
 SlurmUser=slurm
 SlurmdUser=root
@@ -90,20 +88,12 @@ SlurmctldPidFile=$base/run/slurmctld.pid
 SlurmdPidFile=$base/run/slurmd.pid
 SlurmctldLogFile=$base/log/slurmctld.log
 SlurmdLogFile=$base/log/slurmd.log
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-SelectType=select/cons_tres
-SelectTypeParameters=CR_CPU
-SchedulerType=sched/backfill
-MpiDefault=pmix
 # Private temporary directory: the PMIx plugin makes spmix_appdir_<uid>_<job>.<step> in it, and every test cluster
 # numbers its jobs from 1, so two clusters sharing /tmp (two test runs at once) would collide.
 TmpFS=$base/tmp
-MailProg=/bin/true
-ReturnToService=2
-JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
-JobCompType=jobcomp/none
+CONF
+cat "$(dirname "${BASH_SOURCE[0]}")/../../scripts/slurm-common.conf" >>"$base/slurm.conf"
+cat >>"$base/slurm.conf" <<CONF
 NodeName=localhost NodeAddr=127.0.0.1 CPUs=$(nproc) State=UNKNOWN
 PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 CONF

@@ -1,6 +1,6 @@
 # Shared pieces of the shell-driven tests (sourced, not run): a temporary folder removed on exit, fail, a tiny
-# corpus turned into shards, the emulated cluster's bring-up (scripts/cluster.sh) and the loss comparison against a
-# single-rank run. Use: . "$(dirname "$0")/../lib/common.sh"
+# corpus turned into shards, the emulated cluster's bring-up (scripts/cluster.sh), the loss comparison against a
+# single-rank run and the headless-Chromium check that a page draws. Use: . "$(dirname "$0")/../lib/common.sh"
 
 # Prints FAIL: and the message on stderr and exits 1; first the log file $kachi_fail_log names, where a test set it.
 fail() {
@@ -92,4 +92,42 @@ worst = max(abs(got[s] - ref[s]) / abs(ref[s]) for s in ref)
 print(f"{len(ref)} steps, worst relative loss difference {worst:.2e} (tolerance 1e-5)")
 sys.exit(0 if worst <= 1e-5 else 1)
 PY
+}
+
+# kachi_chromium: after kachi_temp_base (or kachi_cluster_base), sets browser to headless Chromium's path, first
+# installing the chromium package where it is missing and this is root with apt-get (log: $base/apt.log); browser
+# is empty when there is none (the caller skips, exit 77, with its reason).
+kachi_chromium() {
+  browser=$(kachi_chromium_path)
+  if [[ -z $browser && $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+    echo "chromium missing: installing it"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >"$base/apt.log" 2>&1 ||
+      { apt-get update >>"$base/apt.log" 2>&1 &&
+        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >>"$base/apt.log" 2>&1; }
+    browser=$(kachi_chromium_path)
+  fi
+}
+kachi_chromium_path() { command -v chromium || command -v chromium-browser || true; }
+
+# kachi_screenshot HTML PNG: after kachi_chromium, Chromium's headless 1200x900 screenshot of the page HTML into
+# PNG; fails (printing Chromium's log) when it writes none.
+kachi_screenshot() {
+  "$browser" --headless --no-sandbox --disable-gpu --hide-scrollbars --screenshot="$2" --window-size=1200,900 \
+    "file://$1" >"$base/chromium.log" 2>&1
+  [[ -s $2 ]] || { cat "$base/chromium.log"; fail "chromium wrote no screenshot of $1"; }
+}
+
+# kachi_page_draws SOURCE_DIR HTML: after kachi_chromium, the screenshot of the page HTML (written beside it as
+# .png) passes tests/lanes/screenshot_check.py (drawn charts in both halves), and a blank page's screenshot fails
+# that check (so that it can fail); fails otherwise.
+kachi_page_draws() {
+  local check=$1/tests/lanes/screenshot_check.py
+  kachi_screenshot "$2" "${2%.html}.png"
+  python3 "$check" "${2%.html}.png" || fail "the page $2 looks blank"
+  echo '<!DOCTYPE html><html><body><h1>nothing drawn</h1></body></html>' >"$base/blank.html"
+  kachi_screenshot "$base/blank.html" "$base/blank.png"
+  if python3 "$check" "$base/blank.png" >"$base/blank.log"; then
+    cat "$base/blank.log"
+    fail "the screenshot check passed a blank page"
+  fi
 }

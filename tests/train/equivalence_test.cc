@@ -2,23 +2,19 @@
 // steps with the same seeds and global batch at (dp, tp) in {(1,1), (2,1), (4,1), (1,2), (2,2), (1,4)}, ZeRO-1 on
 // and off, and gradient accumulation 1x4 vs 4x1, must give per-step losses within 1e-5 relative of the (1,1) run and
 // final parameters within 1e-5 (per-tensor relative L2 error; see kKeyBiasTolerance for the one exception).
-#include <mpi.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
-#include "comm/mpi_communicator.h"
 #include "comm/process_grid.h"
 #include "gtest/gtest.h"
 #include "runtime/data/token_shard.h"
 #include "runtime/train/trainer.h"
+#include "tests/train/shared_data_world.h"
 #include "tests/train/train_test_util.h"
 
 namespace kachi {
@@ -45,23 +41,19 @@ struct RunResult {
 class EquivalenceTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto world = CreateMpiCommunicator(MPI_COMM_WORLD, CommOptions{absl::Seconds(120), "world"});
-    ASSERT_TRUE(world.ok()) << world.status();
-    world_ = world->release();
     // Rank 0 writes a shard of skewed random tokens into a directory every rank can read. A fixed dataset: over
     // fresh random datasets the worst tensor (a zero-initialized bias, whose small norm magnifies fp32 rounding in
     // the relative error) exceeded 1e-5 about once in 20 runs (1.24e-5 seen once), so a random one would make CI
     // flaky; this one sits well inside the bound and any real layout bug breaks it.
-    data_dir_ = testing::SharedSkewedTokenDir(*world_, "kachi_equivalence", kShape.vocab_size, 20261122);
-    ASSERT_FALSE(data_dir_.empty());
+    auto shared = testing::SharedDataWorld::Create("kachi_equivalence", kShape.vocab_size, 20261122);
+    ASSERT_TRUE(shared.ok()) << shared.status();
+    shared_ = *std::move(shared);
     reference_ = new RunResult(Train(1, 1, 8, false, /*every_rank_alone=*/true));
   }
 
   static void TearDownTestSuite() {
-    MPI_Barrier(MPI_COMM_WORLD);
-    if (world_->rank() == 0) std::filesystem::remove_all(data_dir_);
     delete reference_;
-    delete world_;
+    shared_.reset();
   }
 
   // Trains 10 steps at (dp, tp) with the given micro-batch (global batch 8) on the first dp*tp ranks; other ranks
@@ -69,11 +61,12 @@ class EquivalenceTest : public ::testing::Test {
   static RunResult Train(int dp, int tp, int micro_batch, bool zero1, bool every_rank_alone = false) {
     RunResult result;
     const int members = dp * tp;
-    const int color = every_rank_alone ? world_->rank() : (world_->rank() < members ? 0 : -1);
-    auto grid = ProcessGrid::Carve(*world_, color, tp, /*host=*/"");
+    const int color = every_rank_alone ? shared_->world().rank() : (shared_->world().rank() < members ? 0 : -1);
+    auto grid = ProcessGrid::Carve(shared_->world(), color, tp, /*host=*/"");
     EXPECT_TRUE(grid.ok()) << grid.status();
     if (!grid.ok() || *grid == nullptr) return result;
-    TrainOptions options = testing::TinyTrainOptions(kShape, data_dir_ + "/train_*.bin", micro_batch, 10, zero1);
+    TrainOptions options =
+        testing::TinyTrainOptions(kShape, shared_->data_dir() + "/train_*.bin", micro_batch, 10, zero1);
     options.adamw.grad_clip = 1.0;
     options.adamw.eps = kAdamEps;
     const std::unique_ptr<Trainer> trainer = testing::TrainedTrainer(options, grid->get(), &result.losses);
@@ -116,8 +109,7 @@ class EquivalenceTest : public ::testing::Test {
   }
 
   static inline const GptShape kShape{2, 4, 32, 64, 64, 16};
-  static inline Communicator* world_ = nullptr;
-  static inline std::string data_dir_;
+  static inline std::unique_ptr<testing::SharedDataWorld> shared_;
   static inline RunResult* reference_ = nullptr;
 };
 

@@ -9,7 +9,6 @@
 // mixed_precision_equivalence_test.cc), the bounds of the CPU layouts' bf16 spread.
 // Activation recompute on the GPU: the same bf16 training bit for bit (the recomputed block runs the same kernels
 // on the same inputs; its first LayerNorm runs the same kernel as the fused residual + LayerNorm, without the add).
-#include <mpi.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,11 +19,11 @@
 #include <string>
 #include <vector>
 
-#include "comm/mpi_communicator.h"
 #include "comm/process_grid.h"
 #include "gtest/gtest.h"
 #include "runtime/data/token_shard.h"
 #include "runtime/train/trainer.h"
+#include "tests/lib/single_rank_grid.h"
 #include "tests/train/train_test_util.h"
 #include "tests/test_util.h"
 
@@ -75,14 +74,12 @@ std::string WriteData(const std::string& dir) {
 
 TEST(GpuTrainTest, CudaKernelsTrainLikeTheCpuReference) {
   KACHI_SKIP_WITHOUT_GPU();
-  auto world = CreateMpiCommunicator(MPI_COMM_WORLD, CommOptions{});
-  ASSERT_TRUE(world.ok()) << world.status();
-  auto grid = ProcessGrid::Create(**world, 1, 1, /*host=*/"");
-  ASSERT_TRUE(grid.ok()) << grid.status();
+  auto one = testing::CreateSingleRankGrid();
+  ASSERT_TRUE(one.ok()) << one.status();
   const std::string dir = "/tmp/kachi_gpu_train_" + std::to_string(getpid());
   const std::string data = WriteData(dir);
-  const TrainRun cpu = Train("cpu", data, grid->get());
-  const TrainRun gpu = Train("cuda", data, grid->get());
+  const TrainRun cpu = Train("cpu", data, one->grid.get());
+  const TrainRun gpu = Train("cuda", data, one->grid.get());
   std::filesystem::remove_all(dir);
   ASSERT_EQ(cpu.losses.size(), 10u);
   ASSERT_EQ(gpu.losses.size(), 10u);
@@ -101,14 +98,12 @@ TEST(GpuTrainTest, CudaKernelsTrainLikeTheCpuReference) {
 
 TEST(GpuTrainTest, CudaBf16TrainsLikeTheCpuBf16Emulation) {
   KACHI_SKIP_WITHOUT_GPU();
-  auto world = CreateMpiCommunicator(MPI_COMM_WORLD, CommOptions{});
-  ASSERT_TRUE(world.ok()) << world.status();
-  auto grid = ProcessGrid::Create(**world, 1, 1, /*host=*/"");
-  ASSERT_TRUE(grid.ok()) << grid.status();
+  auto one = testing::CreateSingleRankGrid();
+  ASSERT_TRUE(one.ok()) << one.status();
   const std::string dir = "/tmp/kachi_gpu_train_bf16_" + std::to_string(getpid());
   const std::string data = WriteData(dir);
-  const TrainRun cpu = Train("cpu", data, grid->get(), "bf16");
-  const TrainRun gpu = Train("cuda", data, grid->get(), "bf16");
+  const TrainRun cpu = Train("cpu", data, one->grid.get(), "bf16");
+  const TrainRun gpu = Train("cuda", data, one->grid.get(), "bf16");
   std::filesystem::remove_all(dir);
   ASSERT_EQ(cpu.losses.size(), 10u);
   ASSERT_EQ(gpu.losses.size(), 10u);
@@ -134,14 +129,12 @@ TEST(GpuTrainTest, CudaBf16TrainsLikeTheCpuBf16Emulation) {
 
 TEST(GpuTrainTest, CudaRecomputeTrainsBitForBitLikeKeepingActivations) {
   KACHI_SKIP_WITHOUT_GPU();
-  auto world = CreateMpiCommunicator(MPI_COMM_WORLD, CommOptions{});
-  ASSERT_TRUE(world.ok()) << world.status();
-  auto grid = ProcessGrid::Create(**world, 1, 1, /*host=*/"");
-  ASSERT_TRUE(grid.ok()) << grid.status();
+  auto one = testing::CreateSingleRankGrid();
+  ASSERT_TRUE(one.ok()) << one.status();
   const std::string dir = "/tmp/kachi_gpu_train_recompute_" + std::to_string(getpid());
   const std::string data = WriteData(dir);
-  const TrainRun kept = Train("cuda", data, grid->get(), "bf16", /*recompute=*/false);
-  const TrainRun recomputed = Train("cuda", data, grid->get(), "bf16", /*recompute=*/true);
+  const TrainRun kept = Train("cuda", data, one->grid.get(), "bf16", /*recompute=*/false);
+  const TrainRun recomputed = Train("cuda", data, one->grid.get(), "bf16", /*recompute=*/true);
   std::filesystem::remove_all(dir);
   ASSERT_EQ(kept.losses.size(), 10u);
   ASSERT_EQ(recomputed.losses.size(), 10u);

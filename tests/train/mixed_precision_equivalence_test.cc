@@ -4,22 +4,18 @@
 // kParamTolerance (per-tensor relative L2; biases kBiasTolerance). Layouts differ legitimately in bf16:
 // tensor-parallel partial sums are rounded to bf16 before their all-reduce, and data-parallel gradients are averaged
 // in bf16.
-#include <mpi.h>
-#include <unistd.h>
-
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
-#include "comm/mpi_communicator.h"
 #include "comm/process_grid.h"
 #include "gtest/gtest.h"
 #include "runtime/data/token_shard.h"
 #include "runtime/train/trainer.h"
+#include "tests/train/shared_data_world.h"
 #include "tests/train/train_test_util.h"
 
 namespace kachi {
@@ -42,27 +38,23 @@ struct RunResult {
 class MixedPrecisionEquivalenceTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto world = CreateMpiCommunicator(MPI_COMM_WORLD, CommOptions{absl::Seconds(120), "world"});
-    ASSERT_TRUE(world.ok()) << world.status();
-    world_ = world->release();
-    data_dir_ = testing::SharedSkewedTokenDir(*world_, "kachi_bf16_equivalence", kShape.vocab_size);
-    ASSERT_FALSE(data_dir_.empty());
+    auto shared = testing::SharedDataWorld::Create("kachi_bf16_equivalence", kShape.vocab_size);
+    ASSERT_TRUE(shared.ok()) << shared.status();
+    shared_ = *std::move(shared);
     reference_ = new RunResult(Train(1, 1, false, /*every_rank_alone=*/true));
   }
   static void TearDownTestSuite() {
-    MPI_Barrier(MPI_COMM_WORLD);
-    if (world_->rank() == 0) std::filesystem::remove_all(data_dir_);
     delete reference_;
-    delete world_;
+    shared_.reset();
   }
 
   static RunResult Train(int dp, int tp, bool zero1, bool every_rank_alone = false) {
     RunResult result;
-    const int color = every_rank_alone ? world_->rank() : (world_->rank() < dp * tp ? 0 : -1);
-    auto grid = ProcessGrid::Carve(*world_, color, tp, /*host=*/"");
+    const int color = every_rank_alone ? shared_->world().rank() : (shared_->world().rank() < dp * tp ? 0 : -1);
+    auto grid = ProcessGrid::Carve(shared_->world(), color, tp, /*host=*/"");
     EXPECT_TRUE(grid.ok()) << grid.status();
     if (!grid.ok() || *grid == nullptr) return result;
-    TrainOptions options = testing::TinyTrainOptions(kShape, data_dir_ + "/train_*.bin", 8 / dp, 10, zero1);
+    TrainOptions options = testing::TinyTrainOptions(kShape, shared_->data_dir() + "/train_*.bin", 8 / dp, 10, zero1);
     options.precision = "bf16";
     options.adamw.eps = 1e-6;
     const std::unique_ptr<Trainer> trainer = testing::TrainedTrainer(options, grid->get(), &result.losses);
@@ -101,15 +93,14 @@ class MixedPrecisionEquivalenceTest : public ::testing::Test {
       }
       EXPECT_LE(relative, bias ? kBiasTolerance : kParamTolerance) << label << " tensor " << name;
     }
-    if (world_->rank() == 0) {
+    if (shared_->world().rank() == 0) {
       std::printf("%s: worst loss difference %.2e, worst weight difference %.2e (%s), worst bias %.2e\n",
                   label.c_str(), worst_loss, worst_param, worst_name.c_str(), worst_bias);
     }
   }
 
   static inline const GptShape kShape{2, 4, 32, 64, 64, 16};
-  static inline Communicator* world_ = nullptr;
-  static inline std::string data_dir_;
+  static inline std::unique_ptr<testing::SharedDataWorld> shared_;
   static inline RunResult* reference_ = nullptr;
 };
 

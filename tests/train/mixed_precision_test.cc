@@ -5,24 +5,24 @@
 // learning rate in the bf16 run fails the median and last-steps bounds); the bf16 working copy must be exactly
 // the rounded fp32 master; the trainer's parameters are the master; and a run checkpointed (async) at step 10 and
 // resumed must continue bit for bit (losses, master weights and moments) as the uninterrupted run.
-#include <mpi.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
-#include "comm/mpi_communicator.h"
-#include "comm/process_grid.h"
 #include "gtest/gtest.h"
 #include "runtime/ckpt/checkpoint_writer.h"
 #include "runtime/ckpt/restore.h"
 #include "runtime/data/token_shard.h"
 #include "runtime/train/trainer.h"
+#include "tests/lib/single_rank_grid.h"
 #include "tests/train/train_test_util.h"
 
 namespace kachi {
@@ -43,19 +43,15 @@ constexpr int kSteps = 20;
 class MixedPrecisionTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto world = CreateMpiCommunicator(MPI_COMM_WORLD, CommOptions{});
-    ASSERT_TRUE(world.ok()) << world.status();
-    world_ = world->release();
-    auto grid = ProcessGrid::Create(*world_, 1, 1, /*host=*/"");
-    ASSERT_TRUE(grid.ok()) << grid.status();
-    grid_ = grid->release();
+    auto one = testing::CreateSingleRankGrid();
+    ASSERT_TRUE(one.ok()) << one.status();
+    one_ = *std::move(one);
     dir_ = "/tmp/kachi_mixed_precision_" + std::to_string(getpid());
     testing::WriteSkewedTokenShard(dir_, 64, 20000, testing::TestDataSeed());  // fresh data every run
   }
   static void TearDownTestSuite() {
     std::filesystem::remove_all(dir_);
-    delete grid_;
-    delete world_;
+    one_.reset();
   }
 
   static TrainOptions Options(const std::string& precision) {
@@ -74,8 +70,7 @@ class MixedPrecisionTest : public ::testing::Test {
     return options;
   }
 
-  static inline Communicator* world_ = nullptr;
-  static inline ProcessGrid* grid_ = nullptr;
+  static inline std::optional<testing::SingleRankGrid> one_;
   static inline std::string dir_;
 };
 
@@ -92,8 +87,8 @@ std::vector<float> StepTo(Trainer& trainer, int64_t steps) {
 }
 
 TEST_F(MixedPrecisionTest, Bf16FollowsFp32AndKeepsTheRoundedMaster) {
-  auto fp32 = Trainer::Create(Options("fp32"), grid_);
-  auto bf16 = Trainer::Create(Options("bf16"), grid_);
+  auto fp32 = Trainer::Create(Options("fp32"), one_->grid.get());
+  auto bf16 = Trainer::Create(Options("bf16"), one_->grid.get());
   ASSERT_TRUE(fp32.ok()) << fp32.status();
   ASSERT_TRUE(bf16.ok()) << bf16.status();
   ASSERT_TRUE((*bf16)->model().mixed_precision());
@@ -147,11 +142,11 @@ TEST_F(MixedPrecisionTest, Bf16CheckpointResumesBitForBit) {
 
   // Uninterrupted, saving (async) at 10 and 20 like the split run.
   checkpoint.dir = straight_dir;
-  auto straight = Trainer::Create(Options("bf16"), grid_);
+  auto straight = Trainer::Create(Options("bf16"), one_->grid.get());
   ASSERT_TRUE(straight.ok()) << straight.status();
   std::vector<float> straight_losses;
   {
-    ckpt::CheckpointWriter writer(checkpoint, grid_);
+    ckpt::CheckpointWriter writer(checkpoint, one_->grid.get());
     while ((*straight)->step() < kSteps) {
       auto step = (*straight)->Step();
       ASSERT_TRUE(step.ok()) << step.status();
@@ -165,9 +160,9 @@ TEST_F(MixedPrecisionTest, Bf16CheckpointResumesBitForBit) {
   checkpoint.dir = split_dir;
   std::vector<float> split_losses;
   {
-    auto first = Trainer::Create(Options("bf16"), grid_);
+    auto first = Trainer::Create(Options("bf16"), one_->grid.get());
     ASSERT_TRUE(first.ok()) << first.status();
-    ckpt::CheckpointWriter writer(checkpoint, grid_);
+    ckpt::CheckpointWriter writer(checkpoint, one_->grid.get());
     while ((*first)->step() < 10) {
       auto step = (*first)->Step();
       ASSERT_TRUE(step.ok()) << step.status();
@@ -176,9 +171,9 @@ TEST_F(MixedPrecisionTest, Bf16CheckpointResumesBitForBit) {
     }
     ASSERT_TRUE(writer.Finish().ok());
   }
-  auto second = Trainer::Create(Options("bf16"), grid_);
+  auto second = Trainer::Create(Options("bf16"), one_->grid.get());
   ASSERT_TRUE(second.ok()) << second.status();
-  auto restored = ckpt::RestoreTrainer(split_dir, **second, *grid_, nullptr);
+  auto restored = ckpt::RestoreTrainer(split_dir, **second, *one_->grid, nullptr);
   ASSERT_TRUE(restored.ok()) << restored.status();
   EXPECT_EQ(restored->step, 10);
   for (float loss : StepTo(**second, kSteps)) split_losses.push_back(loss);
@@ -203,7 +198,7 @@ TEST_F(MixedPrecisionTest, Bf16CheckpointResumesBitForBit) {
 
 TEST_F(MixedPrecisionTest, UnknownPrecisionIsAClearError) {
   TrainOptions options = Options("fp16");
-  auto trainer = Trainer::Create(options, grid_);
+  auto trainer = Trainer::Create(options, one_->grid.get());
   ASSERT_FALSE(trainer.ok());
   EXPECT_NE(trainer.status().message().find("train.precision = 'fp16'"), std::string::npos) << trainer.status();
 }

@@ -4,12 +4,10 @@
 // every bucket of the blocks' tensors before backward ended; a bucket all-reduce that fails on the worker thread
 // ends Trainer::Step with that error instead of hanging.
 #include <mpi.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <thread>
@@ -17,10 +15,10 @@
 #include <vector>
 
 #include "absl/strings/match.h"
-#include "comm/mpi_communicator.h"
 #include "comm/process_grid.h"
 #include "gtest/gtest.h"
 #include "runtime/train/trainer.h"
+#include "tests/train/shared_data_world.h"
 #include "tests/train/train_test_util.h"
 
 namespace kachi {
@@ -50,26 +48,20 @@ TrainOptions Options(const std::string& data_dir, const std::string& precision, 
 class OverlapTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto world = CreateMpiCommunicator(MPI_COMM_WORLD, CommOptions{absl::Seconds(120), "world"});
-    ASSERT_TRUE(world.ok()) << world.status();
-    world_ = world->release();
-    data_dir_ = testing::SharedSkewedTokenDir(*world_, "kachi_overlap", kShape.vocab_size, 20260301);
-    ASSERT_FALSE(data_dir_.empty());
+    auto shared = testing::SharedDataWorld::Create("kachi_overlap", kShape.vocab_size, 20260301);
+    ASSERT_TRUE(shared.ok()) << shared.status();
+    shared_ = *std::move(shared);
   }
 
-  static void TearDownTestSuite() {
-    MPI_Barrier(MPI_COMM_WORLD);
-    if (world_->rank() == 0) std::filesystem::remove_all(data_dir_);
-    delete world_;
-  }
+  static void TearDownTestSuite() { shared_.reset(); }
 
   // Trains at (dp, tp) on the first dp*tp ranks; other ranks return an empty result.
   static RunResult Train(int dp, int tp, const std::string& precision, bool overlap) {
     RunResult result;
-    auto grid = ProcessGrid::Carve(*world_, world_->rank() < dp * tp ? 0 : -1, tp, /*host=*/"");
+    auto grid = ProcessGrid::Carve(shared_->world(), shared_->world().rank() < dp * tp ? 0 : -1, tp, /*host=*/"");
     EXPECT_TRUE(grid.ok()) << grid.status();
     if (!grid.ok() || *grid == nullptr) return result;
-    auto trainer = Trainer::Create(Options(data_dir_, precision, overlap), grid->get());
+    auto trainer = Trainer::Create(Options(shared_->data_dir(), precision, overlap), grid->get());
     EXPECT_TRUE(trainer.ok()) << trainer.status();
     if (!trainer.ok()) return result;
     EXPECT_EQ((*trainer)->accumulation_steps(), 2);
@@ -85,8 +77,7 @@ class OverlapTest : public ::testing::Test {
     return result;
   }
 
-  static inline Communicator* world_ = nullptr;
-  static inline std::string data_dir_;
+  static inline std::unique_ptr<testing::SharedDataWorld> shared_;
 };
 
 TEST_F(OverlapTest, OverlapOnAndOffAreBitwiseIdentical) {
@@ -98,7 +89,7 @@ TEST_F(OverlapTest, OverlapOnAndOffAreBitwiseIdentical) {
     const std::string label = "dp=" + std::to_string(c.dp) + " tp=" + std::to_string(c.tp) + " " + c.precision;
     const RunResult off = Train(c.dp, c.tp, c.precision, false);
     const RunResult on = Train(c.dp, c.tp, c.precision, true);
-    if (world_->rank() >= c.dp * c.tp) continue;
+    if (shared_->world().rank() >= c.dp * c.tp) continue;
     ASSERT_EQ(off.losses.size(), 6u) << label;
     ASSERT_EQ(on.losses.size(), off.losses.size()) << label;
     for (size_t i = 0; i < off.losses.size(); ++i) {
@@ -171,14 +162,15 @@ class FaultyCommunicator : public Communicator {
 };
 
 TEST_F(OverlapTest, BucketFailureOnTheWorkerEndsTheStep) {
-  auto members = world_->Split(world_->rank() < 2 ? 0 : -1, world_->rank(), "overlap_members");
+  Communicator& world = shared_->world();
+  auto members = world.Split(world.rank() < 2 ? 0 : -1, world.rank(), "overlap_members");
   ASSERT_TRUE(members.ok()) << members.status();
   if (*members != nullptr) {
     auto plan = std::make_shared<FaultyCommunicator::Plan>();
     auto grid = ProcessGrid::Adopt(std::make_unique<FaultyCommunicator>(*std::move(members), plan), /*tp=*/1,
                                    /*host=*/"");
     ASSERT_TRUE(grid.ok()) << grid.status();
-    auto trainer = Trainer::Create(Options(data_dir_, "fp32", true), grid->get());
+    auto trainer = Trainer::Create(Options(shared_->data_dir(), "fp32", true), grid->get());
     ASSERT_TRUE(trainer.ok()) << trainer.status();
     ASSERT_TRUE((*trainer)->Step().ok());
     plan->armed = true;  // both ranks fail the same (first) bucket, so neither waits for the other

@@ -3,21 +3,17 @@
 // accumulation and at (2,2); bf16 (CPU emulation) at (1,2) and at (2,2) with ZeRO-1 — since recomputing a block
 // repeats exactly the same operations (tensor-parallel all-reduces included) on the same inputs. And the
 // activations must shrink to one shared block plus one [N, C] output per layer, byte for byte.
-#include <mpi.h>
-#include <unistd.h>
-
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
-#include "comm/mpi_communicator.h"
 #include "comm/process_grid.h"
 #include "gtest/gtest.h"
 #include "runtime/train/trainer.h"
+#include "tests/train/shared_data_world.h"
 #include "tests/train/train_test_util.h"
 
 namespace kachi {
@@ -43,23 +39,17 @@ std::string Label(const Case& c) {
 class RecomputeTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto world = CreateMpiCommunicator(MPI_COMM_WORLD, CommOptions{absl::Seconds(120), "world"});
-    ASSERT_TRUE(world.ok()) << world.status();
-    world_ = world->release();
-    data_dir_ = testing::SharedSkewedTokenDir(*world_, "kachi_recompute", kShape.vocab_size);
-    ASSERT_FALSE(data_dir_.empty());
+    auto shared = testing::SharedDataWorld::Create("kachi_recompute", kShape.vocab_size);
+    ASSERT_TRUE(shared.ok()) << shared.status();
+    shared_ = *std::move(shared);
   }
-  static void TearDownTestSuite() {
-    MPI_Barrier(MPI_COMM_WORLD);
-    if (world_->rank() == 0) std::filesystem::remove_all(data_dir_);
-    delete world_;
-  }
+  static void TearDownTestSuite() { shared_.reset(); }
 
   // Trains 5 steps on the first dp*tp ranks (others return an empty result).
   static RunResult Train(const Case& c, bool recompute) {
     RunResult result;
-    const int color = world_->rank() < c.dp * c.tp ? 0 : -1;
-    auto grid = ProcessGrid::Carve(*world_, color, c.tp, /*host=*/"");
+    const int color = shared_->world().rank() < c.dp * c.tp ? 0 : -1;
+    auto grid = ProcessGrid::Carve(shared_->world(), color, c.tp, /*host=*/"");
     EXPECT_TRUE(grid.ok()) << grid.status();
     if (!grid.ok() || *grid == nullptr) return result;
     TrainOptions options;
@@ -67,7 +57,7 @@ class RecomputeTest : public ::testing::Test {
     options.precision = c.precision;
     options.activation_recompute = recompute;
     options.init_seed = 5;
-    options.train_pattern = data_dir_ + "/train_*.bin";
+    options.train_pattern = shared_->data_dir() + "/train_*.bin";
     options.seq_len = 16;
     options.data_seed = 3;
     options.global_batch = 8;
@@ -89,8 +79,7 @@ class RecomputeTest : public ::testing::Test {
 
   // Four layers, so that recompute's saving is visible.
   static inline const GptShape kShape{4, 4, 32, 64, 64, 16};
-  static inline Communicator* world_ = nullptr;
-  static inline std::string data_dir_;
+  static inline std::unique_ptr<testing::SharedDataWorld> shared_;
 };
 
 TEST_F(RecomputeTest, SameLossesAndParametersBitForBit) {

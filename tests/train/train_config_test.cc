@@ -1,17 +1,14 @@
 // Clear errors for impossible training configurations: heads not divisible by tp, batch not divisible by
 // micro-batch x dp, sequence longer than the context, vocabulary padding, missing data, bad presets (run under
 // mpirun -np 1: Trainer::Create needs a grid).
-#include <mpi.h>
-
 #include <string>
 
-#include "comm/mpi_communicator.h"
-#include "comm/process_grid.h"
 #include "gtest/gtest.h"
 #include "runtime/config/config.h"
 #include "runtime/config/overrides.h"
 #include "runtime/train/train_config.h"
 #include "runtime/train/trainer.h"
+#include "tests/lib/single_rank_grid.h"
 
 namespace kachi {
 namespace {
@@ -105,14 +102,12 @@ TEST(TrainConfigTest, VocabularyIsPaddedForTensorParallelism) {
 }
 
 TEST(TrainConfigTest, MissingDataIsReportedWithItsPath) {
-  auto world = CreateMpiCommunicator(MPI_COMM_WORLD, CommOptions{});
-  ASSERT_TRUE(world.ok()) << world.status();
-  auto grid = ProcessGrid::Create(**world, 1, 1, /*host=*/"");
-  ASSERT_TRUE(grid.ok()) << grid.status();
+  auto one = testing::CreateSingleRankGrid();
+  ASSERT_TRUE(one.ok()) << one.status();
   const config::KachiConfig config = ValidWith({"parallel.tp=1"});
   auto options = TrainOptionsFromConfig(config, ParallelLayout{1, 1, false});
   ASSERT_TRUE(options.ok()) << options.status();
-  auto trainer = Trainer::Create(*options, grid->get());
+  auto trainer = Trainer::Create(*options, one->grid.get());
   ASSERT_FALSE(trainer.ok());
   EXPECT_NE(std::string(trainer.status().message()).find("/nonexistent/train_*.bin"), std::string::npos)
       << trainer.status();
