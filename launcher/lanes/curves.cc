@@ -34,6 +34,32 @@ absl::Status CheckRange(const char* name, double lo, double hi) {
   return absl::OkStatus();
 }
 
+// A per-lane column of the curves CSV: its 1-based field number, name, smallest value and what it expects.
+struct LaneColumn {
+  int index;
+  const char* name;
+  int64_t min;
+  const char* expected;
+};
+
+// Parses `field` of a row of `lane` as `column`: an integer >= column.min, the same on every row of the lane
+// (kept in `values`). Errors start with `where` and name the field.
+absl::Status ParseLaneColumn(const std::string& where, absl::string_view field, const std::string& lane,
+                             const LaneColumn& column, std::map<std::string, int64_t>* values) {
+  int64_t value = 0;
+  if (!absl::SimpleAtoi(field, &value) || value < column.min) {
+    return absl::InvalidArgumentError(absl::StrCat(where, "field ", column.index, " (", column.name, ") '", field,
+                                                   "'; expected ", column.expected));
+  }
+  auto [it, inserted] = values->emplace(lane, value);
+  if (!inserted && it->second != value) {
+    return absl::InvalidArgumentError(absl::StrCat(where, "field ", column.index, " (", column.name, ") ", value,
+                                                   " for lane '", lane, "', which had ", it->second,
+                                                   "; expected one value per lane"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 SyntheticCurve::SyntheticCurve(double a, double b, double c, double noise, int64_t diverge_step, uint64_t noise_seed)
@@ -109,9 +135,9 @@ double RecordedCurve::LossAt(int64_t step) const {
 absl::StatusOr<std::vector<NamedCurve>> ParseCurvesCsv(const std::string& text, const std::string& source) {
   std::vector<std::string> order;
   std::map<std::string, std::vector<std::pair<int64_t, double>>> points;
-  std::map<std::string, int> batch_units;
+  std::map<std::string, int64_t> batch_units, warmup_steps;
   int line_number = 0;
-  size_t columns = 0;  // 3 or 4, fixed by the header or the first data row
+  size_t columns = 0;  // 3, 4 or 5, fixed by the header or the first data row
   bool first = true;
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
     ++line_number;
@@ -124,22 +150,26 @@ absl::StatusOr<std::vector<NamedCurve>> ParseCurvesCsv(const std::string& text, 
     if (first) {
       first = false;
       const std::string header = absl::AsciiStrToLower(spaced);
-      if (header == "lane,step,loss" || header == "lane,step,loss,batch_units") {
+      if (header == "lane,step,loss" || header == "lane,step,loss,batch_units" ||
+          header == "lane,step,loss,batch_units,warmup_steps") {
         columns = fields.size();
         continue;
       }
     }
-    if (columns == 0) columns = fields.size() == 4 ? 4 : 3;
+    if (columns == 0) columns = fields.size() == 4 || fields.size() == 5 ? fields.size() : 3;
     if (fields.size() != columns) {
       return absl::InvalidArgumentError(absl::StrCat(where, "found ", fields.size(), " fields; expected ", columns,
-                                                     columns == 4 ? " (lane,step,loss,batch_units)"
-                                                                  : " (lane,step,loss)"));
+                                                     columns == 5   ? " (lane,step,loss,batch_units,warmup_steps)"
+                                                     : columns == 4 ? " (lane,step,loss,batch_units)"
+                                                                    : " (lane,step,loss)"));
     }
     int64_t step = 0;
     if (!absl::SimpleAtoi(fields[1], &step)) {
       return absl::InvalidArgumentError(absl::StrCat(
           where, "field 2 (step) '", fields[1], "' is not an integer",
-          line_number == 1 ? "; a header line must read lane,step,loss or lane,step,loss,batch_units" : ""));
+          line_number == 1 ? "; a header line must read lane,step,loss, lane,step,loss,batch_units or "
+                             "lane,step,loss,batch_units,warmup_steps"
+                           : ""));
     }
     double loss = 0;
     if (absl::AsciiStrToLower(fields[2]) == "nan") {
@@ -151,16 +181,16 @@ absl::StatusOr<std::vector<NamedCurve>> ParseCurvesCsv(const std::string& text, 
     if (step < 0) return absl::InvalidArgumentError(absl::StrCat(where, "field 2 (step) ", step, " is negative"));
     const std::string lane(fields[0]);
     if (lane.empty()) return absl::InvalidArgumentError(absl::StrCat(where, "field 1 (lane) is empty"));
-    if (columns == 4) {
-      int units = 0;
-      if (!absl::SimpleAtoi(fields[3], &units) || units < 1) {
-        return absl::InvalidArgumentError(absl::StrCat(where, "field 4 (batch_units) '", fields[3],
-                                                       "'; expected a positive integer (global / micro batch)"));
+    if (columns >= 4) {
+      const LaneColumn units{4, "batch_units", 1, "a positive integer (global / micro batch)"};
+      if (absl::Status status = ParseLaneColumn(where, fields[3], lane, units, &batch_units); !status.ok()) {
+        return status;
       }
-      auto [it, inserted] = batch_units.emplace(lane, units);
-      if (!inserted && it->second != units) {
-        return absl::InvalidArgumentError(absl::StrCat(where, "field 4 (batch_units) ", units, " for lane '", lane,
-                                                       "', which had ", it->second, "; expected one value per lane"));
+    }
+    if (columns == 5) {
+      const LaneColumn warmup{5, "warmup_steps", 0, "an integer >= 0 (optimizer.warmup_steps)"};
+      if (absl::Status status = ParseLaneColumn(where, fields[4], lane, warmup, &warmup_steps); !status.ok()) {
+        return status;
       }
     }
     if (!points.count(lane)) order.push_back(lane);
@@ -178,8 +208,9 @@ absl::StatusOr<std::vector<NamedCurve>> ParseCurvesCsv(const std::string& text, 
                                                        " twice; expected one loss per step"));
       }
     }
-    const int units = batch_units.count(lane) ? batch_units[lane] : 0;
-    curves.push_back(NamedCurve{lane, std::make_unique<RecordedCurve>(std::move(lane_points)), units});
+    const int units = batch_units.count(lane) ? static_cast<int>(batch_units[lane]) : 0;
+    const int64_t warmup = warmup_steps.count(lane) ? warmup_steps[lane] : 0;
+    curves.push_back(NamedCurve{lane, std::make_unique<RecordedCurve>(std::move(lane_points)), units, warmup});
   }
   return curves;
 }

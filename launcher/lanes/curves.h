@@ -77,12 +77,14 @@ struct NamedCurve {
   std::unique_ptr<RecordedCurve> curve;
   // Micro-batches per optimizer step (global / micro batch) from the CSV's batch_units column; 0 when absent.
   int batch_units = 0;
+  // The lane's learning-rate warmup (optimizer.warmup_steps) from the CSV's warmup_steps column; 0 when absent.
+  int64_t warmup_steps = 0;
 };
 
-// Parses CSV rows "lane,step,loss" or "lane,step,loss,batch_units" (blank lines skipped; "nan" is a divergence),
-// lanes in order of first appearance. Only the first non-blank line may be a header, and it must read exactly
-// "lane,step,loss" or "lane,step,loss,batch_units"; every row has the same number of fields. Errors name the source,
-// line and field: a bad field, a repeated step, a lane whose batch_units changes.
+// Parses CSV rows "lane,step,loss", "lane,step,loss,batch_units" or "lane,step,loss,batch_units,warmup_steps" (blank
+// lines skipped; "nan" is a divergence), lanes in order of first appearance. Only the first non-blank line may be a
+// header, and it must read exactly one of those three; every row has the same number of fields. Errors name the
+// source, line and field: a bad field, a repeated step, a lane whose batch_units or warmup_steps changes.
 absl::StatusOr<std::vector<NamedCurve>> ParseCurvesCsv(const std::string& text, const std::string& source);
 // Reads and parses the CSV file at `path`.
 absl::StatusOr<std::vector<NamedCurve>> LoadCurvesCsv(const std::string& path);

@@ -53,10 +53,32 @@ struct QualityCell {
   CostBreakdown cost;
 };
 
+// What one lane of a quality run is scored by.
+struct LaneTruth {
+  // Its warmup: kachi's policies get it as grace (rungs below it do not judge the lane).
+  int64_t warmup_steps = 0;
+  // Its loss as measured at max_steps (NaN when it diverged: never the best), and its expected (noise-free, or
+  // smoothed for a recorded curve) loss there.
+  double true_final = 0;
+  double expected_final = 0;
+};
+
+// One empty cell per policy of QualityPolicyNames(), in that order.
+std::vector<QualityCell> NewQualityRow(const std::string& family);
+// Runs every policy of `row` on `input` (one seed's or draw's lanes, curves, pool, options and timing; truth[i]
+// scores input.lanes[i]) and adds each one's score to its cell, the cost breakdown scaled by `weight` (1 / runs).
+// Errors: a simulation failing, naming the policy.
+absl::Status ScoreQualityRun(const SimulationInput& input, const std::vector<LaneTruth>& truth, double weight,
+                             std::vector<QualityCell>* row);
+// Turns the row's sums into means over each cell's runs.
+void AverageQualityCells(std::vector<QualityCell>* row);
+
 // Runs every policy on every family and seed. Errors: a family or a simulation failing.
 absl::StatusOr<std::vector<QualityCell>> MeasureQuality(const QualitySpec& spec);
 
-// A markdown table of the cells.
+// The markdown table of the cells, GPU-hours with `gpu_h_decimals` decimals.
+std::string QualityTable(const std::vector<QualityCell>& cells, int gpu_h_decimals = 1);
+// A header line (seeds, lanes, pool, rungs, timing) and QualityTable.
 std::string FormatQuality(const std::vector<QualityCell>& cells, const QualitySpec& spec);
 // A markdown table of the cells' cost breakdowns.
 std::string FormatCosts(const std::vector<QualityCell>& cells);

@@ -1,11 +1,47 @@
 // kachi_lanes_quality [SEEDS [FAMILY...]]: prints the policy-quality table (launcher/lanes/quality.h) with the
 // default simulated pool (16 cards in nodes of 8, 64 lanes, rungs at 100 * 3^k below 8100 steps).
+// kachi_lanes_quality --csv CURVES.csv [key=value...]: the same policies on seeded draws of recorded curves
+// (launcher/lanes/quality_csv.h; keys: draws, lanes, first_seed, cards, min_steps, eta, max_steps, chunk,
+// widen_min_remaining, step_s, checkpoint_s, restore_s, serial, alpha_s, beta_s), then the recorded lanes' ranks at
+// every rung.
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
 
 #include "launcher/lanes/quality.h"
+#include "launcher/lanes/quality_csv.h"
+
+namespace {
+
+// The --csv mode; returns the exit code.
+int RunCsv(const std::string& path, const std::vector<std::string>& args) {
+  absl::StatusOr<std::vector<kachi::lanes::NamedCurve>> curves = kachi::lanes::LoadCurvesCsv(path);
+  absl::StatusOr<kachi::lanes::CsvQualitySpec> spec = kachi::lanes::ParseCsvQualityArgs(path, args);
+  if (spec.ok() && curves.ok()) spec = kachi::lanes::ResolveCsvQuality(*curves, *spec);
+  absl::StatusOr<std::vector<kachi::lanes::QualityCell>> cells =
+      spec.ok() && curves.ok() ? kachi::lanes::MeasureCsvQuality(*curves, *spec) : absl::UnknownError("");
+  for (const absl::Status& status : {curves.status(), spec.status(), cells.status()}) {
+    if (!status.ok()) {
+      std::fprintf(stderr, "kachi_lanes_quality: %s\n", std::string(status.message()).c_str());
+      return 1;
+    }
+  }
+  const int lanes = static_cast<int>(curves->size());
+  std::fputs(kachi::lanes::FormatCsvQuality(*cells, *spec, lanes).c_str(), stdout);
+  std::fputs(("\n" + kachi::lanes::FormatCsvLanes(*curves, *spec)).c_str(), stdout);
+  if (const char* costs = std::getenv("KACHI_LANES_COSTS"); costs && *costs == '1') {
+    std::fputs(("\n" + kachi::lanes::FormatCosts(*cells)).c_str(), stdout);
+  }
+  return 0;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 2 && std::strcmp(argv[1], "--csv") == 0)
+    return RunCsv(argv[2], std::vector<std::string>(argv + 3, argv + argc));
   kachi::lanes::QualitySpec spec;
   spec.options.max_steps = 8100;
   spec.options.min_steps = 100;

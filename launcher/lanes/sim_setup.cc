@@ -41,8 +41,10 @@ absl::Status AttachCsvCurves(const config::LanesFile& file, const std::vector<La
   std::map<std::string, std::unique_ptr<RecordedCurve>> by_name;
   std::vector<std::string> order;
   std::map<std::string, int> units;
+  std::map<std::string, int64_t> warmups;
   for (NamedCurve& named : *recorded) {
     order.push_back(named.lane);
+    warmups[named.lane] = named.warmup_steps;
     units[named.lane] = named.batch_units > 0 ? named.batch_units
                                               : static_cast<int>(file.simulator().csv_batch_units());
     by_name[named.lane] = std::move(named.curve);
@@ -52,6 +54,8 @@ absl::Status AttachCsvCurves(const config::LanesFile& file, const std::vector<La
       // A CSV lane's batch shape is its recorded one (never the synthetic lanes' 64 units).
       LaneSpec spec = SimulatedLaneSpec(file, name);
       spec.batch_units = units[name];
+      // Its warmup (the CSV's warmup_steps column) is its grace, as a lanes file's optimizer.warmup_steps is.
+      if (file.policy().warmup_grace()) spec.grace_steps = warmups[name];
       setup->input.lanes.push_back(std::move(spec));
     }
   }
@@ -61,21 +65,8 @@ absl::Status AttachCsvCurves(const config::LanesFile& file, const std::vector<La
       return absl::NotFoundError(absl::StrCat("lane '", lane.name, "' has no curve in ", file.simulator().curves_csv(),
                                               " (its lanes start with '", order.front(), "')"));
     }
-    const RecordedCurve& curve = *found->second;
-    const int64_t max_steps = setup->input.options.max_steps;
-    if (curve.DivergeStep() < 0 && curve.LastStep() < max_steps) {
-      return absl::InvalidArgumentError(absl::StrCat("lane '", lane.name, "': its recorded curve ends at step ",
-                                                     curve.LastStep(), "; expected it to reach max_steps ",
-                                                     max_steps));
-    }
-    // The first report (the first rung, or max_steps without rungs) must lie on the recorded curve.
-    const std::vector<int64_t> rungs = RungSteps(setup->input.options);
-    const int64_t first_report = rungs.empty() ? max_steps : rungs.front();
-    const bool diverges_first = curve.DivergeStep() >= 0 && curve.DivergeStep() <= first_report;
-    if (!diverges_first && (curve.FirstStep() < 0 || curve.FirstStep() > first_report)) {
-      return absl::InvalidArgumentError(absl::StrCat("lane '", lane.name, "': its recorded curve starts at step ",
-                                                     curve.FirstStep(), ", after the first rung at step ",
-                                                     first_report, "; expected a point at or before it"));
+    if (absl::Status status = CheckCurveCoversRun(lane.name, *found->second, setup->input.options); !status.ok()) {
+      return status;
     }
     setup->curves.push_back(std::move(found->second));
   }
@@ -85,6 +76,25 @@ absl::Status AttachCsvCurves(const config::LanesFile& file, const std::vector<La
 }
 
 }  // namespace
+
+absl::Status CheckCurveCoversRun(const std::string& lane, const RecordedCurve& curve, const PolicyOptions& options) {
+  const int64_t max_steps = options.max_steps;
+  const bool diverges = curve.DivergeStep() >= 0 && curve.DivergeStep() <= max_steps;
+  if (!diverges && curve.LastStep() < max_steps) {
+    return absl::InvalidArgumentError(absl::StrCat("lane '", lane, "': its recorded curve ends at step ",
+                                                   curve.LastStep(), "; expected it to reach max_steps ", max_steps));
+  }
+  // The first report (the first rung, or max_steps without rungs) must lie on the recorded curve.
+  const std::vector<int64_t> rungs = RungSteps(options);
+  const int64_t first_report = rungs.empty() ? max_steps : rungs.front();
+  const bool diverges_first = curve.DivergeStep() >= 0 && curve.DivergeStep() <= first_report;
+  if (!diverges_first && (curve.FirstStep() < 0 || curve.FirstStep() > first_report)) {
+    return absl::InvalidArgumentError(absl::StrCat("lane '", lane, "': its recorded curve starts at step ",
+                                                   curve.FirstStep(), ", after the first rung at step ",
+                                                   first_report, "; expected a point at or before it"));
+  }
+  return absl::OkStatus();
+}
 
 config::LanesFile DefaultSimulationFile() {
   config::LanesFile file;

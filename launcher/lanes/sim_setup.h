@@ -27,6 +27,11 @@ struct SimulationSetup {
 // nodes of 8, rungs at 100 * 3^k below 8100 steps.
 config::LanesFile DefaultSimulationFile();
 
+// Whether lane `lane`'s recorded `curve` can drive a simulation under `options`: it reaches max_steps unless it
+// diverges by then, and has a point at or before its first report (the first rung; max_steps without rungs) unless
+// it diverges by then. Errors name the lane, the step found and the step expected.
+absl::Status CheckCurveCoversRun(const std::string& lane, const RecordedCurve& curve, const PolicyOptions& options);
+
 // Lanes: the file's (listed and searched) if any, else the CSV's, else simulator.synthetic_lanes synthetic ones.
 // Curves: the CSV's (matched by lane name; each must reach max_steps unless it diverges) or the synthetic family.
 // Errors name the lane or the setting at fault.
