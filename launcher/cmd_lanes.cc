@@ -30,9 +30,12 @@ namespace kachi {
 namespace {
 
 constexpr char kUsage[] =
-    "usage: mpirun -np N kachi lanes LANES.pbtxt [--resume] [--dir DIR] [--chunk STEPS] [--set field=value]...\n"
+    "usage: mpirun -np N kachi lanes LANES.pbtxt [--resume] [--dir DIR] [--chunk STEPS] [--checkpoint_budget F]\n"
+    "       [--set field=value]...\n"
     "  runs the lanes on the job's ranks, journaling into DIR (default base.checkpoint.dir, else kachi_lanes);\n"
-    "  --resume continues from DIR's journal; --chunk: steps per chunk (default policy.min_steps)\n"
+    "  --resume continues from DIR's journal; --chunk: steps per chunk (default policy.min_steps), fixed chunks\n"
+    "  unless --checkpoint_budget F (0 <= F < 1; lanes file chunks.checkpoint_budget) is given too: then a lane's\n"
+    "  first chunk at a width is that long, later ones long enough that a checkpoint takes at most F of a chunk\n"
     "       kachi lanes --journal DIR   prints the journal of a run directory as text\n"
     "       kachi lanes --simulate [LANES.pbtxt] [--set field=value]...\n"
     "  simulates the lanes of LANES.pbtxt (or the default synthetic family: 64 lanes, 16 cards) under the policy\n"
@@ -49,6 +52,8 @@ struct LanesArgs {
   bool resume = false;
   std::string dir;
   int64_t chunk_steps = 0;
+  // --checkpoint_budget F (chunks.checkpoint_budget of the lanes file); < 0: not given.
+  double checkpoint_budget = -1;
   std::string journal_dir;
   std::string file;
   std::vector<std::string> overrides;
@@ -98,6 +103,12 @@ bool ParseArgs(const std::vector<std::string>& args, LanesArgs* out) {
       if (!absl::SimpleAtoi(value, &out->test_hooks.exit_after_event) || out->test_hooks.exit_after_event < 0) {
         std::fprintf(stderr, "kachi lanes: --test_exit_after_event wants an event index >= 0, got '%s'\n",
                      value.c_str());
+        return false;
+      }
+    } else if (TakeFlag(args, &i, "--checkpoint_budget", &value)) {
+      if (!absl::SimpleAtod(value, &out->checkpoint_budget) || !(out->checkpoint_budget >= 0) ||
+          !(out->checkpoint_budget < 1)) {
+        std::fprintf(stderr, "kachi lanes: --checkpoint_budget wants a fraction in [0, 1), got '%s'\n", value.c_str());
         return false;
       }
     } else if (TakeFlag(args, &i, "--test_slow_lane", &value)) {
@@ -162,11 +173,18 @@ int Simulate(const LanesArgs& args) {
   std::cout << absl::StrFormat(
       "# kachi lanes --simulate %s: %s on %d cards (%d per node)\n"
       "# policy: rungs at %d * %d^k below %d steps, widening %s (>= %d steps left); step %.3gs on one replica, "
-      "serial fraction %.3g, checkpoint %.3gs, restore %.3gs\n",
+      "serial fraction %.3g, checkpoint %.3gs, restore %.3gs%s\n",
       args.file.empty() ? "(default synthetic family)" : args.file, (*setup)->source, input.pool.cards,
       input.pool.CardsPerNode(), options.min_steps, options.eta, options.max_steps, options.widen ? "on" : "off",
       options.widen_min_remaining_steps, timing.step_time_s, timing.serial_fraction, timing.checkpoint_s,
-      timing.restore_s);
+      timing.restore_s,
+      timing.chunk_steps <= 0        ? ""
+      : timing.checkpoint_budget > 0 ? absl::StrFormat("; chunks under a checkpoint budget of %g (first at a width %d "
+                                                       "steps, at least %d)", timing.checkpoint_budget,
+                                                       timing.chunk_steps,
+                                                       timing.min_chunk_steps > 0 ? timing.min_chunk_steps
+                                                                                  : timing.chunk_steps)
+                                     : absl::StrFormat("; chunks of %d steps", timing.chunk_steps));
   if (print_decisions) {
     for (const lanes::Decision& decision : runs->front().result.decisions) {
       std::cout << lanes::DescribeDecision(decision, (*setup)->lane_names[decision.lane]) << "\n";
@@ -200,6 +218,12 @@ int Execute(const LanesArgs& args) {
   if (absl::Status status = ApplyOverrides(args.overrides, &*file); !status.ok()) {
     PrintBootstrapError("kachi lanes", MarkConfigError(status));
     return 2;
+  }
+  // --checkpoint_budget F sets the file's budget; --chunk N without it keeps fixed chunks of N.
+  if (args.checkpoint_budget >= 0) {
+    file->mutable_chunks()->set_checkpoint_budget(args.checkpoint_budget);
+  } else if (args.chunk_steps > 0) {
+    file->mutable_chunks()->set_checkpoint_budget(0);
   }
   absl::StatusOr<std::unique_ptr<Session>> session = Bootstrap(file->base());
   if (!session.ok()) {
@@ -260,6 +284,11 @@ int LanesCommand(const std::vector<std::string>& args) {
   const bool test_hooks = parsed.test_hooks.exit_after_event >= 0 || !parsed.test_hooks.slow_lane.empty();
   if (test_hooks && (parsed.simulate || !parsed.journal_dir.empty())) {
     std::fputs("kachi lanes: --test_exit_after_event and --test_slow_lane go with a real run\n", stderr);
+    return 2;
+  }
+  if ((parsed.simulate || !parsed.journal_dir.empty()) && (parsed.checkpoint_budget >= 0 || parsed.chunk_steps > 0)) {
+    std::fputs("kachi lanes: --chunk and --checkpoint_budget go with a real run (simulated: --set "
+               "simulator.chunk_steps=N --set chunks.checkpoint_budget=F)\n", stderr);
     return 2;
   }
   if (parsed.simulate) return Simulate(parsed);

@@ -152,6 +152,7 @@ ChunkOutcome ChunkRunner::RunOnKept(const config::LanesAssignment& order, const 
   };
   alive();
   auto last_alive = Clock::now();
+  const auto train_start = Clock::now();
   double loss = 0;
   while (trainer.step() < order.to_step()) {
     absl::StatusOr<StepResult> result = trainer.Step();
@@ -175,11 +176,13 @@ ChunkOutcome ChunkRunner::RunOnKept(const config::LanesAssignment& order, const 
       last_alive = Clock::now();
     }
   }
+  outcome.train_s = std::chrono::duration<double>(Clock::now() - train_start).count();
   if (order.at_target() && kept_->eval_windows > 0 && kept_->has_val) {
     absl::StatusOr<float> val = trainer.Evaluate();
     if (!val.ok()) return fail(val.status());
     loss = *val;
   }
+  const auto checkpoint_start = Clock::now();
   ckpt::CheckpointOptions checkpoint;
   checkpoint.dir = lane.checkpoint_dir;
   checkpoint.async = false;
@@ -187,6 +190,7 @@ ChunkOutcome ChunkRunner::RunOnKept(const config::LanesAssignment& order, const 
   ckpt::CheckpointWriter writer(checkpoint, kept_->grid.get(), &lane.config);
   if (absl::StatusOr<double> saved = writer.Save(trainer); !saved.ok()) return fail(saved.status());
   if (absl::Status finished = writer.Finish(); !finished.ok()) return fail(finished);
+  outcome.checkpoint_s = std::chrono::duration<double>(Clock::now() - checkpoint_start).count();
   outcome.kind = order.at_target() ? config::LanesJournalReport::TARGET : config::LanesJournalReport::TICK;
   outcome.loss = loss;
   return outcome;

@@ -73,8 +73,10 @@ struct ChunkOutcome {
   int64_t failure = kNoFailure;
   // Whether the chunk restored a checkpoint (false: it went on with the kept trainer).
   bool restored = false;
-  // Seconds this card spent on the chunk.
+  // Seconds this card spent on the chunk, on its training steps, and on its checkpoint (0: none written).
   double work_s = 0;
+  double train_s = 0;
+  double checkpoint_s = 0;
 };
 
 class ChunkRunner {

@@ -30,7 +30,20 @@ Coordinator::Coordinator(LanePolicy* policy, config::LanesJournal* journal, cons
       kept_(channel->size(), 0),
       last_sent_(channel->size(), absl::InfinitePast()),
       lane_last_chunk_(lanes->size(), 0),
-      lane_last_cards_(lanes->size()) {
+      lane_last_cards_(lanes->size()),
+      measured_(static_cast<int>(lanes->size())) {
+  budget_.default_steps = std::max<int64_t>(1, options_.chunk_steps);
+  budget_.checkpoint_budget = options_.checkpoint_budget;
+  budget_.min_steps = options_.min_chunk_steps > 0 ? options_.min_chunk_steps : budget_.default_steps;
+  for (const config::LanesJournalEvent& event : journal_->events()) {
+    for (const config::LanesJournalRun& run : event.runs()) {
+      if (run.has_checkpoint_s()) {
+        measured_.Record(run.lane(), run.cards_size(), run.to_step() - run.from_step(), run.train_s(),
+                         run.checkpoint_s());
+        ++replayed_measurements_;
+      }
+    }
+  }
   if (journal_->events_size() > 0) {
     session_ = journal_->events(journal_->events_size() - 1).session() + 1;
     for (const config::LanesJournalEvent& event : journal_->events()) {
@@ -96,7 +109,8 @@ absl::Status Coordinator::Dispatch() {
     chunk.cards = status.cards;
     chunk.from_step = checkpoint_steps_[lane];
     const int64_t target = policy_->NextTargetStep(lane);
-    chunk.to_step = std::min(target, chunk.from_step + options_.chunk_steps);
+    chunk.to_step = chunk.from_step + NextChunkSteps(budget_, measured_.At(lane, static_cast<int>(status.cards.size())),
+                                                     chunk.from_step, target);
     chunk.begin_s = Now();
     chunk.last_heard = absl::Now();
     const uint64_t previous = lane_last_chunk_[lane];
@@ -174,6 +188,12 @@ absl::Status Coordinator::Handle(const ControlMessage& received) {
   run->set_end_s(Now());
   run->set_work_s(message.work_s());
   run->set_restored(message.restored());
+  run->set_train_s(message.train_s());
+  if (message.has_checkpoint_s() && report.kind() != config::LanesJournalReport::FAILURE) {
+    run->set_checkpoint_s(message.checkpoint_s());
+    measured_.Record(chunk.lane, static_cast<int>(chunk.cards.size()), report.step() - chunk.from_step,
+                     message.train_s(), message.checkpoint_s());
+  }
   if (options_.log && report.kind() == config::LanesJournalReport::FAILURE) {
     *options_.log << "  lane " << (*lanes_)[chunk.lane].definition.name << " failed: " << report.reason() << "\n";
   }
@@ -217,6 +237,12 @@ void Coordinator::PrintTable() const {
 
 absl::Status Coordinator::Run() {
   started_ = absl::Now();
+  if (options_.log && budget_.checkpoint_budget > 0) {
+    *options_.log << absl::StrFormat(
+        "kachi lanes: chunks under a checkpoint budget of %g: %d steps until a lane is measured at its width, then "
+        "at least %d; %d chunk measurements replayed from the journal\n",
+        budget_.checkpoint_budget, budget_.default_steps, budget_.min_steps, replayed_measurements_);
+  }
   if (absl::Status status = Record(config::LanesJournalEvent()); !status.ok()) return status;
   while (!(policy_->Done() && in_flight_.empty())) {
     if (in_flight_.empty()) {

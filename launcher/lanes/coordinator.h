@@ -17,6 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "comm/control_channel.h"
+#include "launcher/lanes/chunk_length.h"
 #include "launcher/lanes/chunk_runner.h"
 #include "launcher/lanes/policy.h"
 #include "runtime/proto/lanes.pb.h"
@@ -27,8 +28,14 @@ namespace kachi::lanes {
 struct CoordinatorOptions {
   // Where the journal is rewritten after every event.
   std::string journal_path;
-  // Steps a chunk trains at most (it also ends at the lane's next rung).
+  // Steps a chunk trains at most (it also ends at the lane's next rung); with a checkpoint budget, the length of a
+  // lane's first chunk at a width.
   int64_t chunk_steps = 1;
+  // Fraction of a chunk's wall time its checkpoint may take (launcher/lanes/chunk_length.h: later chunks at a
+  // width are as long as the lane's measured step and checkpoint seconds there need); 0 = fixed chunks.
+  double checkpoint_budget = 0;
+  // With a budget: the fewest steps of a chunk (unless its rung is nearer); 0 = chunk_steps.
+  int64_t min_chunk_steps = 0;
   // Rank 0's live table and decisions (may be null).
   std::ostream* log = nullptr;
   // How often an idle rank is sent a heartbeat (well below the workers' idle deadline).
@@ -97,6 +104,11 @@ class Coordinator {
   // cards it ran on.
   std::vector<uint64_t> lane_last_chunk_;
   std::vector<std::vector<int>> lane_last_cards_;
+  // Chunk lengths: the rule, and each lane's measured step and checkpoint seconds per width (from the journal's
+  // runs on --resume, then from the reports).
+  ChunkBudget budget_;
+  ChunkMeasurements measured_;
+  int replayed_measurements_ = 0;
 };
 
 }  // namespace kachi::lanes

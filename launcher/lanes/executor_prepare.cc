@@ -9,6 +9,7 @@
 #include "comm/host_placement.h"
 #include "comm/mpi_communicator.h"
 #include "kernels/base/status_macros.h"
+#include "launcher/lanes/chunk_length.h"
 #include "launcher/lanes/executor_steps.h"
 #include "launcher/lanes/journal.h"
 #include "launcher/lanes/lane_expansion.h"
@@ -69,6 +70,10 @@ absl::Status PrepareLanes(const config::LanesFile& file, Communicator& world, co
         absl::StrCat("pool.cards is ", run->pool.cards, " but the job has only ", world.size(), " ranks"));
   }
   run->policy_options = PolicyOptionsFromFile(file);
+  run->chunks = file.chunks();
+  if (absl::Status status = ValidateChunkBudget(ChunkBudget{1, run->chunks.checkpoint_budget(), 1}); !status.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("kachi lanes: chunks.checkpoint_budget: ", status.message()));
+  }
   KACHI_RETURN_IF_ERROR(BuildLanes(file, definitions, options.dir, run));
 
   ChunkRunnerOptions& runner = run->runner_options;

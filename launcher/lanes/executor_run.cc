@@ -16,11 +16,13 @@
 namespace kachi::lanes {
 namespace {
 
-// The coordinator's options: chunk length, heartbeats and silence limit from the collectives' deadline, test hook.
+// The coordinator's options: chunk length (fixed or under the lanes file's checkpoint budget), heartbeats and silence limit from the collectives' deadline, test hook.
 CoordinatorOptions CoordinatorOptionsFor(const ExecutorOptions& options, const LanesRun& run, absl::Duration deadline) {
   CoordinatorOptions coordinator;
   coordinator.journal_path = run.journal_path;
   coordinator.chunk_steps = options.chunk_steps > 0 ? options.chunk_steps : run.policy_options.min_steps;
+  coordinator.checkpoint_budget = run.chunks.checkpoint_budget();
+  coordinator.min_chunk_steps = static_cast<int64_t>(run.chunks.min_chunk_steps());
   coordinator.log = run.log;
   coordinator.heartbeat = deadline / 4;
   coordinator.silence_limit = deadline * 4;

@@ -50,6 +50,8 @@ struct LanesRun {
   config::LanesJournal journal;
   // Each lane's newest journaled checkpoint step (0: none).
   std::vector<int64_t> checkpoint_steps;
+  // Chunk lengths (the lanes file's `chunks`: checkpoint budget).
+  config::LaneChunkConfig chunks;
 };
 
 // Step 1: expands the lanes of `file`, places the pool on the ranks' hosts (collective over `world`), builds every

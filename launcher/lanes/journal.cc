@@ -140,6 +140,11 @@ std::string FormatJournal(const config::LanesJournal& journal) {
       absl::StrAppendFormat(&text, "event %d run lane %d cards [%s] steps %d->%d time %.3f->%.3f work %.3f "
                             "restored %d\n", e, run.lane(), absl::StrJoin(run.cards(), ","), run.from_step(),
                             run.to_step(), run.begin_s(), run.end_s(), run.work_s(), run.restored() ? 1 : 0);
+      if (run.has_checkpoint_s()) {  // the chunk's measured step and checkpoint seconds (checkpoint budget)
+        absl::StrAppendFormat(&text, "event %d timing lane %d cards %d steps %d->%d train %.6f checkpoint %.6f\n", e,
+                              run.lane(), run.cards_size(), run.from_step(), run.to_step(), run.train_s(),
+                              run.checkpoint_s());
+      }
     }
     for (const config::LanesJournalDecision& d : event.decisions()) {
       absl::StrAppendFormat(&text, "event %d decision %s lane %d rung %d step %d cards [%s]%s%s\n", e, d.kind(),

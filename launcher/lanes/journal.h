@@ -43,7 +43,9 @@ double JournalSeconds(const config::LanesJournal& journal);
 double JournalUtilization(const config::LanesJournal& journal);
 
 // The journal as text, one line each: "event E at T session S", "event E report KIND lane L step S loss X
-// checkpoint C [reason]", "event E run lane L cards [..] steps A->B time B->E work W restored 0|1", "event E
+// checkpoint C [reason]", "event E run lane L cards [..] steps A->B time B->E work W restored 0|1", after it
+// "event E timing lane L cards N steps A->B train T checkpoint C" when the chunk's step and checkpoint seconds
+// were measured (the checkpoint budget's input), "event E
 // decision KIND lane L rung R step S cards [..] [loss X] [reason WHY]" (WHY: the policy's reason, e.g. "cut" for
 // a lane paused at a chunk's checkpoint by predict_cut, "resumed" when it is promoted back), then "repool at event E cards C cards_per_node N" per
 // pool change (journal_repool.h), then "utilization U", "best_lane L NAME" and

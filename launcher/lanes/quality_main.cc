@@ -56,6 +56,12 @@ int main(int argc, char** argv) {
   if (const char* first = std::getenv("KACHI_LANES_FIRST_SEED")) spec.first_seed = std::atoi(first);
   // KACHI_LANES_CHUNK: steps per chunk (default min_steps; 0: no chunks, a checkpoint only at rungs).
   if (const char* v = std::getenv("KACHI_LANES_CHUNK")) spec.timing.chunk_steps = std::atoi(v);
+  // KACHI_LANES_CHECKPOINT_BUDGET: chunk lengths under a checkpoint budget (lanes file chunks.checkpoint_budget;
+  // default 0, fixed chunks); KACHI_LANES_MIN_CHUNK: its fewest steps per chunk (default: the chunk length).
+  if (const char* v = std::getenv("KACHI_LANES_CHECKPOINT_BUDGET")) spec.timing.checkpoint_budget = std::atof(v);
+  if (const char* v = std::getenv("KACHI_LANES_MIN_CHUNK")) spec.timing.min_chunk_steps = std::atoi(v);
+  // KACHI_LANES_LOSS_SAMPLES=N: an experiment (simulator only): chunks also report the loss every N steps inside.
+  if (const char* v = std::getenv("KACHI_LANES_LOSS_SAMPLES")) spec.timing.loss_sample_steps = std::atoi(v);
   if (argc > 1) spec.seeds = std::atoi(argv[1]);
   for (int i = 2; i < argc; ++i) spec.families.push_back(argv[i]);
   absl::StatusOr<std::vector<kachi::lanes::QualityCell>> cells = kachi::lanes::MeasureQuality(spec);

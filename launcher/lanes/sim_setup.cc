@@ -111,7 +111,9 @@ absl::StatusOr<std::unique_ptr<SimulationSetup>> BuildSimulation(const config::L
   setup->input.timing = SimTiming{sim.step_time_s(), sim.serial_fraction(), sim.checkpoint_s(), sim.restore_s(),
                                   sim.allreduce_alpha_s(), sim.allreduce_beta_s(),
                                   sim.chunk_steps() > 0 ? static_cast<int64_t>(sim.chunk_steps())
-                                                        : setup->input.options.min_steps};
+                                                        : setup->input.options.min_steps,
+                                  file.chunks().checkpoint_budget(),
+                                  static_cast<int64_t>(file.chunks().min_chunk_steps())};
   absl::StatusOr<std::vector<LaneDefinition>> defined = ExpandLanes(file);
   if (!defined.ok()) return defined.status();
   for (const LaneDefinition& lane : *defined) {

@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
+#include "launcher/lanes/chunk_length.h"
 #include "launcher/lanes/policy.h"
 
 namespace kachi::lanes {
@@ -21,6 +22,14 @@ struct SimLane {
   double segment_start_s = 0;
   double segment_start_step = 0;
   double step_s = 0;
+  // With chunks: the current chunk's steps (from segment_start_step; a lane is re-planned at every chunk end), the
+  // cards it trains on, when it was planned, whether a re-plan at that time restores (a chunk end: new cards
+  // restore the checkpoint), and the step time a resize switches to at the chunk's end (0: none pending).
+  int64_t chunk_steps = 0;
+  int chunk_cards = 0;
+  double planned_s = -1;
+  bool replan_restores = false;
+  double pending_step_s = 0;
   // Bumped whenever the lane's schedule changes, so older queued events are ignored.
   uint64_t version = 0;
   double finished_s = 0;
@@ -48,8 +57,14 @@ struct Event {
 class Simulation {
  public:
   Simulation(const SimulationInput& input, LanePolicy policy)
-      : input_(input), policy_(std::move(policy)), lanes_(input.lanes.size()) {
+      : input_(input),
+        policy_(std::move(policy)),
+        lanes_(input.lanes.size()),
+        measured_(static_cast<int>(input.lanes.size())) {
     result_.cards = input.pool.cards;
+    budget_.default_steps = std::max<int64_t>(1, input.timing.chunk_steps);
+    budget_.checkpoint_budget = input.timing.checkpoint_budget;
+    budget_.min_steps = input.timing.min_chunk_steps > 0 ? input.timing.min_chunk_steps : budget_.default_steps;
   }
 
   absl::StatusOr<SimulationResult> Run() {
@@ -75,7 +90,8 @@ class Simulation {
       std::vector<LaneProgress> chunk_ends;
       for (const Event& event : batch) {
         if (event.kind == EventKind::kChunkEnd) {
-          chunk_ends.push_back(ChunkEnd(event));
+          AddSamples(event.lane, event.step, &chunk_ends);
+          chunk_ends.push_back(ChunkEnd(event, now));
         } else if (absl::Status status = Report(event, now); !status.ok()) {
           return status;
         }
@@ -102,7 +118,7 @@ class Simulation {
     if (now_s <= s.segment_start_s) return s.segment_start_step;
     const double elapsed = now_s - s.segment_start_s;
     double steps = elapsed / s.step_s;
-    const int64_t chunk = input_.timing.chunk_steps;
+    const int64_t chunk = s.chunk_steps;
     if (chunk > 0) {
       const double period = chunk * s.step_s + input_.timing.checkpoint_s;
       const double full = std::floor(elapsed / period);
@@ -116,9 +132,52 @@ class Simulation {
   double TimeToReach(int lane, double step) const {
     const SimLane& s = lanes_[lane];
     const double n = std::max(0.0, step - s.segment_start_step);
-    const int64_t chunk = input_.timing.chunk_steps;
+    const int64_t chunk = s.chunk_steps;
     const double boundaries = chunk > 0 && n > 0 ? std::floor((n - 1e-9) / chunk) : 0;
     return s.segment_start_s + n * s.step_s + boundaries * input_.timing.checkpoint_s;
+  }
+
+  // Plans the lane's segment from (segment_start_s, segment_start_step) at step_s on `cards` cards: its chunk
+  // length (chunk_length.h, from what its earlier chunks at this width measured) and its events.
+  void Plan(int lane, double now_s, int cards, bool replan_restores) {
+    SimLane& s = lanes_[lane];
+    s.chunk_cards = cards;
+    s.planned_s = now_s;
+    s.replan_restores = replan_restores;
+    s.pending_step_s = 0;
+    s.chunk_steps = input_.timing.chunk_steps > 0
+                        ? NextChunkSteps(budget_, measured_.At(lane, cards),
+                                         static_cast<int64_t>(std::llround(s.segment_start_step)), TargetStep(lane))
+                        : 0;
+    Schedule(lane);
+  }
+
+  // The loss samples inside the lane's chunk ending at `end` (SimTiming::loss_sample_steps; none by default).
+  void AddSamples(int lane, int64_t end, std::vector<LaneProgress>* progress) const {
+    const int64_t every = input_.timing.loss_sample_steps;
+    if (every <= 0 || input_.timing.chunk_steps <= 0) return;
+    const int64_t start = static_cast<int64_t>(std::llround(lanes_[lane].segment_start_step));
+    for (int64_t step = (start / every + 1) * every; step < end; step += every) {
+      const double loss = input_.curves[lane]->LossAt(step);
+      if (std::isfinite(loss)) progress->push_back(LaneProgress{lane, step, loss, false});
+    }
+  }
+
+  // A chunk that ended with its checkpoint at `step` (a chunk end or the target): measured, and logged.
+  void EndChunk(int lane, int64_t step) {
+    const SimLane& s = lanes_[lane];
+    if (input_.timing.chunk_steps <= 0) return;
+    const int64_t steps = step - static_cast<int64_t>(std::llround(s.segment_start_step));
+    if (steps <= 0) return;
+    const double train_s = static_cast<double>(steps) * s.step_s;
+    measured_.Record(lane, s.chunk_cards, steps, train_s, input_.timing.checkpoint_s);
+    ++result_.chunks;
+    result_.chunk_train_card_s += train_s * s.chunk_cards;
+    result_.chunk_checkpoint_card_s += input_.timing.checkpoint_s * s.chunk_cards;
+    if (input_.keep_chunks) {
+      result_.chunk_log.push_back(
+          SimChunk{lane, s.chunk_cards, step - steps, step, train_s, input_.timing.checkpoint_s});
+    }
   }
 
   void Schedule(int lane) {
@@ -132,7 +191,7 @@ class Simulation {
       events_.push(Event{TimeToReach(lane, static_cast<double>(target)) + input_.timing.checkpoint_s, lane, s.version,
                          EventKind::kTarget, 0});
     }
-    ScheduleChunkEnd(lane, static_cast<int64_t>(std::llround(s.segment_start_step)) + input_.timing.chunk_steps);
+    ScheduleChunkEnd(lane, static_cast<int64_t>(std::llround(s.segment_start_step)) + s.chunk_steps);
   }
 
   // The lane's chunk ending at `step` (after its checkpoint), when chunks are simulated and it comes before the
@@ -145,31 +204,41 @@ class Simulation {
                        lanes_[lane].version, EventKind::kChunkEnd, step});
   }
 
-  // A chunk's end: the lane's progress at its checkpoint (the policy may cut it there); its next chunk's end queued.
-  LaneProgress ChunkEnd(const Event& event) {
-    ScheduleChunkEnd(event.lane, event.step + input_.timing.chunk_steps);
+  // A chunk's end: the lane's progress at its checkpoint (the policy may cut it there); its next chunk planned from
+  // there, at the width a resize asked for meanwhile (the new cards restore the checkpoint).
+  LaneProgress ChunkEnd(const Event& event, double now_s) {
+    SimLane& s = lanes_[event.lane];
+    EndChunk(event.lane, event.step);
+    s.segment_start_step = static_cast<double>(event.step);
+    s.segment_start_s = now_s;
+    if (s.pending_step_s > 0) {
+      s.step_s = s.pending_step_s;
+      s.segment_start_s += input_.timing.restore_s;
+    }
+    Plan(event.lane, now_s, s.cards, true);
     return LaneProgress{event.lane, event.step, input_.curves[event.lane]->LossAt(event.step), true};
   }
 
-  // The lane changes to `step_s` per step: at once (checkpoint + restore, no chunks) or at its next chunk boundary
-  // (it trains on at its old width until then); a boundary at or past its next target leaves its schedule as is.
+  // The lane changes to `step_s` per step: at once (checkpoint + restore, no chunks) or, with chunks, at its current
+  // chunk's end, as the executor resizes (it trains on at its old width until then; a lane planned in this very
+  // round, nothing trained since, takes the new width for the chunk it is about to run, the new cards restoring
+  // after a chunk end); a chunk ending at its target leaves its schedule as is.
   void Resize(int lane, double now_s, double step_s) {
     SimLane& s = lanes_[lane];
-    const double current = CurrentStep(lane, now_s);
-    const int64_t chunk = input_.timing.chunk_steps;
-    if (chunk <= 0) {
-      s.segment_start_step = current;
+    if (input_.timing.chunk_steps <= 0) {
+      s.segment_start_step = CurrentStep(lane, now_s);
       s.segment_start_s = std::max(now_s, s.segment_start_s) + input_.timing.checkpoint_s + input_.timing.restore_s;
-    } else {
-      const double done = current - s.segment_start_step;
-      const double boundary = s.segment_start_step + chunk * std::max(1.0, std::ceil(done / chunk - 1e-9));
-      if (boundary >= static_cast<double>(TargetStep(lane))) return;
-      const double at = TimeToReach(lane, boundary);
-      s.segment_start_step = boundary;
-      s.segment_start_s = std::max(now_s, at) + input_.timing.checkpoint_s + input_.timing.restore_s;
+      s.step_s = step_s;
+      Schedule(lane);
+      return;
     }
-    s.step_s = step_s;
-    Schedule(lane);
+    if (s.planned_s == now_s) {
+      if (s.replan_restores) s.segment_start_s = now_s + input_.timing.restore_s;
+      s.step_s = step_s;
+      Plan(lane, now_s, s.cards, s.replan_restores);
+      return;
+    }
+    s.pending_step_s = step_s;
   }
 
   absl::Status Report(const Event& event, double now_s) {
@@ -183,6 +252,12 @@ class Simulation {
       return policy_.OnTick(now_s, {LaneProgress{event.lane, step, curve.LossAt(step)}});
     }
     const int64_t target = TargetStep(event.lane);
+    std::vector<LaneProgress> samples;
+    AddSamples(event.lane, target, &samples);
+    if (!samples.empty()) {
+      if (absl::Status status = policy_.OnTick(now_s, samples); !status.ok()) return status;
+    }
+    EndChunk(event.lane, target);
     return policy_.OnRungReached(event.lane, target, curve.LossAt(target), now_s);
   }
 
@@ -217,7 +292,7 @@ class Simulation {
           s.segment_start_step = static_cast<double>(decision.step);
           s.segment_start_s = now_s + (decision.step > 0 ? input_.timing.restore_s : 0);
           s.step_s = StepSeconds(input_.timing, cards / tp);
-          Schedule(lane);
+          Plan(lane, now_s, cards, false);
           break;
         case DecisionKind::kWiden:
         case DecisionKind::kShrink:
@@ -270,6 +345,8 @@ class Simulation {
   std::vector<SimLane> lanes_;
   std::priority_queue<Event, std::vector<Event>, std::greater<Event>> events_;
   SimulationResult result_;
+  ChunkBudget budget_;
+  ChunkMeasurements measured_;
   int held_cards_ = 0;
   double held_card_s_ = 0;
   double clock_s_ = 0;
@@ -304,6 +381,15 @@ absl::StatusOr<SimulationResult> Simulate(const SimulationInput& input) {
                                                    t.allreduce_beta_s,
                                                    "; expected step_time_s > 0, serial_fraction in [0, 1], "
                                                    "costs >= 0"));
+  }
+  if (t.chunk_steps > 0 || t.checkpoint_budget != 0) {
+    ChunkBudget budget{std::max<int64_t>(1, t.chunk_steps), t.checkpoint_budget,
+                       t.min_chunk_steps > 0 ? t.min_chunk_steps : std::max<int64_t>(1, t.chunk_steps)};
+    if (t.chunk_steps <= 0 || t.min_chunk_steps < 0) budget.default_steps = 0;  // a budget needs chunks
+    if (absl::Status status = ValidateChunkBudget(budget); !status.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("simulator timing: chunk_steps ", t.chunk_steps, ": ",
+                                                     status.message()));
+    }
   }
   absl::StatusOr<LanePolicy> policy = LanePolicy::Create(input.pool, input.options, input.lanes);
   if (!policy.ok()) return policy.status();

@@ -5,6 +5,7 @@
 #ifndef KACHI_LAUNCHER_LANES_SIMULATOR_H_
 #define KACHI_LAUNCHER_LANES_SIMULATOR_H_
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,6 +35,15 @@ struct SimTiming {
   // chunk boundary: until then it trains at its old width while the cards given to it idle, then it checkpoints
   // and restores at the new width.
   int64_t chunk_steps = 0;
+  // With chunks: fraction of a chunk's wall time its checkpoint may take (launcher/lanes/chunk_length.h, the same
+  // rule as the executor's, fed with this timing: a lane's first chunk at a width is chunk_steps long, then each
+  // chunk is long enough that checkpoint_s <= budget x its time); 0 = fixed chunks of chunk_steps.
+  double checkpoint_budget = 0;
+  // With a budget: the fewest steps of a chunk (unless its target is nearer); 0 = chunk_steps.
+  int64_t min_chunk_steps = 0;
+  // Experiment, not in the executor: a chunk's end (or target) also reports the lane's loss every this many steps
+  // inside the chunk (points for predict_final / predict_cut, not checkpoints); 0 = only the chunk's end.
+  int64_t loss_sample_steps = 0;
 };
 
 // Seconds per step at data-parallel width `width`: step_time_s * (f + (1 - f) / w) plus the all-reduce term.
@@ -48,6 +58,17 @@ struct SimulationInput {
   SimTiming timing;
   // Keep every decision in the result.
   bool keep_decisions = false;
+  // Keep every chunk (with chunks) in the result.
+  bool keep_chunks = false;
+};
+
+// One simulated chunk that ended with its checkpoint (a chunk end before the lane's target, or its target).
+struct SimChunk {
+  int lane = 0;
+  int cards = 0;
+  int64_t from_step = 0, to_step = 0;
+  double train_s = 0;       // its steps' time
+  double checkpoint_s = 0;  // its checkpoint's time
 };
 
 // What happened.
@@ -71,10 +92,17 @@ struct SimulationResult {
   int starts = 0, promotions = 0, pauses = 0, widens = 0, shrinks = 0, stops = 0, finishes = 0;
   // Pauses of running lanes between rungs (predict_cut), also counted in `pauses`.
   int cuts = 0;
+  // Chunks run (with chunks), and their card-seconds checkpointing and training (the checkpoint share of the
+  // chunks' time is chunk_checkpoint_card_s / (chunk_checkpoint_card_s + chunk_train_card_s)).
+  int chunks = 0;
+  double chunk_checkpoint_card_s = 0;
+  double chunk_train_card_s = 0;
   // Lanes left paused at the end.
   int paused_at_end = 0;
   // Every decision, when asked for.
   std::vector<Decision> decisions;
+  // Every chunk, when asked for (SimulationInput::keep_chunks).
+  std::vector<SimChunk> chunk_log;
 
   // GPU-hours of the pool over the whole run (cards x makespan): what the job costs.
   double PoolGpuHours() const { return cards * makespan_s / 3600.0; }

@@ -66,6 +66,8 @@ absl::Status RunWorker(ControlChannel& channel, ChunkRunner& runner, absl::Durat
       message.set_chunk(order.chunk());
       message.set_work_s(outcome.work_s);
       message.set_restored(outcome.restored);
+      message.set_train_s(outcome.train_s);
+      if (outcome.kind != config::LanesJournalReport::FAILURE) message.set_checkpoint_s(outcome.checkpoint_s);
       config::LanesJournalReport* report = message.mutable_report();
       report->set_lane(order.lane());
       report->set_kind(outcome.kind);
