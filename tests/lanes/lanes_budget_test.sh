@@ -19,7 +19,9 @@ base=$(mktemp -d /tmp/kachi_lanes_budget_XXXXXX)
 trap 'rm -rf "$base"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 lanes_file=$source_dir/configs/lanes_tiny_cpu.pbtxt
-rungs=4,12,36,108  # policy.min_steps 4, eta 3, max_steps 108 in lanes_tiny_cpu.pbtxt
+# policy.min_steps 4, eta 3, max_steps 108 in lanes_tiny_cpu.pbtxt, every lane warming up for 4 steps: rungs 4, 12,
+# 36 in schedule time (policy.schedule_rungs, the default) are at steps 6, 14, 38 (r + w/2).
+rungs=6,14,38,108
 budget=0.25
 
 RANDOM=20261122  # seeded text: random words
