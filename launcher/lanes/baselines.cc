@@ -10,10 +10,12 @@
 namespace kachi::lanes {
 namespace {
 
-// Name of the configured policy.
+// Name of the configured policy: "kachi" for promotion ASHA with widening plus runners-up or prediction (a lanes
+// file's defaults), "asha+widen" without them.
 std::string PolicyName(const PolicyOptions& options) {
   if (!options.successive_halving) return options.widen ? "full+widen" : "equal-split";
-  return options.widen ? "asha+widen" : "sh-no-widen";
+  if (!options.widen) return "sh-no-widen";
+  return options.promote_runners_up || options.predict_final ? "kachi" : "asha+widen";
 }
 
 absl::StatusOr<PolicyRun> Run(std::string name, const SimulationInput& input) {

@@ -13,11 +13,11 @@ expect_in() {  # expect_in WHAT TEXT PATTERN
 
 out=$("$kachi" lanes --simulate 2>&1); rc=$?
 [ $rc -eq 0 ] || fail "default simulation exited $rc"
-expect_in "default" "$out" "^asha\+widen +[0-9]+:syn"
+expect_in "default" "$out" "^kachi +[0-9]+:syn"
 expect_in "default" "$out" "^equal-split "
 expect_in "default" "$out" "^sh-no-widen "
-expect_in "default" "$out" "^asha\+widen: equal split / asha\+widen GPU-hours = [0-9.]+ .*the same as equal split's"
-echo "$out" | grep -E "^(asha|sh-no|equal)"
+expect_in "default" "$out" "^kachi: equal split / kachi GPU-hours = [0-9.]+ .*the same as equal split's"
+echo "$out" | grep -E "^(kachi|sh-no|equal)"
 
 out=$("$kachi" lanes --simulate "$source_dir/configs/lanes_lr_sweep.pbtxt" --set simulator.print_decisions=true 2>&1)
 rc=$?

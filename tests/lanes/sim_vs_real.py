@@ -145,8 +145,8 @@ def main():
     print(f"makespan error (simulated - real) / real: {100 * (simulated - makespan) / makespan:+.1f}%")
     print(f"promotions and pauses by reason (rank: by rank at the rung): real {dict(sorted(reasons.items()))}, "
           f"simulated {dict(sorted(sim_reasons.items()))}")
-    row = next((l for l in sim.stdout.splitlines() if l.startswith("asha+widen ")), "?")
-    print("simulator asha+widen row:", row)
+    row = next((l for l in sim.stdout.splitlines() if l.startswith(("kachi ", "asha+widen "))), "?")
+    print("simulator configured-policy row:", row)
     real_best = re.search(r"^best_lane (\d+)", journal, re.M)
     sim_best = re.match(r"^asha\+widen +(\d+):", row)
     print(f"chosen lane: real {real_best.group(1) if real_best else '-'}, simulated "
