@@ -106,7 +106,10 @@ absl::Status MarkConfigError(absl::Status status) {
 void PrintBootstrapError(const char* command, const absl::Status& status) {
   if (status.GetPayload(kConfigErrorPayload).has_value()) {
     absl::StatusOr<WorldInfo> world = DiscoverWorld(ProcessEnvironment(), HostName());
-    if (world.ok() && world->rank != 0) return;
+    // Another rank must not end the job before rank 0 has printed (mpirun aborts the job at the first non-zero
+    // exit, and rank 0 would die with its message unprinted): it waits for the job to be ended by rank 0's exit, and
+    // prints itself only if that has not happened (its error was not rank 0's: a file missing on its host only).
+    if (world.ok() && world->rank != 0) absl::SleepFor(kSilentRankGrace);
   }
   std::fprintf(stderr, "%s: %s\n", command, std::string(status.message()).c_str());
 }

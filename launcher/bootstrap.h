@@ -12,6 +12,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "comm/communicator.h"
 #include "launcher/discovery.h"
 #include "runtime/proto/config.pb.h"
@@ -59,8 +60,13 @@ inline constexpr char kConfigErrorPayload[] = "kachi.config_error";
 // `status` marked as a configuration error (kConfigErrorPayload): one every rank meets alike.
 absl::Status MarkConfigError(absl::Status status);
 
-// Prints `command`'s start-up error to stderr once per job: a configuration error only on the job's rank 0 (as the
-// launcher's environment tells; every process prints when that cannot be told), any other error on each rank.
+// How long a rank other than 0 holds a configuration error before printing it itself (the job normally ends first:
+// the launcher aborts it when rank 0 exits with the error printed).
+inline constexpr absl::Duration kSilentRankGrace = absl::Seconds(20);
+
+// Prints `command`'s start-up error to stderr once per job: a configuration error on the job's rank 0 at once (as
+// the launcher's environment tells; every process prints when that cannot be told), on another rank only if the job
+// is still alive kSilentRankGrace later; any other error on each rank.
 void PrintBootstrapError(const char* command, const absl::Status& status);
 
 }  // namespace kachi
