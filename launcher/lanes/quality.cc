@@ -99,6 +99,16 @@ void AverageQualityCells(std::vector<QualityCell>* row) {
   }
 }
 
+QualitySpec DefaultQualitySpec() {
+  QualitySpec spec;
+  spec.options.max_steps = 8100;
+  spec.options.min_steps = 100;
+  spec.options.eta = 3;
+  spec.options.widen_min_remaining_steps = 50;
+  spec.timing.chunk_steps = spec.options.min_steps;
+  return spec;
+}
+
 absl::StatusOr<std::vector<QualityCell>> MeasureQuality(const QualitySpec& spec) {
   const std::vector<std::string> families = spec.families.empty() ? CurveFamilyNames() : spec.families;
   std::vector<QualityCell> cells;

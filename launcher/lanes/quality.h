@@ -74,6 +74,11 @@ absl::Status ScoreQualityRun(const SimulationInput& input, const std::vector<Lan
 // Turns the row's sums into means over each cell's runs.
 void AverageQualityCells(std::vector<QualityCell>* row);
 
+// The benchmark's spec as kachi_lanes_quality runs it (the tables of bench/RESULTS.md): 20 seeds of every family,
+// 64 lanes on 16 cards in nodes of 8, rungs at 100 * 3^k below 8100 steps (eta 3), widening only with >= 50 steps
+// to go, chunks of 100 steps (min_steps, as `kachi lanes` runs them by default), the default timing.
+QualitySpec DefaultQualitySpec();
+
 // Runs every policy on every family and seed. Errors: a family or a simulation failing.
 absl::StatusOr<std::vector<QualityCell>> MeasureQuality(const QualitySpec& spec);
 

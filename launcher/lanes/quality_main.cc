@@ -42,12 +42,7 @@ int RunCsv(const std::string& path, const std::vector<std::string>& args) {
 int main(int argc, char** argv) {
   if (argc > 2 && std::strcmp(argv[1], "--csv") == 0)
     return RunCsv(argv[2], std::vector<std::string>(argv + 3, argv + argc));
-  kachi::lanes::QualitySpec spec;
-  spec.options.max_steps = 8100;
-  spec.options.min_steps = 100;
-  spec.options.eta = 3;
-  spec.options.widen_min_remaining_steps = 50;
-  spec.timing.chunk_steps = spec.options.min_steps;  // as `kachi lanes` runs chunks by default
+  kachi::lanes::QualitySpec spec = kachi::lanes::DefaultQualitySpec();
   // KACHI_LANES_PREDICT_Z: the band (standard errors) of kachi's final-loss prediction (default 2.5).
   if (const char* z = std::getenv("KACHI_LANES_PREDICT_Z")) spec.options.predict_z = std::atof(z);
   // KACHI_LANES_PREDICT_CUT=0: kachi without cuts between rungs (policy.predict_cut).

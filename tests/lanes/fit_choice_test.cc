@@ -76,14 +76,9 @@ TEST(LanesFitChoiceTest, FitChoiceFindsTheExpectedBestMoreOften) {
   // bench/RESULTS.md 2026-12-04 (choose_by_fit), seeds 1-120: P(expected best) 0.78-0.95 against kachi's
   // 0.53-0.82 and stop-asha's 0.07-0.70, expected regret 0.0001-0.0006 against 0.0011-0.0038 and 0.0022-0.0431;
   // same cards and decisions as kachi (only the final choice differs), so the same GPU-hours. Here 8 seeds.
-  QualitySpec spec;
+  QualitySpec spec = DefaultQualitySpec();
   spec.seeds = 8;
   spec.families = {"powerlaw", "late-bloomers"};
-  spec.options.max_steps = 8100;
-  spec.options.min_steps = 100;
-  spec.options.eta = 3;
-  spec.options.widen_min_remaining_steps = 50;
-  spec.timing.chunk_steps = 100;
   absl::StatusOr<std::vector<QualityCell>> cells = MeasureQuality(spec);
   ASSERT_TRUE(cells.ok()) << cells.status();
   std::printf("%s", FormatQuality(*cells, spec).c_str());

@@ -15,9 +15,8 @@ kachi=$(readlink -f "$1")
 mpirun=$2
 source_dir=$3
 export CUDA_VISIBLE_DEVICES=  # a CPU test
-base=$(mktemp -d /tmp/kachi_lanes_budget_XXXXXX)
-trap 'rm -rf "$base"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$source_dir/tests/lib/common.sh"
+kachi_temp_base kachi_lanes_budget
 lanes_file=$source_dir/configs/lanes_tiny_cpu.pbtxt
 # policy.min_steps 4, eta 3, max_steps 108 in lanes_tiny_cpu.pbtxt, every lane warming up for 4 steps: rungs 4, 12,
 # 36 in schedule time (policy.schedule_rungs, the default) are at steps 6, 14, 38 (r + w/2).
@@ -25,9 +24,7 @@ rungs=6,14,38,108
 budget=0.25
 
 RANDOM=20261122  # seeded text: random words
-words=(card pool lane rank tensor shard token batch step loss)
-for _ in $(seq 20000); do printf '%s ' "${words[RANDOM % 10]}"; done >"$base/text.txt"
-"$kachi" data --out "$base/data" "$base/text.txt" >/dev/null || fail "kachi data failed"
+kachi_word_shards "$kachi" "$base" 20000
 data=(--set "base.data.train=$base/data/train_*.bin" --set "base.data.val=$base/data/val_*.bin")
 lanes() { "$mpirun" --oversubscribe -np 2 "$kachi" lanes "$lanes_file" "${data[@]}" "$@"; }
 rule() { python3 "$source_dir/tests/lanes/chunk_budget_check.py" "$1" "$2" 2 2 "$rungs"; }

@@ -23,17 +23,14 @@ source_dir=$3
 shift 3
 extra=("$@")
 export CUDA_VISIBLE_DEVICES=  # a CPU test
-base=$(mktemp -d /tmp/kachi_lanes_cut_XXXXXX)
-trap 'rm -rf "$base"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$source_dir/tests/lib/common.sh"
+kachi_temp_base kachi_lanes_cut
 check() { python3 "$source_dir/tests/lanes/journal_check.py" "$@"; }
 lanes_file=$source_dir/configs/lanes_cut_cpu.pbtxt
 max_steps=96  # base.train.steps in the lanes file
 
 RANDOM=20261122  # seeded text: random words
-words=(card pool lane rank tensor shard token batch step loss)
-for _ in $(seq 20000); do printf '%s ' "${words[RANDOM % 10]}"; done >"$base/text.txt"
-"$kachi" data --out "$base/data" "$base/text.txt" >/dev/null || fail "kachi data failed"
+kachi_word_shards "$kachi" "$base" 20000
 data=(--set "base.data.train=$base/data/train_*.bin" --set "base.data.val=$base/data/val_*.bin")
 lanes() { "$mpirun" --oversubscribe -np 2 "$kachi" lanes "$lanes_file" "${data[@]}" "$@" "${extra[@]}"; }
 finish_loss() { grep -E "^event [0-9]+ decision finish lane $2 " "$1" | awk '{print $NF}'; }

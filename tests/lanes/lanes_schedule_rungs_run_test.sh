@@ -17,15 +17,12 @@ kachi=$(readlink -f "$1")
 mpirun=$2
 source_dir=$3
 export CUDA_VISIBLE_DEVICES=  # a CPU test
-base=$(mktemp -d /tmp/kachi_lanes_sched_XXXXXX)
-trap 'rm -rf "$base"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$source_dir/tests/lib/common.sh"
+kachi_temp_base kachi_lanes_sched
 lanes_file=$source_dir/configs/lanes_warmup_cpu.pbtxt
 
 RANDOM=20261122  # seeded text: random words
-words=(card pool lane rank tensor shard token batch step loss)
-for _ in $(seq 20000); do printf '%s ' "${words[RANDOM % 10]}"; done >"$base/text.txt"
-"$kachi" data --out "$base/data" "$base/text.txt" >/dev/null || fail "kachi data failed"
+kachi_word_shards "$kachi" "$base" 20000
 data=(--set "base.data.train=$base/data/train_*.bin" --set "base.data.val=$base/data/val_*.bin")
 lanes() { "$mpirun" --oversubscribe -np 2 "$kachi" lanes "$lanes_file" "${data[@]}" "$@"; }
 journal() { "$kachi" lanes --journal "$1" >"$1.txt" || fail "kachi lanes --journal $1 failed"; }

@@ -113,14 +113,9 @@ TEST(LanePolicyQualityTest, RunnersUpTakeIdleCardsInsteadOfWaiting) {
 }
 
 TEST(LanePolicyQualityTest, KachiChoosesTheBestAtLeastAsOftenAsStoppingAsha) {
-  QualitySpec spec;
+  QualitySpec spec = DefaultQualitySpec();
   spec.seeds = 8;
   spec.families = {"powerlaw", "warmup-heavy"};
-  spec.options.max_steps = 8100;
-  spec.options.min_steps = 100;
-  spec.options.eta = 3;
-  spec.options.widen_min_remaining_steps = 50;
-  spec.timing.chunk_steps = 100;
   absl::StatusOr<std::vector<QualityCell>> cells = MeasureQuality(spec);
   ASSERT_TRUE(cells.ok()) << cells.status();
   std::printf("%s", FormatQuality(*cells, spec).c_str());

@@ -100,14 +100,9 @@ TEST(LanesScheduleRungsTest, WarmupHeavyLanesCostLessThanWithTheGraceAndTheBestI
   // P(true best) 1.00, 1.00, 0.97 per 40 seeds (grace: 1.00), stop-asha 38.4-39.5 GPU-h at P 0.10-0.12. Here 8
   // seeds: the quality tool's kachi row (the lanes file's defaults, schedule rungs on) against kachi-grace. The
   // family's curves are functions of schedule time by construction (bench/RESULTS.md has the real runs).
-  QualitySpec spec;
+  QualitySpec spec = DefaultQualitySpec();
   spec.seeds = 8;
   spec.families = {"warmup-heavy"};
-  spec.options.max_steps = 8100;
-  spec.options.min_steps = 100;
-  spec.options.eta = 3;
-  spec.options.widen_min_remaining_steps = 50;
-  spec.timing.chunk_steps = 100;
   absl::StatusOr<std::vector<QualityCell>> cells = MeasureQuality(spec);
   ASSERT_TRUE(cells.ok()) << cells.status();
   std::printf("%s", FormatQuality(*cells, spec).c_str());
