@@ -12,8 +12,8 @@
 #    --resume: the resumed journal keeps the first session's events (the cut among them), replays the cut (lane 1
 #    is not restarted: still one cut, no chunk of lane 1 after it), completes, and chooses lane 0 at the same final
 #    loss as the uninterrupted run. The cut's event index depends on timing (lanes run asynchronously), so the kill
-#    is placed at the uninterrupted run's cut event and moved 3 events later (up to twice) when the killed run had
-#    not cut yet.
+#    is placed at the uninterrupted run's cut event and moved later (by 3, 6, 9, ... events, up to 7 times: a loaded
+#    box shifts it further) when the killed run had not cut yet.
 # Extra arguments after SOURCE_DIR go to every `kachi lanes` run, e.g. --set policy.predict_cut=false (the test
 # must then fail). Usage: lanes_cut_test.sh KACHI MPIRUN SOURCE_DIR [ARGS...]
 set -uo pipefail
@@ -75,7 +75,7 @@ awk -v a="$uncut_loss" -v b="$control_loss" 'BEGIN { exit !(a > b) }' \
 
 # 3. Killed right after the cut's event, then --resume: the cut is replayed, the run completes with the same choice.
 exit_at=$cut_event
-for attempt in 1 2 3; do
+for attempt in 1 2 3 4 5 6 7 8; do
   rm -rf "$base/cut"
   lanes --dir "$base/cut" --test_exit_after_event "$exit_at" >"$base/cut.log" 2>&1
   rc=$?
@@ -85,8 +85,8 @@ for attempt in 1 2 3; do
   [ "$(grep -cE '^event [0-9]+ at ' "$base/cut.txt")" -eq $((exit_at + 1)) ] \
     || fail "the killed run's journal does not end at event $exit_at"
   killed_cuts=$(check cut "$base/cut.txt" 2>/dev/null) && break
-  echo "killed after event $exit_at before the cut (timing); killing 3 events later"
-  exit_at=$((exit_at + 3))
+  echo "killed after event $exit_at before the cut (timing); killing $((3 * attempt)) events later"
+  exit_at=$((exit_at + 3 * attempt))
 done
 [ -n "${killed_cuts:-}" ] || fail "no cut in the killed runs up to event $exit_at"
 echo "killed after event $exit_at: $killed_cuts"

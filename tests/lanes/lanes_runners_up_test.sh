@@ -13,9 +13,10 @@
 # 4. The run killed right after the event that first promotes the chosen lane as a runner-up
 #    (--test_exit_after_event: rank 0 exits) and continued with --resume: the first session's events are kept, the
 #    promotion is replayed (the lane goes on from its rung, not from step 0), the run completes with the same choice
-#    and the same final loss (which other lanes finish or are cut depends on timing, as in lanes_cut_test). The event index depends on timing (lanes run
-#    asynchronously), so the kill is placed at the uninterrupted run's event and moved 3 events later (up to twice)
-#    when the killed run had not promoted that lane yet.
+#    and the same final loss (which other lanes finish or are cut depends on timing, as in lanes_cut_test). The event
+#    index depends on timing (lanes run asynchronously), so the kill is placed at the uninterrupted run's event and
+#    moved later (by 3, 6, 9, ... events, up to 7 times: a loaded box shifts it further) when the killed run had not
+#    promoted that lane yet.
 # Extra arguments after SOURCE_DIR go to every `kachi lanes` run. Usage: lanes_runners_up_test.sh KACHI MPIRUN
 # SOURCE_DIR [ARGS...]
 set -uo pipefail
@@ -95,7 +96,7 @@ echo "control (promote_runners_up=false, $((SECONDS - start)) s): chose lane $pl
 
 # 4. Killed right after the chosen lane's first runner-up promotion, then --resume: replayed, same end.
 exit_at=$(awk -v l="$best_lane" '$1 == "runner-up" && $3 == l {print $5; exit}' <<<"$promotions")
-for attempt in 1 2 3; do
+for attempt in 1 2 3 4 5 6 7 8; do
   rm -rf "$base/cut"
   lanes --dir "$base/cut" --test_exit_after_event "$exit_at" >"$base/cut.log" 2>&1
   rc=$?
@@ -105,8 +106,9 @@ for attempt in 1 2 3; do
   [ "$(grep -cE '^event [0-9]+ at ' "$base/cut.txt")" -eq $((exit_at + 1)) ] \
     || fail "the killed run's journal does not end at event $exit_at"
   [[ " $(runner_up_lanes "$base/cut.txt")" == *" $best_lane "* ]] && break
-  echo "killed after event $exit_at before lane $best_lane's runner-up promotion (timing); killing 3 events later"
-  exit_at=$((exit_at + 3))
+  echo "killed after event $exit_at before lane $best_lane's runner-up promotion (timing);" \
+    "killing $((3 * attempt)) events later"
+  exit_at=$((exit_at + 3 * attempt))
 done
 [[ " $(runner_up_lanes "$base/cut.txt")" == *" $best_lane "* ]] \
   || fail "lane $best_lane was not promoted as a runner-up in the killed runs up to event $exit_at"
