@@ -24,6 +24,7 @@ shift 3
 extra=("$@")
 export CUDA_VISIBLE_DEVICES=  # a CPU test
 . "$source_dir/tests/lib/common.sh"
+. "$source_dir/tests/lanes/kill_resume.sh"
 kachi_temp_base kachi_lanes_cut
 check() { python3 "$source_dir/tests/lanes/journal_check.py" "$@"; }
 lanes_file=$source_dir/configs/lanes_cut_cpu.pbtxt
@@ -74,31 +75,11 @@ awk -v a="$uncut_loss" -v b="$control_loss" 'BEGIN { exit !(a > b) }' \
   || fail "uncut, lane 1 ends at $uncut_loss, not worse than lane 0's $control_loss: the cut was wrong"
 
 # 3. Killed right after the cut's event, then --resume: the cut is replayed, the run completes with the same choice.
-exit_at=$cut_event
-for attempt in 1 2 3 4 5 6 7 8; do
-  rm -rf "$base/cut"
-  lanes --dir "$base/cut" --test_exit_after_event "$exit_at" >"$base/cut.log" 2>&1
-  rc=$?
-  [ $rc -ne 0 ] || fail "the run with the exit hook exited 0"
-  "$kachi" lanes --journal "$base/cut" >"$base/cut.txt" || fail "no journal after the kill"
-  grep -q '^complete 0$' "$base/cut.txt" || fail "the killed run's journal says complete"
-  [ "$(grep -cE '^event [0-9]+ at ' "$base/cut.txt")" -eq $((exit_at + 1)) ] \
-    || fail "the killed run's journal does not end at event $exit_at"
-  killed_cuts=$(check cut "$base/cut.txt" 2>/dev/null) && break
-  echo "killed after event $exit_at before the cut (timing); killing $((3 * attempt)) events later"
-  exit_at=$((exit_at + 3 * attempt))
-done
-[ -n "${killed_cuts:-}" ] || fail "no cut in the killed runs up to event $exit_at"
+has_cut() { check cut "$1" >/dev/null 2>&1; }
+lanes_kill_until "$cut_event" "the cut" has_cut
+killed_cuts=$(check cut "$base/cut.txt")
 echo "killed after event $exit_at: $killed_cuts"
-lanes --dir "$base/cut" --resume >"$base/resume.log" 2>&1
-rc=$?
-[ $rc -eq 0 ] || { cat "$base/resume.log"; fail "kachi lanes --resume exited $rc"; }
-grep -q "resumed after event $exit_at " "$base/resume.log" || fail "the resume did not continue after event $exit_at"
-"$kachi" lanes --journal "$base/cut" >"$base/resumed.txt" || fail "kachi lanes --journal failed (resumed)"
-grep -q '^complete 1$' "$base/resumed.txt" || fail "the resumed journal is not complete"
-diff <(grep -E "^event ([0-9]+) " "$base/cut.txt") \
-     <(awk -v k="$exit_at" '$1 == "event" && $2 <= k' "$base/resumed.txt") >/dev/null \
-  || fail "the resume rewrote the first session's events"
+lanes_resume_keeps_prefix
 resumed_cuts=$(check cut "$base/resumed.txt") || fail "after the resume the cut lane held cards (or no cut)"
 [ "$resumed_cuts" = "$killed_cuts" ] || fail "the resumed run's cuts ($resumed_cuts) differ from the replayed ($killed_cuts)"
 diff <(check states "$base/resumed.txt") <(printf 'lane 0 finished\nlane 1 paused\n') \

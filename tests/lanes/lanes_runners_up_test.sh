@@ -26,6 +26,7 @@ source_dir=$3
 shift 3
 extra=("$@")
 . "$source_dir/tests/lib/common.sh"
+. "$source_dir/tests/lanes/kill_resume.sh"
 export CUDA_VISIBLE_DEVICES=  # a CPU test
 kachi_temp_base kachi_lanes_runners_up
 check() { python3 "$source_dir/tests/lanes/journal_check.py" "$@"; }
@@ -95,34 +96,12 @@ echo "control (promote_runners_up=false, $((SECONDS - start)) s): chose lane $pl
 [ "$plain_lane" != "$alone_best" ] || fail "the control chose the best lane too: this case does not need runners-up"
 
 # 4. Killed right after the chosen lane's first runner-up promotion, then --resume: replayed, same end.
-exit_at=$(awk -v l="$best_lane" '$1 == "runner-up" && $3 == l {print $5; exit}' <<<"$promotions")
-for attempt in 1 2 3 4 5 6 7 8; do
-  rm -rf "$base/cut"
-  lanes --dir "$base/cut" --test_exit_after_event "$exit_at" >"$base/cut.log" 2>&1
-  rc=$?
-  [ $rc -ne 0 ] || fail "the run with the exit hook exited 0"
-  "$kachi" lanes --journal "$base/cut" >"$base/cut.txt" || fail "no journal after the kill"
-  grep -q '^complete 0$' "$base/cut.txt" || fail "the killed run's journal says complete"
-  [ "$(grep -cE '^event [0-9]+ at ' "$base/cut.txt")" -eq $((exit_at + 1)) ] \
-    || fail "the killed run's journal does not end at event $exit_at"
-  [[ " $(runner_up_lanes "$base/cut.txt")" == *" $best_lane "* ]] && break
-  echo "killed after event $exit_at before lane $best_lane's runner-up promotion (timing);" \
-    "killing $((3 * attempt)) events later"
-  exit_at=$((exit_at + 3 * attempt))
-done
-[[ " $(runner_up_lanes "$base/cut.txt")" == *" $best_lane "* ]] \
-  || fail "lane $best_lane was not promoted as a runner-up in the killed runs up to event $exit_at"
+promoted_best() { [[ " $(runner_up_lanes "$1")" == *" $best_lane "* ]]; }
+first_promotion=$(awk -v l="$best_lane" '$1 == "runner-up" && $3 == l {print $5; exit}' <<<"$promotions")
+lanes_kill_until "$first_promotion" "lane $best_lane's runner-up promotion" promoted_best
 killed=$(check runners_up "$base/cut.txt") || fail "the killed run's runner-up promotions are inconsistent"
 echo "killed after event $exit_at, runner-up promotions so far: $(wc -l <<<"$killed")"
-lanes --dir "$base/cut" --resume >"$base/resume.log" 2>&1
-rc=$?
-[ $rc -eq 0 ] || { cat "$base/resume.log"; fail "kachi lanes --resume exited $rc"; }
-grep -q "resumed after event $exit_at " "$base/resume.log" || fail "the resume did not continue after event $exit_at"
-"$kachi" lanes --journal "$base/cut" >"$base/resumed.txt" || fail "kachi lanes --journal failed (resumed)"
-grep -q '^complete 1$' "$base/resumed.txt" || fail "the resumed journal is not complete"
-diff <(grep -E "^event ([0-9]+) " "$base/cut.txt") \
-     <(awk -v k="$exit_at" '$1 == "event" && $2 <= k' "$base/resumed.txt") >/dev/null \
-  || fail "the resume rewrote the first session's events"
+lanes_resume_keeps_prefix
 resumed=$(check runners_up "$base/resumed.txt") || fail "after the resume a runner-up promotion is inconsistent"
 [ "$(head -n "$(wc -l <<<"$killed")" <<<"$resumed")" = "$killed" ] \
   || fail "the resumed journal's runner-up promotions do not begin with the killed run's"
